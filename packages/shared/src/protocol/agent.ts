@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { DisplayRole, EndReason, HealthSignals, Platform, SessionLevel } from '../domain';
+import { errorCodes, type ErrorCode } from '../errors';
+import { DisplayId, RoomId, SessionId, TenantId } from '../ids';
+import { IceServer, ProtocolVersion, SessionSignalBody } from './common';
+
+/** Messages between a room agent and the server's agent hub. */
+
+export const ErrorCodeSchema = z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]);
+
+export const DisplayInfo = z.strictObject({
+  id: DisplayId,
+  role: DisplayRole.nullable(),
+  label: z.string().min(1).max(64),
+  width: z.number().int().min(1).max(16384),
+  height: z.number().int().min(1).max(16384),
+  x: z.number().int().min(-65536).max(65536),
+  y: z.number().int().min(-65536).max(65536),
+});
+export type DisplayInfo = z.infer<typeof DisplayInfo>;
+
+export const InputCounts = z.strictObject({
+  accepted: z.number().int().min(0),
+  dropped: z.number().int().min(0),
+});
+export type InputCounts = z.infer<typeof InputCounts>;
+
+const base = { v: ProtocolVersion };
+const Base64Url = z.string().min(1).max(4096).regex(/^[A-Za-z0-9_-]+$/, 'not base64url');
+
+export const AgentHello = z.strictObject({
+  ...base,
+  type: z.literal('agent.hello'),
+  roomId: RoomId,
+  agentVersion: z.string().min(1).max(32),
+  platform: Platform,
+});
+export const AgentProof = z.strictObject({ ...base, type: z.literal('agent.proof'), signature: Base64Url });
+export const AgentHeartbeat = z.strictObject({ ...base, type: z.literal('agent.heartbeat') });
+export const AgentHealth = z.strictObject({
+  ...base,
+  type: z.literal('agent.health'),
+  signals: HealthSignals,
+  displays: z.array(DisplayInfo).max(16),
+});
+export const AgentCallState = z.strictObject({ ...base, type: z.literal('agent.callState'), inCall: z.boolean() });
+export const SessionAccept = z.strictObject({ ...base, type: z.literal('session.accept'), sessionId: SessionId });
+export const SessionReject = z.strictObject({
+  ...base,
+  type: z.literal('session.reject'),
+  sessionId: SessionId,
+  code: ErrorCodeSchema,
+});
+export const SessionActive = z.strictObject({ ...base, type: z.literal('session.active'), sessionId: SessionId });
+export const AgentSessionEnd = z.strictObject({
+  ...base,
+  type: z.literal('session.end'),
+  sessionId: SessionId,
+  reason: EndReason,
+  input: InputCounts,
+  restarting: z.boolean(),
+});
+export const SessionSignal = z.strictObject({ ...base, type: z.literal('session.signal'), ...SessionSignalBody });
+export type SessionSignal = z.infer<typeof SessionSignal>;
+
+export const AgentToServer = z.discriminatedUnion('type', [
+  AgentHello,
+  AgentProof,
+  AgentHeartbeat,
+  AgentHealth,
+  AgentCallState,
+  SessionAccept,
+  SessionReject,
+  SessionActive,
+  AgentSessionEnd,
+  SessionSignal,
+]);
+export type AgentToServer = z.infer<typeof AgentToServer>;
+
+export const AgentChallenge = z.strictObject({ ...base, type: z.literal('agent.challenge'), nonce: Base64Url });
+export const AgentWelcome = z.strictObject({
+  ...base,
+  type: z.literal('agent.welcome'),
+  roomId: RoomId,
+  tenantId: TenantId,
+  heartbeatMs: z.number().int().min(100).max(300_000),
+});
+export const SessionOffer = z.strictObject({
+  ...base,
+  type: z.literal('session.offer'),
+  sessionId: SessionId,
+  grant: z.string().min(1).max(4096),
+  level: SessionLevel,
+  iceServers: z.array(IceServer).max(8),
+});
+export type SessionOffer = z.infer<typeof SessionOffer>;
+export const ServerSessionEnd = z.strictObject({
+  ...base,
+  type: z.literal('session.end'),
+  sessionId: SessionId,
+  reason: EndReason,
+});
+export const DeviceAction = z.strictObject({
+  ...base,
+  type: z.literal('device.action'),
+  action: z.enum(['restart', 'collectLogs']),
+});
+export const ProtocolError = z.strictObject({
+  ...base,
+  type: z.literal('error'),
+  code: ErrorCodeSchema,
+  message: z.string().max(1024),
+});
+
+export const ServerToAgent = z.discriminatedUnion('type', [
+  AgentChallenge,
+  AgentWelcome,
+  SessionOffer,
+  ServerSessionEnd,
+  SessionSignal,
+  DeviceAction,
+  ProtocolError,
+]);
+export type ServerToAgent = z.infer<typeof ServerToAgent>;
+
+/** The bytes an agent signs to prove it holds its enrolled key: bound to this purpose, nonce and room. */
+export function agentProofPayload(nonce: string, roomId: string): string {
+  return `roomlink-agent-proof:v1:${nonce}:${roomId}`;
+}
+
+/** HTTP enrollment: the agent trades a one-time code and its public key for its identity. */
+export const EnrollRequest = z.strictObject({
+  code: z.string().min(6).max(64),
+  publicKey: Base64Url,
+  platform: Platform,
+  agentVersion: z.string().min(1).max(32),
+});
+export type EnrollRequest = z.infer<typeof EnrollRequest>;
+export const EnrollResponse = z.strictObject({
+  roomId: RoomId,
+  tenantId: TenantId,
+  roomName: z.string(),
+  grantPublicKey: Base64Url,
+});
+export type EnrollResponse = z.infer<typeof EnrollResponse>;
