@@ -7,3 +7,4 @@ export * from './protocol/console';
 export * from './protocol/channel';
 export * from './protocol/grant';
 export * from './protocol/sdp';
+export * from './api';

@@ -1,0 +1,215 @@
+import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import type { AuditPage, AuditQuery, AuditRecord, AuditType, AuditVerification } from '@roomlink/shared';
+import { AuditQuery as AuditQuerySchema } from '@roomlink/shared';
+import type { Db } from '../store/db';
+
+/** What a caller hands to `append`: the record minus what the log computes. */
+export interface AuditEntry {
+  tenantId: string;
+  type: AuditType;
+  actorId?: string | null;
+  actorName?: string | null;
+  roomId?: string | null;
+  roomName?: string | null;
+  sessionId?: string | null;
+  data?: Record<string, unknown>;
+}
+
+interface Row {
+  tenant_id: string;
+  seq: number;
+  at: string;
+  type: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  room_id: string | null;
+  room_name: string | null;
+  session_id: string | null;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+export const RETENTION_DAYS = 180;
+
+/** JSON with sorted keys, so the same content always hashes the same. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function hashOf(row: Omit<Row, 'hash'>): string {
+  const content = canonical({
+    tenant: row.tenant_id,
+    seq: row.seq,
+    at: row.at,
+    type: row.type,
+    actorId: row.actor_id,
+    actorName: row.actor_name,
+    roomId: row.room_id,
+    roomName: row.room_name,
+    sessionId: row.session_id,
+    data: JSON.parse(row.data) as unknown,
+  });
+  return createHash('sha256').update(row.prev_hash).update('\n').update(content).digest('hex');
+}
+
+function toRecord(row: Row): AuditRecord {
+  return {
+    seq: row.seq,
+    at: row.at,
+    type: row.type as AuditType,
+    actorId: row.actor_id,
+    actorName: row.actor_name,
+    roomId: row.room_id,
+    roomName: row.room_name,
+    sessionId: row.session_id,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    hash: row.hash,
+  };
+}
+
+/**
+ * The append-only, hash-chained audit log, one chain per tenant: each record
+ * carries the SHA-256 of the previous record and of its own canonical content,
+ * so `verify` finds an edited, inserted or removed record. The retention purge
+ * cuts the oldest records and leaves a checkpoint signed with the server key.
+ */
+export class AuditLog {
+  private readonly insert;
+  private readonly last;
+
+  constructor(
+    private readonly db: Db,
+    private readonly signingKey: KeyObject,
+    private readonly verifyKey: KeyObject,
+    private readonly now: () => Date,
+  ) {
+    this.insert = db.prepare<Row>(
+      `INSERT INTO audit (tenant_id, seq, at, type, actor_id, actor_name, room_id, room_name, session_id, data, prev_hash, hash)
+       VALUES (@tenant_id, @seq, @at, @type, @actor_id, @actor_name, @room_id, @room_name, @session_id, @data, @prev_hash, @hash)`,
+    );
+    this.last = db.prepare<[string], { seq: number; hash: string }>('SELECT seq, hash FROM audit WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1');
+  }
+
+  /** Appends one record. Call inside the transaction of the change it records, so neither exists without the other. */
+  append(entry: AuditEntry): AuditRecord {
+    const previous = this.last.get(entry.tenantId);
+    const row: Omit<Row, 'hash'> = {
+      tenant_id: entry.tenantId,
+      seq: (previous?.seq ?? 0) + 1,
+      at: this.now().toISOString(),
+      type: entry.type,
+      actor_id: entry.actorId ?? null,
+      actor_name: entry.actorName ?? null,
+      room_id: entry.roomId ?? null,
+      room_name: entry.roomName ?? null,
+      session_id: entry.sessionId ?? null,
+      data: JSON.stringify(entry.data ?? {}),
+      prev_hash: previous?.hash ?? GENESIS_HASH,
+    };
+    const full: Row = { ...row, hash: hashOf(row) };
+    this.insert.run(full);
+    return toRecord(full);
+  }
+
+  query(tenantId: string, input: AuditQuery): AuditPage {
+    const q = AuditQuerySchema.parse(input);
+    const where = ['tenant_id = @tenantId'];
+    if (q.from) where.push('at >= @from');
+    if (q.to) where.push('at < @to');
+    if (q.type) where.push('type = @type');
+    if (q.roomId) where.push('room_id = @roomId');
+    if (q.userId) where.push('actor_id = @userId');
+    if (q.before) where.push('seq < @before');
+    const rows = this.db
+      .prepare<Record<string, unknown>, Row>(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
+      .all({ ...q, tenantId, limit: q.limit + 1 });
+    const page = rows.slice(0, q.limit).map(toRecord);
+    return { records: page, nextBefore: rows.length > q.limit ? page[page.length - 1]!.seq : null };
+  }
+
+  /** Walks the tenant's chain from its first remaining record. */
+  verify(tenantId: string): AuditVerification {
+    const rows = this.db.prepare<[string], Row>('SELECT * FROM audit WHERE tenant_id = ? ORDER BY seq').iterate(tenantId);
+    let expectedPrev: string | null = null;
+    let expectedSeq: number | null = null;
+    let checked = 0;
+    const checkpoints = new Set<string>([GENESIS_HASH]);
+    const fail = (seq: number, problem: string): AuditVerification => ({ ok: false, checked, firstBadSeq: seq, problem });
+    const pending: Row[] = [];
+    for (const row of rows) pending.push(row);
+    // A purge leaves a signed checkpoint naming the hash it cut at; collect them first.
+    for (const row of pending) {
+      if (row.type !== 'audit.purged') continue;
+      const data = JSON.parse(row.data) as { cutHash?: string; signature?: string; throughSeq?: number };
+      if (data.cutHash && data.signature && typeof data.throughSeq === 'number' && this.checkpointValid(tenantId, data.throughSeq, data.cutHash, data.signature)) checkpoints.add(data.cutHash);
+    }
+    for (const row of pending) {
+      if (expectedSeq === null) {
+        if (!checkpoints.has(row.prev_hash)) return fail(row.seq, 'the oldest record does not follow the start of the chain or a signed purge checkpoint');
+      } else {
+        if (row.seq !== expectedSeq) return fail(expectedSeq, `record ${expectedSeq} is missing`);
+        if (row.prev_hash !== expectedPrev) return fail(row.seq, 'the record does not follow the one before it');
+      }
+      if (hashOf(row) !== row.hash) return fail(row.seq, 'the record was changed after it was written');
+      checked += 1;
+      expectedPrev = row.hash;
+      expectedSeq = row.seq + 1;
+    }
+    return { ok: true, checked, firstBadSeq: null, problem: null };
+  }
+
+  private checkpointPayload(tenantId: string, throughSeq: number, cutHash: string): Buffer {
+    return Buffer.from(`roomlink-audit-checkpoint:v1:${tenantId}:${throughSeq}:${cutHash}`);
+  }
+
+  private checkpointValid(tenantId: string, throughSeq: number, cutHash: string, signature: string): boolean {
+    return verify(null, this.checkpointPayload(tenantId, throughSeq, cutHash), this.verifyKey, Buffer.from(signature, 'base64url'));
+  }
+
+  /**
+   * Retention (rule 12): removes every record older than 180 days, oldest
+   * first, and the session rows of that age, then appends a checkpoint signed
+   * with the server key so `verify` accepts the shortened chain.
+   */
+  purge(): { tenants: number; records: number } {
+    const cutoff = new Date(this.now().getTime() - RETENTION_DAYS * 86_400_000).toISOString();
+    let records = 0;
+    const tenants = this.db.prepare<[string], { tenant_id: string }>('SELECT DISTINCT tenant_id FROM audit WHERE at < ?').all(cutoff);
+    for (const { tenant_id: tenantId } of tenants) {
+      this.db.transaction(() => {
+        const cut = this.db
+          .prepare<[string, string], { seq: number; hash: string }>('SELECT seq, hash FROM audit WHERE tenant_id = ? AND at < ? ORDER BY seq DESC LIMIT 1')
+          .get(tenantId, cutoff)!;
+        this.db.prepare('UPDATE audit_guard SET purging = 1').run();
+        const removed = this.db.prepare('DELETE FROM audit WHERE tenant_id = ? AND seq <= ?').run(tenantId, cut.seq).changes;
+        this.db.prepare('UPDATE audit_guard SET purging = 0').run();
+        this.db.prepare('DELETE FROM sessions WHERE tenant_id = ? AND started_at < ?').run(tenantId, cutoff);
+        const signature = sign(null, this.checkpointPayload(tenantId, cut.seq, cut.hash), this.signingKey).toString('base64url');
+        this.append({ tenantId, type: 'audit.purged', data: { throughSeq: cut.seq, cutHash: cut.hash, removed, before: cutoff, signature } });
+        records += removed;
+      })();
+    }
+    return { tenants: tenants.length, records };
+  }
+}
+
+/** RFC 4180 CSV of audit records, with formula-looking cells defused for spreadsheets. */
+export function auditCsv(records: readonly AuditRecord[]): string {
+  const header = ['seq', 'at', 'type', 'actorId', 'actorName', 'roomId', 'roomName', 'sessionId', 'data', 'hash'];
+  const cell = (value: unknown) => {
+    let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const lines = records.map((r) => [r.seq, r.at, r.type, r.actorId, r.actorName, r.roomId, r.roomName, r.sessionId, r.data, r.hash].map(cell).join(','));
+  return `${[header.join(','), ...lines].join('\r\n')}\r\n`;
+}

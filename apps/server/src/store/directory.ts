@@ -1,0 +1,340 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { builtInRoles, type Policy, type Role } from '@roomlink/rbac';
+import type {
+  Assignment,
+  DisplayInfo,
+  HealthSignals,
+  License,
+  Location,
+  LocationKind,
+  Permission,
+  Platform,
+  RemoteAccessSettings,
+  RoleView,
+} from '@roomlink/shared';
+import type { Db } from './db';
+
+export class DirectoryError extends Error {
+  constructor(
+    readonly code: 'room_not_found' | 'not_permitted' | 'conflict' | 'bad_request' | 'enrollment_code_invalid',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RoomRecord {
+  tenantId: string;
+  id: string;
+  name: string;
+  locationId: string | null;
+  locationPath: string[];
+  tags: string[];
+  platform: Platform;
+  license: License;
+  agentPublicKey: string | null;
+  enrolledAt: string | null;
+  lastSeenAt: string | null;
+  signals: HealthSignals | null;
+  inCall: boolean;
+  displays: DisplayInfo[];
+  updatedAt: string;
+}
+
+interface RoomRow {
+  tenant_id: string;
+  id: string;
+  name: string;
+  location_id: string | null;
+  location_path: string;
+  tags: string;
+  platform: string;
+  license: string;
+  agent_public_key: string | null;
+  enrolled_at: string | null;
+  last_seen_at: string | null;
+  signals: string | null;
+  in_call: number;
+  displays: string;
+  updated_at: string;
+}
+
+const toRoom = (r: RoomRow): RoomRecord => ({
+  tenantId: r.tenant_id,
+  id: r.id,
+  name: r.name,
+  locationId: r.location_id,
+  locationPath: JSON.parse(r.location_path) as string[],
+  tags: JSON.parse(r.tags) as string[],
+  platform: r.platform as Platform,
+  license: r.license as License,
+  agentPublicKey: r.agent_public_key,
+  enrolledAt: r.enrolled_at,
+  lastSeenAt: r.last_seen_at,
+  signals: r.signals ? (JSON.parse(r.signals) as HealthSignals) : null,
+  inCall: r.in_call === 1,
+  displays: JSON.parse(r.displays) as DisplayInfo[],
+  updatedAt: r.updated_at,
+});
+
+export interface NewRoom {
+  name: string;
+  locationId: string | null;
+  tags: string[];
+  platform: Platform;
+  license: License;
+}
+
+export interface NewRole {
+  name: string;
+  description: string;
+  permissions: Permission[];
+  assignments: Omit<Assignment, 'id' | 'roleId'>[];
+}
+
+export const ENROLLMENT_CODE_TTL_MS = 24 * 3600 * 1000;
+const hashCode = (code: string) => createHash('sha256').update(code.trim().toUpperCase()).digest('hex');
+const newId = (prefix: string) => `${prefix}-${randomUUID()}`;
+
+/**
+ * Tenants, locations, rooms, roles and assignments. Every read and write
+ * names its tenant: nothing here can reach across tenants (rule 13).
+ */
+export class Directory {
+  private readonly policies = new Map<string, Policy>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => Date,
+  ) {}
+
+  private iso(): string {
+    return this.now().toISOString();
+  }
+
+  ensureTenant(tenantId: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO tenants (id) VALUES (?)').run(tenantId);
+  }
+
+  remoteAccess(tenantId: string): RemoteAccessSettings {
+    const row = this.db
+      .prepare<[string], { remote_access_enabled: number; remote_access_ack_email: string | null; remote_access_changed_by: string | null; remote_access_changed_at: string | null }>(
+        'SELECT * FROM tenants WHERE id = ?',
+      )
+      .get(tenantId);
+    return {
+      enabled: row?.remote_access_enabled === 1,
+      acknowledgedBy: row?.remote_access_ack_email ?? null,
+      changedBy: row?.remote_access_changed_by ?? null,
+      changedAt: row?.remote_access_changed_at ?? null,
+    };
+  }
+
+  setRemoteAccess(tenantId: string, enabled: boolean, ackEmail: string | null, changedBy: string): RemoteAccessSettings {
+    this.ensureTenant(tenantId);
+    this.db
+      .prepare('UPDATE tenants SET remote_access_enabled = ?, remote_access_ack_email = ?, remote_access_changed_by = ?, remote_access_changed_at = ? WHERE id = ?')
+      .run(enabled ? 1 : 0, ackEmail, changedBy, this.iso(), tenantId);
+    this.policies.delete(tenantId);
+    return this.remoteAccess(tenantId);
+  }
+
+  // Locations
+
+  locations(tenantId: string): Location[] {
+    return this.db
+      .prepare<[string], { id: string; name: string; kind: LocationKind; parent_id: string | null }>('SELECT id, name, kind, parent_id FROM locations WHERE tenant_id = ? ORDER BY name')
+      .all(tenantId)
+      .map((r) => ({ id: r.id as Location['id'], name: r.name, kind: r.kind, parentId: r.parent_id as Location['parentId'] }));
+  }
+
+  createLocation(tenantId: string, input: { name: string; kind: LocationKind; parentId: string | null }): Location {
+    const order: LocationKind[] = ['region', 'building', 'floor'];
+    if (input.parentId) {
+      const parent = this.locationRow(tenantId, input.parentId);
+      if (!parent) throw new DirectoryError('bad_request', 'The parent location does not exist.');
+      if (order.indexOf(parent.kind) >= order.indexOf(input.kind)) throw new DirectoryError('bad_request', `A ${input.kind} cannot sit inside a ${parent.kind}.`);
+    }
+    this.ensureTenant(tenantId);
+    const id = newId('loc');
+    this.db.prepare('INSERT INTO locations (tenant_id, id, name, kind, parent_id) VALUES (?, ?, ?, ?, ?)').run(tenantId, id, input.name, input.kind, input.parentId);
+    return { id: id as Location['id'], name: input.name, kind: input.kind, parentId: input.parentId as Location['parentId'] };
+  }
+
+  private locationRow(tenantId: string, id: string) {
+    return this.db.prepare<[string, string], { id: string; kind: LocationKind; parent_id: string | null }>('SELECT id, kind, parent_id FROM locations WHERE tenant_id = ? AND id = ?').get(tenantId, id);
+  }
+
+  /** Location ids from the outermost (region) to `locationId` itself. */
+  private locationPath(tenantId: string, locationId: string | null): string[] {
+    const path: string[] = [];
+    for (let id = locationId; id !== null && path.length < 8; ) {
+      const row = this.locationRow(tenantId, id);
+      if (!row) throw new DirectoryError('bad_request', 'The location does not exist.');
+      path.unshift(row.id);
+      id = row.parent_id;
+    }
+    return path;
+  }
+
+  // Rooms
+
+  rooms(tenantId: string): RoomRecord[] {
+    return this.db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE tenant_id = ? ORDER BY name').all(tenantId).map(toRoom);
+  }
+
+  room(tenantId: string, roomId: string): RoomRecord | undefined {
+    const row = this.db.prepare<[string, string], RoomRow>('SELECT * FROM rooms WHERE tenant_id = ? AND id = ?').get(tenantId, roomId);
+    return row && toRoom(row);
+  }
+
+  /** For the agent hub, which knows a room id before it knows the tenant. */
+  roomById(roomId: string): RoomRecord | undefined {
+    const row = this.db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE id = ?').get(roomId);
+    return row && toRoom(row);
+  }
+
+  createRoom(tenantId: string, input: NewRoom): RoomRecord {
+    this.ensureTenant(tenantId);
+    const id = newId('room');
+    this.db
+      .prepare('INSERT INTO rooms (tenant_id, id, name, location_id, location_path, tags, platform, license, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(tenantId, id, input.name, input.locationId, JSON.stringify(this.locationPath(tenantId, input.locationId)), JSON.stringify([...new Set(input.tags)]), input.platform, input.license, this.iso());
+    return this.room(tenantId, id)!;
+  }
+
+  updateRoom(tenantId: string, roomId: string, patch: Partial<NewRoom>): RoomRecord {
+    const current = this.room(tenantId, roomId);
+    if (!current) throw new DirectoryError('room_not_found', 'No such room.');
+    const next = { ...current, ...patch };
+    this.db
+      .prepare('UPDATE rooms SET name = ?, location_id = ?, location_path = ?, tags = ?, platform = ?, license = ?, updated_at = ? WHERE tenant_id = ? AND id = ?')
+      .run(next.name, next.locationId, JSON.stringify(this.locationPath(tenantId, next.locationId)), JSON.stringify([...new Set(next.tags)]), next.platform, next.license, this.iso(), tenantId, roomId);
+    return this.room(tenantId, roomId)!;
+  }
+
+  recordAgentState(roomId: string, state: { signals?: HealthSignals; inCall?: boolean; displays?: DisplayInfo[]; seen?: boolean }): void {
+    const columns: [string, unknown][] = [];
+    if (state.signals) columns.push(['signals', JSON.stringify(state.signals)]);
+    if (state.inCall !== undefined) columns.push(['in_call', state.inCall ? 1 : 0]);
+    if (state.displays) columns.push(['displays', JSON.stringify(state.displays)]);
+    if (state.seen) columns.push(['last_seen_at', this.iso()]);
+    if (columns.length === 0) return;
+    columns.push(['updated_at', this.iso()]);
+    this.db.prepare(`UPDATE rooms SET ${columns.map(([name]) => `${name} = ?`).join(', ')} WHERE id = ?`).run(...columns.map(([, value]) => value), roomId);
+  }
+
+  // Enrollment
+
+  issueEnrollmentCode(tenantId: string, roomId: string): { code: string; expiresAt: string } {
+    if (!this.room(tenantId, roomId)) throw new DirectoryError('room_not_found', 'No such room.');
+    // 20 characters of Crockford base32: 100 bits, typed by hand at worst.
+    const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+    const code = [...randomBytes(20)].map((b) => alphabet[b & 31]).join('');
+    const expiresAt = new Date(this.now().getTime() + ENROLLMENT_CODE_TTL_MS).toISOString();
+    this.db.prepare('INSERT INTO enrollment_codes (code_hash, tenant_id, room_id, expires_at) VALUES (?, ?, ?, ?)').run(hashCode(code), tenantId, roomId, expiresAt);
+    return { code, expiresAt };
+  }
+
+  /** Spends a one-time code: binds the agent's public key to the room. Unknown, expired and used codes look the same. */
+  enroll(code: string, publicKey: string, platform: Platform): RoomRecord {
+    const row = this.db
+      .prepare<[string], { tenant_id: string; room_id: string; expires_at: string; used_at: string | null }>('SELECT * FROM enrollment_codes WHERE code_hash = ?')
+      .get(hashCode(code));
+    if (!row || row.used_at !== null || row.expires_at <= this.iso()) throw new DirectoryError('enrollment_code_invalid', 'The code is not valid.');
+    const used = this.db.prepare('UPDATE enrollment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL').run(this.iso(), hashCode(code));
+    if (used.changes !== 1) throw new DirectoryError('enrollment_code_invalid', 'The code is not valid.');
+    this.db
+      .prepare('UPDATE rooms SET agent_public_key = ?, enrolled_at = ?, platform = ?, updated_at = ? WHERE tenant_id = ? AND id = ?')
+      .run(publicKey, this.iso(), platform, this.iso(), row.tenant_id, row.room_id);
+    return this.room(row.tenant_id, row.room_id)!;
+  }
+
+  // Roles and assignments
+
+  roles(tenantId: string): RoleView[] {
+    const assignments = this.assignments(tenantId);
+    const custom = this.db
+      .prepare<[string], { id: string; name: string; description: string; permissions: string; updated_at: string }>('SELECT * FROM roles WHERE tenant_id = ? ORDER BY name')
+      .all(tenantId);
+    const view = (role: { id: string; name: string; description: string; builtIn: boolean; permissions: Permission[]; updatedAt: string | null }): RoleView => ({
+      ...role,
+      id: role.id as RoleView['id'],
+      assignments: assignments.filter((a) => a.roleId === role.id),
+    });
+    return [
+      ...builtInRoles.map((r) => view({ id: r.id, name: r.name, description: 'Built-in role.', builtIn: true, permissions: r.permissions, updatedAt: null })),
+      ...custom.map((r) => view({ id: r.id, name: r.name, description: r.description, builtIn: false, permissions: JSON.parse(r.permissions) as Permission[], updatedAt: r.updated_at })),
+    ];
+  }
+
+  role(tenantId: string, roleId: string): RoleView | undefined {
+    return this.roles(tenantId).find((r) => r.id === roleId);
+  }
+
+  private assignments(tenantId: string): Assignment[] {
+    return this.db
+      .prepare<[string], { id: string; role_id: string; users: string; groups_: string; rooms: string; locations: string; tags: string }>('SELECT * FROM assignments WHERE tenant_id = ? ORDER BY id')
+      .all(tenantId)
+      .map((r) => ({
+        id: r.id as Assignment['id'],
+        roleId: r.role_id as Assignment['roleId'],
+        users: JSON.parse(r.users) as string[],
+        groups: JSON.parse(r.groups_) as string[],
+        rooms: JSON.parse(r.rooms) as string[],
+        locations: JSON.parse(r.locations) as string[],
+        tags: JSON.parse(r.tags) as string[],
+      }));
+  }
+
+  private writeAssignments(tenantId: string, roleId: string, assignments: NewRole['assignments']): void {
+    this.db.prepare('DELETE FROM assignments WHERE tenant_id = ? AND role_id = ?').run(tenantId, roleId);
+    const insert = this.db.prepare('INSERT INTO assignments (tenant_id, id, role_id, users, groups_, rooms, locations, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const unique = (items: string[]) => JSON.stringify([...new Set(items)]);
+    for (const a of assignments) insert.run(tenantId, newId('asg'), roleId, unique(a.users), unique(a.groups), unique(a.rooms), unique(a.locations), unique(a.tags));
+  }
+
+  /** Built-in role ids (and the role id of an assignment to one) are the only role ids a custom role cannot take. */
+  createRole(tenantId: string, input: NewRole): RoleView {
+    this.ensureTenant(tenantId);
+    const id = newId('role');
+    this.db.prepare('INSERT INTO roles (tenant_id, id, name, description, permissions, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(tenantId, id, input.name, input.description, JSON.stringify([...new Set(input.permissions)]), this.iso());
+    this.writeAssignments(tenantId, id, input.assignments);
+    this.policies.delete(tenantId);
+    return this.role(tenantId, id)!;
+  }
+
+  updateRole(tenantId: string, roleId: string, input: NewRole): RoleView {
+    this.assertCustom(tenantId, roleId);
+    this.db.prepare('UPDATE roles SET name = ?, description = ?, permissions = ?, updated_at = ? WHERE tenant_id = ? AND id = ?').run(input.name, input.description, JSON.stringify([...new Set(input.permissions)]), this.iso(), tenantId, roleId);
+    this.writeAssignments(tenantId, roleId, input.assignments);
+    this.policies.delete(tenantId);
+    return this.role(tenantId, roleId)!;
+  }
+
+  deleteRole(tenantId: string, roleId: string): RoleView {
+    const before = this.assertCustom(tenantId, roleId);
+    this.db.prepare('DELETE FROM assignments WHERE tenant_id = ? AND role_id = ?').run(tenantId, roleId);
+    this.db.prepare('DELETE FROM roles WHERE tenant_id = ? AND id = ?').run(tenantId, roleId);
+    this.policies.delete(tenantId);
+    return before;
+  }
+
+  private assertCustom(tenantId: string, roleId: string): RoleView {
+    const role = this.role(tenantId, roleId);
+    if (!role) throw new DirectoryError('bad_request', 'No such role.');
+    if (role.builtIn) throw new DirectoryError('not_permitted', 'Built-in roles are read-only.');
+    return role;
+  }
+
+  /** The tenant's access policy for `packages/rbac`, cached until a setting, role or assignment changes. */
+  policy(tenantId: string): Policy {
+    let policy = this.policies.get(tenantId);
+    if (!policy) {
+      const roles: Role[] = this.roles(tenantId).map((r) => ({ id: r.id, name: r.name, builtIn: r.builtIn, permissions: r.permissions }));
+      policy = { tenantId, remoteAccessEnabled: this.remoteAccess(tenantId).enabled, roles, assignments: this.assignments(tenantId) };
+      this.policies.set(tenantId, policy);
+    }
+    return policy;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * One entry per schema version: migration N brings a database from version
+ * N-1 to N. Append only; never edit a migration that has shipped.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    remote_access_enabled INTEGER NOT NULL DEFAULT 0 CHECK (remote_access_enabled IN (0, 1)),
+    remote_access_ack_email TEXT,
+    remote_access_changed_by TEXT,
+    remote_access_changed_at TEXT
+  ) STRICT;
+
+  CREATE TABLE locations (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('region', 'building', 'floor')),
+    parent_id TEXT,
+    PRIMARY KEY (tenant_id, id)
+  ) STRICT;
+
+  CREATE TABLE rooms (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    location_id TEXT,
+    location_path TEXT NOT NULL DEFAULT '[]',
+    tags TEXT NOT NULL DEFAULT '[]',
+    platform TEXT NOT NULL,
+    license TEXT NOT NULL CHECK (license IN ('pro', 'basic')),
+    agent_public_key TEXT,
+    enrolled_at TEXT,
+    last_seen_at TEXT,
+    signals TEXT,
+    in_call INTEGER NOT NULL DEFAULT 0,
+    displays TEXT NOT NULL DEFAULT '[]',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+  ) STRICT;
+  CREATE UNIQUE INDEX rooms_by_id ON rooms(id);
+
+  CREATE TABLE roles (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    permissions TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+  ) STRICT;
+
+  CREATE TABLE assignments (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    role_id TEXT NOT NULL,
+    users TEXT NOT NULL,
+    groups_ TEXT NOT NULL,
+    rooms TEXT NOT NULL,
+    locations TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+  ) STRICT;
+  CREATE INDEX assignments_by_role ON assignments(tenant_id, role_id);
+
+  CREATE TABLE enrollment_codes (
+    code_hash TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+  ) STRICT;
+
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    room_name TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('view', 'modify')),
+    console_device TEXT NOT NULL,
+    state TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    active_at TEXT,
+    ended_at TEXT,
+    end_reason TEXT,
+    input_accepted INTEGER NOT NULL DEFAULT 0,
+    input_dropped INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE INDEX sessions_by_tenant ON sessions(tenant_id, started_at);
+
+  CREATE TABLE audit (
+    tenant_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    actor_id TEXT,
+    actor_name TEXT,
+    room_id TEXT,
+    room_name TEXT,
+    session_id TEXT,
+    data TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, seq)
+  ) STRICT;
+  CREATE INDEX audit_by_time ON audit(tenant_id, at);
+  -- Append-only: the service never edits or deletes a record except through the
+  -- retention purge, which lifts this guard inside its own transaction.
+  CREATE TABLE audit_guard (purging INTEGER NOT NULL) STRICT;
+  INSERT INTO audit_guard VALUES (0);
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit WHEN (SELECT purging FROM audit_guard) = 0
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+  `,
+];

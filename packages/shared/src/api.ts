@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { EndReason, HealthSignals, License, Platform, RemoteAccessLevel, RoomHealth, SessionLevel, SessionState } from './domain';
+import { AssignmentId, LocationId, RoleId, RoomId, SessionId, TenantId, UserId } from './ids';
+import { DisplayInfo, ErrorCodeSchema, InputCounts } from './protocol/agent';
+import { IceServer } from './protocol/common';
+
+/** REST bodies and responses of the server's /api, shared by the server and the console. */
+
+export const ApiError = z.strictObject({ error: z.strictObject({ code: ErrorCodeSchema, message: z.string(), details: z.array(z.string()).optional() }) });
+export type ApiError = z.infer<typeof ApiError>;
+
+const Name = z.string().trim().min(1).max(120);
+const IsoTime = z.iso.datetime();
+export const Tag = z.string().trim().min(1).max(40).regex(/^[\w .-]+$/, 'tags use letters, digits, space, dot, dash');
+/** Ids a person refers to in assignments: user object ids, group ids, room/location ids, tags. */
+const Ref = z.string().trim().min(1).max(128);
+
+export const Permission = z.enum(['rooms.read', 'rooms.manage', 'incidents.manage', 'settings.manage', 'audit.read', 'remoteAccess.view', 'remoteAccess.modify']);
+export type Permission = z.infer<typeof Permission>;
+
+export const Me = z.strictObject({
+  userId: UserId,
+  name: z.string(),
+  username: z.string(),
+  tenantId: TenantId,
+  canManageRoles: z.boolean(),
+  permissions: z.array(Permission),
+});
+export type Me = z.infer<typeof Me>;
+
+export const RemoteAccessSettings = z.strictObject({
+  enabled: z.boolean(),
+  acknowledgedBy: z.string().nullable(),
+  changedBy: z.string().nullable(),
+  changedAt: IsoTime.nullable(),
+});
+export type RemoteAccessSettings = z.infer<typeof RemoteAccessSettings>;
+export const SetRemoteAccess = z.discriminatedUnion('enabled', [
+  z.strictObject({ enabled: z.literal(true), acknowledgingEmail: z.email().max(254) }),
+  z.strictObject({ enabled: z.literal(false) }),
+]);
+export type SetRemoteAccess = z.infer<typeof SetRemoteAccess>;
+
+export const AssignmentInput = z.strictObject({
+  users: z.array(Ref).max(500).default([]),
+  groups: z.array(Ref).max(500).default([]),
+  rooms: z.array(Ref).max(5000).default([]),
+  locations: z.array(Ref).max(500).default([]),
+  tags: z.array(Tag).max(100).default([]),
+});
+export type AssignmentInput = z.input<typeof AssignmentInput>;
+export const Assignment = z.strictObject({
+  id: AssignmentId,
+  roleId: RoleId,
+  users: z.array(z.string()),
+  groups: z.array(z.string()),
+  rooms: z.array(z.string()),
+  locations: z.array(z.string()),
+  tags: z.array(z.string()),
+});
+export type Assignment = z.infer<typeof Assignment>;
+
+export const RoleInput = z.strictObject({
+  name: Name,
+  description: z.string().trim().max(500).default(''),
+  permissions: z.array(Permission).min(1).max(7),
+  assignments: z.array(AssignmentInput).max(100).default([]),
+});
+export type RoleInput = z.input<typeof RoleInput>;
+export const RoleView = z.strictObject({
+  id: RoleId,
+  name: z.string(),
+  description: z.string(),
+  builtIn: z.boolean(),
+  permissions: z.array(Permission),
+  assignments: z.array(Assignment),
+  updatedAt: IsoTime.nullable(),
+});
+export type RoleView = z.infer<typeof RoleView>;
+
+export const LocationKind = z.enum(['region', 'building', 'floor']);
+export type LocationKind = z.infer<typeof LocationKind>;
+export const LocationInput = z.strictObject({ name: Name, kind: LocationKind, parentId: LocationId.nullable().default(null) });
+export const Location = z.strictObject({ id: LocationId, name: z.string(), kind: LocationKind, parentId: LocationId.nullable() });
+export type Location = z.infer<typeof Location>;
+
+export const RoomInput = z.strictObject({
+  name: Name,
+  locationId: LocationId.nullable().default(null),
+  tags: z.array(Tag).max(20).default([]),
+  platform: Platform.default('windows'),
+  license: License.default('pro'),
+});
+export type RoomInput = z.input<typeof RoomInput>;
+export const RoomPatch = RoomInput.partial();
+export const Room = z.strictObject({
+  id: RoomId,
+  name: z.string(),
+  locationId: LocationId.nullable(),
+  /** Region, building, floor, outermost first. */
+  locationPath: z.array(Location),
+  tags: z.array(z.string()),
+  platform: Platform,
+  license: License,
+  enrolled: z.boolean(),
+  online: z.boolean(),
+  /** Monitored for remote access: a Pro license and an enrolled agent. */
+  monitored: z.boolean(),
+  inCall: z.boolean(),
+  health: RoomHealth,
+  signals: HealthSignals.nullable(),
+  displays: z.array(DisplayInfo),
+  lastSeenAt: IsoTime.nullable(),
+  /** The caller's remote-access level for this room. */
+  remoteAccess: RemoteAccessLevel,
+  updatedAt: IsoTime,
+});
+export type Room = z.infer<typeof Room>;
+
+export const EnrollmentCode = z.strictObject({ code: z.string(), expiresAt: IsoTime });
+export type EnrollmentCode = z.infer<typeof EnrollmentCode>;
+
+export const StartSession = z.strictObject({ roomId: RoomId });
+export const SessionStarted = z.strictObject({
+  sessionId: SessionId,
+  roomId: RoomId,
+  roomName: z.string(),
+  level: SessionLevel,
+  iceServers: z.array(IceServer),
+});
+export type SessionStarted = z.infer<typeof SessionStarted>;
+export const SessionView = z.strictObject({
+  id: SessionId,
+  roomId: RoomId,
+  roomName: z.string(),
+  userId: UserId,
+  userName: z.string(),
+  level: SessionLevel,
+  state: SessionState,
+  startedAt: IsoTime,
+  endedAt: IsoTime.nullable(),
+  endReason: EndReason.nullable(),
+  input: InputCounts,
+});
+export type SessionView = z.infer<typeof SessionView>;
+
+export const AuditType = z.enum([
+  'remoteAccess.enabled',
+  'remoteAccess.disabled',
+  'role.created',
+  'role.updated',
+  'role.deleted',
+  'room.created',
+  'room.updated',
+  'room.enrollmentCodeIssued',
+  'room.enrolled',
+  'session.refused',
+  'session.started',
+  'session.rejected',
+  'session.ended',
+  'agent.proofFailed',
+  'audit.purged',
+]);
+export type AuditType = z.infer<typeof AuditType>;
+
+export const AuditRecord = z.strictObject({
+  seq: z.number().int(),
+  at: IsoTime,
+  type: AuditType,
+  actorId: z.string().nullable(),
+  actorName: z.string().nullable(),
+  roomId: z.string().nullable(),
+  roomName: z.string().nullable(),
+  sessionId: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+  hash: z.string(),
+});
+export type AuditRecord = z.infer<typeof AuditRecord>;
+export const AuditQuery = z.strictObject({
+  from: IsoTime.optional(),
+  to: IsoTime.optional(),
+  type: AuditType.optional(),
+  roomId: Ref.optional(),
+  userId: Ref.optional(),
+  /** Records with a smaller seq than this, newest first. */
+  before: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type AuditQuery = z.input<typeof AuditQuery>;
+export const AuditPage = z.strictObject({ records: z.array(AuditRecord), nextBefore: z.number().int().nullable() });
+export type AuditPage = z.infer<typeof AuditPage>;
+export const AuditVerification = z.strictObject({
+  ok: z.boolean(),
+  checked: z.number().int(),
+  firstBadSeq: z.number().int().nullable(),
+  problem: z.string().nullable(),
+});
+export type AuditVerification = z.infer<typeof AuditVerification>;
