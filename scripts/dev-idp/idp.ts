@@ -139,7 +139,7 @@ export async function startIdp(options: IdpOptions): Promise<RunningIdp> {
       return grant;
     },
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    ttl: { AccessToken: options.accessTokenTtlSeconds ?? 3600, RefreshToken: 14 * 24 * 3600, Session: 14 * 24 * 3600 },
+    ttl: { AccessToken: options.accessTokenTtlSeconds ?? 3600, IdToken: 3600, Interaction: 3600, Grant: 14 * 24 * 3600, RefreshToken: 14 * 24 * 3600, Session: 14 * 24 * 3600 },
     renderError: (ctx, out) => {
       ctx.type = 'html';
       ctx.body = `<!doctype html><title>Sign-in error</title><h1>Sign-in error</h1><p>${escapeHtml(String(out.error))}: ${escapeHtml(String(out.error_description ?? ''))}</p>`;

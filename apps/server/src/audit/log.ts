@@ -1,6 +1,5 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
-import type { AuditPage, AuditQuery, AuditRecord, AuditType, AuditVerification } from '@roomlink/shared';
-import { AuditQuery as AuditQuerySchema } from '@roomlink/shared';
+import type { AuditPage, AuditRecord, AuditType, AuditVerification } from '@roomlink/shared';
 import type { Db } from '../store/db';
 
 /** What a caller hands to `append`: the record minus what the log computes. */
@@ -120,8 +119,9 @@ export class AuditLog {
     return toRecord(full);
   }
 
-  query(tenantId: string, input: AuditQuery): AuditPage {
-    const q = AuditQuerySchema.parse(input);
+  /** Filters already validated at the boundary; newest first. */
+  query(tenantId: string, q: { from?: string; to?: string; type?: AuditType; roomId?: string; userId?: string; before?: number; limit?: number }): AuditPage {
+    const limit = q.limit ?? 100;
     const where = ['tenant_id = @tenantId'];
     if (q.from) where.push('at >= @from');
     if (q.to) where.push('at < @to');
@@ -131,9 +131,9 @@ export class AuditLog {
     if (q.before) where.push('seq < @before');
     const rows = this.db
       .prepare<Record<string, unknown>, Row>(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
-      .all({ ...q, tenantId, limit: q.limit + 1 });
-    const page = rows.slice(0, q.limit).map(toRecord);
-    return { records: page, nextBefore: rows.length > q.limit ? page[page.length - 1]!.seq : null };
+      .all({ ...q, tenantId, limit: limit + 1 });
+    const page = rows.slice(0, limit).map(toRecord);
+    return { records: page, nextBefore: rows.length > limit ? page[page.length - 1]!.seq : null };
   }
 
   /** Walks the tenant's chain from its first remaining record. */

@@ -22,6 +22,8 @@ export interface Caller {
   principal: Principal;
   name: string;
   username: string;
+  /** When the token stops being valid, in ms since the epoch. */
+  expiresAt: number;
 }
 
 export class AuthError extends Error {}
@@ -86,6 +88,7 @@ export function tokenVerifier(config: AuthConfig, now: () => Date) {
       },
       name: typeof payload.name === 'string' ? payload.name : userId,
       username: typeof payload.preferred_username === 'string' ? payload.preferred_username : typeof payload.email === 'string' ? payload.email : userId,
+      expiresAt: (payload.exp ?? 0) * 1000,
     };
   };
 }

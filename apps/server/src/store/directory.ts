@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { builtInRoles, type Policy, type Role } from '@roomlink/rbac';
+import { builtInRoleIds, builtInRoles, type Policy, type Role } from '@roomlink/rbac';
 import type {
   Assignment,
   DisplayInfo,
@@ -264,7 +264,8 @@ export class Directory {
     });
     return [
       ...builtInRoles.map((r) => view({ id: r.id, name: r.name, description: 'Built-in role.', builtIn: true, permissions: r.permissions, updatedAt: null })),
-      ...custom.map((r) => view({ id: r.id, name: r.name, description: r.description, builtIn: false, permissions: JSON.parse(r.permissions) as Permission[], updatedAt: r.updated_at })),
+      // A stored row that reuses a built-in id is not a custom role, whatever it says (rule 2).
+      ...custom.filter((r) => !builtInRoleIds.has(r.id)).map((r) => view({ id: r.id, name: r.name, description: r.description, builtIn: false, permissions: JSON.parse(r.permissions) as Permission[], updatedAt: r.updated_at })),
     ];
   }
 

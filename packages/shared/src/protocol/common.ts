@@ -66,6 +66,9 @@ export function decodeMessage<S extends z.ZodType>(schema: S, raw: string): Pars
   return validate(schema, value);
 }
 
+/** A message as code builds it: the protocol version is stamped on by `encodeMessage`. */
+export type Unversioned<M> = M extends unknown ? Omit<M, 'v'> : never;
+
 /** Encodes a message, stamping the protocol version. */
 export function encodeMessage<M extends { type: string }>(message: M): string {
   return JSON.stringify({ v: PROTOCOL_VERSION, ...message });

@@ -1,0 +1,244 @@
+import { can, permissions, roomsWithRemoteAccess } from '@roomlink/rbac';
+import {
+  EnrollmentCode,
+  Location,
+  LocationInput,
+  Me,
+  RemoteAccessSettings,
+  RoleInput,
+  RoleView,
+  Room,
+  RoomId,
+  RoomInput,
+  RoomPatch,
+  SetRemoteAccess,
+} from '@roomlink/shared';
+import { z } from 'zod';
+import { ApiFailure } from '../../errors';
+import { route } from '../route';
+import { requirePermission, requireRoleManager, roomRef, roomView, type Services } from '../services';
+
+const RoomParams = z.strictObject({ roomId: RoomId });
+const RoleParams = z.strictObject({ roleId: z.string().min(1).max(128) });
+
+export function directoryRoutes(services: Services) {
+  const { directory, audit, db } = services;
+  const actor = (caller: { principal: { userId: string }; name: string }) => ({ actorId: caller.principal.userId, actorName: caller.name });
+  /** A change and its audit record are written together or not at all. */
+  const audited = <T>(write: () => T): T => db.transaction(write)();
+
+  return [
+    route({
+      method: 'GET',
+      url: '/api/me',
+      summary: 'The signed-in user, tenant and what they may do',
+      response: Me,
+      handler: ({ caller }) => {
+        const policy = directory.policy(caller.principal.tenantId);
+        return {
+          userId: caller.principal.userId,
+          name: caller.name,
+          username: caller.username,
+          tenantId: caller.principal.tenantId,
+          canManageRoles: requireOk(() => requireRoleManager(services, caller)),
+          permissions: permissions.filter((p) => can(policy, caller.principal, p)),
+        };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/settings/remote-access',
+      summary: 'Whether remote access is on for the tenant, and who changed it',
+      response: RemoteAccessSettings,
+      handler: ({ caller }) => directory.remoteAccess(caller.principal.tenantId),
+    }),
+    route({
+      method: 'PUT',
+      url: '/api/settings/remote-access',
+      summary: 'Turn remote access on (with the acknowledging admin’s email) or off',
+      body: SetRemoteAccess,
+      response: RemoteAccessSettings,
+      handler: ({ caller, body }) => {
+        requirePermission(services, caller, 'settings.manage');
+        const tenantId = caller.principal.tenantId;
+        return audited(() => {
+          const email = body.enabled ? body.acknowledgingEmail : null;
+          const settings = directory.setRemoteAccess(tenantId, body.enabled, email, caller.name);
+          audit.append({ tenantId, type: body.enabled ? 'remoteAccess.enabled' : 'remoteAccess.disabled', ...actor(caller), data: body.enabled ? { acknowledgingEmail: email } : {} });
+          return settings;
+        });
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/roles',
+      summary: 'Built-in and custom roles with their assignments',
+      response: z.array(RoleView),
+      handler: ({ caller }) => directory.roles(caller.principal.tenantId),
+    }),
+    route({
+      method: 'POST',
+      url: '/api/roles',
+      summary: 'Create a custom role (Global Administrators and Pro Managers only)',
+      body: RoleInput,
+      response: RoleView,
+      status: 201,
+      handler: ({ caller, body }) => {
+        requireRoleManager(services, caller);
+        return audited(() => {
+          const role = directory.createRole(caller.principal.tenantId, body);
+          audit.append({ tenantId: caller.principal.tenantId, type: 'role.created', ...actor(caller), data: { role } });
+          return role;
+        });
+      },
+    }),
+    route({
+      method: 'PUT',
+      url: '/api/roles/:roleId',
+      summary: 'Replace a custom role and its assignments',
+      params: RoleParams,
+      body: RoleInput,
+      response: RoleView,
+      handler: ({ caller, params, body }) => {
+        requireRoleManager(services, caller);
+        return audited(() => {
+          const before = directory.role(caller.principal.tenantId, params.roleId);
+          const role = directory.updateRole(caller.principal.tenantId, params.roleId, body);
+          audit.append({ tenantId: caller.principal.tenantId, type: 'role.updated', ...actor(caller), data: { before, after: role } });
+          return role;
+        });
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/api/roles/:roleId',
+      summary: 'Delete a custom role and its assignments',
+      params: RoleParams,
+      response: RoleView,
+      handler: ({ caller, params }) => {
+        requireRoleManager(services, caller);
+        return audited(() => {
+          const role = directory.deleteRole(caller.principal.tenantId, params.roleId);
+          audit.append({ tenantId: caller.principal.tenantId, type: 'role.deleted', ...actor(caller), data: { role } });
+          return role;
+        });
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/locations',
+      summary: 'Regions, buildings and floors',
+      response: z.array(Location),
+      handler: ({ caller }) => directory.locations(caller.principal.tenantId),
+    }),
+    route({
+      method: 'POST',
+      url: '/api/locations',
+      summary: 'Create a region, building or floor',
+      body: LocationInput,
+      response: Location,
+      status: 201,
+      handler: ({ caller, body }) => {
+        requirePermission(services, caller, 'rooms.manage');
+        return directory.createLocation(caller.principal.tenantId, body);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/rooms',
+      summary: 'Rooms the caller may see, with health, presence and the caller’s remote-access level',
+      response: z.array(Room),
+      handler: ({ caller }) => {
+        const tenantId = caller.principal.tenantId;
+        const policy = directory.policy(tenantId);
+        const rooms = directory.rooms(tenantId);
+        const levels = roomsWithRemoteAccess(policy, caller.principal, rooms.map(roomRef));
+        const locations = new Map(directory.locations(tenantId).map((l) => [l.id as string, l]));
+        return rooms.filter((room) => levels.has(room.id) || can(policy, caller.principal, 'rooms.read', roomRef(room))).map((room) => roomView(services, room, levels.get(room.id) ?? 'none', locations));
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/rooms',
+      summary: 'Create a room',
+      body: RoomInput,
+      response: Room,
+      status: 201,
+      handler: ({ caller, body }) => {
+        requirePermission(services, caller, 'rooms.manage');
+        const tenantId = caller.principal.tenantId;
+        return audited(() => {
+          const room = directory.createRoom(tenantId, body);
+          audit.append({ tenantId, type: 'room.created', ...actor(caller), roomId: room.id, roomName: room.name, data: { body } });
+          return roomView(services, room, 'none', new Map(directory.locations(tenantId).map((l) => [l.id as string, l])));
+        });
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/rooms/:roomId',
+      summary: 'One room',
+      params: RoomParams,
+      response: Room,
+      handler: ({ caller, params }) => visibleRoom(services, caller, params.roomId),
+    }),
+    route({
+      method: 'PATCH',
+      url: '/api/rooms/:roomId',
+      summary: 'Rename, move, retag or relicense a room',
+      params: RoomParams,
+      body: RoomPatch,
+      response: Room,
+      handler: ({ caller, params, body }) => {
+        const tenantId = caller.principal.tenantId;
+        const current = directory.room(tenantId, params.roomId);
+        if (!current) throw new ApiFailure('room_not_found');
+        requirePermission(services, caller, 'rooms.manage', current);
+        audited(() => {
+          const room = directory.updateRoom(tenantId, params.roomId, body);
+          audit.append({ tenantId, type: 'room.updated', ...actor(caller), roomId: room.id, roomName: room.name, data: { before: { name: current.name, locationId: current.locationId, tags: current.tags, license: current.license }, patch: body } });
+        });
+        return visibleRoom(services, caller, params.roomId);
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/rooms/:roomId/enrollment-code',
+      summary: 'A one-time code that enrolls an agent into this room (24 h)',
+      params: RoomParams,
+      response: EnrollmentCode,
+      status: 201,
+      handler: ({ caller, params }) => {
+        const tenantId = caller.principal.tenantId;
+        const room = directory.room(tenantId, params.roomId);
+        if (!room) throw new ApiFailure('room_not_found');
+        requirePermission(services, caller, 'rooms.manage', room);
+        return audited(() => {
+          const code = directory.issueEnrollmentCode(tenantId, room.id);
+          audit.append({ tenantId, type: 'room.enrollmentCodeIssued', ...actor(caller), roomId: room.id, roomName: room.name, data: { expiresAt: code.expiresAt } });
+          return code;
+        });
+      },
+    }),
+  ];
+}
+
+function requireOk(check: () => void): boolean {
+  try {
+    check();
+    return true;
+  } catch (error) {
+    if (error instanceof ApiFailure) return false;
+    throw error;
+  }
+}
+
+function visibleRoom(services: Services, caller: Parameters<typeof requirePermission>[1], roomId: string) {
+  const tenantId = caller.principal.tenantId;
+  const room = services.directory.room(tenantId, roomId);
+  if (!room) throw new ApiFailure('room_not_found');
+  const policy = services.directory.policy(tenantId);
+  const level = roomsWithRemoteAccess(policy, caller.principal, [roomRef(room)]).get(room.id) ?? 'none';
+  if (level === 'none' && !can(policy, caller.principal, 'rooms.read', roomRef(room))) throw new ApiFailure('room_not_found');
+  return roomView(services, room, level, new Map(services.directory.locations(tenantId).map((l) => [l.id as string, l])));
+}

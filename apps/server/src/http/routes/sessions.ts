@@ -1,0 +1,104 @@
+import { AuditPage, AuditQuery, AuditVerification, EnrollRequest, EnrollResponse, SessionId, SessionStarted, SessionView, StartSession } from '@roomlink/shared';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { auditCsv } from '../../audit/log';
+import { ApiFailure } from '../../errors';
+import { route } from '../route';
+import { requirePermission, type Services } from '../services';
+
+const clip = (value: unknown, max: number) => (typeof value === 'string' ? value.replace(/[^\x20-\x7e]/g, '').slice(0, max) : '');
+
+/** Which console a session came from, for the audit (rule 12). */
+function consoleDevice(request: FastifyRequest) {
+  return { name: clip(request.headers['x-roomlink-device'], 64) || 'unknown', userAgent: clip(request.headers['user-agent'], 256), address: request.ip };
+}
+
+export function sessionRoutes(services: Services) {
+  const { broker, audit, directory } = services;
+  return [
+    route({
+      method: 'POST',
+      url: '/api/sessions',
+      summary: 'Start a remote session with a room (rule 5), or get the refusal’s code',
+      body: StartSession,
+      response: SessionStarted,
+      status: 201,
+      handler: ({ caller, body, request }) => broker.start(caller, body.roomId, consoleDevice(request)),
+    }),
+    route({
+      method: 'POST',
+      url: '/api/sessions/:sessionId/end',
+      summary: 'End one of the caller’s sessions',
+      params: z.strictObject({ sessionId: SessionId }),
+      response: z.strictObject({ ok: z.literal(true) }),
+      handler: ({ caller, params }) => {
+        broker.endByUser(caller, params.sessionId);
+        return { ok: true as const };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/sessions',
+      summary: 'Recent sessions of the tenant (active ones with ?active=true)',
+      query: z.strictObject({ active: z.enum(['true', 'false']).optional() }),
+      response: z.array(SessionView),
+      handler: ({ caller, query }) => {
+        requirePermission(services, caller, 'audit.read');
+        return broker.list(caller.principal.tenantId, query.active === 'true');
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/audit',
+      summary: 'Audit records, newest first, paged with `before`',
+      query: AuditQuery,
+      response: AuditPage,
+      handler: ({ caller, query }) => {
+        requirePermission(services, caller, 'audit.read');
+        return audit.query(caller.principal.tenantId, query);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/audit.csv',
+      summary: 'The same records as CSV (up to 10,000 per request)',
+      query: AuditQuery.extend({ limit: z.coerce.number().int().min(1).max(10_000).default(10_000) }),
+      response: z.string(),
+      contentType: 'text/csv; charset=utf-8',
+      handler: ({ caller, query, reply }) => {
+        requirePermission(services, caller, 'audit.read');
+        reply.header('content-disposition', 'attachment; filename="roomlink-audit.csv"');
+        return auditCsv(audit.query(caller.principal.tenantId, query).records);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/audit/verify',
+      summary: 'Walk the tenant’s hash chain',
+      response: AuditVerification,
+      handler: ({ caller }) => {
+        requirePermission(services, caller, 'audit.read');
+        return audit.verify(caller.principal.tenantId);
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/agent/enroll',
+      summary: 'An agent trades a one-time code and its public key for its room and the grant-signing key',
+      public: true,
+      body: EnrollRequest,
+      response: EnrollResponse,
+      handler: ({ body, request }) => {
+        if (!services.enrollLimiter.take(request.ip)) throw new ApiFailure('rate_limited');
+        const room = services.db.transaction(() => {
+          const enrolled = directory.enroll(body.code, body.publicKey, body.platform);
+          audit.append({ tenantId: enrolled.tenantId, type: 'room.enrolled', roomId: enrolled.id, roomName: enrolled.name, data: { platform: body.platform, agentVersion: body.agentVersion, address: request.ip } });
+          return enrolled;
+        })();
+        // A re-enrolled room's old connection proved a key that is no longer the room's.
+        services.agents.disconnect(room.id);
+        return { roomId: room.id as never, tenantId: room.tenantId as never, roomName: room.name, grantPublicKey: services.keys.publicKeyRaw };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,58 @@
+import { can, canManageRoles, type Permission } from '@roomlink/rbac';
+import { roomHealth, type Location, type Room } from '@roomlink/shared';
+import type { AuditLog } from '../audit/log';
+import type { Caller } from '../auth/tokens';
+import { ApiFailure } from '../errors';
+import type { AgentHub } from '../hub/agents';
+import type { ServerKeys } from '../keys';
+import type { SessionBroker } from '../sessions/broker';
+import type { RateLimiter } from '../sessions/rate-limit';
+import type { Directory, RoomRecord } from '../store/directory';
+import type { Db } from '../store/db';
+
+/** Everything a route handler may use. */
+export interface Services {
+  db: Db;
+  directory: Directory;
+  audit: AuditLog;
+  broker: SessionBroker;
+  agents: AgentHub;
+  keys: ServerKeys;
+  enrollLimiter: RateLimiter;
+  now: () => Date;
+}
+
+export const roomRef = (room: RoomRecord) => ({ id: room.id, tenantId: room.tenantId, location: room.locationPath, tags: room.tags });
+
+export function requirePermission(services: Services, caller: Caller, permission: Permission, room?: RoomRecord): void {
+  if (!can(services.directory.policy(caller.principal.tenantId), caller.principal, permission, room && roomRef(room))) throw new ApiFailure('not_permitted');
+}
+
+export function requireRoleManager(services: Services, caller: Caller): void {
+  if (!canManageRoles(services.directory.policy(caller.principal.tenantId), caller.principal)) throw new ApiFailure('not_permitted');
+}
+
+/** A room as the API shows it to one caller: live state from the hub, the caller's level from rbac. */
+export function roomView(services: Services, room: RoomRecord, level: Room['remoteAccess'], locations: Map<string, Location>): Room {
+  const online = services.agents.online(room.id);
+  const lastSeen = services.agents.lastSeen(room.id);
+  return {
+    id: room.id as Room['id'],
+    name: room.name,
+    locationId: room.locationId as Room['locationId'],
+    locationPath: room.locationPath.flatMap((id) => locations.get(id) ?? []),
+    tags: room.tags,
+    platform: room.platform,
+    license: room.license,
+    enrolled: room.agentPublicKey !== null,
+    online,
+    monitored: room.license === 'pro' && room.agentPublicKey !== null,
+    inCall: online && room.inCall,
+    health: roomHealth(online, room.signals),
+    signals: room.signals,
+    displays: room.displays,
+    lastSeenAt: lastSeen ? new Date(lastSeen).toISOString() : room.lastSeenAt,
+    remoteAccess: level,
+    updatedAt: room.updatedAt,
+  };
+}

@@ -1,0 +1,150 @@
+import { randomBytes, verify } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import { AgentToServer, agentProofPayload, type ServerToAgent, type Unversioned } from '@roomlink/shared';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/log';
+import { ed25519FromRaw } from '../keys';
+import type { SessionBroker } from '../sessions/broker';
+import type { Directory, RoomRecord } from '../store/directory';
+import { decodeFrame, sendMessage } from './socket';
+
+export interface AgentHubConfig {
+  heartbeatMs: number;
+  /** Time allowed from connecting to a valid proof. */
+  handshakeMs: number;
+}
+
+interface AgentConnection {
+  ws: WebSocket;
+  room: RoomRecord;
+  lastSeen: number;
+  invalid: number;
+}
+
+/**
+ * Room agents connect out to this hub. A connection proves it holds the key
+ * its room enrolled with (a signed nonce) before it can say anything else;
+ * after that it reports health and call state and carries its sessions.
+ */
+export class AgentHub {
+  private readonly connections = new Map<string, AgentConnection>();
+  private readonly sweeper: NodeJS.Timeout;
+  broker!: SessionBroker;
+
+  constructor(
+    private readonly directory: Directory,
+    private readonly audit: AuditLog,
+    private readonly config: AgentHubConfig,
+    private readonly log: Logger,
+  ) {
+    // One sweep for all connections: an agent silent for three heartbeats is gone.
+    this.sweeper = setInterval(() => this.sweep(), config.heartbeatMs);
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  online(roomId: string): boolean {
+    return this.connections.has(roomId);
+  }
+
+  lastSeen(roomId: string): number | null {
+    return this.connections.get(roomId)?.lastSeen ?? null;
+  }
+
+  send(roomId: string, message: Unversioned<ServerToAgent>): boolean {
+    const connection = this.connections.get(roomId);
+    return connection ? sendMessage<ServerToAgent>(connection.ws, message) : false;
+  }
+
+  /** Closes the connection of a room, e.g. after its agent was re-enrolled. */
+  disconnect(roomId: string): void {
+    this.connections.get(roomId)?.ws.close(4000, 'replaced');
+  }
+
+  private sweep(): void {
+    const deadline = Date.now() - 3 * this.config.heartbeatMs;
+    for (const connection of this.connections.values()) if (connection.lastSeen < deadline) connection.ws.terminate();
+  }
+
+  accept(ws: WebSocket, address: string): void {
+    const nonce = randomBytes(32).toString('base64url');
+    let room: RoomRecord | undefined;
+    let connection: AgentConnection | undefined;
+    const handshake = setTimeout(() => ws.close(4408, 'handshake timeout'), this.config.handshakeMs);
+    const refuse = (code: 'agent_unknown' | 'bad_request' | 'protocol_version', why: string) => {
+      sendMessage<ServerToAgent>(ws, { type: 'error', code, message: why });
+      ws.close(4401, code);
+    };
+
+    ws.on('message', (data, isBinary) => {
+      const parsed = decodeFrame(AgentToServer, data, isBinary);
+      if (!parsed.ok) {
+        if (!connection) return refuse(parsed.error.code === 'protocol_version' ? 'protocol_version' : 'bad_request', parsed.error.message);
+        connection.invalid += 1;
+        sendMessage<ServerToAgent>(ws, { type: 'error', code: parsed.error.code, message: parsed.error.message });
+        return;
+      }
+      const message = parsed.value;
+      if (!connection) {
+        if (!room && message.type === 'agent.hello') {
+          room = this.directory.roomById(message.roomId);
+          if (!room?.agentPublicKey) return refuse('agent_unknown', 'This device is not enrolled.');
+          sendMessage<ServerToAgent>(ws, { type: 'agent.challenge', nonce });
+          return;
+        }
+        if (room && message.type === 'agent.proof') {
+          const valid = verify(null, Buffer.from(agentProofPayload(nonce, room.id)), ed25519FromRaw(room.agentPublicKey!), Buffer.from(message.signature, 'base64url'));
+          if (!valid) {
+            this.audit.append({ tenantId: room.tenantId, type: 'agent.proofFailed', roomId: room.id, roomName: room.name, data: { address } });
+            return refuse('agent_unknown', 'The device could not prove its identity.');
+          }
+          clearTimeout(handshake);
+          connection = { ws, room, lastSeen: Date.now(), invalid: 0 };
+          this.connections.get(room.id)?.ws.close(4000, 'replaced by a newer connection');
+          this.connections.set(room.id, connection);
+          this.directory.recordAgentState(room.id, { seen: true });
+          sendMessage<ServerToAgent>(ws, { type: 'agent.welcome', roomId: room.id as never, tenantId: room.tenantId as never, heartbeatMs: this.config.heartbeatMs });
+          this.broker.onAgentPresence(room.id, true);
+          return;
+        }
+        return refuse('bad_request', 'Say hello, then prove possession of the device key.');
+      }
+      connection.lastSeen = Date.now();
+      const roomId = connection.room.id;
+      switch (message.type) {
+        case 'agent.heartbeat':
+          return;
+        case 'agent.health':
+          this.directory.recordAgentState(roomId, { signals: message.signals, displays: message.displays });
+          return;
+        case 'agent.callState':
+          this.directory.recordAgentState(roomId, { inCall: message.inCall });
+          this.broker.onCallState(roomId, message.inCall);
+          return;
+        case 'agent.hello':
+        case 'agent.proof':
+          return;
+        default:
+          this.broker.onAgentMessage(roomId, message);
+      }
+    });
+
+    ws.on('close', () => {
+      clearTimeout(handshake);
+      if (connection && this.connections.get(connection.room.id) === connection) {
+        this.connections.delete(connection.room.id);
+        this.directory.recordAgentState(connection.room.id, { seen: true });
+        this.broker.onAgentPresence(connection.room.id, false);
+      }
+    });
+    ws.on('error', (error) => this.log.debug({ err: error }, 'agent socket error'));
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const connection of this.connections.values()) connection.ws.close(1001, 'server shutting down');
+  }
+}

@@ -1,0 +1,73 @@
+import type { WebSocket } from 'ws';
+import { ConsoleToServer, type ServerToConsole, type Unversioned } from '@roomlink/shared';
+import type { Logger } from 'pino';
+import type { Caller } from '../auth/tokens';
+import { ApiFailure } from '../errors';
+import type { SessionBroker } from '../sessions/broker';
+import { decodeFrame, sendMessage } from './socket';
+
+/**
+ * Consoles keep one authenticated socket each for session events and
+ * signaling. The token was checked before the upgrade; the socket closes
+ * when the token expires.
+ */
+export class ConsoleHub {
+  private readonly connections = new Map<string, Set<WebSocket>>();
+  broker!: SessionBroker;
+
+  constructor(private readonly log: Logger) {}
+
+  private key(tenantId: string, userId: string): string {
+    return `${tenantId}\u0000${userId}`;
+  }
+
+  online(tenantId: string, userId: string): boolean {
+    return (this.connections.get(this.key(tenantId, userId))?.size ?? 0) > 0;
+  }
+
+  send(tenantId: string, userId: string, message: Unversioned<ServerToConsole>): void {
+    for (const ws of this.connections.get(this.key(tenantId, userId)) ?? []) sendMessage<ServerToConsole>(ws, message);
+  }
+
+  accept(ws: WebSocket, caller: Caller): void {
+    const { tenantId, userId } = caller.principal;
+    const key = this.key(tenantId, userId);
+    const set = this.connections.get(key) ?? new Set<WebSocket>();
+    set.add(ws);
+    this.connections.set(key, set);
+    this.broker.onConsolePresence(tenantId, userId, true);
+    const expiry = setTimeout(() => ws.close(4401, 'token expired'), Math.max(0, caller.expiresAt - Date.now()));
+
+    ws.on('message', (data, isBinary) => {
+      const parsed = decodeFrame(ConsoleToServer, data, isBinary);
+      if (!parsed.ok) {
+        sendMessage<ServerToConsole>(ws, { type: 'error', code: parsed.error.code, message: parsed.error.message });
+        return;
+      }
+      const message = parsed.value;
+      try {
+        if (message.type === 'session.signal') {
+          if (!this.broker.onConsoleSignal(caller, message.sessionId, message.data)) sendMessage<ServerToConsole>(ws, { type: 'error', code: 'session_not_found', message: 'No such session.' });
+        } else {
+          this.broker.endByUser(caller, message.sessionId);
+        }
+      } catch (error) {
+        if (!(error instanceof ApiFailure)) throw error;
+        sendMessage<ServerToConsole>(ws, { type: 'error', code: error.code, message: error.code });
+      }
+    });
+    ws.on('close', () => {
+      clearTimeout(expiry);
+      set.delete(ws);
+      if (set.size === 0) {
+        this.connections.delete(key);
+        this.broker.onConsolePresence(tenantId, userId, false);
+      }
+    });
+    ws.on('error', (error) => this.log.debug({ err: error }, 'console socket error'));
+  }
+
+  close(): void {
+    for (const set of this.connections.values()) for (const ws of set) ws.close(1001, 'server shutting down');
+  }
+}

@@ -1,0 +1,1 @@
+export { startServer, defaultTimings, DEFAULT_SERVER_PORT, type ServerConfig, type RunningServer } from './server';

@@ -1,0 +1,64 @@
+#!/usr/bin/env -S node --import tsx
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_SERVER_PORT, defaultTimings, startServer } from './server';
+
+const usage = `roomlink-server: the Roomlink management service
+
+Options (environment variable in brackets):
+  --data-dir DIR      database and keys [ROOMLINK_DATA_DIR] (default ./.roomlink/server)
+  --host HOST         listen address [ROOMLINK_HOST] (default 127.0.0.1)
+  --port PORT         listen port [ROOMLINK_PORT] (default ${DEFAULT_SERVER_PORT})
+  --issuer URL        OIDC issuer [ROOMLINK_ISSUER] (default the local dev provider, https://127.0.0.1:47801)
+  --audience AUD      access-token audience [ROOMLINK_AUDIENCE] (default api://roomlink)
+  --jwks-uri URL      JWKS location [ROOMLINK_JWKS_URI] (default ISSUER/jwks)
+  --ca-file FILE      extra CA for the issuer [ROOMLINK_CA_FILE] (default ./.roomlink/idp/ca.pem when present)
+  --token-typ LIST    accepted access-token typ values [ROOMLINK_TOKEN_TYP] (default at+jwt,JWT)
+  --groups-claim NAME claim with group ids [ROOMLINK_GROUPS_CLAIM] (default groups)
+  --log-level LEVEL   pino level [ROOMLINK_LOG_LEVEL] (default info)
+`;
+
+const { values } = parseArgs({
+  options: {
+    'data-dir': { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    issuer: { type: 'string' },
+    audience: { type: 'string' },
+    'jwks-uri': { type: 'string' },
+    'ca-file': { type: 'string' },
+    'token-typ': { type: 'string' },
+    'groups-claim': { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean' },
+  },
+});
+if (values.help) {
+  process.stdout.write(usage);
+  process.exit(0);
+}
+const env = process.env;
+const caFile = values['ca-file'] ?? env.ROOMLINK_CA_FILE ?? (existsSync('.roomlink/idp/ca.pem') ? '.roomlink/idp/ca.pem' : undefined);
+const server = await startServer({
+  dataDir: resolve(values['data-dir'] ?? env.ROOMLINK_DATA_DIR ?? '.roomlink/server'),
+  host: values.host ?? env.ROOMLINK_HOST ?? '127.0.0.1',
+  port: Number(values.port ?? env.ROOMLINK_PORT ?? DEFAULT_SERVER_PORT),
+  auth: {
+    issuer: values.issuer ?? env.ROOMLINK_ISSUER ?? 'https://127.0.0.1:47801',
+    audience: values.audience ?? env.ROOMLINK_AUDIENCE ?? 'api://roomlink',
+    jwksUri: values['jwks-uri'] ?? env.ROOMLINK_JWKS_URI,
+    acceptedTypes: (values['token-typ'] ?? env.ROOMLINK_TOKEN_TYP ?? 'at+jwt,JWT').split(','),
+    groupsClaim: values['groups-claim'] ?? env.ROOMLINK_GROUPS_CLAIM ?? 'groups',
+    caPem: caFile ? readFileSync(caFile, 'utf8') : undefined,
+  },
+  iceServers: [],
+  ...defaultTimings,
+  logLevel: values['log-level'] ?? env.ROOMLINK_LOG_LEVEL ?? 'info',
+  now: () => new Date(),
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void server.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,172 @@
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { join } from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyRequest } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { MAX_MESSAGE_BYTES, roomlinkError, type IceServer } from '@roomlink/shared';
+import { AuditLog } from './audit/log';
+import { AuthError, tokenVerifier, type AuthConfig, type Caller } from './auth/tokens';
+import { ApiFailure, statusFor } from './errors';
+import { AgentHub } from './hub/agents';
+import { ConsoleHub } from './hub/consoles';
+import { openApi, registerRoutes } from './http/route';
+import { directoryRoutes } from './http/routes/directory';
+import { sessionRoutes } from './http/routes/sessions';
+import type { Services } from './http/services';
+import { loadServerKeys } from './keys';
+import { SessionBroker } from './sessions/broker';
+import { RateLimiter } from './sessions/rate-limit';
+import { openDatabase } from './store/db';
+import { Directory, DirectoryError } from './store/directory';
+
+export const SERVER_VERSION = '0.1.0';
+export const DEFAULT_SERVER_PORT = 47_800;
+
+export interface ServerConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  auth: AuthConfig;
+  iceServers: IceServer[];
+  heartbeatMs: number;
+  setupTimeoutMs: number;
+  graceMs: number;
+  logLevel: string;
+  /** Enrollment attempts per client address: a burst, then a steady rate. */
+  enrollmentRate: { burst: number; perSecond: number };
+  /** The clock; tests move it to check expiry and retention. */
+  now: () => Date;
+}
+
+export const defaultTimings = { heartbeatMs: 10_000, setupTimeoutMs: 30_000, graceMs: 15_000, enrollmentRate: { burst: 5, perSecond: 0.2 } };
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  services: Services;
+  consoles: ConsoleHub;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+const bearer = (request: Pick<IncomingMessage, 'headers'>) => /^Bearer ([\w.~+/=-]+)$/.exec(request.headers.authorization ?? '')?.[1];
+
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const log = pino({ level: config.logLevel, base: { service: 'roomlink-server' } });
+  const db = openDatabase(join(config.dataDir, 'server.db'));
+  const keys = loadServerKeys(config.dataDir);
+  const now = config.now;
+  const directory = new Directory(db, now);
+  const audit = new AuditLog(db, keys.privateKey, keys.publicKey, now);
+  const agents = new AgentHub(directory, audit, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
+  const consoles = new ConsoleHub(log);
+  const broker = new SessionBroker(
+    db,
+    directory,
+    audit,
+    keys,
+    {
+      agentOnline: (roomId) => agents.online(roomId),
+      sendToAgent: (roomId, message) => agents.send(roomId, message),
+      consoleOnline: (tenantId, userId) => consoles.online(tenantId, userId),
+      sendToConsoles: (tenantId, userId, message) => consoles.send(tenantId, userId, message),
+    },
+    { iceServers: config.iceServers, setupTimeoutMs: config.setupTimeoutMs, graceMs: config.graceMs, endAckMs: 3_000 },
+    now,
+  );
+  agents.broker = broker;
+  consoles.broker = broker;
+  const services: Services = { db, directory, audit, broker, agents, keys, enrollLimiter: new RateLimiter(config.enrollmentRate.burst, config.enrollmentRate.perSecond, () => now().getTime()), now };
+  const verifyToken = tokenVerifier(config.auth, now);
+
+  async function authenticate(request: Pick<FastifyRequest, 'headers'>): Promise<Caller> {
+    const token = bearer(request);
+    if (!token) throw new ApiFailure('unauthenticated');
+    try {
+      const caller = await verifyToken(token);
+      directory.ensureTenant(caller.principal.tenantId);
+      return caller;
+    } catch (error) {
+      if (error instanceof AuthError) throw new ApiFailure('unauthenticated', [error.message]);
+      throw error;
+    }
+  }
+
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: MAX_MESSAGE_BYTES, return503OnClosing: true });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let failure: ApiFailure;
+    if (error instanceof ApiFailure) failure = error;
+    else if (error instanceof DirectoryError) failure = new ApiFailure(error.code, [error.message]);
+    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') failure = new ApiFailure('payload_too_large');
+    else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) failure = new ApiFailure('bad_request', [error.message]);
+    else {
+      request.log.error({ err: error }, 'unhandled error');
+      failure = new ApiFailure('internal');
+    }
+    void reply.status(statusFor(failure.code)).send({ error: roomlinkError(failure.code, failure.details) });
+  });
+  app.setNotFoundHandler((_request, reply) => void reply.status(404).send({ error: roomlinkError('bad_request', ['no such route']) }));
+
+  const routes = [...directoryRoutes(services), ...sessionRoutes(services)];
+  registerRoutes(app, routes, authenticate);
+  const spec = openApi(routes, SERVER_VERSION);
+  app.get('/openapi.json', () => spec);
+  app.get('/healthz', () => ({ ok: true, version: SERVER_VERSION, agents: agents.size }));
+
+  const agentSockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  const consoleSockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  const refuseUpgrade = (socket: Duplex, status: string) => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    if (path === '/agent') {
+      agentSockets.handleUpgrade(request, socket, head, (ws) => agents.accept(ws, request.socket.remoteAddress ?? ''));
+      return;
+    }
+    if (path !== '/console') return refuseUpgrade(socket, '404 Not Found');
+    // The console hub authenticates before the upgrade: no socket for a bad token.
+    authenticate(request).then(
+      (caller) => consoleSockets.handleUpgrade(request, socket, head, (ws) => consoles.accept(ws, caller)),
+      (error: unknown) => refuseUpgrade(socket, error instanceof ApiFailure ? '401 Unauthorized' : '500 Internal Server Error'),
+    );
+  });
+
+  const purge = () => {
+    try {
+      const purged = audit.purge();
+      if (purged.records > 0) log.info(purged, 'audit retention purge');
+    } catch (error) {
+      log.error({ err: error }, 'audit retention purge failed');
+    }
+  };
+  purge();
+  const purgeTimer = setInterval(purge, 24 * 3600 * 1000);
+  purgeTimer.unref();
+
+  await app.listen({ host: config.host, port: config.port });
+  const port = (app.server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info({ url }, 'roomlink server listening');
+
+  return {
+    url,
+    port,
+    services,
+    consoles,
+    log,
+    async close() {
+      clearInterval(purgeTimer);
+      broker.shutdown();
+      agents.close();
+      consoles.close();
+      agentSockets.close();
+      consoleSockets.close();
+      // Fastify waits for in-flight requests; their writes are synchronous, so the database is consistent when it returns.
+      await app.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,349 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { remoteAccessLevel } from '@roomlink/rbac';
+import {
+  GRANT_AUDIENCE,
+  GRANT_ISSUER,
+  GRANT_TTL_SECONDS,
+  type AgentToServer,
+  type EndReason,
+  type ErrorCode,
+  type IceServer,
+  type InputCounts,
+  type ServerToAgent,
+  type ServerToConsole,
+  type SessionLevel,
+  type SessionStarted,
+  type SessionState,
+  type SessionView,
+  type SignalData,
+  type Unversioned,
+} from '@roomlink/shared';
+import type { AuditLog } from '../audit/log';
+import type { Caller } from '../auth/tokens';
+import { ApiFailure } from '../errors';
+import type { ServerKeys } from '../keys';
+import type { Db } from '../store/db';
+import type { Directory, RoomRecord } from '../store/directory';
+import { RateLimiter } from './rate-limit';
+
+/** How the broker reaches the two ends; implemented by the hubs. */
+export interface Links {
+  agentOnline(roomId: string): boolean;
+  sendToAgent(roomId: string, message: Unversioned<ServerToAgent>): boolean;
+  consoleOnline(tenantId: string, userId: string): boolean;
+  sendToConsoles(tenantId: string, userId: string, message: Unversioned<ServerToConsole>): void;
+}
+
+export interface BrokerConfig {
+  iceServers: IceServer[];
+  /** From the offer to the media being up. */
+  setupTimeoutMs: number;
+  /** How long either end may be away before the session ends with `control_plane_lost`. */
+  graceMs: number;
+  /** How long to wait for the agent's own end report (with input counts) before closing the record. */
+  endAckMs: number;
+}
+
+export interface ConsoleDevice {
+  name: string;
+  userAgent: string;
+  address: string;
+}
+
+interface Live {
+  id: string;
+  tenantId: string;
+  room: RoomRecord;
+  userId: string;
+  userName: string;
+  level: SessionLevel;
+  device: ConsoleDevice;
+  grantId: string;
+  state: SessionState;
+  startedAt: number;
+  activeAt: number | null;
+  endReason: EndReason | null;
+  timers: Map<'setup' | 'agentGrace' | 'consoleGrace' | 'endAck', NodeJS.Timeout>;
+}
+
+/**
+ * The session broker: rule 5 at the door, signed single-use grants (rule 6),
+ * the session state machine of DESIGN.md, signaling relayed only between the
+ * two ends of a session, and the audit records of rule 12.
+ */
+export class SessionBroker {
+  private readonly live = new Map<string, Live>();
+  private readonly byRoom = new Map<string, Live>();
+  private readonly startLimiter: RateLimiter;
+
+  constructor(
+    private readonly db: Db,
+    private readonly directory: Directory,
+    private readonly audit: AuditLog,
+    private readonly keys: ServerKeys,
+    private readonly links: Links,
+    private readonly config: BrokerConfig,
+    private readonly now: () => Date,
+  ) {
+    this.startLimiter = new RateLimiter(10, 1, () => now().getTime());
+    this.closeOrphans();
+  }
+
+  /** Sessions a previous process left open cannot be resumed: close their records. */
+  private closeOrphans(): void {
+    const open = this.db
+      .prepare<[], { id: string; tenant_id: string }>("SELECT id, tenant_id FROM sessions WHERE state != 'ended'")
+      .all();
+    for (const row of open) this.finish(row.id, row.tenant_id, 'control_plane_lost', { accepted: 0, dropped: 0 });
+  }
+
+  async start(caller: Caller, roomId: string, device: ConsoleDevice): Promise<SessionStarted> {
+    const { principal } = caller;
+    const tenantId = principal.tenantId;
+    const refuse = (code: ErrorCode, room?: RoomRecord): never => {
+      this.audit.append({ tenantId, type: 'session.refused', actorId: principal.userId, actorName: caller.name, roomId, roomName: room?.name ?? null, data: { code, consoleDevice: device } });
+      throw new ApiFailure(code);
+    };
+    if (!this.startLimiter.take(`${tenantId}:${principal.userId}`)) refuse('rate_limited');
+    const room = this.directory.room(tenantId, roomId);
+    if (!room) return refuse('room_not_found');
+    const policy = this.directory.policy(tenantId);
+    if (!policy.remoteAccessEnabled) refuse('remote_access_disabled', room);
+    const decision = remoteAccessLevel(policy, principal, { id: room.id, tenantId: room.tenantId, location: room.locationPath, tags: room.tags });
+    if (decision.level === 'none') refuse('not_permitted', room);
+    if (room.license !== 'pro' || !room.agentPublicKey) refuse('room_not_monitored', room);
+    if (!this.links.agentOnline(room.id)) refuse('room_offline', room);
+    if (room.inCall) refuse('room_in_call', room);
+    if (this.byRoom.has(room.id)) refuse('room_busy', room);
+
+    const level = decision.level as SessionLevel;
+    const session: Live = {
+      id: `ses-${randomUUID()}`,
+      tenantId,
+      room,
+      userId: principal.userId,
+      userName: caller.name,
+      level,
+      device,
+      grantId: randomUUID(),
+      state: 'requested',
+      startedAt: this.now().getTime(),
+      activeAt: null,
+      endReason: null,
+      timers: new Map(),
+    };
+    const grant = await this.signGrant(session);
+    // The room may have been taken while the grant was being signed.
+    if (this.byRoom.has(room.id)) refuse('room_busy', room);
+    this.live.set(session.id, session);
+    this.byRoom.set(room.id, session);
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO sessions (id, tenant_id, room_id, room_name, user_id, user_name, level, console_device, state, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(session.id, tenantId, room.id, room.name, session.userId, session.userName, level, JSON.stringify(device), 'requested', new Date(session.startedAt).toISOString());
+      this.audit.append({
+        tenantId,
+        type: 'session.started',
+        actorId: session.userId,
+        actorName: session.userName,
+        roomId: room.id,
+        roomName: room.name,
+        sessionId: session.id,
+        data: { level, consoleDevice: device, grantId: session.grantId, assignmentIds: decision.assignmentIds },
+      });
+    })();
+    this.timer(session, 'setup', this.config.setupTimeoutMs, () => this.end(session.id, 'setup_timeout'));
+    if (!this.links.consoleOnline(tenantId, session.userId)) this.timer(session, 'consoleGrace', this.config.graceMs, () => this.end(session.id, 'control_plane_lost'));
+    this.links.sendToAgent(room.id, { type: 'session.offer', sessionId: session.id as never, grant, level, iceServers: this.config.iceServers });
+    this.setState(session, 'offered');
+    return { sessionId: session.id as never, roomId: room.id as never, roomName: room.name, level, iceServers: this.config.iceServers };
+  }
+
+  private signGrant(session: Live): Promise<string> {
+    const iat = Math.floor(session.startedAt / 1000);
+    return new SignJWT({ sid: session.id, tid: session.tenantId, rid: session.room.id, lvl: session.level })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'roomlink-grant+jwt' })
+      .setIssuer(GRANT_ISSUER)
+      .setAudience(GRANT_AUDIENCE)
+      .setSubject(session.userId)
+      .setJti(session.grantId)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + GRANT_TTL_SECONDS)
+      .sign(this.keys.privateKey);
+  }
+
+  private timer(session: Live, name: 'setup' | 'agentGrace' | 'consoleGrace' | 'endAck', ms: number, run: () => void): void {
+    clearTimeout(session.timers.get(name));
+    const handle = setTimeout(run, ms);
+    handle.unref();
+    session.timers.set(name, handle);
+  }
+
+  private clearTimer(session: Live, name: 'setup' | 'agentGrace' | 'consoleGrace' | 'endAck'): void {
+    clearTimeout(session.timers.get(name));
+    session.timers.delete(name);
+  }
+
+  private setState(session: Live, state: SessionState, extra: { reason?: EndReason; code?: ErrorCode } = {}): void {
+    session.state = state;
+    if (state !== 'ended') this.db.prepare('UPDATE sessions SET state = ? WHERE id = ?').run(state, session.id);
+    this.links.sendToConsoles(session.tenantId, session.userId, { type: 'session.state', sessionId: session.id as never, state, ...extra });
+  }
+
+  /** Ends a session from the server's side: tells the agent, waits briefly for its counts, then closes the record. */
+  end(sessionId: string, reason: EndReason, code?: ErrorCode): void {
+    const session = this.live.get(sessionId);
+    if (!session || session.state === 'ending' || session.state === 'ended') return;
+    session.endReason = reason;
+    this.clearTimer(session, 'setup');
+    const told = this.links.sendToAgent(session.room.id, { type: 'session.end', sessionId: session.id as never, reason });
+    this.setState(session, 'ending', { reason, ...(code && { code }) });
+    if (told) this.timer(session, 'endAck', this.config.endAckMs, () => this.close(session, reason, null));
+    else this.close(session, reason, null);
+  }
+
+  /** A console asks to end its own session. */
+  endByUser(caller: Caller, sessionId: string): void {
+    const session = this.live.get(sessionId);
+    if (!session || session.tenantId !== caller.principal.tenantId || session.userId !== caller.principal.userId) throw new ApiFailure('session_not_found');
+    this.end(sessionId, 'user_ended');
+  }
+
+  private close(session: Live, reason: EndReason, input: InputCounts | null, code?: ErrorCode): void {
+    if (session.state === 'ended') return;
+    for (const handle of session.timers.values()) clearTimeout(handle);
+    session.timers.clear();
+    this.live.delete(session.id);
+    if (this.byRoom.get(session.room.id) === session) this.byRoom.delete(session.room.id);
+    this.finish(session.id, session.tenantId, reason, input ?? { accepted: 0, dropped: 0 }, session, input === null);
+    this.setState(session, 'ended', { reason, ...(code && { code }) });
+  }
+
+  private finish(sessionId: string, tenantId: string, reason: EndReason, input: InputCounts, session?: Live, countsMissing = false): void {
+    const endedAt = this.now();
+    const row = this.db
+      .prepare<[string], { room_id: string; room_name: string; user_id: string; user_name: string; level: string; console_device: string; started_at: string; active_at: string | null }>(
+        'SELECT * FROM sessions WHERE id = ?',
+      )
+      .get(sessionId);
+    if (!row) return;
+    this.db.transaction(() => {
+      this.db
+        .prepare("UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ?, input_accepted = ?, input_dropped = ? WHERE id = ?")
+        .run(endedAt.toISOString(), reason, input.accepted, input.dropped, sessionId);
+      const startedAt = Date.parse(row.started_at);
+      this.audit.append({
+        tenantId,
+        type: 'session.ended',
+        actorId: row.user_id,
+        actorName: row.user_name,
+        roomId: row.room_id,
+        roomName: row.room_name,
+        sessionId,
+        data: {
+          level: row.level,
+          consoleDevice: JSON.parse(row.console_device) as unknown,
+          startedAt: row.started_at,
+          activeAt: session?.activeAt ? new Date(session.activeAt).toISOString() : row.active_at,
+          durationMs: endedAt.getTime() - startedAt,
+          reason,
+          input,
+          ...(countsMissing && { inputCountsReported: false }),
+        },
+      });
+    })();
+  }
+
+  // From the agent hub. `roomId` is the authenticated room of the connection.
+
+  onAgentMessage(roomId: string, message: AgentToServer): void {
+    if (!('sessionId' in message)) return;
+    const session = this.live.get(message.sessionId);
+    // A message naming a session of another room is dropped like an unknown one.
+    if (!session || session.room.id !== roomId) return;
+    switch (message.type) {
+      case 'session.accept':
+        if (session.state === 'offered') this.setState(session, 'connecting');
+        return;
+      case 'session.reject':
+        this.audit.append({ tenantId: session.tenantId, type: 'session.rejected', actorId: session.userId, actorName: session.userName, roomId, roomName: session.room.name, sessionId: session.id, data: { code: message.code } });
+        this.close(session, 'grant_rejected', null, message.code);
+        return;
+      case 'session.active':
+        if (session.state === 'connecting' || session.state === 'offered') {
+          this.clearTimer(session, 'setup');
+          session.activeAt = this.now().getTime();
+          this.db.prepare('UPDATE sessions SET active_at = ? WHERE id = ?').run(new Date(session.activeAt).toISOString(), session.id);
+          this.setState(session, 'active');
+        }
+        return;
+      case 'session.end':
+        this.close(session, session.endReason ?? message.reason, message.input);
+        return;
+      case 'session.signal':
+        if (session.state !== 'ending') this.links.sendToConsoles(session.tenantId, session.userId, { type: 'session.signal', sessionId: session.id as never, data: message.data });
+        return;
+    }
+  }
+
+  onConsoleSignal(caller: Caller, sessionId: string, data: SignalData): boolean {
+    const session = this.live.get(sessionId);
+    if (!session || session.tenantId !== caller.principal.tenantId || session.userId !== caller.principal.userId || session.state === 'ending') return false;
+    return this.links.sendToAgent(session.room.id, { type: 'session.signal', sessionId: session.id as never, data });
+  }
+
+  onCallState(roomId: string, inCall: boolean): void {
+    const session = this.byRoom.get(roomId);
+    if (session && inCall) this.end(session.id, 'call_started');
+  }
+
+  onAgentPresence(roomId: string, online: boolean): void {
+    const session = this.byRoom.get(roomId);
+    if (!session) return;
+    if (online) this.clearTimer(session, 'agentGrace');
+    else this.timer(session, 'agentGrace', this.config.graceMs, () => this.close(session, 'control_plane_lost', null));
+  }
+
+  onConsolePresence(tenantId: string, userId: string, online: boolean): void {
+    for (const session of this.live.values()) {
+      if (session.tenantId !== tenantId || session.userId !== userId) continue;
+      if (online) this.clearTimer(session, 'consoleGrace');
+      else this.timer(session, 'consoleGrace', this.config.graceMs, () => this.end(session.id, 'control_plane_lost'));
+    }
+  }
+
+  /** Whether this live session belongs to the given room; the agent hub uses it to check what an agent names. */
+  activeInRoom(roomId: string): string | null {
+    return this.byRoom.get(roomId)?.id ?? null;
+  }
+
+  list(tenantId: string, activeOnly: boolean): SessionView[] {
+    const rows = this.db
+      .prepare<[string], { id: string; room_id: string; room_name: string; user_id: string; user_name: string; level: SessionLevel; state: SessionState; started_at: string; ended_at: string | null; end_reason: EndReason | null; input_accepted: number; input_dropped: number }>(
+        `SELECT * FROM sessions WHERE tenant_id = ? ${activeOnly ? "AND state != 'ended'" : ''} ORDER BY started_at DESC LIMIT 500`,
+      )
+      .all(tenantId);
+    return rows.map((r) => ({
+      id: r.id as never,
+      roomId: r.room_id as never,
+      roomName: r.room_name,
+      userId: r.user_id as never,
+      userName: r.user_name,
+      level: r.level,
+      state: r.state,
+      startedAt: r.started_at,
+      endedAt: r.ended_at,
+      endReason: r.end_reason,
+      input: { accepted: r.input_accepted, dropped: r.input_dropped },
+    }));
+  }
+
+  /** On shutdown: end every live session and write its record. */
+  shutdown(): void {
+    for (const session of [...this.live.values()]) {
+      this.links.sendToAgent(session.room.id, { type: 'session.end', sessionId: session.id as never, reason: 'control_plane_lost' });
+      this.close(session, 'control_plane_lost', null);
+    }
+  }
+}
