@@ -107,6 +107,13 @@ describe('rooms and enrollment', () => {
     expect((await h.api(OUTSIDER, 'GET', `/api/rooms/${roomId}`)).body).toMatchObject({ error: { code: 'room_not_found' } });
   });
 
+  it('changes only what a patch names', async () => {
+    const created = await h.api<{ id: string }>(ADMIN, 'POST', '/api/rooms', { name: 'Patchy', tags: ['lobby'], license: 'basic', platform: 'x11' });
+    const patched = await h.api(ADMIN, 'PATCH', `/api/rooms/${created.body.id}`, {});
+    expect(patched.body).toMatchObject({ name: 'Patchy', tags: ['lobby'], license: 'basic', platform: 'x11' });
+    expect((await h.api(ADMIN, 'PATCH', `/api/rooms/${created.body.id}`, { name: 'Patchier' })).body).toMatchObject({ name: 'Patchier', tags: ['lobby'] });
+  });
+
   it('spends an enrollment code once', async () => {
     const created = await h.api<{ id: string }>(ADMIN, 'POST', '/api/rooms', { name: 'Huddle' });
     const code = await h.api<{ code: string }>(ADMIN, 'POST', `/api/rooms/${created.body.id}/enrollment-code`);

@@ -84,15 +84,23 @@ export const LocationInput = z.strictObject({ name: Name, kind: LocationKind, pa
 export const Location = z.strictObject({ id: LocationId, name: z.string(), kind: LocationKind, parentId: LocationId.nullable() });
 export type Location = z.infer<typeof Location>;
 
-export const RoomInput = z.strictObject({
+const roomFields = {
   name: Name,
-  locationId: LocationId.nullable().default(null),
-  tags: z.array(Tag).max(20).default([]),
-  platform: Platform.default('windows'),
-  license: License.default('pro'),
+  locationId: LocationId.nullable(),
+  tags: z.array(Tag).max(20),
+  platform: Platform,
+  license: License,
+};
+export const RoomInput = z.strictObject({
+  ...roomFields,
+  locationId: roomFields.locationId.default(null),
+  tags: roomFields.tags.default([]),
+  platform: roomFields.platform.default('windows'),
+  license: roomFields.license.default('pro'),
 });
 export type RoomInput = z.input<typeof RoomInput>;
-export const RoomPatch = RoomInput.partial();
+/** Only the fields sent change: no defaults here, or an empty patch would reset the room. */
+export const RoomPatch = z.strictObject(roomFields).partial();
 export const Room = z.strictObject({
   id: RoomId,
   name: z.string(),
