@@ -17,6 +17,7 @@ Options (environment variable in brackets):
   --token-typ LIST    accepted access-token typ values [ROOMLINK_TOKEN_TYP] (default at+jwt,JWT)
   --groups-claim NAME claim with group ids [ROOMLINK_GROUPS_CLAIM] (default groups)
   --log-level LEVEL   pino level [ROOMLINK_LOG_LEVEL] (default info)
+  --session-rate B/S  session starts per user: burst/per-second [ROOMLINK_SESSION_RATE] (default 10/1)
 `;
 
 const { values } = parseArgs({
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     'token-typ': { type: 'string' },
     'groups-claim': { type: 'string' },
     'log-level': { type: 'string' },
+    'session-rate': { type: 'string' },
     help: { type: 'boolean' },
   },
 });
@@ -39,6 +41,8 @@ if (values.help) {
   process.exit(0);
 }
 const env = process.env;
+const [burst, perSecond] = (values['session-rate'] ?? env.ROOMLINK_SESSION_RATE ?? '10/1').split('/').map(Number);
+if (!(burst! > 0 && perSecond! > 0)) throw new Error('--session-rate takes BURST/PER_SECOND, e.g. 10/1');
 const caFile = values['ca-file'] ?? env.ROOMLINK_CA_FILE ?? (existsSync('.roomlink/idp/ca.pem') ? '.roomlink/idp/ca.pem' : undefined);
 const server = await startServer({
   dataDir: resolve(values['data-dir'] ?? env.ROOMLINK_DATA_DIR ?? '.roomlink/server'),
@@ -54,6 +58,7 @@ const server = await startServer({
   },
   iceServers: [],
   ...defaultTimings,
+  sessionStartRate: { burst: burst!, perSecond: perSecond! },
   logLevel: values['log-level'] ?? env.ROOMLINK_LOG_LEVEL ?? 'info',
   now: () => new Date(),
 });

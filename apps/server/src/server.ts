@@ -36,11 +36,13 @@ export interface ServerConfig {
   logLevel: string;
   /** Enrollment attempts per client address: a burst, then a steady rate. */
   enrollmentRate: { burst: number; perSecond: number };
+  /** Session starts per user: a burst, then a steady rate. */
+  sessionStartRate: { burst: number; perSecond: number };
   /** The clock; tests move it to check expiry and retention. */
   now: () => Date;
 }
 
-export const defaultTimings = { heartbeatMs: 10_000, setupTimeoutMs: 30_000, graceMs: 15_000, enrollmentRate: { burst: 5, perSecond: 0.2 } };
+export const defaultTimings = { heartbeatMs: 10_000, setupTimeoutMs: 30_000, graceMs: 15_000, enrollmentRate: { burst: 5, perSecond: 0.2 }, sessionStartRate: { burst: 10, perSecond: 1 } };
 
 export interface RunningServer {
   url: string;
@@ -73,7 +75,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       consoleOnline: (tenantId, userId) => consoles.online(tenantId, userId),
       sendToConsoles: (tenantId, userId, message) => consoles.send(tenantId, userId, message),
     },
-    { iceServers: config.iceServers, setupTimeoutMs: config.setupTimeoutMs, graceMs: config.graceMs, endAckMs: 3_000 },
+    { iceServers: config.iceServers, setupTimeoutMs: config.setupTimeoutMs, graceMs: config.graceMs, endAckMs: 3_000, startRate: config.sessionStartRate },
     now,
   );
   agents.broker = broker;

@@ -107,6 +107,16 @@ describe('rooms and enrollment', () => {
     expect((await h.api(OUTSIDER, 'GET', `/api/rooms/${roomId}`)).body).toMatchObject({ error: { code: 'room_not_found' } });
   });
 
+  it('marks a room offline once its agent is silent for three heartbeats', async () => {
+    const { roomId, agent } = await h.room({ name: 'Quiet' });
+    const online = async () => (await h.api<{ online: boolean; health: string }>(ADMIN, 'GET', `/api/rooms/${roomId}`)).body;
+    expect(await online()).toMatchObject({ online: true });
+    // The harness beats every second; this agent sends nothing after its handshake.
+    await new Promise((resolve) => setTimeout(resolve, 4200));
+    expect(await online()).toMatchObject({ online: false, health: 'offline' });
+    expect(agent.ws.readyState).toBe(agent.ws.CLOSED);
+  });
+
   it('changes only what a patch names', async () => {
     const created = await h.api<{ id: string }>(ADMIN, 'POST', '/api/rooms', { name: 'Patchy', tags: ['lobby'], license: 'basic', platform: 'x11' });
     const patched = await h.api(ADMIN, 'PATCH', `/api/rooms/${created.body.id}`, {});

@@ -62,6 +62,7 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
     setupTimeoutMs: 5000,
     graceMs: 300,
     enrollmentRate: { burst: 1000, perSecond: 1000 },
+    sessionStartRate: { burst: 1000, perSecond: 1000 },
     logLevel: 'silent',
     now: () => new Date(Date.now() + clock.offsetMs),
     ...overrides,

@@ -43,6 +43,7 @@ export interface BrokerConfig {
   graceMs: number;
   /** How long to wait for the agent's own end report (with input counts) before closing the record. */
   endAckMs: number;
+  startRate: { burst: number; perSecond: number };
 }
 
 export interface ConsoleDevice {
@@ -86,7 +87,7 @@ export class SessionBroker {
     private readonly config: BrokerConfig,
     private readonly now: () => Date,
   ) {
-    this.startLimiter = new RateLimiter(10, 1, () => now().getTime());
+    this.startLimiter = new RateLimiter(config.startRate.burst, config.startRate.perSecond, () => now().getTime());
     this.closeOrphans();
   }
 
