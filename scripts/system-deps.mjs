@@ -12,6 +12,7 @@ export const systemPackages = [
   'x11-utils', // xdpyinfo: waiting for an X server to be ready
   'x11-xserver-utils', // xrandr: laying out the monitors
   'xdotool', // focusing windows on an X display with no window manager
+  'openssl', // the local sign-in provider's CA and certificate
 ];
 
 function missingPackages() {
