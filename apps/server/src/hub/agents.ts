@@ -80,6 +80,15 @@ export class AgentHub {
     };
 
     ws.on('message', (data, isBinary) => {
+      try {
+        handle(data, isBinary);
+      } catch (error) {
+        // A failure handling one message is logged; the agent and the server carry on.
+        this.log.error({ err: error, roomId: room?.id }, 'agent message failed');
+      }
+    });
+
+    const handle = (data: unknown, isBinary: boolean): void => {
       const parsed = decodeFrame(AgentToServer, data, isBinary);
       if (!parsed.ok) {
         if (!connection) return refuse(parsed.error.code === 'protocol_version' ? 'protocol_version' : 'bad_request', parsed.error.message);
@@ -130,7 +139,7 @@ export class AgentHub {
         default:
           this.broker.onAgentMessage(roomId, message);
       }
-    });
+    };
 
     ws.on('close', () => {
       clearTimeout(handshake);

@@ -52,8 +52,10 @@ export class ConsoleHub {
           this.broker.endByUser(caller, message.sessionId);
         }
       } catch (error) {
-        if (!(error instanceof ApiFailure)) throw error;
-        sendMessage<ServerToConsole>(ws, { type: 'error', code: error.code, message: error.code });
+        // A failure handling one message answers that message; it never takes the process down.
+        if (!(error instanceof ApiFailure)) this.log.error({ err: error }, 'console message failed');
+        const code = error instanceof ApiFailure ? error.code : 'internal';
+        sendMessage<ServerToConsole>(ws, { type: 'error', code, message: code });
       }
     });
     ws.on('close', () => {
