@@ -48,6 +48,7 @@ describe('rule 5: who may start a session, and every refusal audited', () => {
   it('refuses a user with no assignment for the room, and a Global Administrator without one', async () => {
     const elsewhere = await h.room({});
     expect((await start(TECH, elsewhere.roomId)).body.error?.code).toBe('not_permitted');
+    expect(await lastAudit('session.refused')).toMatchObject({ actorName: 'Tomas Technician', data: { code: 'not_permitted' } });
     expect((await start(ADMIN, room.roomId)).body.error?.code).toBe('not_permitted');
   });
 
@@ -74,6 +75,7 @@ describe('rule 5: who may start a session, and every refusal audited', () => {
     await room.agent.close();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await start(TECH, room.roomId)).body.error?.code).toBe('room_offline');
+    expect(await lastAudit('session.refused')).toMatchObject({ data: { code: 'room_offline' } });
 
     const basic = await h.room({ locationId: building, license: 'basic' });
     expect((await start(TECH, basic.roomId)).body.error?.code).toBe('room_not_monitored');
@@ -87,6 +89,7 @@ describe('rule 5: who may start a session, and every refusal audited', () => {
     const first = await start(TECH, busy.roomId);
     expect(first.status).toBe(201);
     expect((await start(VIEWER, busy.roomId)).body.error?.code).toBe('room_busy');
+    expect(await lastAudit('session.refused')).toMatchObject({ actorName: 'Vera Viewer', data: { code: 'room_busy' } });
     await h.api(TECH, 'POST', `/api/sessions/${first.body.sessionId}/end`);
   });
 });

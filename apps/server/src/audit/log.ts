@@ -138,21 +138,19 @@ export class AuditLog {
 
   /** Walks the tenant's chain from its first remaining record. */
   verify(tenantId: string): AuditVerification {
-    const rows = this.db.prepare<[string], Row>('SELECT * FROM audit WHERE tenant_id = ? ORDER BY seq').iterate(tenantId);
+    const rows = this.db.prepare<[string], Row>('SELECT * FROM audit WHERE tenant_id = ? ORDER BY seq').all(tenantId);
     let expectedPrev: string | null = null;
     let expectedSeq: number | null = null;
     let checked = 0;
     const checkpoints = new Set<string>([GENESIS_HASH]);
     const fail = (seq: number, problem: string): AuditVerification => ({ ok: false, checked, firstBadSeq: seq, problem });
-    const pending: Row[] = [];
-    for (const row of rows) pending.push(row);
     // A purge leaves a signed checkpoint naming the hash it cut at; collect them first.
-    for (const row of pending) {
+    for (const row of rows) {
       if (row.type !== 'audit.purged') continue;
       const data = JSON.parse(row.data) as { cutHash?: string; signature?: string; throughSeq?: number };
       if (data.cutHash && data.signature && typeof data.throughSeq === 'number' && this.checkpointValid(tenantId, data.throughSeq, data.cutHash, data.signature)) checkpoints.add(data.cutHash);
     }
-    for (const row of pending) {
+    for (const row of rows) {
       if (expectedSeq === null) {
         if (!checkpoints.has(row.prev_hash)) return fail(row.seq, 'the oldest record does not follow the start of the chain or a signed purge checkpoint');
       } else {

@@ -332,8 +332,9 @@ export class Directory {
   policy(tenantId: string): Policy {
     let policy = this.policies.get(tenantId);
     if (!policy) {
-      const roles: Role[] = this.roles(tenantId).map((r) => ({ id: r.id, name: r.name, builtIn: r.builtIn, permissions: r.permissions }));
-      policy = { tenantId, remoteAccessEnabled: this.remoteAccess(tenantId).enabled, roles, assignments: this.assignments(tenantId) };
+      const views = this.roles(tenantId);
+      const roles: Role[] = views.map((r) => ({ id: r.id, name: r.name, builtIn: r.builtIn, permissions: r.permissions }));
+      policy = { tenantId, remoteAccessEnabled: this.remoteAccess(tenantId).enabled, roles, assignments: views.flatMap((r) => r.assignments) };
       this.policies.set(tenantId, policy);
     }
     return policy;
