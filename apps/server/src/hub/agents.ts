@@ -115,7 +115,7 @@ export class AgentHub {
           this.connections.get(room.id)?.ws.close(4000, 'replaced by a newer connection');
           this.connections.set(room.id, connection);
           this.directory.recordAgentState(room.id, { seen: true });
-          sendMessage<ServerToAgent>(ws, { type: 'agent.welcome', roomId: room.id as never, tenantId: room.tenantId as never, heartbeatMs: this.config.heartbeatMs });
+          sendMessage<ServerToAgent>(ws, { type: 'agent.welcome', roomId: room.id as never, tenantId: room.tenantId as never, heartbeatMs: this.config.heartbeatMs, sessionId: this.broker.activeInRoom(room.id) as never });
           this.broker.onAgentPresence(room.id, true);
           return;
         }

@@ -84,6 +84,8 @@ export const AgentWelcome = z.strictObject({
   roomId: RoomId,
   tenantId: TenantId,
   heartbeatMs: z.number().int().min(100).max(300_000),
+  /** The live session the server holds for this room, so a reconnecting agent ends any other. */
+  sessionId: SessionId.nullable(),
 });
 export const SessionOffer = z.strictObject({
   ...base,

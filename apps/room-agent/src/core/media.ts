@@ -1,0 +1,124 @@
+import wrtc from '@roamhq/wrtc';
+import Peer from 'simple-peer';
+import { sdpRequestsAudio, type IceServer, type SignalData } from '@roomlink/shared';
+import { raiseVideoBitrate } from './sdp-bitrate';
+
+export interface MediaOptions {
+  iceServers: IceServer[];
+  /** Gather and accept only loopback candidates (tests and the local demo keep traffic on 127.0.0.1/::1). */
+  loopbackOnly: boolean;
+  maxKbps: number;
+  startKbps: number;
+}
+
+export const defaultMediaOptions = { loopbackOnly: false, maxKbps: 8000, startKbps: 4000 };
+
+export interface MediaEvents {
+  signal(data: SignalData): void;
+  connect(): void;
+  data(text: string): void;
+  /** The connection failed or was closed by the other side. */
+  closed(error: Error | null): void;
+  /** The other side asked for audio (rule 9); the link is already closed. */
+  audioRefused(): void;
+}
+
+type VideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
+
+const loopback = /\s(127\.\d+\.\d+\.\d+|::1)\s/;
+
+/**
+ * The WebRTC side of a session: the agent offers one video track (no audio,
+ * ever) and one data channel. Switching display swaps the track in place
+ * with `replaceTrack`, without a new offer.
+ */
+export class MediaLink {
+  private readonly peer: Peer.Instance;
+  private readonly stream = new wrtc.MediaStream();
+  private source: VideoSource;
+  private track: MediaStreamTrack;
+  private closed = false;
+
+  constructor(
+    private readonly options: MediaOptions,
+    private readonly events: MediaEvents,
+  ) {
+    this.source = new wrtc.nonstandard.RTCVideoSource({ isScreencast: true });
+    this.track = this.source.createTrack();
+    this.stream.addTrack(this.track);
+    this.peer = new Peer({
+      initiator: true,
+      wrtc,
+      trickle: true,
+      channelName: 'roomlink',
+      config: { iceServers: options.iceServers },
+      streams: [this.stream as unknown as MediaStream],
+      offerOptions: { offerToReceiveAudio: false, offerToReceiveVideo: false },
+      sdpTransform: (sdp) => raiseVideoBitrate(sdp, options.maxKbps, options.startKbps),
+    });
+    this.peer.on('signal', (data: SignalData) => {
+      if (data.type === 'candidate' && options.loopbackOnly && !loopback.test(` ${data.candidate.candidate} `)) return;
+      if ((data.type === 'offer' || data.type === 'answer') && sdpRequestsAudio(data.sdp)) return this.refuseAudio();
+      events.signal(data);
+    });
+    this.peer.on('connect', () => events.connect());
+    this.peer.on('data', (chunk: Uint8Array) => events.data(Buffer.from(chunk).toString('utf8')));
+    this.peer.on('error', (error: Error) => this.finish(error));
+    this.peer.on('close', () => this.finish(null));
+  }
+
+  get videoSource(): VideoSource {
+    return this.source;
+  }
+
+  /** Applies a signal from the console, refusing any SDP that asks for audio. */
+  signal(data: SignalData): void {
+    if (this.closed) return;
+    if (data.type === 'offer' || data.type === 'answer') {
+      if (sdpRequestsAudio(data.sdp)) return this.refuseAudio();
+      // The console's answer is what the encoder obeys, so the bitrate ceiling goes there.
+      this.peer.signal({ type: data.type, sdp: raiseVideoBitrate(data.sdp, this.options.maxKbps, this.options.startKbps) });
+      return;
+    }
+    if (data.type === 'candidate' && this.options.loopbackOnly && !loopback.test(` ${data.candidate.candidate} `)) return;
+    this.peer.signal(data as Peer.SignalData);
+  }
+
+  /** A new source for another display, swapped in on the same sender. */
+  switchSource(): VideoSource {
+    const source = new wrtc.nonstandard.RTCVideoSource({ isScreencast: true });
+    const track = source.createTrack();
+    this.peer.replaceTrack(this.track, track, this.stream as unknown as MediaStream);
+    this.stream.removeTrack(this.track);
+    this.stream.addTrack(track);
+    this.track.stop();
+    this.track = track;
+    this.source = source;
+    return source;
+  }
+
+  send(text: string): void {
+    if (!this.closed && this.peer.connected) this.peer.send(text);
+  }
+
+  /** Stops the track before closing the connection (wrtc may crash otherwise); resolves when closed. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.track.stop();
+    this.peer.destroy();
+  }
+
+  private refuseAudio(): void {
+    this.close();
+    this.events.audioRefused();
+  }
+
+  private finish(error: Error | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.track.stop();
+    this.peer.destroy();
+    this.events.closed(error);
+  }
+}

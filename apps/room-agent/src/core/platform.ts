@@ -1,0 +1,85 @@
+import type { DisplayInfo, HealthSignals, Platform as PlatformName } from '@roomlink/shared';
+
+/**
+ * What the core needs from the operating system, one interface per concern.
+ * Adapters (x11, synthetic, windows) implement these and nothing else; the
+ * core never imports an adapter.
+ */
+
+/** A physical monitor as the operating system reports it. */
+export interface Monitor {
+  id: string;
+  /** The system's name for the output, e.g. `DUMMY1` or `\\.\DISPLAY2`: what a display mapping refers to. */
+  name: string;
+  primary: boolean;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface Displays {
+  list(): Promise<Monitor[]>;
+}
+
+/** One captured frame, 4 bytes per pixel in RGBA order, rows packed, in a buffer of its own: the pump keeps the last one to compare. */
+export interface Frame {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export interface Capture {
+  grab(monitor: Monitor): Promise<Frame>;
+  /**
+   * Calls `changed` whenever pixels on the monitor may have changed, and
+   * returns the unsubscribe function. `null` when the platform gives no such
+   * hints: the frame pump then polls slowly and compares frames.
+   */
+  watch(monitor: Monitor, changed: () => void): (() => void) | null;
+}
+
+/** Physical keys by `KeyboardEvent.code`; the core keeps modifier state and releases what it pressed. */
+export interface Keyboard {
+  supports(code: string): boolean;
+  toggle(code: string, down: boolean): void;
+}
+
+/** The red ring of rule 8: one around every display while any frame can leave the device. */
+export interface Overlay {
+  /** Resolves once the ring is on screen, so capture may start. */
+  show(monitors: readonly Monitor[]): Promise<void>;
+  /** Resolves once the ring is gone. */
+  hide(): Promise<void>;
+}
+
+export interface Device {
+  restart(): Promise<void>;
+  /** Writes a log bundle and returns where it is. */
+  collectLogs(): Promise<string>;
+}
+
+export interface RoomStatus {
+  inCall: boolean;
+  signals: HealthSignals;
+}
+
+/** The room app's view of the room: call state and health signals. */
+export interface RoomState {
+  current(): RoomStatus;
+  onChange(listener: (status: RoomStatus) => void): () => void;
+  close(): void;
+}
+
+export interface Platform {
+  name: PlatformName;
+  displays: Displays;
+  capture: Capture;
+  keyboard: Keyboard;
+  overlay: Overlay;
+  device: Device;
+  roomState: RoomState;
+  close(): Promise<void>;
+}
+
+export type { DisplayInfo };

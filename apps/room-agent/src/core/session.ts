@@ -1,0 +1,232 @@
+import {
+  ConsoleToAgent,
+  decodeMessage,
+  encodeMessage,
+  errorMessages,
+  type AgentToConsole,
+  type AgentToServer,
+  type EndReason,
+  type ErrorCode,
+  type SessionId,
+  type SessionLevel,
+  type SignalData,
+  type Unversioned,
+} from '@roomlink/shared';
+import type { NamedDisplay } from './displays';
+import { FramePump, type PumpOptions } from './frame-pump';
+import { InputController } from './input';
+import type { Logger } from './log';
+import { MediaLink, type MediaOptions } from './media';
+import type { Platform } from './platform';
+
+export type AgentSessionState = 'connecting' | 'active' | 'ending' | 'ended';
+
+export interface SessionSetup {
+  sessionId: SessionId;
+  level: SessionLevel;
+  userId: string;
+  media: MediaOptions;
+  pump: PumpOptions;
+}
+
+export interface SessionContext {
+  platform: Platform;
+  displays: NamedDisplay[];
+  send(message: Unversioned<AgentToServer>): boolean;
+  inCall(): boolean;
+  log: Logger;
+  /** Called once the session has fully ended; restarts the device when the summary says so. */
+  ended(session: AgentSession): void;
+}
+
+export interface SessionSummary {
+  reason: EndReason;
+  active: boolean;
+  restarting: boolean;
+  invalidMessages: number;
+}
+
+/** Ends after which restarting the device would hurt the room: a meeting has just started in it. */
+const noRestartAfter: ReadonlySet<EndReason> = new Set(['call_started', 'grant_rejected']);
+
+/**
+ * One session on the room PC, from an accepted grant to the lowered ring.
+ * The ring is raised before anything is captured and lowered only after the
+ * media connection is closed, on every path through `end` (rule 8); input is
+ * gated by level (rule 7); restart after session is on unless this session
+ * turned it off (rule 11).
+ */
+export class AgentSession {
+  state: AgentSessionState = 'connecting';
+  restartAfterSession = true;
+  summary: SessionSummary | null = null;
+  readonly input: InputController;
+  private media: MediaLink | null = null;
+  private pump: FramePump | null = null;
+  private selected: NamedDisplay;
+  private invalidMessages = 0;
+  private toldViewOnly = false;
+  private endedPromise: Promise<void> | null = null;
+
+  constructor(
+    readonly setup: SessionSetup,
+    private readonly context: SessionContext,
+  ) {
+    this.input = new InputController(setup.level, context.platform.keyboard);
+    const first = context.displays[0];
+    if (!first) throw new Error('no display to show');
+    this.selected = first;
+  }
+
+  get id(): SessionId {
+    return this.setup.sessionId;
+  }
+
+  get selectedDisplay(): NamedDisplay {
+    return this.selected;
+  }
+
+  get frameStats() {
+    return this.pump?.stats ?? null;
+  }
+
+  /** Raises the ring, accepts, and opens the media link. */
+  async start(): Promise<void> {
+    await this.context.platform.overlay.show(this.context.displays.map((d) => d.monitor));
+    if (this.state !== 'connecting') {
+      // Ended while the ring was going up: the end path may have run before the ring existed.
+      await this.context.platform.overlay.hide();
+      return;
+    }
+    this.context.send({ type: 'session.accept', sessionId: this.id });
+    this.media = new MediaLink(this.setup.media, {
+      signal: (data) => this.context.send({ type: 'session.signal', sessionId: this.id, data }),
+      connect: () => this.connected(),
+      data: (text) => this.receive(text),
+      closed: (error) => {
+        if (error) this.context.log.warn({ sessionId: this.id, err: error.message }, 'media connection failed');
+        void this.end(error ? 'error' : 'user_ended');
+      },
+      audioRefused: () => {
+        this.context.log.warn({ sessionId: this.id }, 'refused an SDP that asks for audio');
+        void this.end('error');
+      },
+    });
+  }
+
+  signal(data: SignalData): void {
+    this.media?.signal(data);
+  }
+
+  /**
+   * Every end path comes here: stop capturing, let go of held keys, close
+   * the media, and only then lower the ring and report.
+   */
+  end(reason: EndReason): Promise<void> {
+    this.endedPromise ??= this.finish(reason);
+    return this.endedPromise;
+  }
+
+  private async finish(reason: EndReason): Promise<void> {
+    const wasActive = this.state === 'active';
+    this.state = 'ending';
+    this.pump?.stop();
+    this.input.releaseAll();
+    this.media?.close();
+    try {
+      await this.context.platform.overlay.hide();
+    } catch (error) {
+      this.context.log.error({ err: (error as Error).message }, 'lowering the ring failed');
+    }
+    const restarting = reason === 'device_restart' || (wasActive && this.restartAfterSession && !noRestartAfter.has(reason) && !this.context.inCall());
+    this.summary = { reason, active: wasActive, restarting, invalidMessages: this.invalidMessages };
+    this.state = 'ended';
+    this.context.send({ type: 'session.end', sessionId: this.id, reason, input: this.input.input, restarting });
+    this.context.log.info({ sessionId: this.id, reason, input: this.input.input, invalidMessages: this.invalidMessages, restarting }, 'session ended');
+    this.context.ended(this);
+  }
+
+  private connected(): void {
+    if (this.state !== 'connecting' || !this.media) return;
+    this.state = 'active';
+    this.context.send({ type: 'session.active', sessionId: this.id });
+    this.startPump(this.media.videoSource);
+    this.sendInfo();
+  }
+
+  private startPump(source: MediaLink['videoSource']): void {
+    this.pump?.stop();
+    this.pump = new FramePump(this.context.platform.capture, this.selected.monitor, source, this.setup.pump, (error) =>
+      this.context.log.warn({ err: error.message }, 'capture failed'),
+    );
+    this.pump.start();
+  }
+
+  private sendInfo(): void {
+    this.reply({
+      type: 'session.info',
+      level: this.setup.level,
+      displays: this.context.displays.map((d) => d.info),
+      selectedDisplay: this.selected.info.id,
+      restartAfterSession: this.restartAfterSession,
+    });
+  }
+
+  private reply(message: Unversioned<AgentToConsole>): void {
+    this.media?.send(encodeMessage(message));
+  }
+
+  private error(code: ErrorCode): void {
+    this.reply({ type: 'error', code, message: errorMessages[code] });
+  }
+
+  private receive(text: string): void {
+    if (this.state !== 'active') return;
+    const parsed = decodeMessage(ConsoleToAgent, text);
+    if (!parsed.ok) {
+      this.invalidMessages += 1;
+      return this.error(parsed.error.code);
+    }
+    const message = parsed.value;
+    switch (message.type) {
+      case 'input.key':
+        if (!this.input.key(message)) this.refusedInput();
+        return;
+      case 'control.shortcut':
+        if (!this.input.shortcut(message.command)) this.refusedInput();
+        return;
+      case 'control.selectDisplay':
+        return this.select(message.displayId);
+      case 'control.restartAfterSession':
+        this.restartAfterSession = message.enabled;
+        return this.sendInfo();
+      case 'control.restartDevice':
+        void this.end('device_restart');
+        return;
+      case 'control.requestKeyframe':
+        this.pump?.resend();
+        return;
+      case 'control.end':
+        void this.end('user_ended');
+        return;
+      case 'ping':
+        return this.reply({ type: 'pong', t: message.t });
+    }
+  }
+
+  /** A view session's input: dropped and counted; the console is told once, not per key. */
+  private refusedInput(): void {
+    if (this.setup.level !== 'view' || this.toldViewOnly) return;
+    this.toldViewOnly = true;
+    this.error('input_not_permitted');
+  }
+
+  private select(displayId: string): void {
+    const display = this.context.displays.find((d) => d.info.id === displayId);
+    if (!display || !this.media) return this.error('display_not_found');
+    if (display === this.selected) return this.sendInfo();
+    this.selected = display;
+    this.startPump(this.media.switchSource());
+    this.sendInfo();
+  }
+}

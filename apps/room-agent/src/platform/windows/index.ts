@@ -1,0 +1,65 @@
+import libnut from '@nut-tree-fork/libnut-win32';
+import { Monitor as ScreenMonitor } from 'node-screenshots';
+import { windowManager } from 'node-window-manager';
+import { libnutKey } from '../../core/key-names';
+import { writeLogBundle } from '../../core/log-bundle';
+import type { Capture, Device, Displays, Keyboard, Overlay, Platform, RoomState } from '../../core/platform';
+
+/**
+ * The product target. It cannot run here, so it stays thin enough to review
+ * by reading: monitors from node-window-manager, capture with
+ * node-screenshots (no change hints: the pump polls and compares), keys with
+ * SendInput through libnut, restart with `shutdown /r`. The ring needs
+ * windows of its own, so it comes from the Electron host (`src/electron`).
+ */
+export interface WindowsOptions {
+  overlay: Overlay;
+  roomState: RoomState;
+  logDir: string;
+}
+
+const displays: Displays = {
+  list: async () =>
+    windowManager.getMonitors().map((m, i) => {
+      const b = m.getBounds();
+      return { id: String(m.id), name: `\\\\.\\DISPLAY${i + 1}`, primary: m.isPrimary(), x: b.x ?? 0, y: b.y ?? 0, width: b.width ?? 0, height: b.height ?? 0 };
+    }),
+};
+
+const capture: Capture = {
+  grab: async (monitor) => {
+    const screen = ScreenMonitor.fromPoint(monitor.x + 1, monitor.y + 1);
+    if (!screen) throw new Error(`Monitor ${monitor.name} is gone.`);
+    const image = await screen.captureImage();
+    return { width: image.width, height: image.height, data: await image.toRaw() };
+  },
+  watch: () => null,
+};
+
+const keyboard: Keyboard = {
+  supports: (code) => libnutKey(code) !== null,
+  toggle: (code, down) => {
+    const key = libnutKey(code);
+    if (key !== null) libnut.keyToggle(key, down ? 'down' : 'up');
+  },
+};
+
+export function windowsPlatform(options: WindowsOptions): Platform {
+  const device: Device = {
+    restart: async () => {
+      const { spawn } = await import('node:child_process');
+      spawn('shutdown', ['/r', '/t', '0', '/c', 'Roomlink: restart after remote session'], { detached: true, stdio: 'ignore' }).unref();
+    },
+    collectLogs: async () => writeLogBundle(options.logDir, 'windows'),
+  };
+  return {
+    name: 'windows',
+    displays,
+    capture,
+    keyboard,
+    overlay: options.overlay,
+    device,
+    roomState: options.roomState,
+    close: async () => options.roomState.close(),
+  };
+}

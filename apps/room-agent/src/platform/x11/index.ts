@@ -1,0 +1,37 @@
+import type { Platform, RoomState } from '../../core/platform';
+import { X11Capture, x11Displays } from './capture';
+import { CommandDevice } from './device';
+import { X11Keyboard } from './keyboard';
+import { X11Overlay } from './overlay';
+import { openDisplay } from './xconnection';
+
+export interface X11Options {
+  display: string;
+  roomState: RoomState;
+  restartCommand: string;
+  logDir: string;
+  onXError: (error: Error) => void;
+}
+
+/** The Linux room PC: real monitors, capture, XTEST keys and the ring on an X display. */
+export async function x11Platform(options: X11Options): Promise<Platform> {
+  // node-screenshots and libnut open the display named by DISPLAY; keep every X client on the same one.
+  process.env.DISPLAY = options.display;
+  const x = await openDisplay(options.display, options.onXError);
+  const capture = new X11Capture(x);
+  await capture.init();
+  return {
+    name: 'x11',
+    displays: x11Displays,
+    capture,
+    keyboard: new X11Keyboard(options.display),
+    overlay: new X11Overlay(x),
+    device: new CommandDevice(options.restartCommand, options.logDir),
+    roomState: options.roomState,
+    close: async () => {
+      options.roomState.close();
+      await capture.close();
+      await x.close();
+    },
+  };
+}

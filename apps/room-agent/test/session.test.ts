@@ -1,0 +1,268 @@
+import { generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RecordingDevice, RecordingKeyboard, RecordingOverlay } from '../src/platform/synthetic/index';
+import { enrolledAgent, type TestAgent } from './support/agent';
+import { ControlPlane } from './support/control-plane';
+import { eventually, Viewer } from './support/viewer';
+
+/** Rules 5–11 on the agent, driven through the real protocol, with the synthetic platform recording what it was asked to do. */
+
+let plane: ControlPlane;
+let room: TestAgent;
+let viewer: Viewer | null = null;
+const recorded = () => room.agent.platform as unknown as { keyboard: RecordingKeyboard; overlay: RecordingOverlay; device: RecordingDevice };
+
+beforeEach(async () => {
+  plane = new ControlPlane();
+  await plane.listen();
+  room = await enrolledAgent(plane, { platform: 'synthetic' });
+});
+
+afterEach(async () => {
+  viewer?.close();
+  viewer = null;
+  await room.stop();
+  await plane.kill();
+});
+
+async function openSession(level: 'view' | 'modify') {
+  const { sessionId, grant } = await plane.offer(level);
+  viewer = new Viewer(plane, sessionId);
+  await plane.waitFor('session.accept', (m) => m.sessionId === sessionId);
+  await plane.waitFor('session.active', (m) => m.sessionId === sessionId);
+  await viewer.waitForMessage('session.info');
+  return { sessionId, grant, viewer };
+}
+
+const key = (code: string, down: boolean, shift = false) => ({ type: 'input.key' as const, code, down, modifiers: { shift, ctrl: false, alt: false, meta: false } });
+
+describe('a modify session', () => {
+  it('raises the ring before accepting, streams video, types, and on end lowers the ring, reports counts and restarts', async () => {
+    const { sessionId, viewer } = await openSession('modify');
+    expect(recorded().overlay.history).toEqual(['show']);
+    const accept = plane.received.findIndex((m) => m.type === 'session.accept');
+    expect(accept).toBeGreaterThanOrEqual(0);
+    await eventually(() => viewer.framesReceived > 0, 'a video frame');
+    expect(viewer.offers.every((sdp) => !/^m=audio/m.test(sdp))).toBe(true);
+    expect(viewer.offers.join('\n')).toMatch(/^b=AS:8000/m);
+
+    viewer.send(key('ShiftLeft', true, true));
+    viewer.send(key('Digit1', true, true));
+    viewer.send(key('Digit1', false, true));
+    viewer.send(key('ShiftLeft', false, false));
+    viewer.send({ type: 'control.shortcut', command: 'taskManager' });
+    viewer.send({ type: 'ping', t: 1 });
+    await viewer.waitForMessage('pong');
+    expect(recorded().keyboard.events).toEqual([
+      { code: 'ShiftLeft', down: true },
+      { code: 'Digit1', down: true },
+      { code: 'Digit1', down: false },
+      { code: 'ShiftLeft', down: false },
+      { code: 'ControlLeft', down: true },
+      { code: 'ShiftLeft', down: true },
+      { code: 'Escape', down: true },
+      { code: 'Escape', down: false },
+      { code: 'ShiftLeft', down: false },
+      { code: 'ControlLeft', down: false },
+    ]);
+
+    viewer.send({ type: 'control.end' });
+    const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
+    expect(end).toMatchObject({ reason: 'user_ended', input: { accepted: 5, dropped: 0 }, restarting: true });
+    expect(recorded().overlay.history).toEqual(['show', 'hide']);
+    await eventually(() => recorded().device.restarts === 1, 'restart after session');
+  });
+
+  it('releases keys still held when the session ends', async () => {
+    const { sessionId, viewer } = await openSession('modify');
+    viewer.send(key('KeyA', true, true));
+    await eventually(() => recorded().keyboard.events.length === 2, 'Shift and A down');
+    plane.send({ type: 'session.end', sessionId: sessionId as never, reason: 'user_ended' });
+    await plane.waitFor('session.end');
+    expect(recorded().keyboard.events.slice(2)).toEqual([
+      { code: 'KeyA', down: false },
+      { code: 'ShiftLeft', down: false },
+    ]);
+  });
+
+  it('switches display on request and refuses an unknown one', async () => {
+    const { viewer } = await openSession('modify');
+    const info = await viewer.waitForMessage('session.info');
+    expect(info.displays.map((d) => d.label)).toEqual(['Console', 'Front of Room 1', 'Front of Room 2']);
+    expect(info.selectedDisplay).toBe('console');
+    viewer.send({ type: 'control.selectDisplay', displayId: 'frontOfRoom2' as never });
+    await viewer.waitForMessage('session.info', (m) => m.selectedDisplay === 'frontOfRoom2');
+    viewer.send({ type: 'control.selectDisplay', displayId: 'frontOfRoom9' as never });
+    await viewer.waitForMessage('error', (m) => m.code === 'display_not_found');
+  });
+});
+
+describe('a view session (rule 7)', () => {
+  it('drops and counts every key and shortcut before the keyboard, and says so once', async () => {
+    const { sessionId, viewer } = await openSession('view');
+    for (const code of ['KeyH', 'KeyI', 'Enter']) {
+      viewer.send(key(code, true));
+      viewer.send(key(code, false));
+    }
+    viewer.send({ type: 'control.shortcut', command: 'altF4' });
+    viewer.send({ type: 'control.restartAfterSession', enabled: false });
+    await viewer.waitForMessage('session.info', (m) => !m.restartAfterSession);
+    expect(viewer.messages.filter((m) => m.type === 'error' && m.code === 'input_not_permitted')).toHaveLength(1);
+    viewer.send({ type: 'control.end' });
+    const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
+    expect(end).toMatchObject({ reason: 'user_ended', input: { accepted: 0, dropped: 7 }, restarting: false });
+    expect(recorded().keyboard.events).toEqual([]);
+    expect(recorded().device.restarts).toBe(0);
+  });
+
+  it('survives a fuzzed data channel: nothing reaches the keyboard and the session still answers', async () => {
+    const { viewer } = await openSession('view');
+    const valid = JSON.stringify({ v: 1, type: 'input.key', code: 'KeyA', down: true, modifiers: { shift: false, ctrl: false, alt: false, meta: false } });
+    const samples = fc.sample(
+      fc.oneof(
+        fc.string({ maxLength: 200 }),
+        fc.json(),
+        fc.constantFrom('{', 'null', '[]', '{"v":2,"type":"ping","t":1}', valid.replace('"v":1', '"v":"1"'), valid.replace('KeyA', '../../etc'), valid.replace('true', '"yes"')),
+        fc.string({ maxLength: 200 }).map((s) => valid.slice(0, s.length % valid.length) + s),
+      ),
+      { numRuns: 600, seed: 42 },
+    );
+    for (const sample of samples) viewer.sendRaw(sample.length > 0 ? sample : ' ');
+    viewer.sendRaw('x'.repeat(70_000));
+    viewer.send({ type: 'ping', t: 7 });
+    await viewer.waitForMessage('pong', (m) => m.t === 7, 15_000);
+    expect(recorded().keyboard.events).toEqual([]);
+    expect(room.agent.currentSession?.state).toBe('active');
+  });
+});
+
+describe('grants (rule 6), refused before the ring goes up', () => {
+  const forgedKey = generateKeyPairSync('ed25519').privateKey;
+  const cases: [string, (p: ControlPlane) => Promise<{ sessionId: string; grant: string }>, string][] = [
+    ['forged', async (p) => {
+      const fields = p.grantFields({ lvl: 'modify' });
+      return p.offer('modify', { fields, token: await p.signGrant(fields, forgedKey) });
+    }, 'grant_invalid'],
+    ['expired', (p) => p.offer('modify', { fields: { iat: Math.floor(Date.now() / 1000) - 120, exp: Math.floor(Date.now() / 1000) - 60 } }), 'grant_expired'],
+    ['for another room', (p) => p.offer('modify', { fields: { rid: 'room-elsewhere' } }), 'wrong_room'],
+    ['from another tenant', (p) => p.offer('modify', { fields: { tid: 'tenant-other' } }), 'wrong_tenant'],
+    ['raised to modify by the offer', async (p) => {
+      const fields = p.grantFields({ lvl: 'view' });
+      const token = await p.signGrant(fields);
+      p.send({ type: 'session.offer', sessionId: fields.sid as never, grant: token, level: 'modify', iceServers: [] });
+      return { sessionId: fields.sid, grant: token };
+    }, 'grant_invalid'],
+    ['not a JWS at all', (p) => p.offer('modify', { token: 'not.a.grant' }), 'grant_invalid'],
+  ];
+
+  it.each(cases)('a grant %s is refused', async (_name, send, code) => {
+    const { sessionId } = await send(plane);
+    const reject = await plane.waitFor('session.reject', (m) => m.sessionId === sessionId);
+    expect(reject.code).toBe(code);
+    expect(recorded().overlay.history).toEqual([]);
+    expect(room.agent.counters.grantsRefused).toBe(1);
+  });
+
+  it('a replayed grant is refused, even by a restarted agent', async () => {
+    const first = await openSession('view');
+    first.viewer.send({ type: 'control.end' });
+    await plane.waitFor('session.end');
+    await room.restart();
+    plane.send({ type: 'session.offer', sessionId: first.sessionId as never, grant: first.grant, level: 'view', iceServers: [] });
+    const reject = await plane.waitFor('session.reject', (m) => m.sessionId === first.sessionId);
+    expect(reject.code).toBe('grant_replayed');
+  });
+});
+
+describe('calls (rules 5 and 10)', () => {
+  it('refuses a session while the room is in a call', async () => {
+    room.setRoomState({ inCall: true });
+    await plane.waitFor('agent.callState', (m) => m.inCall);
+    const { sessionId } = await plane.offer('modify');
+    const reject = await plane.waitFor('session.reject', (m) => m.sessionId === sessionId);
+    expect(reject.code).toBe('room_in_call');
+    expect(recorded().overlay.history).toEqual([]);
+  });
+
+  it('ends the session when a call starts, and does not restart the room', async () => {
+    const { sessionId } = await openSession('modify');
+    room.setRoomState({ inCall: true });
+    const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
+    expect(end).toMatchObject({ reason: 'call_started', restarting: false });
+    expect(recorded().overlay.visible).toBe(false);
+    expect(recorded().device.restarts).toBe(0);
+  });
+
+  it('reports health signals and call state as they change', async () => {
+    room.setRoomState({ signals: { camera: 'error' } });
+    const health = await plane.waitFor('agent.health', (m) => m.signals.camera === 'error');
+    expect(health.signals).toMatchObject({ app: 'ok', camera: 'error' });
+    expect(health.displays).toHaveLength(3);
+  });
+});
+
+describe('no audio (rule 9)', () => {
+  it('ends a session whose answer asks for audio, and lowers the ring', async () => {
+    const { sessionId } = await plane.offer('modify');
+    viewer = new Viewer(plane, sessionId);
+    const original = viewer.peer.listeners('signal')[0] as (data: unknown) => void;
+    viewer.peer.removeAllListeners('signal');
+    viewer.peer.on('signal', (data: { type: string; sdp?: string }) =>
+      original(data.type === 'answer' ? { ...data, sdp: `${data.sdp}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n` } : data),
+    );
+    const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
+    expect(end.reason).toBe('error');
+    expect(recorded().overlay.history).toEqual(['show', 'hide']);
+  });
+});
+
+describe('the server connection', () => {
+  it('drops garbage from the server and keeps serving', async () => {
+    for (const raw of ['', '{', '{"v":1,"type":"session.offer"}', '{"v":9,"type":"agent.welcome"}', '{"v":1,"type":"session.end","sessionId":"x","reason":"boom"}']) plane.sendRaw(raw);
+    const { sessionId } = await plane.offer('view');
+    await plane.waitFor('session.accept', (m) => m.sessionId === sessionId);
+    expect(room.agent.connection.invalidFrames).toBe(5);
+  });
+
+  it('treats an oversized frame as a broken connection and reconnects', async () => {
+    plane.sendRaw('x'.repeat(70_000));
+    await plane.waitForAgentGone();
+    await plane.waitForAgent();
+    const { sessionId } = await plane.offer('view');
+    await plane.waitFor('session.accept', (m) => m.sessionId === sessionId);
+  });
+
+  it('ends a session when the server stays away past the grace period, lowering the ring', async () => {
+    await openSession('modify');
+    const ended = new Promise<string>((resolve) => room.agent.onSessionEnded((s) => resolve(s.summary!.reason)));
+    await plane.kill();
+    expect(await ended).toBe('control_plane_lost');
+    expect(recorded().overlay.visible).toBe(false);
+  });
+
+  it('keeps a session across a short outage when the server still holds it', async () => {
+    await room.restart({ graceMs: 60_000 });
+    const { sessionId } = await openSession('modify');
+    const port = plane.port;
+    await plane.kill();
+    plane.heldSession = sessionId;
+    const health = plane.waitFor('agent.health');
+    await plane.listen(port);
+    await health;
+    expect(room.agent.currentSession?.state).toBe('active');
+    expect(recorded().overlay.visible).toBe(true);
+  });
+
+  it('ends a session the server no longer holds when it comes back', async () => {
+    await room.restart({ graceMs: 60_000 });
+    await openSession('modify');
+    const ended = new Promise<string>((resolve) => room.agent.onSessionEnded((s) => resolve(s.summary!.reason)));
+    const port = plane.port;
+    await plane.kill();
+    plane.heldSession = null;
+    await plane.listen(port);
+    expect(await ended).toBe('control_plane_lost');
+    expect(recorded().overlay.visible).toBe(false);
+  });
+});
