@@ -83,11 +83,11 @@ export class Viewer {
 }
 
 /** Polls until `check` returns a value or throws when time runs out. */
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value !== undefined && value !== false) return value;
+    if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > until) throw new Error(`timed out: ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { reconnectDelay } from '../src/core/backoff';
+import { nameDisplays, parseDisplayMapping } from '../src/core/displays';
+import { libnutKey } from '../src/core/key-names';
+import { raiseVideoBitrate } from '../src/core/sdp-bitrate';
+import { pickPlatform } from '../src/run';
+
+const monitor = (name: string, x: number, primary = false) => ({ id: name, name, primary, x, y: 0, width: 1920, height: 1080 });
+
+describe('display roles', () => {
+  it('names the primary monitor Console and the others front of room, left to right', () => {
+    const named = nameDisplays([monitor('B', 3840), monitor('A', 1920), monitor('P', 0, true)]);
+    expect(named.map((d) => [d.info.id, d.monitor.name])).toEqual([
+      ['console', 'P'],
+      ['frontOfRoom1', 'A'],
+      ['frontOfRoom2', 'B'],
+    ]);
+  });
+
+  it('follows a configured mapping and labels extra monitors by name', () => {
+    const named = nameDisplays([monitor('P', 0, true), monitor('A', 1920), monitor('B', 3840), monitor('C', 5760)], parseDisplayMapping('console=B, frontOfRoom2=P'));
+    expect(named.map((d) => [d.info.label, d.monitor.name])).toEqual([
+      ['Console', 'B'],
+      ['Front of Room 1', 'A'],
+      ['Front of Room 2', 'P'],
+      ['C', 'C'],
+    ]);
+  });
+
+  it('refuses a mapping with an unknown role', () => {
+    expect(() => parseDisplayMapping('projector=DUMMY0')).toThrow(/role=monitor/);
+  });
+});
+
+describe('reconnect backoff', () => {
+  it('doubles up to the cap, with jitter between half and all of it', () => {
+    expect([0, 1, 2, 3].map((n) => reconnectDelay(n, 500, 30_000, () => 1))).toEqual([500, 1000, 2000, 4000]);
+    expect(reconnectDelay(40, 500, 30_000, () => 1)).toBe(30_000);
+    expect(reconnectDelay(40, 500, 30_000, () => 0)).toBe(15_000);
+  });
+});
+
+describe('key names', () => {
+  it('maps physical keys, never characters', () => {
+    expect(['KeyA', 'Digit1', 'Minus', 'Quote', 'F12', 'Numpad5', 'MetaLeft', 'ArrowUp'].map(libnutKey)).toEqual(['a', '1', '-', "'", 'f12', 'numpad_5', 'meta', 'up']);
+    expect(libnutKey('Exclamation')).toBeNull();
+    expect(libnutKey('F25')).toBeNull();
+  });
+});
+
+describe('video bitrate in the SDP', () => {
+  const sdp = ['v=0', 'm=video 9 UDP/TLS/RTP/SAVPF 96 97 98', 'c=IN IP4 0.0.0.0', 'a=rtpmap:96 VP8/90000', 'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96', 'a=rtpmap:98 VP9/90000', 'a=fmtp:98 profile-id=0', 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0', ''].join('\r\n');
+
+  it('sets b=AS on the video section and x-google bitrates on every video codec, not on rtx', () => {
+    const out = raiseVideoBitrate(sdp, 8000, 4000).split('\r\n');
+    const video = out.slice(out.indexOf('m=video 9 UDP/TLS/RTP/SAVPF 96 97 98'), out.findIndex((l) => l.startsWith('m=application')));
+    expect(video).toContain('b=AS:8000');
+    expect(video).toContain('a=fmtp:98 profile-id=0;x-google-max-bitrate=8000;x-google-min-bitrate=300;x-google-start-bitrate=4000');
+    expect(video).toContain('a=fmtp:96 x-google-max-bitrate=8000;x-google-min-bitrate=300;x-google-start-bitrate=4000');
+    expect(video).toContain('a=fmtp:97 apt=96');
+    expect(out.filter((l) => l.startsWith('b=AS'))).toHaveLength(1);
+    expect(out.at(-1)).toBe('');
+  });
+
+  it('is idempotent', () => {
+    const once = raiseVideoBitrate(sdp, 8000, 4000);
+    expect(raiseVideoBitrate(once, 8000, 4000)).toBe(once);
+  });
+});
+
+describe('platform choice', () => {
+  it('auto picks x11 with a display, windows on win32, synthetic otherwise', () => {
+    expect(pickPlatform('auto', { DISPLAY: ':0' }, 'linux')).toBe('x11');
+    expect(pickPlatform('auto', {}, 'linux')).toBe('synthetic');
+    expect(pickPlatform('auto', {}, 'win32')).toBe('windows');
+    expect(pickPlatform('synthetic', { DISPLAY: ':0' }, 'linux')).toBe('synthetic');
+  });
+});

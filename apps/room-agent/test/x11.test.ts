@@ -1,0 +1,220 @@
+import { execFileSync } from 'node:child_process';
+import { Monitor } from 'node-screenshots';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openDisplay, type XConnection } from '../src/platform/x11/xconnection';
+import { RING_PX } from '../src/platform/x11/overlay';
+import { enrolledAgent, type TestAgent } from './support/agent';
+import { ControlPlane } from './support/control-plane';
+import { startXorg, type XServer } from './support/xorg';
+import { eventually, Viewer } from './support/viewer';
+
+/**
+ * The x11 adapter on a real X server with three monitors: the ring in the
+ * captured pixels, keys typed through XTEST into a real Chromium window, and
+ * real video of the selected display received by a WebRTC peer.
+ */
+
+let xserver: XServer;
+let plane: ControlPlane;
+let room: TestAgent;
+let viewer: Viewer | null = null;
+let x: XConnection;
+
+beforeAll(async () => {
+  xserver = await startXorg();
+  x = await openDisplay(xserver.display, () => undefined);
+  plane = new ControlPlane();
+  await plane.listen();
+  room = await enrolledAgent(plane, { platform: 'x11', display: xserver.display, graceMs: 1000 });
+});
+
+afterEach(async () => {
+  viewer?.close();
+  viewer = null;
+  const session = room.agent.currentSession;
+  if (session) await session.end('user_ended');
+});
+
+afterAll(async () => {
+  await room?.stop();
+  await plane?.kill();
+  await x?.close();
+  await xserver?.close();
+});
+
+type Rgb = [number, number, number];
+const isRed = ([r, g, b]: Rgb) => r > 200 && g < 50 && b < 50;
+
+/** Edge and centre pixels of every monitor, captured from the X server as anyone would see them. */
+async function screenPixels(): Promise<{ edges: Rgb[]; centres: Rgb[] }> {
+  const edges: Rgb[] = [];
+  const centres: Rgb[] = [];
+  for (const monitor of Monitor.all()) {
+    const image = await monitor.captureImage();
+    const raw = await image.toRaw();
+    const at = (px: number, py: number): Rgb => {
+      const i = (py * image.width + px) * 4;
+      return [raw[i]!, raw[i + 1]!, raw[i + 2]!];
+    };
+    const w = image.width;
+    const h = image.height;
+    const inset = Math.floor(RING_PX / 2);
+    edges.push(at(w / 2, inset), at(w / 2, h - 1 - inset), at(inset, h / 2), at(w - 1 - inset, h / 2), at(inset, inset));
+    centres.push(at(w / 2, h / 2), at(RING_PX + 2, h / 2));
+  }
+  return { edges, centres };
+}
+
+async function openSession(level: 'view' | 'modify') {
+  const { sessionId } = await plane.offer(level);
+  viewer = new Viewer(plane, sessionId);
+  await plane.waitFor('session.active', (m) => m.sessionId === sessionId);
+  await viewer.waitForMessage('session.info');
+  return { sessionId, viewer };
+}
+
+async function ended(): Promise<string> {
+  return new Promise((resolve) => {
+    const off = room.agent.onSessionEnded((s) => {
+      off();
+      resolve(s.summary!.reason);
+    });
+  });
+}
+
+describe('the ring (rule 8)', () => {
+  it('is red around every monitor during a session and gone after the technician ends it', async () => {
+    expect((await screenPixels()).edges.some(isRed)).toBe(false);
+    const { viewer } = await openSession('view');
+    const during = await screenPixels();
+    expect(during.edges).toHaveLength(15);
+    expect(during.edges.every(isRed)).toBe(true);
+    expect(during.centres.some(isRed)).toBe(false);
+    const done = ended();
+    viewer.send({ type: 'control.end' });
+    await done;
+    expect((await screenPixels()).edges.some(isRed)).toBe(false);
+  });
+
+  it('is gone after a session ends in an error', async () => {
+    const { sessionId } = await plane.offer('modify');
+    viewer = new Viewer(plane, sessionId);
+    const done = ended();
+    const original = viewer.peer.listeners('signal')[0] as (data: unknown) => void;
+    viewer.peer.removeAllListeners('signal');
+    viewer.peer.on('signal', (data: { type: string; sdp?: string }) => original(data.type === 'answer' ? { ...data, sdp: `${data.sdp}m=audio 9 UDP/TLS/RTP/SAVPF 0\r\n` } : data));
+    expect(await done).toBe('error');
+    expect((await screenPixels()).edges.some(isRed)).toBe(false);
+  });
+
+  it('is gone after the server is killed and the grace period passes', async () => {
+    await openSession('modify');
+    expect((await screenPixels()).edges.every(isRed)).toBe(true);
+    const done = ended();
+    const port = plane.port;
+    await plane.kill();
+    expect(await done).toBe('control_plane_lost');
+    expect((await screenPixels()).edges.some(isRed)).toBe(false);
+    await plane.listen(port);
+    await plane.waitForAgent();
+  });
+
+  it('is never raised for a refused grant', async () => {
+    const { sessionId } = await plane.offer('modify', { fields: { rid: 'room-elsewhere' } });
+    await plane.waitFor('session.reject', (m) => m.sessionId === sessionId);
+    expect((await screenPixels()).edges.some(isRed)).toBe(false);
+  });
+});
+
+describe('video of the selected display', () => {
+  it('shows a coloured window on Front of Room 2 only once that display is selected', async () => {
+    const X = x.display.client;
+    const window = X.AllocID();
+    // Green, 800x400, 400 px into the third monitor.
+    X.CreateWindow(window, x.root, 3840 + 400, 300, 800, 400, 0, 0, 0, 0, { backgroundPixel: 0x00c000, overrideRedirect: 1 });
+    X.MapWindow(window);
+    await x.sync();
+    try {
+      const { viewer } = await openSession('view');
+      const green = ([r, g, b]: Rgb) => g > 150 && r < 60 && b < 60;
+      await eventually(() => viewer.frame, 'a frame of the console');
+      expect(green(viewer.pixel(800, 500))).toBe(false);
+      viewer.send({ type: 'control.selectDisplay', displayId: 'frontOfRoom2' as never });
+      await viewer.waitForMessage('session.info', (m) => m.selectedDisplay === 'frontOfRoom2');
+      await eventually(() => viewer.frame && green(viewer.pixel(800, 500)), 'the green window in the video', 15_000);
+      expect(viewer.frame!.width).toBe(1920);
+      expect(isRed(viewer.pixel(960, 3))).toBe(true);
+    } finally {
+      X.DestroyWindow(window);
+      await x.sync();
+    }
+  });
+});
+
+describe('keyboard (rule 7) into a real X window', () => {
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: false,
+      env: { ...process.env, DISPLAY: xserver.display },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--window-position=0,0', '--window-size=1200,800'],
+    });
+    page = await browser.newPage();
+    await page.setContent('<title>roomlink-keys</title><textarea id="t" autofocus style="width:100%;height:300px"></textarea>');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  /** With no window manager, X focus has to be given explicitly. */
+  async function focusTextarea(): Promise<void> {
+    await page.fill('#t', '');
+    await page.focus('#t');
+    const ids = execFileSync('xdotool', ['search', '--sync', '--onlyvisible', '--name', 'roomlink-keys'], { env: { ...process.env, DISPLAY: xserver.display } }).toString().trim().split('\n');
+    execFileSync('xdotool', ['windowfocus', '--sync', ids[0]!], { env: { ...process.env, DISPLAY: xserver.display } });
+  }
+
+  const shifted: Record<string, string> = { '!': 'Digit1', '@': 'Digit2', '#': 'Digit3', $: 'Digit4', '%': 'Digit5', '^': 'Digit6', '&': 'Digit7', '*': 'Digit8', '(': 'Digit9', ')': 'Digit0' };
+  function keysFor(text: string) {
+    return [...text].map((char) => {
+      if (char === ' ') return { code: 'Space', shift: false };
+      if (shifted[char]) return { code: shifted[char], shift: true };
+      return { code: `Key${char.toUpperCase()}`, shift: char !== char.toLowerCase() };
+    });
+  }
+  const mods = (shift: boolean) => ({ shift, ctrl: false, alt: false, meta: false });
+
+  function type(viewer: Viewer, text: string): void {
+    for (const { code, shift } of keysFor(text)) {
+      viewer.send({ type: 'input.key', code, down: true, modifiers: mods(shift) });
+      viewer.send({ type: 'input.key', code, down: false, modifiers: mods(shift) });
+    }
+  }
+
+  it('a modify session types punctuation exactly', async () => {
+    await focusTextarea();
+    const { viewer } = await openSession('modify');
+    const text = 'Hello World! @#$%^&*()';
+    type(viewer, text);
+    await eventually(async () => (await page.inputValue('#t')) === text || undefined, `"${text}" in the window`).catch(async () => {
+      throw new Error(`the window holds "${await page.inputValue('#t')}"`);
+    });
+  });
+
+  it("a view session's keys never arrive", async () => {
+    await focusTextarea();
+    const { sessionId, viewer } = await openSession('view');
+    type(viewer, 'should not appear');
+    viewer.send({ type: 'ping', t: 3 });
+    await viewer.waitForMessage('pong');
+    const done = plane.waitFor('session.end', (m) => m.sessionId === sessionId);
+    viewer.send({ type: 'control.end' });
+    expect((await done).input).toEqual({ accepted: 0, dropped: 34 });
+    expect(await page.inputValue('#t')).toBe('');
+  });
+});
