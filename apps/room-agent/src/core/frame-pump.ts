@@ -19,10 +19,12 @@ export interface PumpStats {
   sent: number;
   unchanged: number;
   resent: number;
-  /** Capture start to frame handed to the encoder, last frame. */
-  lastLatencyMs: number;
+  /** Capture start to frame handed to the encoder, for the most recent frames. */
+  latenciesMs: number[];
   firstFrameAt: number | null;
 }
+
+const LATENCY_SAMPLES = 2000;
 
 /**
  * Feeds one display into one video source. Nothing is captured until the
@@ -42,7 +44,7 @@ export class FramePump {
   private unwatch: (() => void) | null = null;
   private poller: NodeJS.Timeout | undefined;
   private refresher: NodeJS.Timeout | undefined;
-  readonly stats: PumpStats = { captured: 0, sent: 0, unchanged: 0, resent: 0, lastLatencyMs: 0, firstFrameAt: null };
+  readonly stats: PumpStats = { captured: 0, sent: 0, unchanged: 0, resent: 0, latenciesMs: [], firstFrameAt: null };
 
   constructor(
     private readonly capture: Capture,
@@ -110,7 +112,7 @@ export class FramePump {
       this.last = { rgba: Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength), i420, width: frame.width, height: frame.height };
       this.stats.sent += 1;
       this.stats.firstFrameAt ??= Date.now();
-      this.stats.lastLatencyMs = performance.now() - started;
+      if (this.stats.latenciesMs.push(performance.now() - started) > LATENCY_SAMPLES) this.stats.latenciesMs.shift();
       this.lastSentAt = Date.now();
     } catch (error) {
       this.onError(error as Error);

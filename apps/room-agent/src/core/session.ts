@@ -67,6 +67,8 @@ export class AgentSession {
   private invalidMessages = 0;
   private toldViewOnly = false;
   private endedPromise: Promise<void> | null = null;
+  private readonly startedAt = Date.now();
+  private firstFrameMs: number | null = null;
 
   constructor(
     readonly setup: SessionSetup,
@@ -84,10 +86,6 @@ export class AgentSession {
 
   get selectedDisplay(): NamedDisplay {
     return this.selected;
-  }
-
-  get frameStats() {
-    return this.pump?.stats ?? null;
   }
 
   /** Raises the ring, accepts, and opens the media link. */
@@ -131,6 +129,7 @@ export class AgentSession {
     const wasActive = this.state === 'active';
     this.state = 'ending';
     this.pump?.stop();
+    this.recordFrames();
     this.input.releaseAll();
     this.media?.close();
     try {
@@ -142,7 +141,7 @@ export class AgentSession {
     this.summary = { reason, active: wasActive, restarting, invalidMessages: this.invalidMessages };
     this.state = 'ended';
     this.context.send({ type: 'session.end', sessionId: this.id, reason, input: this.input.input, restarting });
-    this.context.log.info({ sessionId: this.id, reason, input: this.input.input, invalidMessages: this.invalidMessages, restarting }, 'session ended');
+    this.context.log.info({ sessionId: this.id, reason, input: this.input.input, invalidMessages: this.invalidMessages, restarting, frames: this.frames, firstFrameMs: this.firstFrameMs }, 'session ended');
     this.context.ended(this);
   }
 
@@ -156,10 +155,31 @@ export class AgentSession {
 
   private startPump(source: MediaLink['videoSource']): void {
     this.pump?.stop();
+    this.recordFrames();
     this.pump = new FramePump(this.context.platform.capture, this.selected.monitor, source, this.setup.pump, (error) =>
       this.context.log.warn({ err: error.message }, 'capture failed'),
     );
     this.pump.start();
+  }
+
+  /** Frame counts of every pump this session ran, for the end-of-session log. */
+  private readonly frames = { captured: 0, sent: 0, unchanged: 0, resent: 0, latencyP50Ms: 0, latencyP95Ms: 0 };
+  private readonly latencies: number[] = [];
+
+  private recordFrames(): void {
+    const stats = this.pump?.stats;
+    if (!stats) return;
+    if (stats.firstFrameAt !== null) this.firstFrameMs ??= stats.firstFrameAt - this.startedAt;
+    this.frames.captured += stats.captured;
+    this.frames.sent += stats.sent;
+    this.frames.unchanged += stats.unchanged;
+    this.frames.resent += stats.resent;
+    this.latencies.push(...stats.latenciesMs);
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const at = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0) * 100) / 100;
+    this.frames.latencyP50Ms = at(0.5);
+    this.frames.latencyP95Ms = at(0.95);
+    this.pump = null;
   }
 
   private sendInfo(): void {

@@ -1,0 +1,138 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { BenchReport } from '../../../scripts/bench/report';
+import { percentile } from '../../../scripts/bench/report';
+import { enroll } from '../src/core/identity';
+import { openDisplay } from '../src/platform/x11/xconnection';
+import { ControlPlane } from '../test/support/control-plane';
+import { Viewer } from '../test/support/viewer';
+import { startXorg } from '../test/support/xorg';
+
+const SAMPLE_S = 10;
+const FIRST_FRAME_RUNS = 5;
+const TICKS_PER_SECOND = 100; // Linux USER_HZ for /proc/<pid>/stat
+
+/** CPU seconds used so far by a process (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+async function bytesReceived(viewer: Viewer): Promise<number> {
+  const pc = (viewer.peer as unknown as { _pc: RTCPeerConnection })._pc;
+  let bytes = 0;
+  (await pc.getStats()).forEach((report: { type: string; kind?: string; bytesReceived?: number }) => {
+    if (report.type === 'inbound-rtp' && report.kind === 'video') bytes += report.bytesReceived ?? 0;
+  });
+  return bytes;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The agent as it runs on a room PC: its own process on a real three-monitor
+ * X server, sending the console display to a WebRTC viewer. CPU is read from
+ * /proc for the agent and for the X server separately.
+ */
+export default async function agentBench(): Promise<BenchReport> {
+  const xserver = await startXorg();
+  const plane = new ControlPlane();
+  // The production heartbeat, not the tests' fast one.
+  plane.heartbeatMs = 10_000;
+  await plane.listen();
+  const dataDir = mkdtempSync(join(tmpdir(), 'roomlink-bench-agent-'));
+  await enroll({ serverUrl: plane.url, code: `CODE-${randomUUID()}`, dataDir, platform: 'x11', agentVersion: 'bench' });
+  const agent = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../src/main.ts'), 'run', '--data-dir', dataDir, '--platform', 'x11', '--display', xserver.display, '--loopback-only', '--restart-command', 'true'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const ends: { frames: { latencyP50Ms: number; latencyP95Ms: number; sent: number; captured: number; unchanged: number }; firstFrameMs: number | null }[] = [];
+  createInterface({ input: agent.stderr! }).on('line', (line) => {
+    if (line.includes('"session ended"')) ends.push(JSON.parse(line) as (typeof ends)[number]);
+  });
+  const xorgPid = Number(readFileSync(`/tmp/.X${xserver.display.slice(1)}-lock`, 'utf8').trim());
+  await plane.waitForAgent(30_000);
+
+  const session = async () => {
+    const { sessionId } = await plane.offer('view');
+    const viewer = new Viewer(plane, sessionId);
+    await plane.waitFor('session.active', (m) => m.sessionId === sessionId);
+    while (viewer.framesReceived === 0) await sleep(10);
+    return viewer;
+  };
+  const end = async (viewer: Viewer) => {
+    const count = ends.length;
+    viewer.send({ type: 'control.end' });
+    while (ends.length === count) await sleep(10);
+    viewer.close();
+    return ends.at(-1)!;
+  };
+
+  const firstFrames: number[] = [];
+  for (let i = 0; i < FIRST_FRAME_RUNS; i++) {
+    const summary = await end(await session());
+    if (summary.firstFrameMs !== null) firstFrames.push(summary.firstFrameMs);
+  }
+
+  const measure = async (viewer: Viewer) => {
+    const agentCpu = cpuSeconds(agent.pid!);
+    const xCpu = cpuSeconds(xorgPid);
+    const bytes = await bytesReceived(viewer);
+    const frames = viewer.framesReceived;
+    await sleep(SAMPLE_S * 1000);
+    return {
+      agentCpu: ((cpuSeconds(agent.pid!) - agentCpu) / SAMPLE_S) * 100,
+      xCpu: ((cpuSeconds(xorgPid) - xCpu) / SAMPLE_S) * 100,
+      bytesPerSecond: ((await bytesReceived(viewer)) - bytes) / SAMPLE_S,
+      fps: (viewer.framesReceived - frames) / SAMPLE_S,
+    };
+  };
+
+  const viewer = await session();
+  await sleep(2000);
+  const idle = await measure(viewer);
+
+  // A changing screen: a full-monitor window repainted in a new colour 30 times a second.
+  const x = await openDisplay(xserver.display, () => undefined);
+  const X = x.display.client;
+  const window = X.AllocID();
+  X.CreateWindow(window, x.root, 0, 0, 1920, 1080, 0, 0, 0, 0, { backgroundPixel: 0x202020, overrideRedirect: 1 });
+  X.MapWindow(window);
+  let tick = 0;
+  const painter = setInterval(() => {
+    tick += 1;
+    X.ChangeWindowAttributes(window, { backgroundPixel: ((tick * 37) % 256) * 0x10101 });
+    (X as unknown as { ClearArea(w: number, x: number, y: number, width: number, height: number, exposures: number): void }).ClearArea(window, 0, 0, 0, 0, 0);
+  }, 1000 / 30);
+  await sleep(1000);
+  const busy = await measure(viewer);
+  clearInterval(painter);
+  const summary = await end(viewer);
+
+  agent.kill('SIGTERM');
+  await new Promise((r) => agent.once('exit', r));
+  await x.close();
+  await plane.kill();
+  await xserver.close();
+
+  return {
+    name: 'room agent (x11, 1920x1080 console display)',
+    rows: [
+      { metric: 'agent CPU, static screen', value: idle.agentCpu, unit: '% of a core', goal: '<= 1' },
+      { metric: 'X server CPU, static screen', value: idle.xCpu, unit: '% of a core' },
+      { metric: 'video bytes, static screen', value: idle.bytesPerSecond, unit: 'B/s', goal: 'near 0' },
+      { metric: 'agent CPU, changing screen', value: busy.agentCpu, unit: '% of a core' },
+      { metric: 'X server CPU, changing screen', value: busy.xCpu, unit: '% of a core' },
+      { metric: 'frames received, changing screen (30 Hz repaint)', value: busy.fps, unit: 'fps', goal: '30' },
+      { metric: 'video bytes, changing screen', value: busy.bytesPerSecond, unit: 'B/s' },
+      { metric: 'capture to encoder, p50', value: summary.frames.latencyP50Ms, unit: 'ms' },
+      { metric: 'capture to encoder, p95', value: summary.frames.latencyP95Ms, unit: 'ms' },
+      { metric: 'grant accepted to first frame sent, median', value: percentile(firstFrames, 50), unit: 'ms' },
+      { metric: 'grant accepted to first frame sent, max', value: Math.max(...firstFrames), unit: 'ms' },
+    ],
+    context: { sampleSeconds: SAMPLE_S, firstFrameRuns: FIRST_FRAME_RUNS, frames: summary.frames, capture: 'node-screenshots, woken by X DAMAGE', encoder: 'wrtc VP8' },
+  };
+}
