@@ -114,6 +114,9 @@ describe('a view session (rule 7)', () => {
     expect(end).toMatchObject({ reason: 'user_ended', input: { accepted: 0, dropped: 7 }, restarting: false });
     expect(recorded().keyboard.events).toEqual([]);
     expect(recorded().device.restarts).toBe(0);
+    viewer.close();
+    const next = await openSession('view');
+    expect((await next.viewer.waitForMessage('session.info')).restartAfterSession).toBe(true);
   });
 
   it('survives a fuzzed data channel: nothing reaches the keyboard and the session still answers', async () => {
@@ -206,11 +209,7 @@ describe('no audio (rule 9)', () => {
   it('ends a session whose answer asks for audio, and lowers the ring', async () => {
     const { sessionId } = await plane.offer('modify');
     viewer = new Viewer(plane, sessionId);
-    const original = viewer.peer.listeners('signal')[0] as (data: unknown) => void;
-    viewer.peer.removeAllListeners('signal');
-    viewer.peer.on('signal', (data: { type: string; sdp?: string }) =>
-      original(data.type === 'answer' ? { ...data, sdp: `${data.sdp}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n` } : data),
-    );
+    viewer.askForAudio = true;
     const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
     expect(end.reason).toBe('error');
     expect(recorded().overlay.history).toEqual(['show', 'hide']);

@@ -16,6 +16,8 @@ export class Viewer {
   readonly offers: string[] = [];
   frame: VideoFrame | null = null;
   framesReceived = 0;
+  /** Rule 9 from the attacker's side: the answer this viewer sends asks for audio. */
+  askForAudio = false;
   connected: Promise<void>;
   private sink: InstanceType<typeof wrtc.nonstandard.RTCVideoSink> | null = null;
 
@@ -24,7 +26,10 @@ export class Viewer {
     readonly sessionId: string,
   ) {
     this.peer = new Peer({ initiator: false, wrtc, trickle: true, config: { iceServers: [] } });
-    this.peer.on('signal', (data: SignalData) => plane.send({ type: 'session.signal', sessionId: sessionId as never, data }));
+    this.peer.on('signal', (data: SignalData) => {
+      const sdp = data.type === 'answer' && this.askForAudio ? `${data.sdp}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n` : null;
+      plane.send({ type: 'session.signal', sessionId: sessionId as never, data: sdp ? { type: 'answer', sdp } : data });
+    });
     this.peer.on('track', (track: MediaStreamTrack) => this.watch(track));
     this.peer.on('data', (chunk: Uint8Array) => {
       const parsed = decodeMessage(AgentToConsole, Buffer.from(chunk).toString());

@@ -22,6 +22,7 @@ interface Watcher {
 export class X11Capture implements Capture {
   private readonly watchers = new Set<Watcher>();
   private damage: { ext: DamageExt; id: number } | null = null;
+  private readonly screens = new Map<string, ScreenMonitor>();
 
   constructor(private readonly x: XConnection) {}
 
@@ -45,9 +46,17 @@ export class X11Capture implements Capture {
   }
 
   async grab(monitor: Monitor): Promise<Frame> {
-    const screen = ScreenMonitor.all().find((m) => String(m.id()) === monitor.id);
-    if (!screen) throw new Error(`Monitor ${monitor.name} is gone.`);
-    const image = await screen.captureImage();
+    // Listing monitors asks the X server for its outputs: done once per monitor, not per frame.
+    let screen = this.screens.get(monitor.id);
+    if (!screen) {
+      screen = ScreenMonitor.all().find((m) => String(m.id()) === monitor.id);
+      if (!screen) throw new Error(`Monitor ${monitor.name} is gone.`);
+      this.screens.set(monitor.id, screen);
+    }
+    const image = await screen.captureImage().catch((error: unknown) => {
+      this.screens.delete(monitor.id);
+      throw error;
+    });
     return { width: image.width, height: image.height, data: await image.toRaw() };
   }
 
