@@ -42,6 +42,12 @@ export const rules = [
     },
   },
   {
+    name: 'the console API is common code: no Node, no I/O, no UI, no host or renderer',
+    applies: (file) => file.startsWith('apps/console/src/api/'),
+    forbids: (spec, target) =>
+      isNode(spec) ? 'Node built-in' : ioPackages.includes(packageName(spec)) ? 'I/O or UI library' : /^apps\/console\/src\/(main|host|preload|renderer)\//.test(target ?? '') ? 'a runtime-specific folder' : null,
+  },
+  {
     name: 'the console renderer is browser code: no Node, no main, host or preload',
     applies: (file) => file.startsWith('apps/console/src/renderer/'),
     forbids: (spec, target) =>

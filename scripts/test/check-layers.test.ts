@@ -27,6 +27,7 @@ describe('import layering', () => {
     { name: 'packages importing an app', files: { 'packages/rbac/src/a.ts': "import { x } from '@roomlink/server';" }, expected: ['@roomlink/server'] },
     { name: 'packages importing a DOM library', files: { 'packages/rbac/src/a.ts': "import React from 'react';" }, expected: ['react'] },
     { name: 'agent core importing a platform adapter', files: { 'apps/room-agent/src/core/session.ts': "import { x } from '../platform/x11/capture';" }, expected: ['../platform/x11/capture'] },
+    { name: 'the console API importing the host', files: { 'apps/console/src/api/a.ts': "import { x } from '../host/auth';\nimport { y } from 'node:fs';" }, expected: ['../host/auth', 'node:fs'] },
     { name: 'one adapter importing another', files: { 'apps/room-agent/src/platform/x11/a.ts': "import { x } from '../windows/b';" }, expected: ['../windows/b'] },
     { name: 'renderer importing main', files: { 'apps/console/src/renderer/App.tsx': "export { token } from '../main/auth';" }, expected: ['../main/auth'] },
     { name: 'renderer importing Node', files: { 'apps/console/src/renderer/App.tsx': "const fs = await import('fs');" }, expected: ['fs'] },

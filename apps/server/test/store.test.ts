@@ -36,7 +36,7 @@ describe('migrations', () => {
     db.pragma(`user_version = ${migrations.length + 1}`);
     db.close();
     expect(() => openDatabase(file)).toThrow(NewerDatabaseError);
-    expect(() => openDatabase(file)).toThrow(/newer Roomlink server/);
+    expect(() => openDatabase(file)).toThrow(/server database is at schema version 2.*Use a newer Roomlink/);
   });
 });
 

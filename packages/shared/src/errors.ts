@@ -29,6 +29,9 @@ export const errorMessages = {
   protocol_version: 'The other side speaks an incompatible protocol version.',
   bad_request: 'The request is not valid.',
   internal: 'Something went wrong on our side. The error has been logged.',
+  server_unreachable: 'The Roomlink service cannot be reached. Showing what was last synced.',
+  sign_in_failed: 'Sign-in did not complete. Try again.',
+  sign_in_required: 'Sign in to continue.',
 } as const;
 
 export type ErrorCode = keyof typeof errorMessages;

@@ -8,3 +8,5 @@ export * from './protocol/channel';
 export * from './protocol/grant';
 export * from './protocol/sdp';
 export * from './api';
+export * from './migrate';
+export * from './backoff';

@@ -4,12 +4,12 @@ import {
   agentProofPayload,
   decodeMessage,
   encodeMessage,
+  reconnectDelay,
   ServerToAgent,
   type AgentToServer,
   type Platform,
   type Unversioned,
 } from '@roomlink/shared';
-import { reconnectDelay } from './backoff';
 import type { Logger } from './log';
 
 export type Welcome = Extract<ServerToAgent, { type: 'agent.welcome' }>;

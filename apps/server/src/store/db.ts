@@ -1,30 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { migrate as migrateSchema } from '@roomlink/shared';
 import Database from 'better-sqlite3';
 import { migrations } from './migrations';
 
 export type Db = Database.Database;
 
-export class NewerDatabaseError extends Error {
-  constructor(
-    readonly found: number,
-    readonly supported: number,
-  ) {
-    super(`The database is at schema version ${found}, but this server only knows versions up to ${supported}. Use a newer Roomlink server, or restore a backup made by this version.`);
-  }
-}
+export { NewerDatabaseError } from '@roomlink/shared';
 
-/** Brings the database to the newest schema: all pending migrations in one transaction, or none. */
-export function migrate(db: Db, available: readonly string[] = migrations): number {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > available.length) throw new NewerDatabaseError(current, available.length);
-  if (current === available.length) return current;
-  db.transaction(() => {
-    for (let version = current + 1; version <= available.length; version += 1) db.exec(available[version - 1]!);
-    db.pragma(`user_version = ${available.length}`);
-  })();
-  return available.length;
-}
+/** Brings the server's database to the newest schema (see `migrate` in shared). */
+export const migrate = (db: Db, available: readonly string[] = migrations): number => migrateSchema(db, available, 'server database');
 
 /** Opens (creating if needed) the server's database: WAL, foreign keys, migrated. */
 export function openDatabase(file: string): Db {

@@ -1,0 +1,132 @@
+import type {
+  Me} from '@roomlink/shared';
+import {
+  AuditQuery,
+  type AuditPage,
+  type AuditVerification,
+  type ErrorCode,
+  type Location,
+  type RemoteAccessSettings,
+  RoleId,
+  RoleInput,
+  type RoleView,
+  type Room,
+  RoomId,
+  SessionId,
+  type SessionStarted,
+  type SessionStateChanged,
+  SetRemoteAccess,
+  SignalData,
+  type Unversioned,
+} from '@roomlink/shared';
+import { z } from 'zod';
+
+/**
+ * Everything the renderer may ask of the console host, and every event the
+ * host may send it. Both transports (Electron IPC, the browser host's
+ * WebSocket) carry exactly this, and the host validates every argument with
+ * `consoleApiArgs` before it runs a call. The renderer never sees a token.
+ */
+export interface ConsoleApi {
+  status(): Promise<ConsoleStatus>;
+  /** Interactive sign-in: the host asks the renderer to open the provider's page (event `signIn.open`). */
+  signIn(): Promise<ConsoleStatus>;
+  signOut(): Promise<ConsoleStatus>;
+  /** Rooms from the local cache, at once, even with the server down. */
+  cachedRooms(): Promise<RoomsSnapshot>;
+  /** Rooms from the server; the cache is replaced with them. */
+  syncRooms(): Promise<RoomsSnapshot>;
+  locations(): Promise<Location[]>;
+  remoteAccess(): Promise<RemoteAccessSettings>;
+  setRemoteAccess(change: SetRemoteAccess): Promise<RemoteAccessSettings>;
+  roles(): Promise<RoleView[]>;
+  createRole(role: RoleInput): Promise<RoleView>;
+  updateRole(roleId: RoleId, role: RoleInput): Promise<RoleView>;
+  deleteRole(roleId: RoleId): Promise<RoleView>;
+  /** One audit page; from the cache (marked) when the server is down. */
+  auditPage(query: AuditQuery): Promise<CachedAuditPage>;
+  exportAudit(query: AuditQuery): Promise<AuditExport>;
+  verifyAudit(): Promise<AuditVerification>;
+  startSession(roomId: RoomId): Promise<SessionStarted>;
+  /** Relays one WebRTC signaling message to the room through the server. */
+  sendSignal(sessionId: SessionId, data: SignalData): Promise<void>;
+  endSession(sessionId: SessionId): Promise<void>;
+}
+
+export type ConsoleMethod = keyof ConsoleApi;
+
+/** Argument schemas, one tuple per call: what the host accepts and nothing else. */
+export const consoleApiArgs = {
+  status: z.tuple([]),
+  signIn: z.tuple([]),
+  signOut: z.tuple([]),
+  cachedRooms: z.tuple([]),
+  syncRooms: z.tuple([]),
+  locations: z.tuple([]),
+  remoteAccess: z.tuple([]),
+  setRemoteAccess: z.tuple([SetRemoteAccess]),
+  roles: z.tuple([]),
+  createRole: z.tuple([RoleInput]),
+  updateRole: z.tuple([RoleId, RoleInput]),
+  deleteRole: z.tuple([RoleId]),
+  auditPage: z.tuple([AuditQuery]),
+  exportAudit: z.tuple([AuditQuery]),
+  verifyAudit: z.tuple([]),
+  startSession: z.tuple([RoomId]),
+  sendSignal: z.tuple([SessionId, SignalData]),
+  endSession: z.tuple([SessionId]),
+} satisfies { [M in ConsoleMethod]: z.ZodType<Parameters<ConsoleApi[M]>, z.input<z.ZodType>> };
+
+export const consoleMethods = Object.keys(consoleApiArgs) as ConsoleMethod[];
+
+export function isConsoleMethod(value: unknown): value is ConsoleMethod {
+  return typeof value === 'string' && Object.hasOwn(consoleApiArgs, value);
+}
+
+export const ConnectionState = z.enum(['connected', 'connecting', 'offline']);
+export type ConnectionState = z.infer<typeof ConnectionState>;
+
+export interface ConsoleStatus {
+  /** The signed-in user and what they may do; null when signed out. */
+  account: Me | null;
+  /** The console hub: session events need it. */
+  connection: ConnectionState;
+  serverUrl: string;
+  /** Where Help points. */
+  helpUrl: string;
+  /** How this console names itself in the audit. */
+  deviceName: string;
+}
+
+export interface RoomsSnapshot {
+  rooms: Room[];
+  /** When the rooms were last fetched from the server; null when never. */
+  syncedAt: string | null;
+}
+
+export interface CachedAuditPage extends AuditPage {
+  /** Set when the server could not be reached and this page came from the cache. */
+  cachedAt: string | null;
+}
+
+export interface AuditExport {
+  filename: string;
+  csv: string;
+}
+
+/** Events from the host, by name. */
+export interface ConsoleEvents {
+  status: ConsoleStatus;
+  'signIn.open': { url: string };
+  'session.state': Unversioned<SessionStateChanged>;
+  'session.signal': { sessionId: SessionId; data: SignalData };
+}
+export type ConsoleEventName = keyof ConsoleEvents;
+export const consoleEventNames = ['status', 'signIn.open', 'session.state', 'session.signal'] as const satisfies readonly ConsoleEventName[];
+
+/** The error every call rejects with: a code the UI can look up and a message a person can read. */
+export interface ConsoleFailure {
+  code: ErrorCode;
+  message: string;
+  details?: string[];
+}

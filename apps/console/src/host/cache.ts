@@ -1,0 +1,97 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { migrate, type Room } from '@roomlink/shared';
+import Database from 'better-sqlite3';
+import type { z } from 'zod';
+
+/**
+ * One entry per schema version of the console's local cache; append only.
+ * Everything is keyed by the signed-in account, so two people sharing a PC
+ * never see each other's rooms or access levels.
+ */
+export const cacheMigrations: readonly string[] = [
+  `
+  CREATE TABLE rooms (
+    account TEXT NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (account, id)
+  ) STRICT;
+
+  -- Whole answers kept as JSON: the caller's profile, locations, audit pages,
+  -- and the rooms sync cursor (key 'rooms', data '{}').
+  CREATE TABLE documents (
+    account TEXT NOT NULL,
+    key TEXT NOT NULL,
+    data TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    PRIMARY KEY (account, key)
+  ) STRICT;
+  `,
+];
+
+export interface Cached<T> {
+  value: T;
+  savedAt: string;
+}
+
+/** The console's SQLite cache: WAL, one writer (the host), every write in a transaction. */
+export class ConsoleCache {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    migrate(this.db, cacheMigrations, 'console cache');
+  }
+
+  rooms(account: string): { rooms: Room[]; syncedAt: string | null } {
+    const rows = this.db.prepare<[string], { data: string }>('SELECT data FROM rooms WHERE account = ? ORDER BY id').all(account);
+    return { rooms: rows.map((row) => JSON.parse(row.data) as Room), syncedAt: this.document(account, 'rooms')?.savedAt ?? null };
+  }
+
+  /** Replaces the account's rooms with a fresh answer from the server, in one transaction. */
+  replaceRooms(account: string, rooms: readonly Room[], at: string): void {
+    const remove = this.db.prepare('DELETE FROM rooms WHERE account = ?');
+    const insert = this.db.prepare('INSERT INTO rooms (account, id, data) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      remove.run(account);
+      for (const room of rooms) insert.run(account, room.id, JSON.stringify(room));
+      this.writeDocument(account, 'rooms', {}, at);
+    })();
+  }
+
+  /** A cached document, checked against its schema: a row from an older version that no longer fits is ignored. */
+  read<S extends z.ZodType>(account: string, key: string, schema: S): Cached<z.infer<S>> | null {
+    const row = this.document(account, key);
+    if (!row) return null;
+    const parsed = schema.safeParse(JSON.parse(row.data));
+    return parsed.success ? { value: parsed.data, savedAt: row.savedAt } : null;
+  }
+
+  write(account: string, key: string, value: unknown, at: string): void {
+    this.db.transaction(() => this.writeDocument(account, key, value, at))();
+  }
+
+  /** Forgets everything about one account (sign-out). */
+  forget(account: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM rooms WHERE account = ?').run(account);
+      this.db.prepare('DELETE FROM documents WHERE account = ?').run(account);
+    })();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private document(account: string, key: string): { data: string; savedAt: string } | undefined {
+    return this.db.prepare<[string, string], { data: string; savedAt: string }>('SELECT data, saved_at AS savedAt FROM documents WHERE account = ? AND key = ?').get(account, key);
+  }
+
+  private writeDocument(account: string, key: string, value: unknown, at: string): void {
+    this.db.prepare('INSERT INTO documents (account, key, data, saved_at) VALUES (?, ?, ?, ?) ON CONFLICT (account, key) DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at').run(account, key, JSON.stringify(value), at);
+  }
+}

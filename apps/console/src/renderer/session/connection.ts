@@ -1,0 +1,95 @@
+import Peer from 'simple-peer';
+import {
+  AgentToConsole,
+  decodeMessage,
+  encodeMessage,
+  endReasonMessages,
+  errorMessages,
+  type ConsoleToAgent,
+  type SessionInfo,
+  type SessionStarted,
+  type SignalData,
+  type Unversioned,
+} from '@roomlink/shared';
+import type { ConsoleApi } from '../../api/console-api';
+import type { ConsoleEventBus } from '../../api/rpc';
+
+export type SessionPhase = 'requesting' | 'waiting' | 'connecting' | 'live' | 'ended';
+
+export interface SessionCallbacks {
+  phase(phase: SessionPhase): void;
+  info(info: SessionInfo): void;
+  stream(stream: MediaStream): void;
+  /** The session is over; `why` is for the technician. */
+  ended(why: string): void;
+  /** A command the room refused; the session goes on. */
+  refused(message: string): void;
+}
+
+/**
+ * The console's end of one session: simple-peer answering the room's offer,
+ * signaling through the host, the `roomlink` data channel for commands and
+ * keys. Media goes straight between the two peers.
+ */
+export class SessionConnection {
+  private readonly peer: Peer.Instance;
+  private readonly offs: (() => void)[] = [];
+  private over = false;
+
+  constructor(
+    private readonly api: ConsoleApi,
+    events: ConsoleEventBus,
+    readonly started: SessionStarted,
+    private readonly on: SessionCallbacks,
+    /** Signals that arrived before the server's answer to the start request did. */
+    backlog: readonly SignalData[] = [],
+  ) {
+    const { sessionId } = started;
+    this.peer = new Peer({ initiator: false, trickle: true, config: { iceServers: started.iceServers } });
+    this.peer.on('signal', (data: SignalData) => void api.sendSignal(sessionId, data).catch((error: Error) => this.finish(error.message)));
+    this.peer.on('stream', (stream: MediaStream) => on.stream(stream));
+    this.peer.on('data', (raw: Uint8Array) => this.onData(new TextDecoder().decode(raw)));
+    this.peer.on('error', (error: Error) => this.finish(`The connection to the room failed: ${error.message}`));
+    this.peer.on('close', () => this.finish(endReasonMessages.agent_ended));
+    this.offs.push(
+      events.on('session.signal', (event) => {
+        if (event.sessionId === sessionId && !this.over) this.peer.signal(event.data as Peer.SignalData);
+      }),
+      events.on('session.state', (event) => {
+        if (event.sessionId !== sessionId) return;
+        if (event.state === 'offered') on.phase('waiting');
+        else if (event.state === 'connecting') on.phase('connecting');
+        else if (event.state === 'ended') this.finish(event.code ? errorMessages[event.code] : endReasonMessages[event.reason ?? 'agent_ended']);
+      }),
+    );
+    for (const data of backlog) this.peer.signal(data as Peer.SignalData);
+  }
+
+  send(message: Unversioned<ConsoleToAgent>): void {
+    if (!this.over && this.peer.connected) this.peer.send(encodeMessage(message));
+  }
+
+  /** The technician ends it: tell the room over the channel and the server, then close. */
+  end(): void {
+    if (this.over) return;
+    this.send({ type: 'control.end' });
+    void this.api.endSession(this.started.sessionId).catch(() => undefined);
+    this.finish(endReasonMessages.user_ended);
+  }
+
+  private onData(raw: string): void {
+    const parsed = decodeMessage(AgentToConsole, raw);
+    if (!parsed.ok) return;
+    const message = parsed.value;
+    if (message.type === 'session.info') this.on.info(message);
+    else if (message.type === 'error') this.on.refused(message.message);
+  }
+
+  private finish(why: string): void {
+    if (this.over) return;
+    this.over = true;
+    for (const off of this.offs) off();
+    this.peer.destroy();
+    this.on.ended(why);
+  }
+}

@@ -1,0 +1,49 @@
+import type { ConsoleFailure, ConsoleStatus } from '../../api/console-api';
+import { failureOf } from '../errors';
+import type { SliceCreator } from './store';
+
+export interface AuthSlice {
+  status: ConsoleStatus | null;
+  signingIn: boolean;
+  authError: ConsoleFailure | null;
+  /** The browser host went away: nothing works until it is back. */
+  hostLost: boolean;
+  initAuth(): Promise<void>;
+  signIn(): Promise<void>;
+  signOut(): Promise<void>;
+}
+
+export const authSlice: SliceCreator<AuthSlice> = (set, get, { api, events, closed }) => ({
+  status: null,
+  signingIn: false,
+  authError: null,
+  hostLost: false,
+  initAuth: async () => {
+    events.on('status', (status) => {
+      const wasSignedIn = get().status?.account;
+      set({ status });
+      if (status.account && !wasSignedIn) void get().loadRooms();
+    });
+    events.on('signIn.open', ({ url }) => {
+      window.open(url, 'roomlink-sign-in', 'popup,width=520,height=680');
+    });
+    void closed.then(() => set({ hostLost: true }));
+    const status = await api.status();
+    set({ status });
+    if (status.account) await get().loadRooms();
+  },
+  signIn: async () => {
+    set({ signingIn: true, authError: null });
+    try {
+      set({ status: await api.signIn() });
+    } catch (error) {
+      set({ authError: failureOf(error) });
+    } finally {
+      set({ signingIn: false });
+    }
+  },
+  signOut: async () => {
+    get().endSession();
+    set({ status: await api.signOut(), rooms: [], syncedAt: null, selectedRoomId: null, view: 'rooms' });
+  },
+});

@@ -1,0 +1,105 @@
+import type { DisplayId, DisplayInfo, Room, SessionLevel, ShortcutCommand, SignalData } from '@roomlink/shared';
+import { failureOf } from '../errors';
+import { SessionConnection, type SessionPhase } from '../session/connection';
+import type { SliceCreator } from './store';
+
+export interface SessionView {
+  roomId: Room['id'];
+  roomName: string;
+  phase: SessionPhase;
+  /** When each phase was entered (ms, performance clock), for the progress line. */
+  phaseAt: Partial<Record<SessionPhase, number>>;
+  level: SessionLevel | null;
+  displays: DisplayInfo[];
+  selectedDisplay: DisplayId | null;
+  restartAfterSession: boolean;
+  stream: MediaStream | null;
+  /** Why it ended, for the technician. */
+  endMessage: string | null;
+  /** The last command the room refused. */
+  notice: string | null;
+}
+
+export interface SessionSlice {
+  session: SessionView | null;
+  startSession(room: Room): Promise<void>;
+  /** Ends the live session, if any; the window stays to say why. */
+  endSession(): void;
+  closeSessionWindow(): void;
+  markLive(): void;
+  selectDisplay(displayId: DisplayId): void;
+  sendShortcut(command: ShortcutCommand): void;
+  setRestartAfterSession(enabled: boolean): void;
+  restartDevice(): void;
+  /** The live connection, for the video's keyboard handler. */
+  connection(): SessionConnection | null;
+}
+
+export const sessionSlice: SliceCreator<SessionSlice> = (set, get, { api, events }) => {
+  let connection: SessionConnection | null = null;
+  const update = (patch: Partial<SessionView>) => set((state) => (state.session ? { session: { ...state.session, ...patch } } : {}));
+  const enter = (phase: SessionPhase) =>
+    set((state) => (state.session && state.session.phase !== 'ended' ? { session: { ...state.session, phase, phaseAt: { ...state.session.phaseAt, [phase]: performance.now() } } } : {}));
+
+  return {
+    session: null,
+    startSession: async (room) => {
+      get().endSession();
+      set({
+        session: { roomId: room.id, roomName: room.name, phase: 'requesting', phaseAt: { requesting: performance.now() }, level: null, displays: [], selectedDisplay: null, restartAfterSession: true, stream: null, endMessage: null, notice: null },
+      });
+      const backlog: SignalData[] = [];
+      const off = events.on('session.signal', (event) => backlog.push(event.data));
+      try {
+        const started = await api.startSession(room.id);
+        off();
+        if (get().session?.roomId !== room.id || get().session?.phase === 'ended') {
+          void api.endSession(started.sessionId).catch(() => undefined);
+          return;
+        }
+        update({ level: started.level });
+        enter('waiting');
+        connection = new SessionConnection(
+          api,
+          events,
+          started,
+          {
+            phase: enter,
+            info: (info) => update({ level: info.level, displays: info.displays, selectedDisplay: info.selectedDisplay, restartAfterSession: info.restartAfterSession }),
+            stream: (stream) => update({ stream }),
+            refused: (notice) => update({ notice }),
+            ended: (endMessage) => {
+              connection = null;
+              enter('ended');
+              update({ endMessage, stream: null });
+            },
+          },
+          backlog,
+        );
+      } catch (error) {
+        off();
+        enter('ended');
+        update({ endMessage: failureOf(error).message });
+      }
+    },
+    endSession: () => connection?.end(),
+    closeSessionWindow: () => {
+      connection?.end();
+      set({ session: null });
+    },
+    markLive: () => {
+      if (get().session?.phase === 'connecting' || get().session?.phase === 'waiting') enter('live');
+    },
+    selectDisplay: (displayId) => {
+      connection?.send({ type: 'control.selectDisplay', displayId });
+      update({ selectedDisplay: displayId });
+    },
+    sendShortcut: (command) => connection?.send({ type: 'control.shortcut', command }),
+    setRestartAfterSession: (enabled) => {
+      connection?.send({ type: 'control.restartAfterSession', enabled });
+      update({ restartAfterSession: enabled });
+    },
+    restartDevice: () => connection?.send({ type: 'control.restartDevice' }),
+    connection: () => connection,
+  };
+};

@@ -1,0 +1,23 @@
+import { useConsole } from '../store/store';
+import { Header } from './Header';
+import { RoomsView } from './RoomsView';
+import { SessionWindow } from './SessionWindow';
+import { SettingsView } from './SettingsView';
+import { SignIn } from './SignIn';
+
+export function App() {
+  const status = useConsole((s) => s.status);
+  const hostLost = useConsole((s) => s.hostLost);
+  const view = useConsole((s) => s.view);
+  const session = useConsole((s) => s.session !== null);
+  if (hostLost) return <p className="fatal">The console host stopped. Start it again and reload this page.</p>;
+  if (!status) return <p className="loading">Starting…</p>;
+  if (!status.account) return <SignIn />;
+  return (
+    <div className="app">
+      <Header />
+      <main className="content">{view === 'rooms' ? <RoomsView /> : <SettingsView />}</main>
+      {session && <SessionWindow />}
+    </div>
+  );
+}

@@ -1,0 +1,174 @@
+import { AuditType, type AuditQuery, type AuditRecord, type AuditVerification } from '@roomlink/shared';
+import { useCallback, useEffect, useState } from 'react';
+import type { CachedAuditPage, ConsoleFailure } from '../../api/console-api';
+import { failureOf } from '../errors';
+import { usePlatform } from '../store/store';
+import { Ago, ErrorNote } from './ui';
+
+const PAGE = 50;
+
+interface Filters {
+  type: AuditType | '';
+  roomId: string;
+  userId: string;
+  from: string;
+  to: string;
+}
+
+function queryOf(filters: Filters, before?: number): AuditQuery {
+  return {
+    limit: PAGE,
+    ...(before !== undefined && { before }),
+    ...(filters.type && { type: filters.type }),
+    ...(filters.roomId.trim() && { roomId: filters.roomId.trim() }),
+    ...(filters.userId.trim() && { userId: filters.userId.trim() }),
+    ...(filters.from && { from: new Date(filters.from).toISOString() }),
+    ...(filters.to && { to: new Date(filters.to).toISOString() }),
+  };
+}
+
+/** What a record says, in a line a person can read; key contents never exist here, only counts. */
+function summary(record: AuditRecord): string {
+  const data = record.data;
+  const parts = Object.entries(data)
+    .filter(([, v]) => v !== null && typeof v !== 'object')
+    .map(([k, v]) => `${k}: ${String(v)}`);
+  const input = data.input as { accepted?: number; dropped?: number } | undefined;
+  if (input) parts.push(`keys accepted ${input.accepted ?? 0}, dropped ${input.dropped ?? 0}`);
+  return parts.join(' · ');
+}
+
+export function AuditPanel() {
+  const { api } = usePlatform();
+  const [filters, setFilters] = useState<Filters>({ type: '', roomId: '', userId: '', from: '', to: '' });
+  const [page, setPage] = useState<CachedAuditPage | null>(null);
+  /** The `before` cursor of this page and of the newer pages, for "Newer". */
+  const [cursor, setCursor] = useState<number | undefined>(undefined);
+  const [trail, setTrail] = useState<(number | undefined)[]>([]);
+  const [verification, setVerification] = useState<AuditVerification | null>(null);
+  const [error, setError] = useState<ConsoleFailure | null>(null);
+
+  const load = useCallback(
+    async (before?: number) => {
+      setError(null);
+      try {
+        setPage(await api.auditPage(queryOf(filters, before)));
+      } catch (e) {
+        setError(failureOf(e));
+      }
+    },
+    [api, filters],
+  );
+  useEffect(() => {
+    setTrail([]);
+    setCursor(undefined);
+    void load();
+  }, [load]);
+  const goTo = (before: number | undefined, newerTrail: (number | undefined)[]) => {
+    setTrail(newerTrail);
+    setCursor(before);
+    void load(before);
+  };
+
+  const exportCsv = async () => {
+    try {
+      const { filename, csv } = await api.exportAudit({ ...queryOf(filters), limit: 500 });
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+      link.download = filename;
+      link.click();
+      URL.revokeObjectURL(link.href);
+    } catch (e) {
+      setError(failureOf(e));
+    }
+  };
+  const verify = async () => {
+    try {
+      setVerification(await api.verifyAudit());
+    } catch (e) {
+      setError(failureOf(e));
+    }
+  };
+  const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
+
+  return (
+    <section role="tabpanel" aria-label="Audit log" className="panel">
+      <h2>Audit log</h2>
+      <div className="toolbar">
+        <select aria-label="Event type" value={filters.type} onChange={(e) => set({ type: e.target.value as AuditType | '' })}>
+          <option value="">All events</option>
+          {AuditType.options.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <input aria-label="Room id" placeholder="Room id" defaultValue={filters.roomId} onBlur={(e) => set({ roomId: e.target.value })} />
+        <input aria-label="User id" placeholder="User id" defaultValue={filters.userId} onBlur={(e) => set({ userId: e.target.value })} />
+        <label>
+          From <input type="datetime-local" value={filters.from} onChange={(e) => set({ from: e.target.value })} />
+        </label>
+        <label>
+          To <input type="datetime-local" value={filters.to} onChange={(e) => set({ to: e.target.value })} />
+        </label>
+        <button type="button" onClick={() => void exportCsv()}>
+          Export CSV
+        </button>
+        <button type="button" onClick={() => void verify()}>
+          Verify chain
+        </button>
+      </div>
+      {verification && (
+        <p className={`verification ${verification.ok ? 'ok' : 'bad'}`} role="status" data-testid="audit-verification">
+          {verification.ok ? `Chain intact: ${verification.checked} records checked.` : `Chain broken at record ${verification.firstBadSeq}: ${verification.problem}`}
+        </p>
+      )}
+      {page?.cachedAt && (
+        <p className="stale">
+          The service cannot be reached: showing this page as saved <Ago at={page.cachedAt} />.
+        </p>
+      )}
+      <ErrorNote error={error} />
+      <table className="grid audit">
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Event</th>
+            <th>Who</th>
+            <th>Room</th>
+            <th>Details</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(page?.records ?? []).map((record) => (
+            <tr key={record.seq} data-type={record.type}>
+              <td>
+                <time title={record.at}>{new Date(record.at).toLocaleString()}</time>
+              </td>
+              <td>{record.type}</td>
+              <td>{record.actorName ?? '—'}</td>
+              <td>{record.roomName ?? '—'}</td>
+              <td className="details">{summary(record)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="pager">
+        <button
+          type="button"
+          disabled={trail.length === 0}
+          onClick={() => goTo(trail[trail.length - 1], trail.slice(0, -1))}
+        >
+          Newer
+        </button>
+        <button
+          type="button"
+          disabled={!page?.nextBefore}
+          onClick={() => goTo(page!.nextBefore!, [...trail, cursor])}
+        >
+          Older
+        </button>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,149 @@
+import { Platform, type Room, RoomHealth, roomHealthLabels } from '@roomlink/shared';
+import { useEffect, useMemo, useRef } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { filterOptions, locationText, type SortKey, visibleRooms } from '../rooms/filter';
+import { useConsole } from '../store/store';
+import { RoomDetails } from './RoomDetails';
+import { Ago, ErrorNote } from './ui';
+import { VirtualList } from './VirtualList';
+
+const ROW_HEIGHT = 44;
+const platformLabels: Record<Platform, string> = { windows: 'Windows', x11: 'Linux (X11)', synthetic: 'Synthetic' };
+const sortLabels: Record<SortKey, string> = { name: 'Name', health: 'Health', location: 'Location', lastSeen: 'Last seen' };
+
+export function RoomsView() {
+  const rooms = useConsole((s) => s.rooms);
+  const filters = useConsole((s) => s.filters);
+  const sort = useConsole((s) => s.sort);
+  const selectedRoomId = useConsole((s) => s.selectedRoomId);
+  const { setFilter, clearFilters, setSort, selectRoom, syncRooms } = useConsole(
+    useShallow((s) => ({ setFilter: s.setFilter, clearFilters: s.clearFilters, setSort: s.setSort, selectRoom: s.selectRoom, syncRooms: s.syncRooms })),
+  );
+  const shown = useMemo(() => visibleRooms(rooms, filters, sort), [rooms, filters, sort]);
+  const options = useMemo(() => filterOptions(rooms), [rooms]);
+  const search = useRef<HTMLInputElement>(null);
+  const activeIndex = shown.findIndex((room) => room.id === selectedRoomId);
+  const selected = rooms.find((room) => room.id === selectedRoomId) ?? null;
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === '/' && document.activeElement?.tagName !== 'INPUT') {
+        event.preventDefault();
+        search.current?.focus();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const onListKey = (event: React.KeyboardEvent) => {
+    const step = event.key === 'ArrowDown' ? 1 : event.key === 'ArrowUp' ? -1 : 0;
+    if (step !== 0 && shown.length > 0) {
+      event.preventDefault();
+      const next = shown[Math.min(shown.length - 1, Math.max(0, activeIndex + step))];
+      if (next) selectRoom(next.id);
+    } else if (event.key === 'Escape') selectRoom(null);
+  };
+
+  return (
+    <div className={`rooms ${selected ? 'with-details' : ''}`}>
+      <section className="rooms-list" onKeyDown={onListKey}>
+        <div className="toolbar" role="search">
+          <input ref={search} type="search" placeholder="Search rooms, locations, tags  ( / )" aria-label="Search rooms" value={filters.text} onChange={(e) => setFilter('text', e.target.value)} />
+          <select aria-label="Health" value={filters.health} onChange={(e) => setFilter('health', e.target.value as RoomHealth | 'all')}>
+            <option value="all">All health</option>
+            {RoomHealth.options.map((h) => (
+              <option key={h} value={h}>
+                {roomHealthLabels[h]}
+              </option>
+            ))}
+          </select>
+          <select aria-label="Location" value={filters.location} onChange={(e) => setFilter('location', e.target.value)}>
+            <option value="all">All locations</option>
+            {options.locations.map((l) => (
+              <option key={l.id} value={l.id}>
+                {l.label}
+              </option>
+            ))}
+          </select>
+          <select aria-label="Platform" value={filters.platform} onChange={(e) => setFilter('platform', e.target.value as Platform | 'all')}>
+            <option value="all">All platforms</option>
+            {Platform.options.map((p) => (
+              <option key={p} value={p}>
+                {platformLabels[p]}
+              </option>
+            ))}
+          </select>
+          <select aria-label="Tag" value={filters.tag} onChange={(e) => setFilter('tag', e.target.value)}>
+            <option value="all">All tags</option>
+            {options.tags.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+          <select aria-label="Sort by" value={`${sort.key}:${sort.descending ? 'desc' : 'asc'}`} onChange={(e) => {
+            const [key, dir] = e.target.value.split(':') as [SortKey, string];
+            setSort({ key, descending: dir === 'desc' });
+          }}>
+            {(Object.keys(sortLabels) as SortKey[]).flatMap((key) => [
+              <option key={`${key}:asc`} value={`${key}:asc`}>
+                Sort: {sortLabels[key]} ↑
+              </option>,
+              <option key={`${key}:desc`} value={`${key}:desc`}>
+                Sort: {sortLabels[key]} ↓
+              </option>,
+            ])}
+          </select>
+          <button type="button" onClick={clearFilters}>
+            Clear
+          </button>
+        </div>
+        <SyncLine onSync={() => void syncRooms()} />
+        <div className="room-row head" aria-hidden>
+          <span>Room</span>
+          <span>Health</span>
+          <span>Status</span>
+          <span>Location</span>
+          <span>Platform</span>
+          <span>Tags</span>
+          <span>Remote access</span>
+        </div>
+        <p className="count" data-testid="room-count">
+          {shown.length === rooms.length ? `${rooms.length} rooms` : `${shown.length} of ${rooms.length} rooms`}
+        </p>
+        <VirtualList items={shown} rowHeight={ROW_HEIGHT} label="Rooms" activeIndex={activeIndex} render={(room) => <RoomRow room={room} selected={room.id === selectedRoomId} onSelect={() => selectRoom(room.id)} />} />
+      </section>
+      {selected && <RoomDetails room={selected} />}
+    </div>
+  );
+}
+
+function RoomRow({ room, selected, onSelect }: { room: Room; selected: boolean; onSelect(): void }) {
+  return (
+    <div className="room-row" role="option" aria-selected={selected} tabIndex={selected ? 0 : -1} data-room={room.name} onClick={onSelect} onKeyDown={(e) => e.key === 'Enter' && onSelect()}>
+      <span className="name">{room.name}</span>
+      <span className={`health ${room.health}`}>{roomHealthLabels[room.health]}</span>
+      <span>{room.inCall ? 'In a call' : room.online ? 'Online' : 'Offline'}</span>
+      <span className="location">{locationText(room) || '—'}</span>
+      <span>{platformLabels[room.platform]}</span>
+      <span className="tags">{room.tags.join(', ')}</span>
+      <span>{room.remoteAccess !== 'none' && <span className={`badge access-${room.remoteAccess}`}>{room.remoteAccess === 'modify' ? 'Modify' : 'View'}</span>}</span>
+    </div>
+  );
+}
+
+function SyncLine({ onSync }: { onSync(): void }) {
+  const syncedAt = useConsole((s) => s.syncedAt);
+  const syncing = useConsole((s) => s.syncing);
+  const error = useConsole((s) => s.syncError);
+  return (
+    <div className={`sync-line ${error ? 'stale' : ''}`} data-testid="sync-line">
+      {syncing ? 'Refreshing…' : <>Last synced <Ago at={syncedAt} /></>}
+      <button type="button" onClick={onSync} disabled={syncing}>
+        Refresh
+      </button>
+      <ErrorNote error={error} />
+    </div>
+  );
+}

@@ -1,0 +1,191 @@
+import { displayRoleLabels, ShortcutCommand, shortcutLabels } from '@roomlink/shared';
+import { useEffect, useRef, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { HeldKeys, keyMessage } from '../session/keyboard';
+import type { SessionConnection, SessionPhase } from '../session/connection';
+import { useConsole } from '../store/store';
+import { Confirm, Dialog } from './ui';
+
+const steps: [SessionPhase, string][] = [
+  ['requesting', 'Requesting'],
+  ['waiting', 'Waiting for the room'],
+  ['connecting', 'Connecting'],
+  ['live', 'Live'],
+];
+
+export function SessionWindow() {
+  const session = useConsole((s) => s.session)!;
+  const actions = useConsole(
+    useShallow((s) => ({
+      endSession: s.endSession,
+      close: s.closeSessionWindow,
+      markLive: s.markLive,
+      selectDisplay: s.selectDisplay,
+      sendShortcut: s.sendShortcut,
+      setRestartAfterSession: s.setRestartAfterSession,
+      restartDevice: s.restartDevice,
+      connection: s.connection,
+    })),
+  );
+  const helpUrl = useConsole((s) => s.status?.helpUrl ?? '/help');
+  const stage = useRef<HTMLDivElement>(null);
+  const [confirmRestart, setConfirmRestart] = useState(false);
+  const ended = session.phase === 'ended';
+  const modify = session.level === 'modify';
+
+  // Closing the console's window ends the session on the room too.
+  useEffect(() => {
+    const end = () => actions.endSession();
+    window.addEventListener('pagehide', end);
+    return () => window.removeEventListener('pagehide', end);
+  }, [actions]);
+
+  const fullScreen = () => void stage.current?.requestFullscreen().catch(() => undefined);
+
+  return (
+    <Dialog title={`Session with ${session.roomName}`} className="session-window" onClose={ended ? actions.close : actions.endSession}>
+      <header className="session-bar">
+        <h2>{session.roomName}</h2>
+        {session.level && <span className={`badge level-${session.level}`} data-testid="session-level">{session.level === 'view' ? 'VIEW' : 'MODIFY'}</span>}
+        <Progress phase={session.phase} phaseAt={session.phaseAt} />
+        <span className="spacer" />
+        {!ended && (
+          <button type="button" className="danger" onClick={actions.endSession}>
+            End session
+          </button>
+        )}
+        {ended && (
+          <button type="button" onClick={actions.close} autoFocus>
+            Close
+          </button>
+        )}
+      </header>
+      {!ended && (
+        <div className="session-tools" role="toolbar" aria-label="Session commands">
+          <div role="group" aria-label="Displays">
+            {session.displays.map((display) => (
+              <button key={display.id} type="button" aria-pressed={display.id === session.selectedDisplay} onClick={() => actions.selectDisplay(display.id)}>
+                {display.role ? displayRoleLabels[display.role] : display.label}
+              </button>
+            ))}
+          </div>
+          <button type="button" onClick={fullScreen} disabled={!session.stream}>
+            Full screen
+          </button>
+          {modify && (
+            <select aria-label="Shortcut commands" value="" onChange={(e) => e.target.value && actions.sendShortcut(e.target.value as ShortcutCommand)}>
+              <option value="">Shortcut commands…</option>
+              {ShortcutCommand.options.map((command) => (
+                <option key={command} value={command}>
+                  {shortcutLabels[command]}
+                </option>
+              ))}
+            </select>
+          )}
+          <label className="toggle">
+            <input type="checkbox" checked={session.restartAfterSession} onChange={(e) => actions.setRestartAfterSession(e.target.checked)} />
+            Restart after session
+          </label>
+          <button type="button" onClick={() => setConfirmRestart(true)} disabled={!session.stream}>
+            Restart device
+          </button>
+          <a href={helpUrl} target="_blank" rel="noreferrer">
+            Help
+          </a>
+        </div>
+      )}
+      {session.notice && !ended && (
+        <p className="notice" role="status">
+          {session.notice}
+        </p>
+      )}
+      <div ref={stage} className="stage">
+        {ended ? (
+          <p className="ended" role="status" data-testid="session-ended">
+            Session ended. {session.endMessage}
+          </p>
+        ) : (
+          <Video stream={session.stream} modify={modify} onFirstFrame={actions.markLive} connection={actions.connection} />
+        )}
+      </div>
+      {confirmRestart && (
+        <Confirm
+          title="Restart the device?"
+          body={<p>{session.roomName} restarts now and the session ends. Anyone using the room is interrupted.</p>}
+          action="Restart device"
+          danger
+          onCancel={() => setConfirmRestart(false)}
+          onConfirm={() => {
+            setConfirmRestart(false);
+            actions.restartDevice();
+          }}
+        />
+      )}
+    </Dialog>
+  );
+}
+
+function Progress({ phase, phaseAt }: { phase: SessionPhase; phaseAt: Partial<Record<SessionPhase, number>> }) {
+  const [, tick] = useState(0);
+  useEffect(() => {
+    if (phase === 'live' || phase === 'ended') return;
+    const timer = setInterval(() => tick((n) => n + 1), 100);
+    return () => clearInterval(timer);
+  }, [phase]);
+  const start = phaseAt.requesting ?? performance.now();
+  const end = phaseAt.live ?? phaseAt.ended ?? performance.now();
+  return (
+    <ol className="progress" aria-label="Connection progress" data-testid="session-phase" data-phase={phase}>
+      {steps.map(([id, label]) => (
+        <li key={id} className={phaseAt[id] !== undefined ? (id === phase ? 'current' : 'done') : ''}>
+          {label}
+        </li>
+      ))}
+      <li className="elapsed">{((end - start) / 1000).toFixed(1)} s</li>
+    </ol>
+  );
+}
+
+/** The room's display; in a modify session it takes the keyboard while it has focus. */
+function Video({ stream, modify, onFirstFrame, connection }: { stream: MediaStream | null; modify: boolean; onFirstFrame(): void; connection(): SessionConnection | null }) {
+  const video = useRef<HTMLVideoElement>(null);
+  const held = useRef(new HeldKeys());
+  useEffect(() => {
+    const element = video.current;
+    if (!element || !stream) return;
+    element.srcObject = stream;
+    connection()?.send({ type: 'control.requestKeyframe' });
+    element.requestVideoFrameCallback(() => onFirstFrame());
+  }, [stream, onFirstFrame, connection]);
+
+  const onKey = (event: React.KeyboardEvent, down: boolean) => {
+    if (!modify) return;
+    // Esc leaves full screen, as the browser promises; everything else goes to the room.
+    if (event.key === 'Escape' && document.fullscreenElement) return;
+    event.preventDefault();
+    const message = keyMessage(event.nativeEvent, down);
+    if (!message) return;
+    held.current.track(message);
+    connection()?.send(message);
+  };
+  const release = () => {
+    for (const up of held.current.releaseAll()) connection()?.send(up);
+  };
+
+  return (
+    <video
+      ref={video}
+      className="remote-video"
+      data-testid="remote-video"
+      autoPlay
+      muted
+      playsInline
+      tabIndex={0}
+      aria-label={modify ? 'Room display — click to type into the room' : 'Room display (view only)'}
+      onKeyDown={(e) => onKey(e, true)}
+      onKeyUp={(e) => onKey(e, false)}
+      onBlur={release}
+      onClick={(e) => e.currentTarget.focus()}
+    />
+  );
+}

@@ -1,0 +1,161 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import type { RemoteAccessSettings, RoleView } from '@roomlink/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
+
+const shots = 'test-results/console';
+let system: ConsoleSystem;
+let admin: Page;
+
+async function consolePage(name: string, username: string): Promise<Page> {
+  const { web } = await system.console(name);
+  const page = await (await system.chromium()).newPage();
+  await page.goto(web.url);
+  await signInThroughUi(page, username);
+  return page;
+}
+const shoot = (page: Page, name: string) => page.screenshot({ path: `${shots}/${name}.png` });
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  system = await startConsoleSystem();
+  admin = await consolePage('admin', ADMIN);
+});
+afterAll(() => system.close());
+
+describe('console UI in Chromium, against the browser host', () => {
+  it('shows who is signed in and lists the rooms, with search, filters and sort', async () => {
+    await expect.poll(() => admin.getByTestId('who').textContent()).toContain('Adele Admin · admin@contoso.test · tenant contoso');
+    const count = admin.getByTestId('room-count');
+    await expect.poll(() => count.textContent()).toBe('12 rooms');
+    await expect.poll(() => admin.getByTestId('connection').textContent()).toBe('Connected');
+    await shoot(admin, '01-rooms');
+
+    await admin.keyboard.press('/');
+    await admin.keyboard.type('fjo');
+    await expect.poll(() => count.textContent()).toBe('1 of 12 rooms');
+    await expect.poll(() => admin.locator('.room-row .name').allTextContents()).toEqual(['Fjord']);
+    await admin.getByRole('button', { name: 'Clear' }).click();
+
+    await admin.getByLabel('Location').selectOption({ label: 'Norway › Bergen Office' });
+    await expect.poll(() => count.textContent()).toBe('5 of 12 rooms');
+    await admin.getByLabel('Tag').selectOption('huddle');
+    const bergenHuddles = system.tenant.rooms
+      .filter((r) => r.locationPath.some((l) => l.name === 'Bergen Office') && r.tags.includes('huddle'))
+      .map((r) => r.name)
+      .sort();
+    expect(bergenHuddles.length).toBeGreaterThan(1);
+    await expect.poll(() => admin.locator('.room-row .name').allTextContents()).toEqual(bergenHuddles);
+    await admin.getByLabel('Sort by').selectOption('name:desc');
+    await expect.poll(() => admin.locator('.room-row .name').allTextContents()).toEqual([...bergenHuddles].reverse());
+    await admin.getByLabel('Health').selectOption('healthy');
+    await expect.poll(() => count.textContent()).toBe('0 of 12 rooms');
+    await admin.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => count.textContent()).toBe('12 rooms');
+  });
+
+  it('hides the Remote Access tab while nobody has a remote-access role', async () => {
+    await admin.locator('[data-room="Fjord"]').click();
+    const details = admin.getByRole('complementary', { name: 'Room Fjord' });
+    await expect.poll(() => details.getByRole('tab').allTextContents()).toEqual(['Overview', 'Health']);
+    await expect.poll(() => details.textContent()).toContain('Oslo HQ');
+    await details.getByRole('tab', { name: 'Health' }).click();
+    await expect.poll(() => details.textContent()).toContain("the room's agent has not reported yet");
+    await admin.keyboard.press('Escape');
+    expect(await admin.locator('.room-row .badge').count()).toBe(0);
+  });
+
+  it('turns remote access on with the acknowledging email, after a confirmation', async () => {
+    await admin.getByRole('button', { name: 'Settings' }).click();
+    const state = admin.getByTestId('remote-access-state');
+    await expect.poll(() => state.textContent()).toContain('Remote access is off');
+    await admin.getByLabel("Acknowledging administrator's email").fill('it-lead@contoso.test');
+    await admin.getByRole('button', { name: 'Enable remote access' }).click();
+    const dialog = admin.getByRole('dialog', { name: 'Enable remote access?' });
+    await expect.poll(() => dialog.textContent()).toContain('it-lead@contoso.test');
+    await shoot(admin, '02-enable-remote-access');
+    await dialog.getByRole('button', { name: 'Enable' }).click();
+    await expect.poll(() => state.textContent()).toMatch(/Remote access is on.*Enabled by Adele Admin.*acknowledged by it-lead@contoso.test/);
+    expect(await system.api<RemoteAccessSettings>(ADMIN, 'GET', '/api/settings/remote-access')).toMatchObject({ enabled: true, acknowledgedBy: 'it-lead@contoso.test' });
+  });
+
+  it('creates a custom role with Modify for the technicians of one building through the wizard', async () => {
+    await admin.getByRole('tab', { name: 'Roles' }).click();
+    await expect.poll(() => admin.locator('tr[data-role]').count()).toBeGreaterThan(0);
+    await admin.getByRole('button', { name: 'New custom role' }).click();
+    await admin.getByLabel('Name').fill('Oslo room technicians');
+    await admin.getByLabel('Description').fill('Fix the rooms in Oslo HQ');
+    await admin.getByRole('button', { name: 'Next' }).click();
+    await admin.getByLabel('Remote Access: Modify (keyboard and shortcuts)').check();
+    expect(await admin.getByLabel('Remote Access: View').isChecked()).toBe(true);
+    await admin.getByRole('button', { name: 'Next' }).click();
+    await admin.getByLabel('Security groups (ids, comma separated)').fill('room-technicians');
+    await admin.getByLabel('Locations').selectOption({ label: 'Oslo HQ (building)' });
+    await shoot(admin, '03-role-wizard-assignments');
+    await admin.getByRole('button', { name: 'Next' }).click();
+    const review = admin.getByTestId('role-review');
+    await expect.poll(() => review.textContent()).toContain('group room-technicians → Oslo HQ');
+    await admin.getByRole('button', { name: 'Create role' }).click();
+    await expect.poll(() => admin.locator('tr[data-role="Oslo room technicians"]').textContent()).toContain('Remote Access: Modify');
+
+    const roles = await system.api<RoleView[]>(ADMIN, 'GET', '/api/roles');
+    const role = roles.find((r) => r.name === 'Oslo room technicians')!;
+    const oslo = system.tenant.locations.find((l) => l.name === 'Oslo HQ')!;
+    expect(role.permissions).toEqual(['rooms.read', 'remoteAccess.view', 'remoteAccess.modify']);
+    expect(role.assignments).toMatchObject([{ groups: ['room-technicians'], locations: [oslo.id], users: [], rooms: [], tags: [] }]);
+  });
+
+  it('shows each step in the audit log, exports it as CSV and verifies the chain', async () => {
+    await admin.getByRole('tab', { name: 'General' }).click();
+    await expect.poll(() => admin.locator('tr[data-type]').first().getAttribute('data-type')).toBe('role.created');
+    expect(await admin.locator('tr[data-type="remoteAccess.enabled"]').textContent()).toContain('acknowledgingEmail: it-lead@contoso.test');
+    await admin.getByLabel('Event type').selectOption('remoteAccess.enabled');
+    await expect.poll(() => admin.locator('tr[data-type]').count()).toBe(1);
+
+    const download = admin.waitForEvent('download');
+    await admin.getByRole('button', { name: 'Export CSV' }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toMatch(/^roomlink-audit-\d{4}-\d\d-\d\d\.csv$/);
+    const csv = readFileSync((await file.path())!, 'utf8');
+    expect(csv).toContain('remoteAccess.enabled');
+    expect(csv).not.toContain('role.created');
+
+    await admin.getByRole('button', { name: 'Verify chain' }).click();
+    await expect.poll(() => admin.getByTestId('audit-verification').textContent()).toMatch(/^Chain intact: \d+ records checked\.$/);
+    await shoot(admin, '04-audit');
+  });
+
+  it('gives the technician the Remote Access tab on the rooms of that building only', async () => {
+    // Everyone may see every room; only the custom role above carries remote access.
+    const norway = system.tenant.locations.find((l) => l.kind === 'region')!;
+    await system.api(ADMIN, 'POST', '/api/roles', { name: 'Room readers', permissions: ['rooms.read'], assignments: [{ groups: ['room-technicians', 'room-observers'], locations: [norway.id] }] });
+    const tech = await consolePage('tech', TECH);
+    await expect.poll(() => tech.getByTestId('room-count').textContent()).toBe('12 rooms');
+    await expect.poll(() => tech.locator('.room-row .badge').count()).toBe(7);
+    await tech.locator('[data-room="Fjord"]').click();
+    const fjord = tech.getByRole('complementary', { name: 'Room Fjord' });
+    await fjord.getByRole('tab', { name: 'Remote Access' }).click();
+    await expect.poll(() => fjord.textContent()).toContain('Modify — view and control the keyboard');
+    await expect.poll(() => fjord.getByRole('status').textContent()).toBe('The room is offline: its agent is not connected.');
+    expect(await fjord.getByRole('button', { name: 'Start session' }).isDisabled()).toBe(true);
+    await shoot(tech, '05-remote-access-tab');
+
+    await tech.locator('[data-room="Bryggen"]').click();
+    const bryggen = tech.getByRole('complementary', { name: 'Room Bryggen' });
+    await expect.poll(() => bryggen.getByRole('tab').allTextContents()).toEqual(['Overview', 'Health']);
+
+    await tech.getByRole('button', { name: 'Settings' }).click();
+    await expect.poll(() => tech.textContent('body')).toContain('Only administrators can change this setting.');
+  });
+
+  it('gives the viewer no Remote Access tab at all, and signs out', async () => {
+    const viewer = await consolePage('viewer', VIEWER);
+    await expect.poll(() => viewer.getByTestId('room-count').textContent()).toBe('12 rooms');
+    expect(await viewer.locator('.room-row .badge').count()).toBe(0);
+    await viewer.locator('[data-room="Fjord"]').click();
+    await expect.poll(() => viewer.getByRole('complementary', { name: 'Room Fjord' }).getByRole('tab').allTextContents()).toEqual(['Overview', 'Health']);
+    await viewer.getByRole('button', { name: 'Sign out' }).click();
+    await viewer.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
+});

@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startBrowserHost, type RunningBrowserHost } from '../../apps/console/src/host/browser-host';
+import { ConsoleHost } from '../../apps/console/src/host/console-host';
+import { buildRenderer, type RendererBundle } from '../../apps/console/src/host/renderer-build';
+import { ownerOnlyFile } from '../../apps/console/src/host/token-cache';
+import { defaultTimings, startServer, type RunningServer } from '../../apps/server/src/server';
+import { apiPoster, seedDemoTenant, type SeededTenant } from '../../scripts/demo/seed';
+import { API_AUDIENCE, API_SCOPE, DEV_CLIENT_ID, startIdp, type RunningIdp } from '../../scripts/dev-idp/idp';
+import { devSignIn } from '../../scripts/dev-idp/signin';
+import { launchChromium } from './chromium';
+
+export const ADMIN = 'admin@contoso.test';
+export const TECH = 'tech@contoso.test';
+export const VIEWER = 'viewer@contoso.test';
+
+export interface ConsoleSystem {
+  dir: string;
+  idp: RunningIdp;
+  server: RunningServer;
+  tenant: SeededTenant;
+  bundle: RendererBundle;
+  /** A console host (the code Electron's main runs) with its own data directory, as a separate technician's PC. */
+  console(name?: string): Promise<{ host: ConsoleHost; web: RunningBrowserHost; dataDir: string; close(): Promise<void> }>;
+  /** The server's API as one of the dev accounts, for setup and for checking what the UI did. */
+  api<T>(username: string, method: string, path: string, body?: unknown): Promise<T>;
+  chromium(): Promise<BrowserContext>;
+  close(): Promise<void>;
+}
+
+/** The local provider, a server on SQLite seeded with the demo tenant, and console hosts on demand. */
+export async function startConsoleSystem(): Promise<ConsoleSystem> {
+  const dir = mkdtempSync(join(tmpdir(), 'roomlink-console-'));
+  const idp = await startIdp({ dataDir: join(dir, 'idp'), port: 0 });
+  const server = await startServer({
+    dataDir: join(dir, 'server'),
+    host: '127.0.0.1',
+    port: 0,
+    auth: { issuer: idp.issuer, audience: API_AUDIENCE, acceptedTypes: ['at+jwt', 'JWT'], groupsClaim: 'groups', caPem: idp.caPem },
+    iceServers: [],
+    ...defaultTimings,
+    logLevel: 'silent',
+    now: () => new Date(),
+  });
+  const tokens = new Map<string, Promise<string>>();
+  const token = (username: string) => {
+    if (!tokens.has(username)) tokens.set(username, devSignIn(idp.issuer, idp.caPem, username).then((t) => t.accessToken));
+    return tokens.get(username)!;
+  };
+  const tenant = await seedDemoTenant(apiPoster(server.url, await token(ADMIN)));
+  const bundle = await buildRenderer({ minify: true });
+  const closers: (() => Promise<void>)[] = [];
+  const log = () => undefined;
+
+  return {
+    dir,
+    idp,
+    server,
+    tenant,
+    bundle,
+    async console(name = 'console') {
+      const dataDir = join(dir, name);
+      const host = await ConsoleHost.open({
+        serverUrl: server.url,
+        auth: { clientId: DEV_CLIENT_ID, authority: idp.issuer, scopes: [API_SCOPE], protocolMode: 'OIDC', caPem: idp.caPem },
+        dataDir,
+        box: ownerOnlyFile,
+        deviceName: `test ${name}`,
+        helpUrl: '/help',
+        log,
+      });
+      const web = await startBrowserHost({ host, port: 0, bundle, log });
+      const close = async () => {
+        await web.close();
+        await host.close();
+      };
+      closers.push(close);
+      return { host, web, dataDir, close };
+    },
+    async api(username, method, path, body) {
+      const response = await fetch(new URL(path, server.url), {
+        method,
+        headers: { authorization: `Bearer ${await token(username)}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json: unknown = await response.json();
+      if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json)}`);
+      return json as never;
+    },
+    async chromium() {
+      const browser = await launchChromium();
+      closers.push(browser.close);
+      return browser.context;
+    },
+    async close() {
+      for (const close of closers.reverse()) await close().catch(() => undefined);
+      await server.close();
+      await idp.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signs in through the console's UI as a person would: the button, then the provider's page in the window it opens. */
+export async function signInThroughUi(page: Page, username: string): Promise<void> {
+  const popup = page.context().waitForEvent('page');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const signInPage = await popup;
+  await signInPage.getByRole('button', { name: new RegExp(username.replace('.', '\\.')) }).click();
+  await page.getByTestId('who').waitFor();
+}
