@@ -25,7 +25,7 @@ export const authSlice: SliceCreator<AuthSlice> = (set, get, { api, events, clos
       if (status.account && !wasSignedIn) void get().loadRooms();
     });
     events.on('signIn.open', ({ url }) => {
-      window.open(url, 'roomlink-sign-in', 'popup,width=520,height=680');
+      window.open(url, '_blank', 'popup,width=520,height=680');
     });
     void closed.then(() => set({ hostLost: true }));
     const status = await api.status();

@@ -1,0 +1,123 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuditPage, EnrollmentCode, Room } from '@roomlink/shared';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RoomAgent } from '../../apps/room-agent/src/core/agent';
+import { enroll } from '../../apps/room-agent/src/core/identity';
+import { createLogger } from '../../apps/room-agent/src/core/log';
+import { startAgent } from '../../apps/room-agent/src/run';
+import { launchChromium } from '../support/chromium';
+import { ADMIN, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
+
+let system: ConsoleSystem;
+let agent: RoomAgent;
+let page: Page;
+let closeBrowser: () => Promise<void>;
+
+/** A synthetic room agent enrolled into `room` the way an installer would, with a code from the server. */
+async function agentFor(room: Room): Promise<RoomAgent> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'roomlink-agent-'));
+  const { code } = await system.api<EnrollmentCode>(ADMIN, 'POST', `/api/rooms/${room.id}/enrollment-code`);
+  await enroll({ serverUrl: system.server.url, code, dataDir, platform: 'synthetic', agentVersion: 'test' });
+  return startAgent({ dataDir, platform: 'synthetic', display: undefined, displayMapping: {}, roomStateFile: join(dataDir, 'room-state.json'), restartCommand: 'true', graceMs: 5000, loopbackOnly: true, log: createLogger('silent') });
+}
+
+/** The colour of the remote video at a point, as fractions of its size. */
+const videoPixel = (x: number, y: number) =>
+  page.getByTestId('remote-video').evaluate(
+    (video: HTMLVideoElement, [fx, fy]) => {
+      const canvas = new OffscreenCanvas(video.videoWidth, video.videoHeight);
+      const context = canvas.getContext('2d')!;
+      context.drawImage(video, 0, 0);
+      return [...context.getImageData(Math.floor(video.videoWidth * fx!), Math.floor(video.videoHeight * fy!), 1, 1).data.slice(0, 3)];
+    },
+    [x, y],
+  );
+const near = (actual: number[], expected: number[]) => actual.every((v, i) => Math.abs(v - expected[i]!) < 40);
+
+beforeAll(async () => {
+  system = await startConsoleSystem();
+  const oslo = system.tenant.locations.find((l) => l.name === 'Oslo HQ')!;
+  await system.api(ADMIN, 'PUT', '/api/settings/remote-access', { enabled: true, acknowledgingEmail: 'it-lead@contoso.test' });
+  const fjord = system.tenant.rooms.find((r) => r.name === 'Fjord')!;
+  await system.api(ADMIN, 'POST', '/api/roles', { name: 'Fjord observers', permissions: ['rooms.read', 'remoteAccess.view'], assignments: [{ groups: ['room-observers'], rooms: [fjord.id] }] });
+  await system.api(ADMIN, 'POST', '/api/roles', { name: 'Oslo technicians', permissions: ['rooms.read', 'remoteAccess.modify', 'remoteAccess.view'], assignments: [{ groups: ['room-technicians'], locations: [oslo.id] }] });
+  agent = await agentFor(fjord);
+  const { web } = await system.console('tech');
+  // Chromium hides its loopback address behind an mDNS name unless the page may use media devices; the
+  // test agent accepts loopback candidates only, so the test grants that permission (the console never asks).
+  const browser = await launchChromium(['--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']);
+  closeBrowser = browser.close;
+  await browser.context.grantPermissions(['camera', 'microphone']);
+  page = await browser.context.newPage();
+  await page.goto(web.url);
+  await signInThroughUi(page, TECH);
+});
+afterAll(async () => {
+  await closeBrowser?.();
+  await agent?.stop();
+  await system?.close();
+});
+
+describe('session window', () => {
+  it('connects to a live room, switches displays, sends keys and ends with the reason shown', async () => {
+    await page.evaluate(() => navigator.mediaDevices.getUserMedia({ video: true }).then((s) => s.getTracks().forEach((t) => t.stop())));
+    await expect.poll(() => page.locator('[data-room="Fjord"] .health').textContent(), { timeout: 10_000 }).not.toBe('Offline');
+    await page.locator('[data-room="Fjord"]').click();
+    const details = page.getByRole('complementary', { name: 'Room Fjord' });
+    await details.getByRole('tab', { name: 'Remote Access' }).click();
+    await details.getByRole('button', { name: 'Start session' }).click();
+
+    const phase = page.getByTestId('session-phase');
+    await expect.poll(() => phase.getAttribute('data-phase'), { timeout: 15_000 }).toBe('live');
+    expect(await page.getByTestId('session-level').textContent()).toBe('MODIFY');
+    const displays = page.getByRole('group', { name: 'Displays' });
+    await expect.poll(() => displays.getByRole('button').allTextContents()).toEqual(['Console', 'Front of Room 1', 'Front of Room 2']);
+    await expect.poll(() => videoPixel(0.02, 0.98).then((p) => near(p, [30, 60, 160])), { timeout: 10_000 }).toBe(true);
+    await page.screenshot({ path: 'test-results/console/06-session-live.png' });
+
+    await displays.getByRole('button', { name: 'Front of Room 2' }).click();
+    await expect.poll(() => videoPixel(0.02, 0.98).then((p) => near(p, [200, 110, 20])), { timeout: 10_000 }).toBe(true);
+    expect(await displays.getByRole('button', { name: 'Front of Room 2' }).getAttribute('aria-pressed')).toBe('true');
+
+    await page.getByTestId('remote-video').click();
+    await page.keyboard.type('Hi!');
+    expect(await page.getByLabel('Shortcut commands').isVisible()).toBe(true);
+
+    await page.getByRole('button', { name: 'End session' }).click();
+    await expect.poll(() => page.getByTestId('session-ended').textContent()).toBe('Session ended. The session was ended by the technician.');
+    await page.screenshot({ path: 'test-results/console/07-session-ended.png' });
+
+    const audit = await system.api<AuditPage>(ADMIN, 'GET', '/api/audit?type=session.ended&limit=1');
+    const ended = audit.records[0]!;
+    expect(ended.roomName).toBe('Fjord');
+    expect(ended.data).toMatchObject({ reason: 'user_ended', level: 'modify', input: { dropped: 0 } });
+    // H, i and ! (Shift+Digit1): three keys, each down and up; the Shift state rides along as a modifier.
+    expect(ended.data.input).toEqual({ accepted: 6, dropped: 0 });
+    await page.getByRole('button', { name: 'Close', exact: true }).click();
+    await expect.poll(() => page.getByTestId('session-phase').count()).toBe(0);
+  });
+
+  it('gives a viewer a VIEW session: no shortcut commands, and the console sends no keys', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signInThroughUi(page, VIEWER);
+    await page.locator('[data-room="Fjord"]').click();
+    const details = page.getByRole('complementary', { name: 'Room Fjord' });
+    await details.getByRole('tab', { name: 'Remote Access' }).click();
+    await expect.poll(() => details.textContent()).toContain('View — see the displays only');
+    await details.getByRole('button', { name: 'Start session' }).click();
+    await expect.poll(() => page.getByTestId('session-phase').getAttribute('data-phase'), { timeout: 15_000 }).toBe('live');
+    expect(await page.getByTestId('session-level').textContent()).toBe('VIEW');
+    expect(await page.getByLabel('Shortcut commands').count()).toBe(0);
+    await page.getByTestId('remote-video').click();
+    await page.keyboard.type('typed in a view session');
+    await page.screenshot({ path: 'test-results/console/08-view-session.png' });
+    await page.getByRole('button', { name: 'End session' }).click();
+    await expect.poll(() => page.getByTestId('session-ended').textContent()).toContain('ended by the technician');
+
+    const audit = await system.api<AuditPage>(ADMIN, 'GET', '/api/audit?type=session.ended&limit=1');
+    expect(audit.records[0]!.data).toMatchObject({ level: 'view', reason: 'user_ended', input: { accepted: 0, dropped: 0 } });
+  });
+});
