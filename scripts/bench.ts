@@ -5,13 +5,15 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * `npm run bench [-- filter]`: runs every `bench/*.bench.ts` of every
- * workspace, one process each; each prints its table and writes its JSON
+ * workspace and of `tests/`, one process each; each prints its table and writes its JSON
  * under bench-results/.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
 const filter = process.argv[2];
 const files = ['packages', 'apps']
   .flatMap((group) => (existsSync(join(root, group)) ? readdirSync(join(root, group)).map((name) => join(group, name, 'bench')) : []))
+  // Benchmarks across apps (console against a real server) live beside the cross-app tests.
+  .concat('tests/bench')
   .filter((dir) => existsSync(join(root, dir)))
   .flatMap((dir) => readdirSync(join(root, dir)).filter((name) => name.endsWith('.bench.ts')).map((name) => join(dir, name)))
   .filter((file) => !filter || file.includes(filter))

@@ -23,6 +23,12 @@ export interface RpcEvent<E extends ConsoleEventName = ConsoleEventName> {
   payload: ConsoleEvents[E];
 }
 
+/** What Electron's preload script exposes to the renderer: one call function and one event subscription. */
+export interface ElectronBridge {
+  call(method: ConsoleMethod, args: unknown[]): Promise<RpcResult>;
+  onEvent(listener: (event: RpcEvent) => void): void;
+}
+
 /** Thrown by a host implementation to reject a call with a code the UI can show. */
 export class ConsoleError extends Error implements ConsoleFailure {
   constructor(

@@ -7,7 +7,8 @@ import { MAX_MESSAGE_BYTES } from '@roomlink/shared';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RpcRequest, dispatch, type RpcReply } from '../api/rpc';
 import type { ConsoleHost } from './console-host';
-import { buildRenderer, contentSecurityPolicy, rendererHtml, type RendererBundle } from './renderer-build';
+import { buildRenderer, type RendererBundle } from './renderer-build';
+import { contentSecurityPolicy, rendererHtml } from './renderer-page';
 
 /** The WebSocket subprotocol of the browser host's API; the secret travels as a second one, never in a URL. */
 export const API_PROTOCOL = 'roomlink.console.v1';

@@ -1,11 +1,5 @@
-import { type ConsoleApi, consoleEventNames, type ConsoleMethod } from '../../api/console-api';
-import { apiClient, ConsoleEventBus, type RpcEvent, type RpcReply, type RpcResult } from '../../api/rpc';
-
-/** What the preload script exposes in Electron: one call function and one event subscription. */
-export interface ElectronBridge {
-  call(method: ConsoleMethod, args: unknown[]): Promise<RpcResult>;
-  onEvent(listener: (event: RpcEvent) => void): void;
-}
+import { type ConsoleApi, consoleEventNames } from '../../api/console-api';
+import { apiClient, ConsoleEventBus, type ElectronBridge, type RpcEvent, type RpcReply, type RpcResult } from '../../api/rpc';
 
 export interface Platform {
   kind: 'electron' | 'web';

@@ -1,7 +1,7 @@
 import { Platform, type Room, RoomHealth, roomHealthLabels } from '@roomlink/shared';
 import { useEffect, useMemo, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { filterOptions, locationText, type SortKey, visibleRooms } from '../rooms/filter';
+import { filterOptions, filterRooms, indexRooms, locationText, type SortKey } from '../rooms/filter';
 import { useConsole } from '../store/store';
 import { RoomDetails } from './RoomDetails';
 import { Ago, ErrorNote } from './ui';
@@ -19,7 +19,8 @@ export function RoomsView() {
   const { setFilter, clearFilters, setSort, selectRoom, syncRooms } = useConsole(
     useShallow((s) => ({ setFilter: s.setFilter, clearFilters: s.clearFilters, setSort: s.setSort, selectRoom: s.selectRoom, syncRooms: s.syncRooms })),
   );
-  const shown = useMemo(() => visibleRooms(rooms, filters, sort), [rooms, filters, sort]);
+  const indexed = useMemo(() => indexRooms(rooms, sort), [rooms, sort]);
+  const shown = useMemo(() => filterRooms(indexed, filters), [indexed, filters]);
   const options = useMemo(() => filterOptions(rooms), [rooms]);
   const search = useRef<HTMLInputElement>(null);
   const activeIndex = shown.findIndex((room) => room.id === selectedRoomId);
