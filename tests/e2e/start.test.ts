@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium';
+import { signInThroughUi } from '../support/console-system';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'roomlink-start-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** `npm start`'s script as a person runs it, on ports of its own so it never meets a running copy. */
+function start(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--data-dir', dataDir, '--port', '0', '--idp-port', '0', '--console-port', '0', '--browser-host', '--display', '', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DISPLAY: '' },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+describe('npm start', () => {
+  it('documents its options', async () => {
+    const run = start(['--help']);
+    expect(await run.exited).toBe(0);
+    for (const option of ['--data-dir', '--port', '--idp-port', '--console-port', '--synthetic-rooms', '--reset']) expect(run.output()).toContain(option);
+  });
+
+  it('brings up the whole system, whose printed instructions work, and stops on Ctrl+C', async () => {
+    const run = start(['--synthetic-rooms', '2']);
+    await expect.poll(run.output, { timeout: 45_000, interval: 200 }).toContain('Ctrl+C stops everything.');
+    const output = run.output();
+    expect(output).toMatch(/admin@contoso\.test +Adele Admin — Global Administrator/);
+    expect(output).toMatch(/Rooms with a live agent: \w+ \(synthetic\), \w+ \(synthetic\), \w+ \(synthetic\)\./);
+    const url = /console +(http:\/\/127\.0\.0\.1:\d+\/#key=\S+)/.exec(output)![1]!;
+
+    const browser = await launchChromium();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(url);
+      await signInThroughUi(page, 'admin@contoso.test');
+      await expect.poll(() => page.getByTestId('room-count').textContent(), { timeout: 10_000 }).toBe('12 rooms');
+      await expect.poll(() => page.locator('.room-row .health:not(.offline)').count(), { timeout: 10_000 }).toBe(3);
+    } finally {
+      await browser.close();
+    }
+
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+  }, 90_000);
+});
