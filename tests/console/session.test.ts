@@ -9,6 +9,7 @@ import { enroll } from '../../apps/room-agent/src/core/identity';
 import { createLogger } from '../../apps/room-agent/src/core/log';
 import { startAgent } from '../../apps/room-agent/src/run';
 import { launchChromium } from '../support/chromium';
+import { allowLoopbackCandidates, loopbackWebRtcArgs, near, startSessionThroughUi, videoPixel, waitLive } from '../support/session-ui';
 import { ADMIN, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
 
 let system: ConsoleSystem;
@@ -24,18 +25,12 @@ async function agentFor(room: Room): Promise<RoomAgent> {
   return startAgent({ dataDir, platform: 'synthetic', display: undefined, displayMapping: {}, roomStateFile: join(dataDir, 'room-state.json'), restartCommand: 'true', graceMs: 5000, loopbackOnly: true, log: createLogger('silent') });
 }
 
-/** The colour of the remote video at a point, as fractions of its size. */
-const videoPixel = (x: number, y: number) =>
-  page.getByTestId('remote-video').evaluate(
-    (video: HTMLVideoElement, [fx, fy]) => {
-      const canvas = new OffscreenCanvas(video.videoWidth, video.videoHeight);
-      const context = canvas.getContext('2d')!;
-      context.drawImage(video, 0, 0);
-      return [...context.getImageData(Math.floor(video.videoWidth * fx!), Math.floor(video.videoHeight * fy!), 1, 1).data.slice(0, 3)];
-    },
-    [x, y],
-  );
-const near = (actual: number[], expected: number[]) => actual.every((v, i) => Math.abs(v - expected[i]!) < 40);
+/** The newest session end in the audit, once the room has reported it (it arrives just after the console's end). */
+async function lastSessionEnd(level: 'view' | 'modify') {
+  const newest = () => system.api<AuditPage>(ADMIN, 'GET', '/api/audit?type=session.ended&limit=1').then((audit) => audit.records[0]);
+  await expect.poll(() => newest().then((record) => record?.data.level), { timeout: 10_000 }).toBe(level);
+  return (await newest())!;
+}
 
 beforeAll(async () => {
   system = await startConsoleSystem();
@@ -46,14 +41,12 @@ beforeAll(async () => {
   await system.api(ADMIN, 'POST', '/api/roles', { name: 'Oslo technicians', permissions: ['rooms.read', 'remoteAccess.modify', 'remoteAccess.view'], assignments: [{ groups: ['room-technicians'], locations: [oslo.id] }] });
   agent = await agentFor(fjord);
   const { web } = await system.console('tech');
-  // Chromium hides its loopback address behind an mDNS name unless the page may use media devices; the
-  // test agent accepts loopback candidates only, so the test grants that permission (the console never asks).
-  const browser = await launchChromium(['--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']);
+  const browser = await launchChromium(loopbackWebRtcArgs);
   closeBrowser = browser.close;
-  await browser.context.grantPermissions(['camera', 'microphone']);
   page = await browser.context.newPage();
   await page.goto(web.url);
   await signInThroughUi(page, TECH);
+  await allowLoopbackCandidates(page);
 });
 afterAll(async () => {
   await closeBrowser?.();
@@ -63,23 +56,18 @@ afterAll(async () => {
 
 describe('session window', () => {
   it('connects to a live room, switches displays, sends keys and ends with the reason shown', async () => {
-    await page.evaluate(() => navigator.mediaDevices.getUserMedia({ video: true }).then((s) => s.getTracks().forEach((t) => t.stop())));
     await expect.poll(() => page.locator('[data-room="Fjord"] .health').textContent(), { timeout: 10_000 }).not.toBe('Offline');
-    await page.locator('[data-room="Fjord"]').click();
-    const details = page.getByRole('complementary', { name: 'Room Fjord' });
-    await details.getByRole('tab', { name: 'Remote Access' }).click();
-    await details.getByRole('button', { name: 'Start session' }).click();
+    await startSessionThroughUi(page, 'Fjord');
 
-    const phase = page.getByTestId('session-phase');
-    await expect.poll(() => phase.getAttribute('data-phase'), { timeout: 15_000 }).toBe('live');
+    await waitLive(page);
     expect(await page.getByTestId('session-level').textContent()).toBe('MODIFY');
     const displays = page.getByRole('group', { name: 'Displays' });
     await expect.poll(() => displays.getByRole('button').allTextContents()).toEqual(['Console', 'Front of Room 1', 'Front of Room 2']);
-    await expect.poll(() => videoPixel(0.02, 0.98).then((p) => near(p, [30, 60, 160])), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => videoPixel(page, 0.02, 0.98).then((p) => near(p, [30, 60, 160])), { timeout: 10_000 }).toBe(true);
     await page.screenshot({ path: 'test-results/console/06-session-live.png' });
 
     await displays.getByRole('button', { name: 'Front of Room 2' }).click();
-    await expect.poll(() => videoPixel(0.02, 0.98).then((p) => near(p, [200, 110, 20])), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => videoPixel(page, 0.02, 0.98).then((p) => near(p, [200, 110, 20])), { timeout: 10_000 }).toBe(true);
     expect(await displays.getByRole('button', { name: 'Front of Room 2' }).getAttribute('aria-pressed')).toBe('true');
 
     await page.getByTestId('remote-video').click();
@@ -90,8 +78,7 @@ describe('session window', () => {
     await expect.poll(() => page.getByTestId('session-ended').textContent()).toBe('Session ended. The session was ended by the technician.');
     await page.screenshot({ path: 'test-results/console/07-session-ended.png' });
 
-    const audit = await system.api<AuditPage>(ADMIN, 'GET', '/api/audit?type=session.ended&limit=1');
-    const ended = audit.records[0]!;
+    const ended = await lastSessionEnd('modify');
     expect(ended.roomName).toBe('Fjord');
     expect(ended.data).toMatchObject({ reason: 'user_ended', level: 'modify', input: { dropped: 0 } });
     // H, i and ! (Shift+Digit1): three keys, each down and up; the Shift state rides along as a modifier.
@@ -108,7 +95,7 @@ describe('session window', () => {
     await details.getByRole('tab', { name: 'Remote Access' }).click();
     await expect.poll(() => details.textContent()).toContain('View — see the displays only');
     await details.getByRole('button', { name: 'Start session' }).click();
-    await expect.poll(() => page.getByTestId('session-phase').getAttribute('data-phase'), { timeout: 15_000 }).toBe('live');
+    await waitLive(page);
     expect(await page.getByTestId('session-level').textContent()).toBe('VIEW');
     expect(await page.getByLabel('Shortcut commands').count()).toBe(0);
     await page.getByTestId('remote-video').click();
@@ -117,7 +104,6 @@ describe('session window', () => {
     await page.getByRole('button', { name: 'End session' }).click();
     await expect.poll(() => page.getByTestId('session-ended').textContent()).toContain('ended by the technician');
 
-    const audit = await system.api<AuditPage>(ADMIN, 'GET', '/api/audit?type=session.ended&limit=1');
-    expect(audit.records[0]!.data).toMatchObject({ level: 'view', reason: 'user_ended', input: { accepted: 0, dropped: 0 } });
+    expect((await lastSessionEnd('view')).data).toMatchObject({ level: 'view', reason: 'user_ended', input: { accepted: 0, dropped: 0 } });
   });
 });

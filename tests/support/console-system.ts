@@ -96,7 +96,8 @@ export async function startConsoleSystem(): Promise<ConsoleSystem> {
     },
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);
-      await server.close();
+      // A test may have stopped the server already, to see what losing it does.
+      await server.close().catch(() => undefined);
       await idp.close();
       rmSync(dir, { recursive: true, force: true });
     },

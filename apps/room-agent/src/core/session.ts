@@ -131,6 +131,7 @@ export class AgentSession {
     this.pump?.stop();
     this.recordFrames();
     this.input.releaseAll();
+    this.reply({ type: 'session.ending', reason });
     this.media?.close();
     try {
       await this.context.platform.overlay.hide();

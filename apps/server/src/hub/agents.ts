@@ -152,8 +152,14 @@ export class AgentHub {
     ws.on('error', (error) => this.log.debug({ err: error }, 'agent socket error'));
   }
 
+  /** Records every agent as last seen now, then closes the sockets; their close events come after the database is gone, so they find nothing left to record. */
   close(): void {
     clearInterval(this.sweeper);
-    for (const connection of this.connections.values()) connection.ws.close(1001, 'server shutting down');
+    const open = [...this.connections.values()];
+    this.connections.clear();
+    for (const connection of open) {
+      this.directory.recordAgentState(connection.room.id, { seen: true });
+      connection.ws.close(1001, 'server shutting down');
+    }
   }
 }

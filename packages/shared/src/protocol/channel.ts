@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ShortcutCommand, SessionLevel } from '../domain';
+import { EndReason, ShortcutCommand, SessionLevel } from '../domain';
 import { DisplayId } from '../ids';
 import { DisplayInfo, ErrorCodeSchema } from './agent';
 import { ProtocolVersion } from './common';
@@ -69,7 +69,9 @@ export const SessionInfo = z.strictObject({
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 export const Pong = z.strictObject({ ...base, type: z.literal('pong'), t: z.number() });
+/** The room's last word before it closes the media, so the technician sees why even without the server. */
+export const SessionEnding = z.strictObject({ ...base, type: z.literal('session.ending'), reason: EndReason });
 export const ChannelError = z.strictObject({ ...base, type: z.literal('error'), code: ErrorCodeSchema, message: z.string().max(1024) });
 
-export const AgentToConsole = z.discriminatedUnion('type', [SessionInfo, Pong, ChannelError]);
+export const AgentToConsole = z.discriminatedUnion('type', [SessionInfo, Pong, ChannelError, SessionEnding]);
 export type AgentToConsole = z.infer<typeof AgentToConsole>;

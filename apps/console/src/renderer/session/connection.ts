@@ -83,6 +83,7 @@ export class SessionConnection {
     const message = parsed.value;
     if (message.type === 'session.info') this.on.info(message);
     else if (message.type === 'error') this.on.refused(message.message);
+    else if (message.type === 'session.ending') this.finish(endReasonMessages[message.reason]);
   }
 
   private finish(why: string): void {

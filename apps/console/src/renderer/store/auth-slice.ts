@@ -13,6 +13,8 @@ export interface AuthSlice {
   signOut(): Promise<void>;
 }
 
+const ROOMS_REFRESH_MS = 30_000;
+
 export const authSlice: SliceCreator<AuthSlice> = (set, get, { api, events, closed }) => ({
   status: null,
   signingIn: false,
@@ -28,6 +30,10 @@ export const authSlice: SliceCreator<AuthSlice> = (set, get, { api, events, clos
       window.open(url, '_blank', 'popup,width=520,height=680');
     });
     void closed.then(() => set({ hostLost: true }));
+    // Presence, calls and health change all day: refresh the list while someone is signed in.
+    setInterval(() => {
+      if (get().status?.account && !get().syncing) void get().syncRooms();
+    }, ROOMS_REFRESH_MS);
     const status = await api.status();
     set({ status });
     if (status.account) await get().loadRooms();

@@ -1,0 +1,241 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuditPage, EnrollmentCode, Room } from '@roomlink/shared';
+import { Monitor } from 'node-screenshots';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RoomAgent } from '../../apps/room-agent/src/core/agent';
+import { enroll } from '../../apps/room-agent/src/core/identity';
+import { createLogger } from '../../apps/room-agent/src/core/log';
+import { startAgent } from '../../apps/room-agent/src/run';
+import { startXorg, type XServer } from '../../apps/room-agent/test/support/xorg';
+import { launchChromium } from '../support/chromium';
+import { ADMIN, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
+import { allowLoopbackCandidates, isRed, waitLive, loopbackWebRtcArgs, near, startSessionThroughUi, typeLikeAPerson, videoPixel, type Rgb } from '../support/session-ui';
+import { startTargetApp, type TargetApp } from '../support/target-app';
+
+/**
+ * The whole system on a three-monitor room: Xorg with the dummy driver, the
+ * local provider, the server, a real agent on x11, the console's browser host
+ * and Chromium, each scenario clicked through the console as a person would.
+ */
+
+const shots = 'test-results/e2e';
+let xserver: XServer;
+let system: ConsoleSystem;
+let agent: RoomAgent;
+let target: TargetApp;
+let page: Page;
+let closeBrowser: () => Promise<void>;
+let dir: string;
+let fjord: Room;
+const restartMarker = () => join(dir, 'restarted');
+const roomState = () => join(dir, 'agent', 'room-state.json');
+
+function setInCall(inCall: boolean): void {
+  writeFileSync(`${roomState()}.tmp`, JSON.stringify({ inCall }));
+  renameSync(`${roomState()}.tmp`, roomState());
+}
+
+/** The ring as anyone in the room sees it: the middle of each edge of every monitor, read from the X server. */
+async function ringPixels(): Promise<Rgb[]> {
+  const pixels: Rgb[] = [];
+  for (const monitor of Monitor.all()) {
+    const image = await monitor.captureImage();
+    const raw = await image.toRaw();
+    const at = (x: number, y: number): Rgb => {
+      const i = (Math.floor(y) * image.width + Math.floor(x)) * 4;
+      return [raw[i]!, raw[i + 1]!, raw[i + 2]!];
+    };
+    pixels.push(at(image.width / 2, 4), at(image.width / 2, image.height - 5), at(4, image.height / 2), at(image.width - 5, image.height / 2));
+  }
+  return pixels;
+}
+const ringUp = async () => (await ringPixels()).every(isRed);
+const ringDown = async () => !(await ringPixels()).some(isRed);
+
+async function endedMessage(): Promise<string> {
+  await expect.poll(() => page.getByTestId('session-ended').count(), { timeout: 15_000 }).toBe(1);
+  return (await page.getByTestId('session-ended').textContent()) ?? '';
+}
+async function closeSessionWindow(): Promise<void> {
+  await page.getByRole('button', { name: 'Close', exact: true }).click();
+}
+/** A room's row after asking for fresh rooms, as a technician presses Refresh. */
+async function roomRow(name: string): Promise<string> {
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  return (await page.locator(`[data-room="${name}"]`).textContent()) ?? '';
+}
+async function lastAudit(type: string) {
+  return (await system.api<AuditPage>(ADMIN, 'GET', `/api/audit?type=${type}&limit=1`)).records[0]!;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'roomlink-e2e-'));
+  xserver = await startXorg();
+  system = await startConsoleSystem();
+  fjord = system.tenant.rooms.find((r) => r.name === 'Fjord')!;
+  const oslo = system.tenant.locations.find((l) => l.name === 'Oslo HQ')!;
+  await system.api(ADMIN, 'PUT', '/api/settings/remote-access', { enabled: true, acknowledgingEmail: 'it-lead@contoso.test' });
+  await system.api(ADMIN, 'POST', '/api/roles', { name: 'Oslo technicians', permissions: ['rooms.read', 'remoteAccess.modify'], assignments: [{ groups: ['room-technicians'], locations: [oslo.id] }] });
+  await system.api(ADMIN, 'POST', '/api/roles', { name: 'Fjord observers', permissions: ['rooms.read', 'remoteAccess.view'], assignments: [{ groups: ['room-observers'], rooms: [fjord.id] }] });
+
+  const agentDir = join(dir, 'agent');
+  const { code } = await system.api<EnrollmentCode>(ADMIN, 'POST', `/api/rooms/${fjord.id}/enrollment-code`);
+  await enroll({ serverUrl: system.server.url, code, dataDir: agentDir, platform: 'x11', agentVersion: 'e2e' });
+  agent = await startAgent({
+    dataDir: agentDir,
+    platform: 'x11',
+    display: xserver.display,
+    displayMapping: {},
+    roomStateFile: join(agentDir, 'room-state.json'),
+    restartCommand: `touch ${restartMarker()}`,
+    graceMs: 1500,
+    loopbackOnly: true,
+    log: createLogger(process.env.ROOMLINK_TEST_LOG ?? 'silent'),
+  });
+  target = await startTargetApp(xserver.display, xserver.monitors[2]!);
+
+  const { web } = await system.console('technician');
+  const browser = await launchChromium(loopbackWebRtcArgs);
+  closeBrowser = browser.close;
+  page = await browser.context.newPage();
+  await page.goto(web.url);
+  await signInThroughUi(page, TECH);
+  await allowLoopbackCandidates(page);
+  await page.locator('[data-room="Fjord"] .health', { hasText: 'Healthy' }).waitFor({ timeout: 15_000 });
+}, 90_000);
+
+afterAll(async () => {
+  await closeBrowser?.();
+  await target?.close();
+  await agent?.stop();
+  await system?.close();
+  await xserver?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a technician in a three-monitor room', () => {
+  it('sees the console display, switches to Front of Room 2, types into the app there, and leaves an audit record', async () => {
+    await startSessionThroughUi(page, 'Fjord');
+    await waitLive(page);
+    expect(await page.getByTestId('session-level').textContent()).toBe('MODIFY');
+    // Rule 8 on every monitor, read from the X server; the console display's own video shows the ring too.
+    await expect.poll(ringUp, { timeout: 5_000 }).toBe(true);
+    await expect.poll(() => videoPixel(page, 0.002, 0.5).then(isRed), { timeout: 10_000 }).toBe(true);
+    await page.screenshot({ path: `${shots}/01-console-display.png` });
+
+    const displays = page.getByRole('group', { name: 'Displays' });
+    await displays.getByRole('button', { name: 'Front of Room 2' }).click();
+    const before = await target.colour();
+    await expect.poll(() => videoPixel(page, 0.5, 0.9).then((p) => near(p, before)), { timeout: 10_000 }).toBe(true);
+
+    target.focus();
+    await page.getByTestId('remote-video').click();
+    const text = 'Hello, Room 4! @#';
+    const keyEvents = await typeLikeAPerson(page, text);
+    await expect.poll(() => target.text(), { timeout: 10_000 }).toBe(text);
+    const after = await target.colour();
+    expect(after).not.toEqual(before);
+    await expect.poll(() => videoPixel(page, 0.5, 0.9).then((p) => near(p, after)), { timeout: 10_000 }).toBe(true);
+    await page.screenshot({ path: `${shots}/02-front-of-room-2-typed.png` });
+
+    await page.getByRole('button', { name: 'End session' }).click();
+    expect(await endedMessage()).toBe('Session ended. The session was ended by the technician.');
+    await expect.poll(ringDown, { timeout: 5_000 }).toBe(true);
+    await closeSessionWindow();
+
+    await expect.poll(() => lastAudit('session.ended').then((r) => r.roomName), { timeout: 10_000 }).toBe('Fjord');
+    const ended = await lastAudit('session.ended');
+    expect(ended).toMatchObject({ actorName: 'Tomas Technician', roomName: 'Fjord' });
+    expect(ended.data).toMatchObject({ level: 'modify', reason: 'user_ended', consoleDevice: { name: 'test technician' }, input: { accepted: keyEvents, dropped: 0 } });
+    expect(ended.data.durationMs).toBeGreaterThan(0);
+    // Restart after session is on by default (rule 11).
+    await expect.poll(() => existsSync(restartMarker()), { timeout: 5_000 }).toBe(true);
+    rmSync(restartMarker());
+  });
+
+  it('turns restart after session off for one session only', async () => {
+    const previous = (await lastAudit('session.ended')).seq;
+    await startSessionThroughUi(page, 'Fjord');
+    await waitLive(page);
+    const toggle = page.getByLabel('Restart after session');
+    expect(await toggle.isChecked()).toBe(true);
+    await toggle.uncheck();
+    await page.getByRole('button', { name: 'End session' }).click();
+    await endedMessage();
+    await closeSessionWindow();
+    await expect.poll(() => lastAudit('session.ended').then((r) => r.seq), { timeout: 10_000 }).toBeGreaterThan(previous);
+    expect(existsSync(restartMarker())).toBe(false);
+
+    await startSessionThroughUi(page, 'Fjord');
+    await waitLive(page);
+    await expect.poll(() => page.getByLabel('Restart after session').isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'End session' }).click();
+    await endedMessage();
+    await closeSessionWindow();
+    await expect.poll(() => existsSync(restartMarker()), { timeout: 5_000 }).toBe(true);
+    rmSync(restartMarker());
+  });
+
+  it('is refused while the room is in a call, and a call that starts mid-session ends it and says why', async () => {
+    setInCall(true);
+    await expect.poll(() => roomRow('Fjord'), { timeout: 10_000 }).toContain('In a call');
+    await page.locator('[data-room="Fjord"]').click();
+    const details = page.getByRole('complementary', { name: 'Room Fjord' });
+    await details.getByRole('tab', { name: 'Remote Access' }).click();
+    await expect.poll(() => details.getByRole('status').textContent()).toBe('The room is in a call. A session can start when the call has ended.');
+    expect(await details.getByRole('button', { name: 'Start session' }).isDisabled()).toBe(true);
+
+    setInCall(false);
+    await expect.poll(() => roomRow('Fjord'), { timeout: 10_000 }).not.toContain('In a call');
+    await startSessionThroughUi(page, 'Fjord');
+    await waitLive(page);
+    await expect.poll(ringUp, { timeout: 5_000 }).toBe(true);
+    setInCall(true);
+    expect(await endedMessage()).toBe('Session ended. A call started in the room, so the session ended.');
+    await expect.poll(ringDown, { timeout: 5_000 }).toBe(true);
+    await page.screenshot({ path: `${shots}/03-call-started.png` });
+    await closeSessionWindow();
+    await expect.poll(() => lastAudit('session.ended').then((r) => r.data.reason), { timeout: 10_000 }).toBe('call_started');
+    expect(existsSync(restartMarker())).toBe(false);
+    setInCall(false);
+    await expect.poll(() => roomRow('Fjord'), { timeout: 10_000 }).not.toContain('In a call');
+  });
+});
+
+describe('a viewer in the same room', () => {
+  it('gets a VIEW session without shortcut commands, and no key reaches the X display', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signInThroughUi(page, VIEWER);
+    const typedBefore = await target.text();
+    await startSessionThroughUi(page, 'Fjord');
+    await waitLive(page);
+    expect(await page.getByTestId('session-level').textContent()).toBe('VIEW');
+    expect(await page.getByLabel('Shortcut commands').count()).toBe(0);
+    target.focus();
+    await page.getByTestId('remote-video').click();
+    await page.keyboard.type('not allowed');
+    await page.screenshot({ path: `${shots}/04-view-session.png` });
+    await page.getByRole('button', { name: 'End session' }).click();
+    await endedMessage();
+    await closeSessionWindow();
+    expect(await target.text()).toBe(typedBefore);
+    await expect.poll(() => lastAudit('session.ended').then((r) => r.data.level), { timeout: 10_000 }).toBe('view');
+    expect((await lastAudit('session.ended')).data).toMatchObject({ input: { accepted: 0 } });
+    rmSync(restartMarker(), { force: true });
+  });
+});
+
+describe('losing the server', () => {
+  it('ends the session after the grace period: the ring comes down and the console says why', async () => {
+    await startSessionThroughUi(page, 'Fjord');
+    await waitLive(page);
+    await expect.poll(ringUp, { timeout: 5_000 }).toBe(true);
+    await system.server.close();
+    expect(await endedMessage()).toBe('Session ended. The connection to the service was lost.');
+    await expect.poll(ringDown, { timeout: 5_000 }).toBe(true);
+    await page.screenshot({ path: `${shots}/05-server-lost.png` });
+  });
+});

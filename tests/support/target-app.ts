@@ -1,0 +1,66 @@
+import { execFileSync } from 'node:child_process';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromiumArgs } from './chromium';
+
+/**
+ * The app on the room's display that tests and benchmarks type into: a
+ * window filling one monitor that shows, in large type, the last key it
+ * received and the text so far, and takes a new background colour on every
+ * key — so a key's arrival can be seen in pixels, on the display and in the
+ * console's video.
+ */
+export interface TargetApp {
+  page: Page;
+  /** Gives the window X focus (there is no window manager to do it). */
+  focus(): void;
+  text(): Promise<string>;
+  /** The current background colour, as the page sets it. */
+  colour(): Promise<[number, number, number]>;
+  close(): Promise<void>;
+}
+
+export const TITLE = 'roomlink-target';
+
+const html = `<!doctype html><title>${TITLE}</title>
+<style>html,body{margin:0;height:100%}body{display:grid;place-items:center;align-content:center;font:bold 160px/1.1 sans-serif;color:#fff;background:rgb(40,40,40)}#text{font-size:64px}</style>
+<div id="key">—</div><div id="text"></div>
+<script>
+const text = [];
+let count = 0;
+addEventListener('keydown', (event) => {
+  count += 1;
+  // A hue walk that never repeats a neighbour's colour, bright enough to read from a compressed video.
+  const hue = (count * 137) % 360;
+  document.body.style.background = 'hsl(' + hue + ', 80%, 45%)';
+  document.getElementById('key').textContent = event.key === ' ' ? 'Space' : event.key;
+  if (event.key.length === 1) text.push(event.key);
+  document.getElementById('text').textContent = text.join('');
+  event.preventDefault();
+});
+</script>`;
+
+export async function startTargetApp(display: string, monitor: { x: number; y: number; width: number; height: number }): Promise<TargetApp> {
+  const browser: Browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: false,
+    env: { ...process.env, DISPLAY: display },
+    args: [...chromiumArgs, `--window-position=${monitor.x},${monitor.y}`, `--window-size=${monitor.width},${monitor.height}`],
+  });
+  const page = await browser.newPage({ viewport: null });
+  await page.setContent(html);
+  const env = { ...process.env, DISPLAY: display };
+  return {
+    page,
+    focus: () => {
+      const ids = execFileSync('xdotool', ['search', '--sync', '--onlyvisible', '--name', TITLE], { env }).toString().trim().split('\n');
+      execFileSync('xdotool', ['windowfocus', '--sync', ids[0]!], { env });
+    },
+    text: () => page.locator('#text').textContent().then((t) => t ?? ''),
+    colour: () =>
+      page.evaluate(() => {
+        const [r, g, b] = getComputedStyle(document.body).backgroundColor.match(/\d+/g)!.map(Number);
+        return [r!, g!, b!] as [number, number, number];
+      }),
+    close: () => browser.close(),
+  };
+}
