@@ -16,6 +16,8 @@ export interface TargetApp {
   text(): Promise<string>;
   /** The current background colour, as the page sets it. */
   colour(): Promise<[number, number, number]>;
+  /** Full-screen animation: every frame a new colour and a moving block, so every pixel changes. */
+  animate(on: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,14 @@ addEventListener('keydown', (event) => {
   document.getElementById('text').textContent = text.join('');
   event.preventDefault();
 });
+let animating = false;
+function frame(t) {
+  if (!animating) return;
+  document.body.style.background = 'hsl(' + Math.floor(t / 8) % 360 + ', 80%, 45%)';
+  document.getElementById('key').style.transform = 'translateX(' + Math.round(600 * Math.sin(t / 300)) + 'px)';
+  requestAnimationFrame(frame);
+}
+window.animate = (on) => { animating = on; if (on) requestAnimationFrame(frame); };
 </script>`;
 
 export async function startTargetApp(display: string, monitor: { x: number; y: number; width: number; height: number }): Promise<TargetApp> {
@@ -61,6 +71,7 @@ export async function startTargetApp(display: string, monitor: { x: number; y: n
         const [r, g, b] = getComputedStyle(document.body).backgroundColor.match(/\d+/g)!.map(Number);
         return [r!, g!, b!] as [number, number, number];
       }),
+    animate: (on) => page.evaluate(`window.animate(${on})`),
     close: () => browser.close(),
   };
 }

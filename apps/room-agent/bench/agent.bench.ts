@@ -1,3 +1,4 @@
+import { cpuSeconds } from '../../../scripts/bench/cpu';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -14,13 +15,6 @@ import { startXorg } from '../test/support/xorg';
 
 const SAMPLE_S = 10;
 const FIRST_FRAME_RUNS = 5;
-const TICKS_PER_SECOND = 100; // Linux USER_HZ for /proc/<pid>/stat
-
-/** CPU seconds used so far by a process (user + system), from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 async function bytesReceived(viewer: Viewer): Promise<number> {
   const pc = (viewer.peer as unknown as { _pc: RTCPeerConnection })._pc;

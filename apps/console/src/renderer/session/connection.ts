@@ -47,7 +47,10 @@ export class SessionConnection {
     const { sessionId } = started;
     this.peer = new Peer({ initiator: false, trickle: true, config: { iceServers: started.iceServers } });
     this.peer.on('signal', (data: SignalData) => void api.sendSignal(sessionId, data).catch((error: Error) => this.finish(error.message)));
-    this.peer.on('stream', (stream: MediaStream) => on.stream(stream));
+    this.peer.on('stream', (stream: MediaStream) => {
+      this.playWithoutBuffering();
+      on.stream(stream);
+    });
     this.peer.on('data', (raw: Uint8Array) => this.onData(new TextDecoder().decode(raw)));
     this.peer.on('error', (error: Error) => this.finish(`The connection to the room failed: ${error.message}`));
     this.peer.on('close', () => this.finish(endReasonMessages.agent_ended));
@@ -75,6 +78,17 @@ export class SessionConnection {
     this.send({ type: 'control.end' });
     void this.api.endSession(this.started.sessionId).catch(() => undefined);
     this.finish(endReasonMessages.user_ended);
+  }
+
+  /**
+   * Screens are not conversations: a frame shown late is worse than a frame
+   * dropped, so the receiver is asked to hold no extra jitter buffer
+   * (Chromium's `jitterBufferTarget`, in ms).
+   */
+  private playWithoutBuffering(): void {
+    // simple-peer keeps its RTCPeerConnection private; the receivers are only reachable through it.
+    const pc = (this.peer as unknown as { _pc?: RTCPeerConnection })._pc;
+    for (const receiver of pc?.getReceivers() ?? []) (receiver as RTCRtpReceiver & { jitterBufferTarget: number | null }).jitterBufferTarget = 0;
   }
 
   private onData(raw: string): void {

@@ -1,0 +1,199 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EnrollmentCode, SessionView } from '@roomlink/shared';
+import type { BrowserContext, Page } from 'playwright-core';
+import { enroll } from '../../apps/room-agent/src/core/identity';
+import { startXorg } from '../../apps/room-agent/test/support/xorg';
+import { cpuSeconds } from '../../scripts/bench/cpu';
+import { percentile, type BenchReport, type BenchRow } from '../../scripts/bench/report';
+import { launchChromium } from '../support/chromium';
+import { ADMIN, signInThroughUi, startConsoleSystem, TECH } from '../support/console-system';
+import { allowLoopbackCandidates, loopbackWebRtcArgs, startSessionThroughUi, waitLive } from '../support/session-ui';
+import { startTargetApp } from '../support/target-app';
+
+const FIRST_FRAME_RUNS = 7;
+const KEYS = 40;
+const SAMPLE_S = 10;
+
+// In-page instruments, as strings: the runner's transform would add helpers the page lacks.
+/** Keeps every RTCPeerConnection the console makes, to read its stats. */
+const keepPeerConnections = `(() => {
+  const Native = window.RTCPeerConnection;
+  window.roomlinkPcs = [];
+  window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.roomlinkPcs.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Native.prototype;
+})()`;
+/** The receiver's default jitter buffer, for comparison: setting jitterBufferTarget does nothing. */
+const ignoreJitterBufferTarget = `Object.defineProperty(RTCRtpReceiver.prototype, 'jitterBufferTarget', { configurable: true, get() { return null; }, set() {} })`;
+/** Click on Start session → the first frame of the video presented. */
+const armFirstFrame = `(() => {
+  window.roomlinkFirstFrame = new Promise((resolve) => {
+    let clickAt = 0;
+    document.addEventListener('click', (event) => { if (event.target.textContent === 'Start session') clickAt = performance.now(); }, { capture: true });
+    const watch = new MutationObserver(() => {
+      const video = document.querySelector('[data-testid="remote-video"]');
+      if (!video) return;
+      watch.disconnect();
+      video.requestVideoFrameCallback((now, meta) => resolve(meta.expectedDisplayTime - clickAt));
+    });
+    watch.observe(document.body, { childList: true, subtree: true });
+  });
+})()`;
+/**
+ * Next keydown → the first video frame whose pixel at the sample point has
+ * changed colour (the target app recolours on every key), at its expected
+ * display time.
+ */
+const armKeyToPhoton = `(() => {
+  const video = document.querySelector('[data-testid="remote-video"]');
+  const canvas = new OffscreenCanvas(video.videoWidth, video.videoHeight);
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  const sample = () => {
+    context.drawImage(video, 0, 0);
+    return context.getImageData(Math.floor(video.videoWidth * 0.5), Math.floor(video.videoHeight * 0.85), 1, 1).data;
+  };
+  const baseline = sample();
+  let keyAt = 0;
+  window.addEventListener('keydown', (event) => { keyAt = event.timeStamp; }, { once: true, capture: true });
+  window.roomlinkPhoton = new Promise((resolve) => {
+    const onFrame = (now, meta) => {
+      const pixel = sample();
+      const distance = Math.abs(pixel[0] - baseline[0]) + Math.abs(pixel[1] - baseline[1]) + Math.abs(pixel[2] - baseline[2]);
+      if (keyAt && distance > 60) resolve(meta.expectedDisplayTime - keyAt);
+      else video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  });
+})()`;
+const videoStats = `(async () => {
+  let bytes = 0, frames = 0;
+  for (const pc of window.roomlinkPcs) (await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') { bytes += r.bytesReceived; frames += r.framesDecoded; } });
+  return { bytes, frames };
+})()`;
+
+interface Stats {
+  bytes: number;
+  frames: number;
+}
+
+/**
+ * Latency through the console's real UI in Chromium, on the same machine as
+ * a real x11 agent (its own process) on a three-monitor Xorg: time to first
+ * frame, key-to-photon (with and without asking for no jitter buffer), full
+ * screen animation fps, bytes per key and per second, agent CPU.
+ */
+export default async function sessionBench(): Promise<BenchReport> {
+  const xserver = await startXorg();
+  const system = await startConsoleSystem();
+  const dir = mkdtempSync(join(tmpdir(), 'roomlink-session-bench-'));
+  const fjord = system.tenant.rooms.find((r) => r.name === 'Fjord')!;
+  await system.api(ADMIN, 'PUT', '/api/settings/remote-access', { enabled: true, acknowledgingEmail: 'bench@contoso.test' });
+  await system.api(ADMIN, 'POST', '/api/roles', { name: 'Bench', permissions: ['rooms.read', 'remoteAccess.modify'], assignments: [{ groups: ['room-technicians'], rooms: [fjord.id] }] });
+  const { code } = await system.api<EnrollmentCode>(ADMIN, 'POST', `/api/rooms/${fjord.id}/enrollment-code`);
+  await enroll({ serverUrl: system.server.url, code, dataDir: dir, platform: 'x11', agentVersion: 'bench' });
+  const agent = spawn(process.execPath, ['--import', 'tsx', 'apps/room-agent/src/main.ts', 'run', '--data-dir', dir, '--platform', 'x11', '--display', xserver.display, '--loopback-only', '--restart-command', 'true'], { stdio: 'ignore' });
+  const target = await startTargetApp(xserver.display, xserver.monitors[0]!);
+  const xorgPid = Number(readFileSync(`/tmp/.X${xserver.display.slice(1)}-lock`, 'utf8').trim());
+  const { web } = await system.console('bench');
+  const browsers: { context: BrowserContext; close(): Promise<void> }[] = [];
+
+  async function consolePage(withJitterBuffer: boolean): Promise<Page> {
+    const browser = await launchChromium(loopbackWebRtcArgs);
+    browsers.push(browser);
+    await browser.context.addInitScript(keepPeerConnections);
+    if (withJitterBuffer) await browser.context.addInitScript(ignoreJitterBufferTarget);
+    const page = await browser.context.newPage();
+    await page.goto(web.url);
+    if (await page.getByRole('button', { name: 'Sign in' }).isVisible()) await signInThroughUi(page, TECH);
+    await allowLoopbackCandidates(page);
+    await page.locator('[data-room="Fjord"] .health', { hasText: 'Healthy' }).waitFor({ timeout: 20_000 });
+    return page;
+  }
+  const roomFree = async () => {
+    for (let i = 0; i < 100 && (await system.api<SessionView[]>(ADMIN, 'GET', '/api/sessions?active=true')).length > 0; i += 1) await new Promise((r) => setTimeout(r, 50));
+  };
+  const endSession = async (page: Page) => {
+    await page.getByRole('button', { name: 'End session' }).click();
+    await page.getByRole('button', { name: 'Close', exact: true }).click();
+    await roomFree();
+  };
+  const stats = (page: Page) => page.evaluate<Stats>(videoStats);
+
+  async function keyToPhoton(page: Page): Promise<{ latencies: number[]; bytesPerKey: number }> {
+    target.focus();
+    await page.getByTestId('remote-video').click();
+    await page.waitForTimeout(500);
+    const latencies: number[] = [];
+    const before = await stats(page);
+    for (let i = 0; i < KEYS; i += 1) {
+      await page.evaluate(armKeyToPhoton);
+      await page.keyboard.press(i % 2 ? 'KeyK' : 'KeyJ');
+      latencies.push(await page.evaluate<number>('window.roomlinkPhoton'));
+      await page.waitForTimeout(150);
+    }
+    const after = await stats(page);
+    return { latencies, bytesPerKey: (after.bytes - before.bytes) / KEYS };
+  }
+
+  try {
+    const page = await consolePage(false);
+    await roomFree();
+    const firstFrames: number[] = [];
+    for (let run = 0; run < FIRST_FRAME_RUNS; run += 1) {
+      await page.evaluate(armFirstFrame);
+      await startSessionThroughUi(page, 'Fjord');
+      firstFrames.push(await page.evaluate<number>('window.roomlinkFirstFrame'));
+      await waitLive(page);
+      if (run < FIRST_FRAME_RUNS - 1) await endSession(page);
+    }
+
+    const noBuffer = await keyToPhoton(page);
+
+    // A static screen: nothing moves but the ring, which does not move.
+    await page.waitForTimeout(1000);
+    const staticStart = { stats: await stats(page), agent: cpuSeconds(agent.pid!), x: cpuSeconds(xorgPid), at: performance.now() };
+    await page.waitForTimeout(SAMPLE_S * 1000);
+    const staticEnd = { stats: await stats(page), agent: cpuSeconds(agent.pid!), x: cpuSeconds(xorgPid), at: performance.now() };
+    const staticSeconds = (staticEnd.at - staticStart.at) / 1000;
+
+    await target.animate(true);
+    await page.waitForTimeout(2000);
+    const animStart = { stats: await stats(page), agent: cpuSeconds(agent.pid!), at: performance.now() };
+    await page.waitForTimeout(SAMPLE_S * 1000);
+    const animEnd = { stats: await stats(page), agent: cpuSeconds(agent.pid!), at: performance.now() };
+    await target.animate(false);
+    const animSeconds = (animEnd.at - animStart.at) / 1000;
+    await endSession(page);
+
+    const buffered = await consolePage(true);
+    await startSessionThroughUi(buffered, 'Fjord');
+    await waitLive(buffered);
+    const withBuffer = await keyToPhoton(buffered);
+    await endSession(buffered);
+
+    const rows: BenchRow[] = [
+      { metric: 'time to first frame (click → painted), median', value: percentile(firstFrames, 50), unit: 'ms', goal: '<= 300' },
+      { metric: 'time to first frame, worst', value: Math.max(...firstFrames), unit: 'ms' },
+      { metric: 'key-to-photon, median (jitterBufferTarget 0)', value: percentile(noBuffer.latencies, 50), unit: 'ms', goal: '<= 35' },
+      { metric: 'key-to-photon, p95 (jitterBufferTarget 0)', value: percentile(noBuffer.latencies, 95), unit: 'ms', goal: '<= 50' },
+      { metric: 'key-to-photon, median (default jitter buffer)', value: percentile(withBuffer.latencies, 50), unit: 'ms' },
+      { metric: 'key-to-photon, p95 (default jitter buffer)', value: percentile(withBuffer.latencies, 95), unit: 'ms' },
+      { metric: 'bytes per key press', value: Math.round(noBuffer.bytesPerKey), unit: 'B', goal: '<= 10240' },
+      { metric: 'static screen, bytes per second', value: Math.round((staticEnd.stats.bytes - staticStart.stats.bytes) / staticSeconds), unit: 'B/s', goal: '< 5120' },
+      { metric: 'agent CPU, static screen', value: ((staticEnd.agent - staticStart.agent) / staticSeconds) * 100, unit: '% core', goal: '<= 1' },
+      { metric: 'X server CPU, static screen', value: ((staticEnd.x - staticStart.x) / staticSeconds) * 100, unit: '% core' },
+      { metric: 'full-screen animation, frames decoded per second (1080p)', value: (animEnd.stats.frames - animStart.stats.frames) / animSeconds, unit: 'fps', goal: '30' },
+      { metric: 'agent CPU, animation', value: ((animEnd.agent - animStart.agent) / animSeconds) * 100, unit: '% core' },
+    ];
+    return { name: 'session through the console (x11 agent, Chromium)', rows, context: { firstFrameRuns: FIRST_FRAME_RUNS, keys: KEYS, sampleSeconds: SAMPLE_S, display: '1920x1080 console display' } };
+  } finally {
+    for (const browser of browsers) await browser.close().catch(() => undefined);
+    agent.kill('SIGTERM');
+    await target.close();
+    await system.close();
+    await xserver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
