@@ -68,14 +68,23 @@ const armKeyToPhoton = `(() => {
   });
 })()`;
 const videoStats = `(async () => {
-  let bytes = 0, frames = 0;
-  for (const pc of window.roomlinkPcs) (await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') { bytes += r.bytesReceived; frames += r.framesDecoded; } });
-  return { bytes, frames };
+  const s = { bytes: 0, frames: 0, decodeS: 0, jitterBufferS: 0, emitted: 0, processingS: 0 };
+  for (const pc of window.roomlinkPcs) (await pc.getStats()).forEach((r) => {
+    if (r.type !== 'inbound-rtp' || r.kind !== 'video') return;
+    s.bytes += r.bytesReceived; s.frames += r.framesDecoded; s.decodeS += r.totalDecodeTime ?? 0;
+    s.jitterBufferS += r.jitterBufferDelay ?? 0; s.emitted += r.jitterBufferEmittedCount ?? 0; s.processingS += r.totalProcessingDelay ?? 0;
+  });
+  return s;
 })()`;
 
 interface Stats {
   bytes: number;
   frames: number;
+  /** Cumulative seconds, from the receiver's stats: where a frame's time goes on the console side. */
+  decodeS: number;
+  jitterBufferS: number;
+  emitted: number;
+  processingS: number;
 }
 
 /**
@@ -121,7 +130,7 @@ export default async function sessionBench(): Promise<BenchReport> {
   };
   const stats = (page: Page) => page.evaluate<Stats>(videoStats);
 
-  async function keyToPhoton(page: Page): Promise<{ latencies: number[]; bytesPerKey: number }> {
+  async function keyToPhoton(page: Page): Promise<{ latencies: number[]; bytesPerKey: number; decodeMs: number; jitterBufferMs: number; processingMs: number }> {
     target.focus();
     await page.getByTestId('remote-video').click();
     await page.waitForTimeout(500);
@@ -134,7 +143,15 @@ export default async function sessionBench(): Promise<BenchReport> {
       await page.waitForTimeout(150);
     }
     const after = await stats(page);
-    return { latencies, bytesPerKey: (after.bytes - before.bytes) / KEYS };
+    const frames = after.frames - before.frames;
+    const emitted = after.emitted - before.emitted;
+    return {
+      latencies,
+      bytesPerKey: (after.bytes - before.bytes) / KEYS,
+      decodeMs: ((after.decodeS - before.decodeS) / frames) * 1000,
+      jitterBufferMs: ((after.jitterBufferS - before.jitterBufferS) / emitted) * 1000,
+      processingMs: ((after.processingS - before.processingS) / frames) * 1000,
+    };
   }
 
   try {
@@ -180,6 +197,10 @@ export default async function sessionBench(): Promise<BenchReport> {
       { metric: 'key-to-photon, p95 (jitterBufferTarget 0)', value: percentile(noBuffer.latencies, 95), unit: 'ms', goal: '<= 50' },
       { metric: 'key-to-photon, median (default jitter buffer)', value: percentile(withBuffer.latencies, 50), unit: 'ms' },
       { metric: 'key-to-photon, p95 (default jitter buffer)', value: percentile(withBuffer.latencies, 95), unit: 'ms' },
+      { metric: 'console side per frame: jitter buffer, target 0', value: noBuffer.jitterBufferMs, unit: 'ms' },
+      { metric: 'console side per frame: jitter buffer, default', value: withBuffer.jitterBufferMs, unit: 'ms' },
+      { metric: 'console side per frame: decode', value: noBuffer.decodeMs, unit: 'ms' },
+      { metric: 'console side per frame: receive to decoded (processing delay)', value: noBuffer.processingMs, unit: 'ms' },
       { metric: 'bytes per key press', value: Math.round(noBuffer.bytesPerKey), unit: 'B', goal: '<= 10240' },
       { metric: 'static screen, bytes per second', value: Math.round((staticEnd.stats.bytes - staticStart.stats.bytes) / staticSeconds), unit: 'B/s', goal: '< 5120' },
       { metric: 'agent CPU, static screen', value: ((staticEnd.agent - staticStart.agent) / staticSeconds) * 100, unit: '% core', goal: '<= 1' },

@@ -74,6 +74,16 @@ describe('a modify session', () => {
     await eventually(() => recorded().device.restarts === 1, 'restart after session');
   });
 
+  it('lowers the ring even when the console has already hung up', async () => {
+    // The console says "end" and closes its side at once, as it does when its window closes.
+    const { sessionId, viewer } = await openSession('modify');
+    viewer.send({ type: 'control.end' });
+    viewer.close();
+    const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
+    expect(end).toMatchObject({ reason: 'user_ended' });
+    expect(recorded().overlay.history).toEqual(['show', 'hide']);
+  });
+
   it('releases keys still held when the session ends', async () => {
     const { sessionId, viewer } = await openSession('modify');
     viewer.send(key('KeyA', true, true));
@@ -188,10 +198,12 @@ describe('calls (rules 5 and 10)', () => {
     expect(recorded().overlay.history).toEqual([]);
   });
 
-  it('ends the session when a call starts, and does not restart the room', async () => {
-    const { sessionId } = await openSession('modify');
+  it('ends the session when a call starts, tells the console why, and does not restart the room', async () => {
+    const { sessionId, viewer } = await openSession('modify');
+    const ended = plane.waitFor('session.end', (m) => m.sessionId === sessionId);
     room.setRoomState({ inCall: true });
-    const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
+    expect(await viewer.waitForMessage('session.ending')).toMatchObject({ reason: 'call_started' });
+    const end = await ended;
     expect(end).toMatchObject({ reason: 'call_started', restarting: false });
     expect(recorded().overlay.visible).toBe(false);
     expect(recorded().device.restarts).toBe(0);

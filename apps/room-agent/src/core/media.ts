@@ -21,6 +21,8 @@ export interface MediaEvents {
   closed(error: Error | null): void;
   /** The other side asked for audio (rule 9); the link is already closed. */
   audioRefused(): void;
+  /** A message could not be sent: the channel is closing. */
+  sendFailed(error: Error): void;
 }
 
 type VideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
@@ -97,8 +99,18 @@ export class MediaLink {
     return source;
   }
 
+  /**
+   * Best effort, never throws: when the console hangs up first, the channel
+   * is already closing while simple-peer still says connected, and wrtc
+   * throws on send. A session's end path must not stop there (rule 8).
+   */
   send(text: string): void {
-    if (!this.closed && this.peer.connected) this.peer.send(text);
+    if (this.closed || !this.peer.connected) return;
+    try {
+      this.peer.send(text);
+    } catch (error) {
+      this.events.sendFailed(error as Error);
+    }
   }
 
   /** Stops the track before closing the connection (wrtc may crash otherwise); resolves when closed. */
@@ -107,6 +119,27 @@ export class MediaLink {
     this.closed = true;
     this.track.stop();
     this.peer.destroy();
+  }
+
+  /**
+   * Sends a last message and closes: the data channel is closed first, which
+   * delivers what is queued on it, and the connection goes down when the
+   * channel reports closed or after `timeoutMs`. Never throws: whatever the
+   * channel does, the connection is closed at the end.
+   */
+  async closeWith(text: string, timeoutMs: number): Promise<void> {
+    const channel = (this.peer as unknown as { _channel?: RTCDataChannel })._channel;
+    try {
+      if (!this.closed && channel?.readyState === 'open') {
+        this.send(text);
+        channel.close();
+        // wrtc's channel has no addEventListener, and simple-peer owns its onclose: watch the state.
+        for (const until = Date.now() + timeoutMs; (channel.readyState as RTCDataChannelState) !== 'closed' && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } catch (error) {
+      this.events.sendFailed(error as Error);
+    }
+    this.close();
   }
 
   private refuseAudio(): void {

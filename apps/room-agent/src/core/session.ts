@@ -47,6 +47,8 @@ export interface SessionSummary {
 }
 
 /** Ends after which restarting the device would hurt the room: a meeting has just started in it. */
+/** How long the end path waits for the console to receive the reason before closing the media anyway. */
+const ENDING_FLUSH_MS = 200;
 const noRestartAfter: ReadonlySet<EndReason> = new Set(['call_started', 'grant_rejected']);
 
 /**
@@ -109,6 +111,7 @@ export class AgentSession {
         this.context.log.warn({ sessionId: this.id }, 'refused an SDP that asks for audio');
         void this.end('error');
       },
+      sendFailed: (error) => this.context.log.debug({ sessionId: this.id, err: error.message }, 'channel message not sent'),
     });
   }
 
@@ -131,8 +134,8 @@ export class AgentSession {
     this.pump?.stop();
     this.recordFrames();
     this.input.releaseAll();
-    this.reply({ type: 'session.ending', reason });
-    this.media?.close();
+    // The console hears why before the media goes; the ring stays up until it has gone (rule 8).
+    await this.media?.closeWith(encodeMessage({ type: 'session.ending', reason } satisfies Unversioned<AgentToConsole>), ENDING_FLUSH_MS);
     try {
       await this.context.platform.overlay.hide();
     } catch (error) {
