@@ -11,8 +11,11 @@ import {
   type SignalData,
   type Unversioned,
 } from '@roomlink/shared';
-import type { ConsoleApi } from '../../api/console-api';
+import type { ConsoleApi, ConsoleEvents } from '../../api/console-api';
 import type { ConsoleEventBus } from '../../api/rpc';
+
+/** A hub event for one session, as kept while the start request was still in flight. */
+export type SessionEvent = { signal: ConsoleEvents['session.signal'] } | { state: ConsoleEvents['session.state'] };
 
 export type SessionPhase = 'requesting' | 'waiting' | 'connecting' | 'live' | 'ended';
 
@@ -41,8 +44,8 @@ export class SessionConnection {
     events: ConsoleEventBus,
     readonly started: SessionStarted,
     private readonly on: SessionCallbacks,
-    /** Signals that arrived before the server's answer to the start request did. */
-    backlog: readonly SignalData[] = [],
+    /** This session's events that arrived before the server's answer to the start request did. */
+    backlog: readonly SessionEvent[] = [],
   ) {
     const { sessionId } = started;
     this.peer = new Peer({ initiator: false, trickle: true, config: { iceServers: started.iceServers } });
@@ -56,16 +59,16 @@ export class SessionConnection {
     this.peer.on('close', () => this.finish(endReasonMessages.agent_ended));
     this.offs.push(
       events.on('session.signal', (event) => {
-        if (event.sessionId === sessionId && !this.over) this.peer.signal(event.data as Peer.SignalData);
+        if (event.sessionId === sessionId) this.onSignal(event);
       }),
       events.on('session.state', (event) => {
-        if (event.sessionId !== sessionId) return;
-        if (event.state === 'offered') on.phase('waiting');
-        else if (event.state === 'connecting') on.phase('connecting');
-        else if (event.state === 'ended') this.finish(event.code ? errorMessages[event.code] : endReasonMessages[event.reason ?? 'agent_ended']);
+        if (event.sessionId === sessionId) this.onState(event);
       }),
     );
-    for (const data of backlog) this.peer.signal(data as Peer.SignalData);
+    for (const event of backlog) {
+      if ('signal' in event) this.onSignal(event.signal);
+      else this.onState(event.state);
+    }
   }
 
   send(message: Unversioned<ConsoleToAgent>): void {
@@ -89,6 +92,16 @@ export class SessionConnection {
     // simple-peer keeps its RTCPeerConnection private; the receivers are only reachable through it.
     const pc = (this.peer as unknown as { _pc?: RTCPeerConnection })._pc;
     for (const receiver of pc?.getReceivers() ?? []) (receiver as RTCRtpReceiver & { jitterBufferTarget: number | null }).jitterBufferTarget = 0;
+  }
+
+  private onSignal(event: ConsoleEvents['session.signal']): void {
+    if (!this.over) this.peer.signal(event.data as Peer.SignalData);
+  }
+
+  private onState(event: ConsoleEvents['session.state']): void {
+    if (event.state === 'offered') this.on.phase('waiting');
+    else if (event.state === 'connecting') this.on.phase('connecting');
+    else if (event.state === 'ended') this.finish(event.code ? errorMessages[event.code] : endReasonMessages[event.reason ?? 'agent_ended']);
   }
 
   private onData(raw: string): void {

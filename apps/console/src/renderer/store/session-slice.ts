@@ -1,6 +1,6 @@
-import type { DisplayId, DisplayInfo, Room, SessionLevel, ShortcutCommand, SignalData } from '@roomlink/shared';
+import type { DisplayId, DisplayInfo, Room, SessionLevel, ShortcutCommand } from '@roomlink/shared';
 import { failureOf } from '../errors';
-import { SessionConnection, type SessionPhase } from '../session/connection';
+import { SessionConnection, type SessionEvent, type SessionPhase } from '../session/connection';
 import type { SliceCreator } from './store';
 
 export interface SessionView {
@@ -48,8 +48,10 @@ export const sessionSlice: SliceCreator<SessionSlice> = (set, get, { api, events
       set({
         session: { roomId: room.id, roomName: room.name, phase: 'requesting', phaseAt: { requesting: performance.now() }, level: null, displays: [], selectedDisplay: null, restartAfterSession: true, stream: null, endMessage: null, notice: null },
       });
-      const backlog: SignalData[] = [];
-      const off = events.on('session.signal', (event) => backlog.push(event.data));
+      // The room may answer (or refuse) before the start request's reply arrives: keep what comes early.
+      const backlog: SessionEvent[] = [];
+      const offs = [events.on('session.signal', (event) => backlog.push({ signal: event })), events.on('session.state', (event) => backlog.push({ state: event }))];
+      const off = () => offs.forEach((unsubscribe) => unsubscribe());
       try {
         const started = await api.startSession(room.id);
         off();
@@ -74,7 +76,7 @@ export const sessionSlice: SliceCreator<SessionSlice> = (set, get, { api, events
               update({ endMessage, stream: null });
             },
           },
-          backlog,
+          backlog.filter((event) => ('signal' in event ? event.signal.sessionId : event.state.sessionId) === started.sessionId),
         );
       } catch (error) {
         off();
