@@ -1,29 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AuditPage, EnrollmentCode, Room } from '@roomlink/shared';
+import type { AuditPage } from '@roomlink/shared';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RoomAgent } from '../../apps/room-agent/src/core/agent';
-import { enroll } from '../../apps/room-agent/src/core/identity';
-import { createLogger } from '../../apps/room-agent/src/core/log';
-import { startAgent } from '../../apps/room-agent/src/run';
-import { launchChromium } from '../support/chromium';
-import { allowLoopbackCandidates, loopbackWebRtcArgs, near, startSessionThroughUi, videoPixel, waitLive } from '../support/session-ui';
-import { ADMIN, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
+import { near, startSessionThroughUi, videoPixel, waitLive } from '../support/session-ui';
+import { ADMIN, sessionConsolePage, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
 
 let system: ConsoleSystem;
-let agent: RoomAgent;
 let page: Page;
 let closeBrowser: () => Promise<void>;
-
-/** A synthetic room agent enrolled into `room` the way an installer would, with a code from the server. */
-async function agentFor(room: Room): Promise<RoomAgent> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'roomlink-agent-'));
-  const { code } = await system.api<EnrollmentCode>(ADMIN, 'POST', `/api/rooms/${room.id}/enrollment-code`);
-  await enroll({ serverUrl: system.server.url, code, dataDir, platform: 'synthetic', agentVersion: 'test' });
-  return startAgent({ dataDir, platform: 'synthetic', display: undefined, displayMapping: {}, roomStateFile: join(dataDir, 'room-state.json'), restartCommand: 'true', graceMs: 5000, loopbackOnly: true, log: createLogger('silent') });
-}
 
 /** The newest session end in the audit, once the room has reported it (it arrives just after the console's end). */
 async function lastSessionEnd(level: 'view' | 'modify') {
@@ -39,18 +22,11 @@ beforeAll(async () => {
   const fjord = system.tenant.rooms.find((r) => r.name === 'Fjord')!;
   await system.api(ADMIN, 'POST', '/api/roles', { name: 'Fjord observers', permissions: ['rooms.read', 'remoteAccess.view'], assignments: [{ groups: ['room-observers'], rooms: [fjord.id] }] });
   await system.api(ADMIN, 'POST', '/api/roles', { name: 'Oslo technicians', permissions: ['rooms.read', 'remoteAccess.modify', 'remoteAccess.view'], assignments: [{ groups: ['room-technicians'], locations: [oslo.id] }] });
-  agent = await agentFor(fjord);
-  const { web } = await system.console('tech');
-  const browser = await launchChromium(loopbackWebRtcArgs);
-  closeBrowser = browser.close;
-  page = await browser.context.newPage();
-  await page.goto(web.url);
-  await signInThroughUi(page, TECH);
-  await allowLoopbackCandidates(page);
+  await system.roomAgent(fjord, { platform: 'synthetic' });
+  ({ page, close: closeBrowser } = await sessionConsolePage(system, 'tech', TECH));
 });
 afterAll(async () => {
   await closeBrowser?.();
-  await agent?.stop();
   await system?.close();
 });
 

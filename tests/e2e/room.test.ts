@@ -1,18 +1,13 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AuditPage, EnrollmentCode, Room } from '@roomlink/shared';
+import type { AuditPage, Room } from '@roomlink/shared';
 import { Monitor } from 'node-screenshots';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RoomAgent } from '../../apps/room-agent/src/core/agent';
-import { enroll } from '../../apps/room-agent/src/core/identity';
-import { createLogger } from '../../apps/room-agent/src/core/log';
-import { startAgent } from '../../apps/room-agent/src/run';
 import { startXorg, type XServer } from '../../apps/room-agent/test/support/xorg';
-import { launchChromium } from '../support/chromium';
-import { ADMIN, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
-import { allowLoopbackCandidates, isRed, waitLive, loopbackWebRtcArgs, near, startSessionThroughUi, typeLikeAPerson, videoPixel, type Rgb } from '../support/session-ui';
+import { ADMIN, sessionConsolePage, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
+import { isRed, waitLive, near, startSessionThroughUi, typeLikeAPerson, videoPixel, type Rgb } from '../support/session-ui';
 import { startTargetApp, type TargetApp } from '../support/target-app';
 
 /**
@@ -24,18 +19,17 @@ import { startTargetApp, type TargetApp } from '../support/target-app';
 const shots = 'test-results/e2e';
 let xserver: XServer;
 let system: ConsoleSystem;
-let agent: RoomAgent;
 let target: TargetApp;
 let page: Page;
 let closeBrowser: () => Promise<void>;
 let dir: string;
 let fjord: Room;
 const restartMarker = () => join(dir, 'restarted');
-const roomState = () => join(dir, 'agent', 'room-state.json');
+let roomStateFile: string;
 
 function setInCall(inCall: boolean): void {
-  writeFileSync(`${roomState()}.tmp`, JSON.stringify({ inCall }));
-  renameSync(`${roomState()}.tmp`, roomState());
+  writeFileSync(`${roomStateFile}.tmp`, JSON.stringify({ inCall }));
+  renameSync(`${roomStateFile}.tmp`, roomStateFile);
 }
 
 /** The ring as anyone in the room sees it: the middle of each edge of every monitor, read from the X server. */
@@ -81,36 +75,16 @@ beforeAll(async () => {
   await system.api(ADMIN, 'POST', '/api/roles', { name: 'Oslo technicians', permissions: ['rooms.read', 'remoteAccess.modify'], assignments: [{ groups: ['room-technicians'], locations: [oslo.id] }] });
   await system.api(ADMIN, 'POST', '/api/roles', { name: 'Fjord observers', permissions: ['rooms.read', 'remoteAccess.view'], assignments: [{ groups: ['room-observers'], rooms: [fjord.id] }] });
 
-  const agentDir = join(dir, 'agent');
-  const { code } = await system.api<EnrollmentCode>(ADMIN, 'POST', `/api/rooms/${fjord.id}/enrollment-code`);
-  await enroll({ serverUrl: system.server.url, code, dataDir: agentDir, platform: 'x11', agentVersion: 'e2e' });
-  agent = await startAgent({
-    dataDir: agentDir,
-    platform: 'x11',
-    display: xserver.display,
-    displayMapping: {},
-    roomStateFile: join(agentDir, 'room-state.json'),
-    restartCommand: `touch ${restartMarker()}`,
-    graceMs: 1500,
-    loopbackOnly: true,
-    log: createLogger(process.env.ROOMLINK_TEST_LOG ?? 'silent'),
-  });
+  ({ roomStateFile } = await system.roomAgent(fjord, { platform: 'x11', display: xserver.display, restartCommand: `touch ${restartMarker()}`, graceMs: 1500 }));
   target = await startTargetApp(xserver.display, xserver.monitors[2]!);
 
-  const { web } = await system.console('technician');
-  const browser = await launchChromium(loopbackWebRtcArgs);
-  closeBrowser = browser.close;
-  page = await browser.context.newPage();
-  await page.goto(web.url);
-  await signInThroughUi(page, TECH);
-  await allowLoopbackCandidates(page);
+  ({ page, close: closeBrowser } = await sessionConsolePage(system, 'technician', TECH));
   await page.locator('[data-room="Fjord"] .health', { hasText: 'Healthy' }).waitFor({ timeout: 15_000 });
 }, 90_000);
 
 afterAll(async () => {
   await closeBrowser?.();
   await target?.close();
-  await agent?.stop();
   await system?.close();
   await xserver?.close();
   rmSync(dir, { recursive: true, force: true });

@@ -1,16 +1,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { EnrollmentCode, Platform, Room } from '@roomlink/shared';
 import type { BrowserContext, Page } from 'playwright-core';
+import type { RoomAgent } from '../../apps/room-agent/src/core/agent';
 import { startBrowserHost, type RunningBrowserHost } from '../../apps/console/src/host/browser-host';
 import { ConsoleHost } from '../../apps/console/src/host/console-host';
 import { buildRenderer, type RendererBundle } from '../../apps/console/src/host/renderer-build';
 import { ownerOnlyFile } from '../../apps/console/src/host/token-cache';
 import { defaultTimings, startServer, type RunningServer } from '../../apps/server/src/server';
+import { startRoomAgent } from '../../scripts/demo/agents';
 import { apiPoster, seedDemoTenant, type SeededTenant } from '../../scripts/demo/seed';
 import { API_AUDIENCE, API_SCOPE, DEV_CLIENT_ID, startIdp, type RunningIdp } from '../../scripts/dev-idp/idp';
 import { devSignIn } from '../../scripts/dev-idp/signin';
 import { launchChromium } from './chromium';
+import { allowLoopbackCandidates, loopbackWebRtcArgs } from './session-ui';
 
 export const ADMIN = 'admin@contoso.test';
 export const TECH = 'tech@contoso.test';
@@ -27,6 +31,8 @@ export interface ConsoleSystem {
   /** The server's API as one of the dev accounts, for setup and for checking what the UI did. */
   api<T>(username: string, method: string, path: string, body?: unknown): Promise<T>;
   chromium(): Promise<BrowserContext>;
+  /** A real agent for a room, enrolled with a code the administrator asks for, accepting loopback candidates only. */
+  roomAgent(room: Room, options: { platform: Platform; display?: string; restartCommand?: string; graceMs?: number }): Promise<{ agent: RoomAgent; roomStateFile: string }>;
   close(): Promise<void>;
 }
 
@@ -52,6 +58,16 @@ export async function startConsoleSystem(): Promise<ConsoleSystem> {
   const tenant = await seedDemoTenant(apiPoster(server.url, await token(ADMIN)));
   const bundle = await buildRenderer({ minify: true });
   const closers: (() => Promise<void>)[] = [];
+  async function api<T>(username: string, method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(new URL(path, server.url), {
+      method,
+      headers: { authorization: `Bearer ${await token(username)}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json: unknown = await response.json();
+    if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json)}`);
+    return json as T;
+  }
   const log = () => undefined;
 
   return {
@@ -79,20 +95,27 @@ export async function startConsoleSystem(): Promise<ConsoleSystem> {
       closers.push(close);
       return { host, web, dataDir, close };
     },
-    async api(username, method, path, body) {
-      const response = await fetch(new URL(path, server.url), {
-        method,
-        headers: { authorization: `Bearer ${await token(username)}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json: unknown = await response.json();
-      if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json)}`);
-      return json as never;
-    },
+    api,
     async chromium() {
       const browser = await launchChromium();
       closers.push(browser.close);
       return browser.context;
+    },
+    async roomAgent(room, options) {
+      const running = await startRoomAgent({
+        serverUrl: server.url,
+        room,
+        dataDir: mkdtempSync(join(dir, 'agent-')),
+        platform: options.platform,
+        display: options.display,
+        enrollmentCode: (r) => api<EnrollmentCode>(ADMIN, 'POST', `/api/rooms/${r.id}/enrollment-code`),
+        restartCommand: options.restartCommand ?? 'true',
+        graceMs: options.graceMs ?? 5000,
+        loopbackOnly: true,
+        logLevel: process.env.ROOMLINK_TEST_LOG ?? 'silent',
+      });
+      closers.push(() => running.agent.stop());
+      return running;
     },
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -102,6 +125,20 @@ export async function startConsoleSystem(): Promise<ConsoleSystem> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A console page in a Chromium of its own, signed in through the UI, that can
+ * reach a loopback-only test agent (see `allowLoopbackCandidates`).
+ */
+export async function sessionConsolePage(system: ConsoleSystem, name: string, username: string): Promise<{ page: Page; close(): Promise<void> }> {
+  const { web } = await system.console(name);
+  const browser = await launchChromium(loopbackWebRtcArgs);
+  const page = await browser.context.newPage();
+  await page.goto(web.url);
+  await signInThroughUi(page, username);
+  await allowLoopbackCandidates(page);
+  return { page, close: browser.close };
 }
 
 /** Signs in through the console's UI as a person would: the button, then the provider's page in the window it opens. */

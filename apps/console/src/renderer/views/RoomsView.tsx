@@ -51,38 +51,10 @@ export function RoomsView() {
       <section className="rooms-list" onKeyDown={onListKey}>
         <div className="toolbar" role="search">
           <input ref={search} type="search" placeholder="Search rooms, locations, tags  ( / )" aria-label="Search rooms" value={filters.text} onChange={(e) => setFilter('text', e.target.value)} />
-          <select aria-label="Health" value={filters.health} onChange={(e) => setFilter('health', e.target.value as RoomHealth | 'all')}>
-            <option value="all">All health</option>
-            {RoomHealth.options.map((h) => (
-              <option key={h} value={h}>
-                {roomHealthLabels[h]}
-              </option>
-            ))}
-          </select>
-          <select aria-label="Location" value={filters.location} onChange={(e) => setFilter('location', e.target.value)}>
-            <option value="all">All locations</option>
-            {options.locations.map((l) => (
-              <option key={l.id} value={l.id}>
-                {l.label}
-              </option>
-            ))}
-          </select>
-          <select aria-label="Platform" value={filters.platform} onChange={(e) => setFilter('platform', e.target.value as Platform | 'all')}>
-            <option value="all">All platforms</option>
-            {Platform.options.map((p) => (
-              <option key={p} value={p}>
-                {platformLabels[p]}
-              </option>
-            ))}
-          </select>
-          <select aria-label="Tag" value={filters.tag} onChange={(e) => setFilter('tag', e.target.value)}>
-            <option value="all">All tags</option>
-            {options.tags.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
+          <FilterSelect label="Health" all="All health" value={filters.health} choices={RoomHealth.options.map((h) => [h, roomHealthLabels[h]])} onChange={(v) => setFilter('health', v as RoomHealth | 'all')} />
+          <FilterSelect label="Location" all="All locations" value={filters.location} choices={options.locations.map((l) => [l.id, l.label])} onChange={(v) => setFilter('location', v)} />
+          <FilterSelect label="Platform" all="All platforms" value={filters.platform} choices={Platform.options.map((p) => [p, platformLabels[p]])} onChange={(v) => setFilter('platform', v as Platform | 'all')} />
+          <FilterSelect label="Tag" all="All tags" value={filters.tag} choices={options.tags.map((t) => [t, t])} onChange={(v) => setFilter('tag', v)} />
           <select aria-label="Sort by" value={`${sort.key}:${sort.descending ? 'desc' : 'asc'}`} onChange={(e) => {
             const [key, dir] = e.target.value.split(':') as [SortKey, string];
             setSort({ key, descending: dir === 'desc' });
@@ -117,6 +89,20 @@ export function RoomsView() {
       </section>
       {selected && <RoomDetails room={selected} />}
     </div>
+  );
+}
+
+/** One filter menu: "all" first, then the choices as [value, label]. */
+function FilterSelect({ label, all, value, choices, onChange }: { label: string; all: string; value: string; choices: [string, string][]; onChange(value: string): void }) {
+  return (
+    <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value)}>
+      <option value="all">{all}</option>
+      {choices.map(([choice, text]) => (
+        <option key={choice} value={choice}>
+          {text}
+        </option>
+      ))}
+    </select>
   );
 }
 
