@@ -3,6 +3,7 @@ import { reconnectDelay } from '@roomlink/shared';
 import { nameDisplays, parseDisplayMapping } from '../src/core/displays';
 import { libnutKey } from '../src/core/key-names';
 import { raiseVideoBitrate } from '../src/core/sdp-bitrate';
+import { monitorPixels, patchPixels, unionRect } from '../src/platform/x11/pixels';
 import { pickPlatform } from '../src/run';
 
 const monitor = (name: string, x: number, primary = false) => ({ id: name, name, primary, x, y: 0, width: 1920, height: 1080 });
@@ -74,5 +75,43 @@ describe('platform choice', () => {
     expect(pickPlatform('auto', {}, 'linux')).toBe('synthetic');
     expect(pickPlatform('auto', {}, 'win32')).toBe('windows');
     expect(pickPlatform('synthetic', { DISPLAY: ':0' }, 'linux')).toBe('synthetic');
+  });
+});
+
+describe('X image into the monitor image', () => {
+  // A 2x1 X image: pure red then pure blue, as B, G, R, pad bytes.
+  const xImage = (offset: number) => {
+    const bytes = new Uint8Array(offset + 8);
+    bytes.set([0, 0, 255, 0, 255, 0, 0, 0], offset);
+    return bytes.subarray(offset);
+  };
+
+  it('writes RGBA into the damaged area only and reports the change once', () => {
+    const pixels = monitorPixels(3, 2);
+    expect(patchPixels(pixels, { x: 1, y: 1, w: 2, h: 1 }, xImage(0))).toBe(true);
+    expect([...pixels.rgba.subarray(0, 16)]).toEqual(new Array(16).fill(0));
+    expect([...pixels.rgba.subarray(16)]).toEqual([255, 0, 0, 255, 0, 0, 255, 255]);
+    expect(patchPixels(pixels, { x: 1, y: 1, w: 2, h: 1 }, xImage(0))).toBe(false);
+  });
+
+  it('reads an X image that does not start on a 4-byte boundary', () => {
+    const pixels = monitorPixels(2, 1);
+    expect(patchPixels(pixels, { x: 0, y: 0, w: 2, h: 1 }, xImage(1))).toBe(true);
+    expect([...pixels.rgba]).toEqual([255, 0, 0, 255, 0, 0, 255, 255]);
+  });
+
+  it('counts the first image as a change even when it is all black', () => {
+    const pixels = monitorPixels(1, 1);
+    expect(patchPixels(pixels, { x: 0, y: 0, w: 1, h: 1 }, new Uint8Array(4))).toBe(true);
+    expect([...pixels.rgba]).toEqual([0, 0, 0, 255]);
+  });
+
+  it('refuses an X image shorter than its area', () => {
+    expect(() => patchPixels(monitorPixels(2, 2), { x: 0, y: 0, w: 2, h: 2 }, xImage(0))).toThrow(/too short/);
+  });
+
+  it('grows a damaged area to cover every rectangle reported', () => {
+    expect(unionRect(null, { x: 5, y: 5, w: 1, h: 1 })).toEqual({ x: 5, y: 5, w: 1, h: 1 });
+    expect(unionRect({ x: 5, y: 5, w: 10, h: 2 }, { x: 1, y: 6, w: 2, h: 8 })).toEqual({ x: 1, y: 5, w: 14, h: 9 });
   });
 });

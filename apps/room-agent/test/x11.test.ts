@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { Monitor } from 'node-screenshots';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { X11Capture, x11Displays } from '../src/platform/x11/capture';
 import { openDisplay, type XConnection } from '../src/platform/x11/xconnection';
 import { RING_PX } from '../src/platform/x11/overlay';
 import { enrolledAgent, type TestAgent } from './support/agent';
@@ -82,6 +83,42 @@ async function ended(): Promise<string> {
     });
   });
 }
+
+describe('capture woken by DAMAGE', () => {
+  it('reads back only what was drawn and still matches the whole screen; a repaint of the same pixels is no change', async () => {
+    const capture = new X11Capture(x);
+    await capture.init();
+    const [monitor] = await x11Displays.list();
+    const wakes: number[] = [];
+    const unwatch = capture.watch(monitor!, () => wakes.push(Date.now()));
+    expect((await capture.grab(monitor!)).changed).toBe(true);
+    expect((await capture.grab(monitor!)).changed).toBe(false);
+
+    const X = x.display.client;
+    const window = X.AllocID();
+    X.CreateWindow(window, x.root, 300, 200, 160, 90, 0, 0, 0, 0, { backgroundPixel: 0x3366cc, overrideRedirect: 1 });
+    X.MapWindow(window);
+    await eventually(() => wakes.length > 0, 'a DAMAGE wake for the new window');
+    const frame = await capture.grab(monitor!);
+    expect(frame.changed).toBe(true);
+    const at = (px: number, py: number) => [...frame.data.subarray((py * frame.width + px) * 4, (py * frame.width + px) * 4 + 4)];
+    expect(at(380, 245)).toEqual([0x33, 0x66, 0xcc, 255]);
+
+    const screen = await (await Monitor.all().find((m) => String(m.id()) === monitor!.id)!.captureImage()).toRaw();
+    let differing = 0;
+    for (let i = 0; i < screen.length; i += 4) if (screen[i] !== frame.data[i] || screen[i + 1] !== frame.data[i + 1] || screen[i + 2] !== frame.data[i + 2]) differing += 1;
+    expect(differing).toBe(0);
+
+    const woken = wakes.length;
+    X.ClearArea(window, 0, 0, 0, 0, 0);
+    await eventually(() => wakes.length > woken, 'a DAMAGE wake for the repaint');
+    expect((await capture.grab(monitor!)).changed).toBe(false);
+
+    X.DestroyWindow(window);
+    unwatch();
+    await capture.close();
+  });
+});
 
 describe('the ring (rule 8)', () => {
   it('is red around every monitor during a session and gone after the technician ends it', async () => {

@@ -22,11 +22,14 @@ export interface Displays {
   list(): Promise<Monitor[]>;
 }
 
-/** One captured frame, 4 bytes per pixel in RGBA order, rows packed, in a buffer of its own: the pump keeps the last one to compare. */
+/** One captured frame, 4 bytes per pixel in RGBA order, rows packed. */
 export interface Frame {
   width: number;
   height: number;
+  /** A buffer of its own, unless `changed` is given: the pump then neither compares nor keeps it past the next grab. */
   data: Uint8Array;
+  /** Whether any pixel differs from the previous grab of this monitor, when the platform can tell (x11 compares what DAMAGE reported). */
+  changed?: boolean;
 }
 
 export interface Capture {

@@ -1,12 +1,20 @@
 /**
  * The part of the pure-JS `x11` package (no types of its own) that the x11
- * adapter uses: core requests, and the DAMAGE and SHAPE extensions.
+ * adapter uses: core requests (GetImage among them), and the DAMAGE and SHAPE extensions.
  */
 declare module 'x11' {
   import type { EventEmitter } from 'node:events';
 
+  export interface XVisual {
+    class: number;
+    red_mask: number;
+    green_mask: number;
+    blue_mask: number;
+  }
+
   export interface XScreen {
     root: number;
+    depths: Record<number, Record<number, XVisual>>;
     white_pixel: number;
     black_pixel: number;
     root_depth: number;
@@ -52,6 +60,10 @@ declare module 'x11' {
     UnmapWindow(id: number): void;
     DestroyWindow(id: number): void;
     RaiseWindow(id: number): void;
+    /** Repaints a window's background; `width`/`height` 0 mean to the window's edge. */
+    ClearArea(id: number, x: number, y: number, width: number, height: number, exposures: number): void;
+    /** `data` holds the pixels in the server's image format, rows padded to its scanline pad. */
+    GetImage(format: number, drawable: number, x: number, y: number, width: number, height: number, planeMask: number, callback: (error: Error | null, image: { depth: number; visualId: number; data: Buffer }) => void): void;
     InternAtom(onlyIfExists: boolean, name: string, callback: (error: Error | null, atom: number) => void): void;
     require(name: 'damage', callback: (error: Error | null, ext: DamageExt) => void): void;
     require(name: 'shape', callback: (error: Error | null, ext: ShapeExt) => void): void;
@@ -62,6 +74,9 @@ declare module 'x11' {
   export interface XDisplay {
     client: XClient;
     screen: XScreen[];
+    /** 0 LSBFirst, 1 MSBFirst. */
+    image_byte_order: number;
+    format: Record<number, { bits_per_pixel: number; scanline_pad: number }>;
   }
 
   export function createClient(options: { display?: string }, callback: (error: Error | null, display: XDisplay) => void): XClient;
