@@ -14,6 +14,22 @@ import {
 import type { ConsoleApi, ConsoleEvents } from '../../api/console-api';
 import type { ConsoleEventBus } from '../../api/rpc';
 
+/**
+ * Picture-loss requests (PLI, FIR) the receiver has sent for video so far.
+ * Chromium sends one when it cannot decode; the room only encodes when its
+ * screen changes, so on a static screen the request would wait for the next
+ * change unless the console also asks over the data channel.
+ */
+export function pictureLossRequests(report: RTCStatsReport): number {
+  let count = 0;
+  report.forEach((stats: { type?: string; kind?: string; pliCount?: number; firCount?: number }) => {
+    if (stats.type === 'inbound-rtp' && stats.kind === 'video') count += (stats.pliCount ?? 0) + (stats.firCount ?? 0);
+  });
+  return count;
+}
+
+const PICTURE_LOSS_CHECK_MS = 1000;
+
 /** A hub event for one session, as kept while the start request was still in flight. */
 export type SessionEvent = { signal: ConsoleEvents['session.signal'] } | { state: ConsoleEvents['session.state'] };
 
@@ -38,6 +54,7 @@ export class SessionConnection {
   private readonly peer: Peer.Instance;
   private readonly offs: (() => void)[] = [];
   private over = false;
+  private pictureLoss = 0;
 
   constructor(
     private readonly api: ConsoleApi,
@@ -52,6 +69,7 @@ export class SessionConnection {
     this.peer.on('signal', (data: SignalData) => void api.sendSignal(sessionId, data).catch((error: Error) => this.finish(error.message)));
     this.peer.on('stream', (stream: MediaStream) => {
       this.playWithoutBuffering();
+      this.watchPictureLoss();
       on.stream(stream);
     });
     this.peer.on('data', (raw: Uint8Array) => this.onData(new TextDecoder().decode(raw)));
@@ -89,9 +107,25 @@ export class SessionConnection {
    * (Chromium's `jitterBufferTarget`, in ms).
    */
   private playWithoutBuffering(): void {
-    // simple-peer keeps its RTCPeerConnection private; the receivers are only reachable through it.
-    const pc = (this.peer as unknown as { _pc?: RTCPeerConnection })._pc;
-    for (const receiver of pc?.getReceivers() ?? []) (receiver as RTCRtpReceiver & { jitterBufferTarget: number | null }).jitterBufferTarget = 0;
+    for (const receiver of this.pc()?.getReceivers() ?? []) (receiver as RTCRtpReceiver & { jitterBufferTarget: number | null }).jitterBufferTarget = 0;
+  }
+
+  private watchPictureLoss(): void {
+    const pc = this.pc();
+    if (!pc) return;
+    const timer = setInterval(() => {
+      void pc.getStats().then((report) => {
+        const count = pictureLossRequests(report);
+        if (count > this.pictureLoss) this.send({ type: 'control.requestKeyframe' });
+        this.pictureLoss = count;
+      }, () => undefined);
+    }, PICTURE_LOSS_CHECK_MS);
+    this.offs.push(() => clearInterval(timer));
+  }
+
+  /** simple-peer keeps its RTCPeerConnection private; receivers and stats are only reachable through it. */
+  private pc(): RTCPeerConnection | undefined {
+    return (this.peer as unknown as { _pc?: RTCPeerConnection })._pc;
   }
 
   private onSignal(event: ConsoleEvents['session.signal']): void {
