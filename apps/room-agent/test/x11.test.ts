@@ -185,6 +185,27 @@ describe('video of the selected display', () => {
       await x.sync();
     }
   });
+
+  it('sends nothing while the screen stays still, and the change as soon as it comes', async () => {
+    const { viewer } = await openSession('view');
+    await eventually(() => viewer.frame, 'a frame of the console');
+    // Longer than any refresh interval worth having: a still screen must not be re-encoded at all.
+    await new Promise((r) => setTimeout(r, 500));
+    const still = viewer.framesReceived;
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(viewer.framesReceived).toBe(still);
+
+    const X = x.display.client;
+    const window = X.AllocID();
+    X.CreateWindow(window, x.root, 500, 300, 400, 300, 0, 0, 0, 0, { backgroundPixel: 0xc000c0, overrideRedirect: 1 });
+    X.MapWindow(window);
+    try {
+      await eventually(() => viewer.frame && viewer.pixel(700, 450)[1] < 60 && viewer.pixel(700, 450)[0] > 150, 'the magenta window in the video');
+    } finally {
+      X.DestroyWindow(window);
+      await x.sync();
+    }
+  });
 });
 
 describe('keyboard (rule 7) into a real X window', () => {
