@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { EnrollmentCode, SessionView } from '@roomlink/shared';
 import type { BrowserContext, Page } from 'playwright-core';
 import { enroll } from '../../apps/room-agent/src/core/identity';
+import type { SenderStats } from '../../apps/room-agent/src/core/media';
 import { startXorg } from '../../apps/room-agent/test/support/xorg';
 import { cpuSeconds } from '../../scripts/bench/cpu';
 import { percentile, type BenchReport, type BenchRow } from '../../scripts/bench/report';
@@ -106,7 +108,12 @@ export default async function sessionBench(): Promise<BenchReport> {
   await system.api(ADMIN, 'POST', '/api/roles', { name: 'Bench', permissions: ['rooms.read', 'remoteAccess.modify'], assignments: [{ groups: ['room-technicians'], rooms: [fjord.id] }] });
   const { code } = await system.api<EnrollmentCode>(ADMIN, 'POST', `/api/rooms/${fjord.id}/enrollment-code`);
   await enroll({ serverUrl: system.server.url, code, dataDir: dir, platform: 'x11', agentVersion: 'bench' });
-  const agent = spawn(process.execPath, ['--import', 'tsx', 'apps/room-agent/src/main.ts', 'run', '--data-dir', dir, '--platform', 'x11', '--display', xserver.display, '--loopback-only', '--restart-command', 'true'], { stdio: 'ignore' });
+  const agent = spawn(process.execPath, ['--import', 'tsx', 'apps/room-agent/src/main.ts', 'run', '--data-dir', dir, '--platform', 'x11', '--display', xserver.display, '--loopback-only', '--restart-command', 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The agent's end-of-session log says where each frame's time went on the sending side.
+  const senders: (SenderStats | null)[] = [];
+  createInterface({ input: agent.stderr! }).on('line', (line) => {
+    if (line.includes('"session ended"')) senders.push((JSON.parse(line) as { sender: SenderStats | null }).sender);
+  });
   const target = await startTargetApp(xserver.display, xserver.monitors[0]!);
   const xorgPid = Number(readFileSync(`/tmp/.X${xserver.display.slice(1)}-lock`, 'utf8').trim());
   const { web } = await system.console('bench');
@@ -193,7 +200,11 @@ export default async function sessionBench(): Promise<BenchReport> {
     await startSessionThroughUi(buffered, 'Fjord');
     await waitLive(buffered);
     const withBuffer = await keyToPhoton(buffered);
+    const ends = senders.length;
     await endSession(buffered);
+    while (senders.length === ends) await new Promise((r) => setTimeout(r, 10));
+    // That session did nothing but the key presses.
+    const sender = senders.at(-1);
 
     const rows: BenchRow[] = [
       { metric: 'time to first frame (click → painted), median', value: percentile(firstFrames, 50), unit: 'ms', goal: '<= 300' },
@@ -202,6 +213,8 @@ export default async function sessionBench(): Promise<BenchReport> {
       { metric: 'key-to-photon, p95 (jitterBufferTarget 0)', value: percentile(noBuffer.latencies, 95), unit: 'ms', goal: '<= 50' },
       { metric: 'key-to-photon, median (default jitter buffer)', value: percentile(withBuffer.latencies, 50), unit: 'ms' },
       { metric: 'key-to-photon, p95 (default jitter buffer)', value: percentile(withBuffer.latencies, 95), unit: 'ms' },
+      { metric: 'room side per key frame: encode (VP8, 1080p)', value: sender?.encodeMsPerFrame ?? NaN, unit: 'ms' },
+      { metric: 'room side per packet: wait in the pacer', value: sender?.pacerMsPerPacket ?? NaN, unit: 'ms' },
       { metric: 'console side per frame: jitter buffer, target 0', value: noBuffer.jitterBufferMs, unit: 'ms' },
       { metric: 'console side per frame: jitter buffer, default', value: withBuffer.jitterBufferMs, unit: 'ms' },
       { metric: 'console side per frame: decode', value: noBuffer.decodeMs, unit: 'ms' },

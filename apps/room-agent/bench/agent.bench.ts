@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import type { BenchReport } from '../../../scripts/bench/report';
 import { percentile } from '../../../scripts/bench/report';
 import { enroll } from '../src/core/identity';
+import type { SenderStats } from '../src/core/media';
 import { openDisplay } from '../src/platform/x11/xconnection';
 import { ControlPlane } from '../test/support/control-plane';
 import { Viewer } from '../test/support/viewer';
@@ -45,7 +46,7 @@ export default async function agentBench(): Promise<BenchReport> {
   const agent = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../src/main.ts'), 'run', '--data-dir', dataDir, '--platform', 'x11', '--display', xserver.display, '--loopback-only', '--restart-command', 'true'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const ends: { frames: { latencyP50Ms: number; latencyP95Ms: number; sent: number; captured: number; unchanged: number }; firstFrameMs: number | null }[] = [];
+  const ends: { frames: { latencyP50Ms: number; latencyP95Ms: number; sent: number; captured: number; unchanged: number }; sender: SenderStats | null; firstFrameMs: number | null }[] = [];
   createInterface({ input: agent.stderr! }).on('line', (line) => {
     if (line.includes('"session ended"')) ends.push(JSON.parse(line) as (typeof ends)[number]);
   });
@@ -129,6 +130,8 @@ export default async function agentBench(): Promise<BenchReport> {
       { metric: 'video bytes, changing screen', value: busy.videoBytesPerSecond, unit: 'B/s' },
       { metric: 'capture to encoder, p50', value: summary.frames.latencyP50Ms, unit: 'ms' },
       { metric: 'capture to encoder, p95', value: summary.frames.latencyP95Ms, unit: 'ms' },
+      { metric: 'encode per frame (VP8, 1080p), changing screen', value: summary.sender?.encodeMsPerFrame ?? NaN, unit: 'ms' },
+      { metric: 'wait in the pacer per packet, changing screen', value: summary.sender?.pacerMsPerPacket ?? NaN, unit: 'ms' },
       { metric: 'grant accepted to first frame sent, median', value: percentile(firstFrames, 50), unit: 'ms' },
       { metric: 'grant accepted to first frame sent, max', value: Math.max(...firstFrames), unit: 'ms' },
     ],

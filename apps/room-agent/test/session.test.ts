@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SessionSummary } from '../src/core/session';
 import type { RecordingDevice, RecordingKeyboard, RecordingOverlay } from '../src/platform/synthetic/index';
 import { enrolledAgent, type TestAgent } from './support/agent';
 import { ControlPlane } from './support/control-plane';
@@ -67,10 +68,16 @@ describe('a modify session', () => {
       { code: 'ControlLeft', down: false },
     ]);
 
+    const summary = new Promise<SessionSummary>((resolve) => room.agent.onSessionEnded((s) => resolve(s.summary!)));
     viewer.send({ type: 'control.end' });
     const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
     expect(end).toMatchObject({ reason: 'user_ended', input: { accepted: 5, dropped: 0 }, restarting: true });
     expect(recorded().overlay.history).toEqual(['show', 'hide']);
+    // Where the frames' time went after capture, for the log and the benchmarks.
+    const { sender } = await summary;
+    expect(sender!.framesEncoded).toBeGreaterThanOrEqual(viewer.framesReceived);
+    expect(sender!.encodeMsPerFrame).toBeGreaterThan(0);
+    expect(sender!.bytesSent).toBeGreaterThan(0);
     await eventually(() => recorded().device.restarts === 1, 'restart after session');
   });
 

@@ -27,6 +27,19 @@ export interface MediaEvents {
 
 type VideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
 
+/** Where a frame's time went after the pump handed it over, from the sender's own stats. */
+export interface SenderStats {
+  framesEncoded: number;
+  encodeMsPerFrame: number;
+  /** Media and padding packets; the pacer's bandwidth probes count too. */
+  packetsSent: number;
+  /** Time a packet waits in the pacer before it leaves. */
+  pacerMsPerPacket: number;
+  bytesSent: number;
+}
+
+const STATS_TIMEOUT_MS = 100;
+
 const loopback = /\s(127\.\d+\.\d+\.\d+|::1)\s/;
 
 /**
@@ -111,6 +124,29 @@ export class MediaLink {
     } catch (error) {
       this.events.sendFailed(error as Error);
     }
+  }
+
+  /** The video sender's stats, or null when they cannot be had quickly: a session's end must not wait on them. */
+  async senderStats(): Promise<SenderStats | null> {
+    const pc = (this.peer as unknown as { _pc?: RTCPeerConnection })._pc;
+    if (this.closed || !pc) return null;
+    let timer: NodeJS.Timeout | undefined;
+    const report = await Promise.race([pc.getStats(), new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS)))]).catch(() => null);
+    clearTimeout(timer);
+    let stats: SenderStats | null = null;
+    report?.forEach((entry: { type?: string; kind?: string; framesEncoded?: number; totalEncodeTime?: number; packetsSent?: number; totalPacketSendDelay?: number; bytesSent?: number }) => {
+      if (entry.type !== 'outbound-rtp' || entry.kind !== 'video') return;
+      const frames = entry.framesEncoded ?? 0;
+      const packets = entry.packetsSent ?? 0;
+      stats = {
+        framesEncoded: frames,
+        encodeMsPerFrame: frames ? ((entry.totalEncodeTime ?? 0) / frames) * 1000 : 0,
+        packetsSent: packets,
+        pacerMsPerPacket: packets ? ((entry.totalPacketSendDelay ?? 0) / packets) * 1000 : 0,
+        bytesSent: entry.bytesSent ?? 0,
+      };
+    });
+    return stats;
   }
 
   /** Stops the track before closing the connection (wrtc may crash otherwise); resolves when closed. */

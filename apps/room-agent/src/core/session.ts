@@ -16,7 +16,7 @@ import type { NamedDisplay } from './displays';
 import { FramePump, type PumpOptions } from './frame-pump';
 import { InputController } from './input';
 import type { Logger } from './log';
-import { MediaLink, type MediaOptions } from './media';
+import { MediaLink, type MediaOptions, type SenderStats } from './media';
 import type { Platform } from './platform';
 
 export type AgentSessionState = 'connecting' | 'active' | 'ending' | 'ended';
@@ -44,11 +44,13 @@ export interface SessionSummary {
   active: boolean;
   restarting: boolean;
   invalidMessages: number;
+  /** The encoder's and pacer's share of each frame's time; null when the media never came up. */
+  sender: SenderStats | null;
 }
 
-/** Ends after which restarting the device would hurt the room: a meeting has just started in it. */
 /** How long the end path waits for the console to receive the reason before closing the media anyway. */
 const ENDING_FLUSH_MS = 200;
+/** Ends after which restarting the device would hurt the room: a meeting has just started in it. */
 const noRestartAfter: ReadonlySet<EndReason> = new Set(['call_started', 'grant_rejected']);
 
 /**
@@ -134,6 +136,7 @@ export class AgentSession {
     this.pump?.stop();
     this.recordFrames();
     this.input.releaseAll();
+    const sender = await this.media?.senderStats();
     // The console hears why before the media goes; the ring stays up until it has gone (rule 8).
     await this.media?.closeWith(encodeMessage({ type: 'session.ending', reason } satisfies Unversioned<AgentToConsole>), ENDING_FLUSH_MS);
     try {
@@ -142,10 +145,10 @@ export class AgentSession {
       this.context.log.error({ err: (error as Error).message }, 'lowering the ring failed');
     }
     const restarting = reason === 'device_restart' || (wasActive && this.restartAfterSession && !noRestartAfter.has(reason) && !this.context.inCall());
-    this.summary = { reason, active: wasActive, restarting, invalidMessages: this.invalidMessages };
+    this.summary = { reason, active: wasActive, restarting, invalidMessages: this.invalidMessages, sender: sender ?? null };
     this.state = 'ended';
     this.context.send({ type: 'session.end', sessionId: this.id, reason, input: this.input.input, restarting });
-    this.context.log.info({ sessionId: this.id, reason, input: this.input.input, invalidMessages: this.invalidMessages, restarting, frames: this.frames, firstFrameMs: this.firstFrameMs }, 'session ended');
+    this.context.log.info({ sessionId: this.id, reason, input: this.input.input, invalidMessages: this.invalidMessages, restarting, frames: this.frames, sender, firstFrameMs: this.firstFrameMs }, 'session ended');
     this.context.ended(this);
   }
 
