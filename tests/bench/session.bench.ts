@@ -215,6 +215,7 @@ export default async function sessionBench(): Promise<BenchReport> {
       { metric: 'key-to-photon, p95 (default jitter buffer)', value: percentile(withBuffer.latencies, 95), unit: 'ms' },
       { metric: 'room side per key frame: encode (VP8, 1080p)', value: sender?.encodeMsPerFrame ?? NaN, unit: 'ms' },
       { metric: 'room side per packet: wait in the pacer', value: sender?.pacerMsPerPacket ?? NaN, unit: 'ms' },
+      { metric: "room side: the sender's bandwidth estimate at the end", value: sender?.estimateKbps ?? NaN, unit: 'kbps' },
       { metric: 'console side per frame: jitter buffer, target 0', value: noBuffer.jitterBufferMs, unit: 'ms' },
       { metric: 'console side per frame: jitter buffer, default', value: withBuffer.jitterBufferMs, unit: 'ms' },
       { metric: 'console side per frame: decode', value: noBuffer.decodeMs, unit: 'ms' },

@@ -136,6 +136,7 @@ export default async function agentBench(): Promise<BenchReport> {
       { metric: 'capture to encoder, p95', value: summary.frames.latencyP95Ms, unit: 'ms' },
       { metric: 'encode per frame (VP8, 1080p), changing screen', value: summary.sender?.encodeMsPerFrame ?? NaN, unit: 'ms' },
       { metric: 'wait in the pacer per packet, changing screen', value: summary.sender?.pacerMsPerPacket ?? NaN, unit: 'ms' },
+      { metric: "sender's bandwidth estimate at the end", value: summary.sender?.estimateKbps ?? NaN, unit: 'kbps' },
       { metric: 'grant accepted to first frame sent, median', value: percentile(firstFrames, 50), unit: 'ms' },
       { metric: 'grant accepted to first frame sent, max', value: Math.max(...firstFrames), unit: 'ms' },
     ],

@@ -36,6 +36,8 @@ export interface SenderStats {
   /** Time a packet waits in the pacer before it leaves. */
   pacerMsPerPacket: number;
   bytesSent: number;
+  /** The congestion controller's estimate at the end, which sets the pacer's rate. */
+  estimateKbps: number | null;
 }
 
 const STATS_TIMEOUT_MS = 100;
@@ -133,20 +135,22 @@ export class MediaLink {
     let timer: NodeJS.Timeout | undefined;
     const report = await Promise.race([pc.getStats(), new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS)))]).catch(() => null);
     clearTimeout(timer);
-    let stats: SenderStats | null = null;
-    report?.forEach((entry: { type?: string; kind?: string; framesEncoded?: number; totalEncodeTime?: number; packetsSent?: number; totalPacketSendDelay?: number; bytesSent?: number }) => {
-      if (entry.type !== 'outbound-rtp' || entry.kind !== 'video') return;
-      const frames = entry.framesEncoded ?? 0;
-      const packets = entry.packetsSent ?? 0;
-      stats = {
-        framesEncoded: frames,
-        encodeMsPerFrame: frames ? ((entry.totalEncodeTime ?? 0) / frames) * 1000 : 0,
-        packetsSent: packets,
-        pacerMsPerPacket: packets ? ((entry.totalPacketSendDelay ?? 0) / packets) * 1000 : 0,
-        bytesSent: entry.bytesSent ?? 0,
-      };
-    });
-    return stats;
+    type Entry = { type?: string; kind?: string; nominated?: boolean; availableOutgoingBitrate?: number; framesEncoded?: number; totalEncodeTime?: number; packetsSent?: number; totalPacketSendDelay?: number; bytesSent?: number };
+    const entries: Entry[] = [];
+    report?.forEach((entry: Entry) => entries.push(entry));
+    const video = entries.find((e) => e.type === 'outbound-rtp' && e.kind === 'video');
+    if (!video) return null;
+    const pair = entries.find((e) => e.type === 'candidate-pair' && e.nominated && e.availableOutgoingBitrate !== undefined);
+    const frames = video.framesEncoded ?? 0;
+    const packets = video.packetsSent ?? 0;
+    return {
+      framesEncoded: frames,
+      encodeMsPerFrame: frames ? ((video.totalEncodeTime ?? 0) / frames) * 1000 : 0,
+      packetsSent: packets,
+      pacerMsPerPacket: packets ? ((video.totalPacketSendDelay ?? 0) / packets) * 1000 : 0,
+      bytesSent: video.bytesSent ?? 0,
+      estimateKbps: pair ? pair.availableOutgoingBitrate! / 1000 : null,
+    };
   }
 
   /** Stops the track before closing the connection (wrtc may crash otherwise); resolves when closed. */
