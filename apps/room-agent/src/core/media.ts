@@ -140,7 +140,7 @@ export class MediaLink {
     report?.forEach((entry: Entry) => entries.push(entry));
     const video = entries.find((e) => e.type === 'outbound-rtp' && e.kind === 'video');
     if (!video) return null;
-    const pair = entries.find((e) => e.type === 'candidate-pair' && e.nominated && e.availableOutgoingBitrate !== undefined);
+    const estimate = entries.find((e) => e.type === 'candidate-pair' && e.nominated)?.availableOutgoingBitrate;
     const frames = video.framesEncoded ?? 0;
     const packets = video.packetsSent ?? 0;
     return {
@@ -149,7 +149,7 @@ export class MediaLink {
       packetsSent: packets,
       pacerMsPerPacket: packets ? ((video.totalPacketSendDelay ?? 0) / packets) * 1000 : 0,
       bytesSent: video.bytesSent ?? 0,
-      estimateKbps: pair ? pair.availableOutgoingBitrate! / 1000 : null,
+      estimateKbps: estimate === undefined ? null : estimate / 1000,
     };
   }
 
