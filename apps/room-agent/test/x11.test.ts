@@ -186,7 +186,7 @@ describe('video of the selected display', () => {
     }
   });
 
-  it('sends nothing while the screen stays still, and the change as soon as it comes', async () => {
+  it('sends nothing while the screen stays still, the picture again when asked, and the change as soon as it comes', async () => {
     const { viewer } = await openSession('view');
     await eventually(() => viewer.frame, 'a frame of the console');
     // Longer than any refresh interval worth having: a still screen must not be re-encoded at all.
@@ -194,6 +194,9 @@ describe('video of the selected display', () => {
     const still = viewer.framesReceived;
     await new Promise((r) => setTimeout(r, 3500));
     expect(viewer.framesReceived).toBe(still);
+    // A viewer that lost its picture asks, and gets the still screen again at once.
+    viewer.send({ type: 'control.requestKeyframe' });
+    await eventually(() => viewer.framesReceived > still, 'the picture sent again on request');
 
     const X = x.display.client;
     const window = X.AllocID();

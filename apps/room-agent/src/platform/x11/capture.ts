@@ -94,20 +94,24 @@ export class X11Capture implements Capture {
 
   private damaged(area: Rect): void {
     for (const image of this.images.values()) {
-      const { monitor } = image;
-      const left = Math.max(area.x, monitor.x);
-      const top = Math.max(area.y, monitor.y);
-      const right = Math.min(area.x + area.w, monitor.x + monitor.width);
-      const bottom = Math.min(area.y + area.h, monitor.y + monitor.height);
-      if (right > left && bottom > top) image.dirty = unionRect(image.dirty, { x: left - monitor.x, y: top - monitor.y, w: right - left, h: bottom - top });
+      const part = clipToMonitor(area, image.monitor);
+      if (part) image.dirty = unionRect(image.dirty, part);
     }
-    for (const { monitor, changed } of this.watchers) {
-      if (area.x < monitor.x + monitor.width && area.x + area.w > monitor.x && area.y < monitor.y + monitor.height && area.y + area.h > monitor.y) changed();
-    }
+    for (const { monitor, changed } of this.watchers) if (clipToMonitor(area, monitor)) changed();
   }
+
 }
 
-/** The pixel layout `patchRgba` reads: 24-bit colour in 32-bit little-endian pixels, as every x86 X server has it. */
+/** The part of a root-window rectangle on `monitor`, relative to the monitor; null when they do not meet. */
+function clipToMonitor(area: Rect, monitor: Monitor): Rect | null {
+  const left = Math.max(area.x, monitor.x);
+  const top = Math.max(area.y, monitor.y);
+  const right = Math.min(area.x + area.w, monitor.x + monitor.width);
+  const bottom = Math.min(area.y + area.h, monitor.y + monitor.height);
+  return right > left && bottom > top ? { x: left - monitor.x, y: top - monitor.y, w: right - left, h: bottom - top } : null;
+}
+
+/** The pixel layout `patchPixels` reads: 24-bit colour in 32-bit little-endian pixels, as every x86 X server has it. */
 function assertTrueColour(display: XDisplay): void {
   const screen = display.screen[0]!;
   const visual = Object.values(screen.depths[screen.root_depth] ?? {}).find((v) => v.red_mask === 0xff0000 && v.green_mask === 0xff00 && v.blue_mask === 0xff);
