@@ -84,10 +84,15 @@ async function ended(): Promise<string> {
   });
 }
 
-describe('capture woken by DAMAGE', () => {
+describe.each([
+  { reading: 'shared memory', sharedMemory: true },
+  { reading: 'socket', sharedMemory: false },
+] as const)('capture woken by DAMAGE, reading through $reading', ({ reading, sharedMemory }) => {
   it('reads back only what was drawn and still matches the whole screen; a repaint of the same pixels is no change', async () => {
-    const capture = new X11Capture(x);
+    const connection = await openDisplay(xserver.display, () => undefined, { sharedMemory });
+    const capture = new X11Capture(connection);
     await capture.init();
+    expect(capture.reading).toBe(reading);
     const [monitor] = await x11Displays.list();
     const wakes: number[] = [];
     const unwatch = capture.watch(monitor!, () => wakes.push(Date.now()));
@@ -117,6 +122,39 @@ describe('capture woken by DAMAGE', () => {
     X.DestroyWindow(window);
     unwatch();
     await capture.close();
+    await connection.close();
+  });
+
+  it('gives grabs of two monitors at once each their own pixels', async () => {
+    const connection = await openDisplay(xserver.display, () => undefined, { sharedMemory });
+    const capture = new X11Capture(connection);
+    await capture.init();
+    const monitors = await x11Displays.list();
+    const [first, last] = [monitors[0]!, monitors.at(-1)!];
+    // Known images first, so the grabs below read just the windows, through a reader already set up.
+    await capture.grab(first);
+    await capture.grab(last);
+    const X = x.display.client;
+    const windows = [
+      { monitor: first, colour: 0x11aa33 },
+      { monitor: last, colour: 0xaa2299 },
+    ].map(({ monitor, colour }) => {
+      const window = X.AllocID();
+      X.CreateWindow(window, x.root, monitor.x + 200, monitor.y + 200, 300, 300, 0, 0, 0, 0, { backgroundPixel: colour, overrideRedirect: 1 });
+      X.MapWindow(window);
+      return window;
+    });
+    await x.sync();
+
+    const frames = await Promise.all([capture.grab(first), capture.grab(last)]);
+    const centre = (frame: (typeof frames)[number]) => [...frame.data.subarray((350 * frame.width + 350) * 4, (350 * frame.width + 350) * 4 + 3)];
+    expect(centre(frames[0])).toEqual([0x11, 0xaa, 0x33]);
+    expect(centre(frames[1])).toEqual([0xaa, 0x22, 0x99]);
+
+    for (const window of windows) X.DestroyWindow(window);
+    await x.sync();
+    await capture.close();
+    await connection.close();
   });
 });
 

@@ -1,6 +1,7 @@
 import { Monitor as ScreenMonitor } from 'node-screenshots';
 import type { DamageExt, XDisplay, XEvent } from 'x11';
 import type { Capture, Displays, Frame, Monitor } from '../../core/platform';
+import { imageReader, type ImageReader } from './image-reader';
 import { monitorPixels, patchPixels, unionRect, type MonitorPixels, type Rect } from './pixels';
 import type { XConnection } from './xconnection';
 
@@ -8,8 +9,6 @@ export const x11Displays: Displays = {
   list: async () =>
     ScreenMonitor.all().map((m) => ({ id: String(m.id()), name: m.name(), primary: m.isPrimary(), x: m.x(), y: m.y(), width: m.width(), height: m.height() })),
 };
-
-const Z_PIXMAP = 2;
 
 /** A monitor's last known pixels, and what DAMAGE says has been drawn over them since. */
 interface MonitorImage {
@@ -21,22 +20,25 @@ interface MonitorImage {
 
 /**
  * Capture woken by X DAMAGE, reading back only what was drawn: the X server
- * reports each drawn rectangle, and a grab fetches (GetImage) just their
- * bounding box into the monitor's last image. A static screen costs no
- * capture at all, a typed character costs a few kilobytes, and a full
- * 1080p repaint costs one 8 MB read (~11 ms here, against ~35 ms for the
- * same frame through node-screenshots, which still lists the monitors).
+ * reports each drawn rectangle, and a grab fetches (GetImage, through shared
+ * memory where the server allows) just their bounding box into the
+ * monitor's last image. A static screen costs no capture at all, a typed
+ * character costs a few kilobytes, and a full 1080p repaint costs one 8 MB
+ * read (2.5 ms here through MIT-SHM, 8.9 ms through the X socket, ~35 ms
+ * through node-screenshots, which still lists the monitors).
  */
 export class X11Capture implements Capture {
   private readonly watchers = new Set<{ monitor: Monitor; changed: () => void }>();
   private damage: { ext: DamageExt; id: number } | null = null;
   private readonly images = new Map<string, MonitorImage>();
+  private reader: ImageReader | null = null;
 
   constructor(private readonly x: XConnection) {}
 
   /** Starts listening for DAMAGE on the root window; it covers every window drawn on the screen. */
   async init(): Promise<void> {
     assertTrueColour(this.x.display);
+    this.reader = await imageReader(this.x);
     const ext = await this.x.damage();
     const id = this.x.display.client.AllocID();
     // Raw rectangles need no Subtract round trips, so no drawing can slip between a report and its reset.
@@ -51,8 +53,15 @@ export class X11Capture implements Capture {
   async close(): Promise<void> {
     if (this.damage) this.damage.ext.Destroy(this.damage.id);
     this.damage = null;
+    this.reader?.close();
+    this.reader = null;
     this.watchers.clear();
     this.images.clear();
+  }
+
+  /** How grabs read pixels; null before init. */
+  get reading(): ImageReader['kind'] | null {
+    return this.reader?.kind ?? null;
   }
 
   async grab(monitor: Monitor): Promise<Frame> {
@@ -61,7 +70,8 @@ export class X11Capture implements Capture {
     image.dirty = null;
     if (!area) return { width: monitor.width, height: monitor.height, data: image.pixels.rgba, changed: false };
     try {
-      const pixels = await this.getImage(monitor.x + area.x, monitor.y + area.y, area.w, area.h);
+      if (!this.reader) throw new Error('X11Capture.grab before init');
+      const pixels = await this.reader.read(monitor.x + area.x, monitor.y + area.y, area.w, area.h);
       const changed = patchPixels(image.pixels, area, pixels);
       return { width: monitor.width, height: monitor.height, data: image.pixels.rgba, changed };
     } catch (error) {
@@ -82,14 +92,6 @@ export class X11Capture implements Capture {
     const image = { monitor, pixels: monitorPixels(monitor.width, monitor.height), dirty: { x: 0, y: 0, w: monitor.width, h: monitor.height } };
     this.images.set(monitor.id, image);
     return image;
-  }
-
-  private getImage(x: number, y: number, width: number, height: number): Promise<Buffer> {
-    return new Promise((resolve, reject) =>
-      this.x.display.client.GetImage(Z_PIXMAP, this.x.root, x, y, width, height, 0xffffffff, (error, image) =>
-        error ? reject(new Error(`GetImage ${width}x${height}+${x}+${y}: ${error.message}`)) : resolve(image.data),
-      ),
-    );
   }
 
   private damaged(area: Rect): void {

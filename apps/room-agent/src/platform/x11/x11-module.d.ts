@@ -1,6 +1,7 @@
 /**
  * The part of the pure-JS `x11` package (no types of its own) that the x11
- * adapter uses: core requests (GetImage among them), and the DAMAGE and SHAPE extensions.
+ * adapter uses: core requests (GetImage among them), and the DAMAGE, SHAPE and
+ * MIT-SHM extensions.
  */
 declare module 'x11' {
   import type { EventEmitter } from 'node:events';
@@ -52,6 +53,22 @@ declare module 'x11' {
     Rectangles(op: number, kind: number, window: number, x: number, y: number, rectangles: [number, number, number, number][]): void;
   }
 
+  /** A shared-memory segment: an unlinked /dev/shm file the server maps, which the client reads with pread. */
+  export interface ShmSegment {
+    size: number;
+    /** Where `getImage` copies the pixels; overwritten by the next one. */
+    buffer: Buffer;
+    getImage(drawable: number, x: number, y: number, width: number, height: number, planeMask: number, format: number, offset: number, callback: (error: Error | null, reply: { depth: number; visual: number; size: number }) => void): void;
+    detach(callback?: () => void): void;
+  }
+
+  export interface ShmExt {
+    ImageFormat: { XYPixmap: number; ZPixmap: number };
+    /** Whether a segment really attaches (a remote or sandboxed server may refuse it); false means use core requests. */
+    usable(callback: (error: Error | null, usable: boolean) => void): void;
+    createSegment(size: number, callback: (error: Error | null, segment: ShmSegment) => void): void;
+  }
+
   export interface XClient extends EventEmitter {
     AllocID(): number;
     CreateWindow(id: number, parent: number, x: number, y: number, width: number, height: number, borderWidth: number, depth: number, klass: number, visual: number, values: WindowValues): void;
@@ -67,6 +84,7 @@ declare module 'x11' {
     InternAtom(onlyIfExists: boolean, name: string, callback: (error: Error | null, atom: number) => void): void;
     require(name: 'damage', callback: (error: Error | null, ext: DamageExt) => void): void;
     require(name: 'shape', callback: (error: Error | null, ext: ShapeExt) => void): void;
+    require(name: 'shm', callback: (error: Error | null, ext: ShmExt) => void): void;
     sync(callback: (error: Error | null) => void): void;
     close(callback?: () => void): void;
   }
@@ -79,6 +97,12 @@ declare module 'x11' {
     format: Record<number, { bits_per_pixel: number; scanline_pad: number }>;
   }
 
-  export function createClient(options: { display?: string }, callback: (error: Error | null, display: XDisplay) => void): XClient;
+  export interface ClientOptions {
+    display?: string;
+    /** false: no MIT-SHM segments, core requests only. */
+    shm?: false;
+  }
+
+  export function createClient(options: ClientOptions, callback: (error: Error | null, display: XDisplay) => void): XClient;
   export const eventMask: Record<'SubstructureNotify' | 'StructureNotify' | 'Exposure', number>;
 }

@@ -1,4 +1,4 @@
-import x11, { type DamageExt, type ShapeExt, type XDisplay } from 'x11';
+import x11, { type DamageExt, type ShapeExt, type ShmExt, type XDisplay } from 'x11';
 
 /** One connection to the X server, with the promise-shaped helpers the adapter needs. */
 export interface XConnection {
@@ -8,16 +8,22 @@ export interface XConnection {
   sync(): Promise<void>;
   damage(): Promise<DamageExt>;
   shape(): Promise<ShapeExt>;
+  shm(): Promise<ShmExt>;
   close(): Promise<void>;
 }
 
+export interface DisplayOptions {
+  /** Whether MIT-SHM may be used (default true); tests turn it off to exercise the core-request path. */
+  sharedMemory?: boolean;
+}
+
 /** `onError` hears X protocol errors after connecting (a stale window id, say): the adapter logs them and carries on. */
-export function openDisplay(name: string, onError: (error: Error) => void): Promise<XConnection> {
+export function openDisplay(name: string, onError: (error: Error) => void, options: DisplayOptions = {}): Promise<XConnection> {
   return new Promise((resolve, reject) => {
-    const client = x11.createClient({ display: name }, (error, display) => {
+    const client = x11.createClient({ display: name, ...(options.sharedMemory === false ? { shm: false as const } : {}) }, (error, display) => {
       if (error) return reject(new Error(`Cannot open X display ${name}: ${error.message}`));
       const X = display.client;
-      const ext = <E>(which: 'damage' | 'shape') =>
+      const ext = <E>(which: 'damage' | 'shape' | 'shm') =>
         new Promise<E>((res, rej) => X.require(which as 'damage', (err, e) => (err ? rej(new Error(`X extension ${which}: ${err.message}`)) : res(e as E))));
       resolve({
         display,
@@ -25,6 +31,7 @@ export function openDisplay(name: string, onError: (error: Error) => void): Prom
         sync: () => new Promise((res, rej) => X.sync((err) => (err ? rej(err) : res()))),
         damage: () => ext<DamageExt>('damage'),
         shape: () => ext<ShapeExt>('shape'),
+        shm: () => ext<ShmExt>('shm'),
         close: () => new Promise((res) => X.close(() => res())),
       });
     });
