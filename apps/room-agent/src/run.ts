@@ -151,12 +151,14 @@ export async function runAgent(argv: string[], host: { overlay?: Overlay } = {})
       host.overlay,
     );
     log.info({ roomId: agent.identity.roomId, platform }, 'agent running');
-    await new Promise<void>((done) => {
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
+    const lost = await new Promise<Error | null>((done) => {
+      process.once('SIGINT', () => done(null));
+      process.once('SIGTERM', () => done(null));
+      void agent.platform.lost?.then(done);
     });
-    await agent.stop('agent_ended');
-    return 0;
+    await agent.stop(lost ? 'error' : 'agent_ended');
+    if (lost) process.stderr.write(`roomlink-agent: ${lost.message}; exiting so that the service starts again.\n`);
+    return lost ? 1 : 0;
   } catch (error) {
     if (error instanceof AgentSetupError) {
       process.stderr.write(`roomlink-agent: ${error.message}\n`);

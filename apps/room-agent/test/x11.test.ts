@@ -1,7 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Monitor } from 'node-screenshots';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { enroll } from '../src/core/identity';
 import { X11Capture, x11Displays } from '../src/platform/x11/capture';
 import { openDisplay, type XConnection } from '../src/platform/x11/xconnection';
 import { RING_PX } from '../src/platform/x11/overlay';
@@ -313,5 +318,48 @@ describe('keyboard (rule 7) into a real X window', () => {
     viewer.send({ type: 'control.end' });
     expect((await done).input).toEqual({ accepted: 0, dropped: 34 });
     expect(await page.inputValue('#t')).toBe('');
+  });
+});
+
+describe('an X server that goes away', () => {
+  it('fails what waits on it, and closing the connection still finishes', async () => {
+    const own = await startXorg();
+    const connection = await openDisplay(own.display, () => undefined);
+    await connection.sync();
+    // A request the server never answers, as none will once it has gone.
+    const pending = expect(connection.request<void>(() => undefined)).rejects.toThrow('closed the connection');
+    await own.close();
+    expect((await connection.lost).message).toContain(`X display ${own.display} closed the connection`);
+    await pending;
+    await expect(connection.sync()).rejects.toThrow('closed the connection');
+    await connection.close();
+  });
+
+  it('ends the session, and the agent exits for its service to start it again', async () => {
+    const own = await startXorg();
+    const ownPlane = new ControlPlane();
+    await ownPlane.listen();
+    const dataDir = mkdtempSync(join(tmpdir(), 'roomlink-x-gone-'));
+    await enroll({ serverUrl: ownPlane.url, code: `CODE-${randomUUID()}`, dataDir, platform: 'x11', agentVersion: 'test' });
+    const main = join(import.meta.dirname, '../src/main.ts');
+    const child = execFile(process.execPath, ['--import', 'tsx', main, 'run', '--data-dir', dataDir, '--platform', 'x11', '--display', own.display, '--loopback-only', '--restart-command', 'true']);
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await ownPlane.waitForAgent();
+      const { sessionId } = await ownPlane.offer('modify');
+      const ownViewer = new Viewer(ownPlane, sessionId);
+      await ownPlane.waitFor('session.active', (m) => m.sessionId === sessionId);
+      const end = ownPlane.waitFor('session.end', (m) => m.sessionId === sessionId);
+      await own.close();
+      expect((await end).reason).toBe('error');
+      expect(await exited).toBe(1);
+      expect(stderr).toContain(`X display ${own.display} closed the connection`);
+      ownViewer.close();
+    } finally {
+      child.kill('SIGKILL');
+      await ownPlane.kill();
+    }
   });
 });

@@ -89,6 +89,10 @@ export class RoomAgent {
     this.unsubscribe = this.platform.roomState.onChange((status) => this.roomChanged(status));
     this.healthTimer = setInterval(() => void this.reportHealth(true), this.options.healthIntervalMs);
     this.connection.start();
+    void this.platform.lost?.then((error) => {
+      this.options.log.error({ err: error.message }, 'the platform is gone');
+      return this.session?.end('error');
+    });
   }
 
   /** Ends any session (the ring comes down), disconnects and closes the platform. */

@@ -82,6 +82,12 @@ export interface Platform {
   overlay: Overlay;
   device: Device;
   roomState: RoomState;
+  /**
+   * Resolves if the platform can no longer work (its X server went away):
+   * the agent ends any session, and the CLI exits so that the service
+   * manager starts it afresh on the new display.
+   */
+  lost?: Promise<Error>;
   close(): Promise<void>;
 }
 

@@ -21,7 +21,7 @@ export interface ImageReader {
  */
 export async function imageReader(x: XConnection): Promise<ImageReader> {
   const ext = await x.shm().catch(() => null);
-  if (ext && (await new Promise<boolean>((resolve) => ext.usable((error, usable) => resolve(!error && usable))))) return new SharedMemoryReader(x, ext);
+  if (ext && (await x.request<boolean>((done) => ext.usable((error, usable) => done(null, !error && usable))))) return new SharedMemoryReader(x, ext);
   return socketReader(x);
 }
 
@@ -29,9 +29,9 @@ function socketReader(x: XConnection): ImageReader {
   return {
     kind: 'socket',
     read: (left, top, width, height) =>
-      new Promise((resolve, reject) =>
+      x.request<Uint8Array>((done) =>
         x.display.client.GetImage(Z_PIXMAP, x.root, left, top, width, height, ALL_PLANES, (error, image) =>
-          error ? reject(new Error(`GetImage ${width}x${height}+${left}+${top}: ${error.message}`)) : resolve(image.data),
+          done(error && new Error(`GetImage ${width}x${height}+${left}+${top}: ${error.message}`), image?.data),
         ),
       ),
     close: () => undefined,
@@ -67,9 +67,9 @@ class SharedMemoryReader implements ImageReader {
   private async readNow(left: number, top: number, width: number, height: number): Promise<Uint8Array> {
     const bytes = width * height * 4;
     const segment = await this.segmentOf(bytes);
-    const size = await new Promise<number>((resolve, reject) =>
+    const size = await this.x.request<number>((done) =>
       segment.getImage(this.x.root, left, top, width, height, ALL_PLANES, this.ext.ImageFormat.ZPixmap, 0, (error, reply) =>
-        error ? reject(new Error(`MIT-SHM GetImage ${width}x${height}+${left}+${top}: ${error.message}`)) : resolve(reply.size),
+        done(error && new Error(`MIT-SHM GetImage ${width}x${height}+${left}+${top}: ${error.message}`), reply?.size),
       ),
     );
     if (size < bytes) throw new Error(`MIT-SHM GetImage ${width}x${height}+${left}+${top} returned ${size} bytes, expected ${bytes}.`);
@@ -79,8 +79,8 @@ class SharedMemoryReader implements ImageReader {
   private async segmentOf(bytes: number): Promise<ShmSegment> {
     if (this.segment && this.segment.size >= bytes) return this.segment;
     this.close();
-    this.segment = await new Promise<ShmSegment>((resolve, reject) =>
-      this.ext.createSegment(bytes, (error, segment) => (error ? reject(new Error(`MIT-SHM segment of ${bytes} bytes: ${error.message}`)) : resolve(segment))),
+    this.segment = await this.x.request<ShmSegment>((done) =>
+      this.ext.createSegment(bytes, (error, segment) => done(error && new Error(`MIT-SHM segment of ${bytes} bytes: ${error.message}`), segment)),
     );
     return this.segment;
   }

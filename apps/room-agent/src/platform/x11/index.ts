@@ -28,6 +28,7 @@ export async function x11Platform(options: X11Options): Promise<Platform> {
     overlay: new X11Overlay(x),
     device: new CommandDevice(options.restartCommand, options.logDir),
     roomState: options.roomState,
+    lost: x.lost,
     close: async () => {
       options.roomState.close();
       await capture.close();
