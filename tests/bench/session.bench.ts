@@ -63,10 +63,15 @@ const armKeyToPhoton = `(() => {
   const baseline = sample();
   let keyAt = 0;
   window.addEventListener('keydown', (event) => { keyAt = event.timeStamp; }, { once: true, capture: true });
-  window.roomlinkPhoton = new Promise((resolve) => {
+  window.roomlinkPhoton = new Promise((resolve, reject) => {
+    let frames = 0;
+    let farthest = 0;
+    setTimeout(() => reject(new Error('no colour change in the video 5 s after the key (keydown seen: ' + (keyAt > 0) + ', frames since: ' + frames + ', largest change: ' + farthest + ')')), 5000);
     const onFrame = (now, meta) => {
       const pixel = sample();
       const distance = Math.abs(pixel[0] - baseline[0]) + Math.abs(pixel[1] - baseline[1]) + Math.abs(pixel[2] - baseline[2]);
+      frames += 1;
+      farthest = Math.max(farthest, distance);
       if (keyAt && distance > 60) resolve({ displayed: meta.expectedDisplayTime - keyAt, received: (meta.receiveTime ?? NaN) - keyAt, presented: meta.presentationTime - keyAt });
       else video.requestVideoFrameCallback(onFrame);
     };
