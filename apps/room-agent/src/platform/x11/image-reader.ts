@@ -47,6 +47,7 @@ class SharedMemoryReader implements ImageReader {
   readonly kind = 'shared memory';
   private segment: ShmSegment | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly x: XConnection,
@@ -60,11 +61,18 @@ class SharedMemoryReader implements ImageReader {
   }
 
   close(): void {
+    this.closed = true;
+    this.detach();
+  }
+
+  private detach(): void {
     this.segment?.detach();
     this.segment = null;
   }
 
   private async readNow(left: number, top: number, width: number, height: number): Promise<Uint8Array> {
+    // A read queued behind close() would attach a segment nobody detaches.
+    if (this.closed) throw new Error('MIT-SHM reader closed');
     const bytes = width * height * 4;
     const segment = await this.segmentOf(bytes);
     const size = await this.x.request<number>((done) =>
@@ -78,7 +86,7 @@ class SharedMemoryReader implements ImageReader {
 
   private async segmentOf(bytes: number): Promise<ShmSegment> {
     if (this.segment && this.segment.size >= bytes) return this.segment;
-    this.close();
+    this.detach();
     this.segment = await this.x.request<ShmSegment>((done) =>
       this.ext.createSegment(bytes, (error, segment) => done(error && new Error(`MIT-SHM segment of ${bytes} bytes: ${error.message}`), segment)),
     );
