@@ -243,7 +243,7 @@ export default async function sessionBench(): Promise<BenchReport> {
       { metric: 'per key, median: presented → on screen (the next vsync)', value: median((t) => t.displayed - t.presented), unit: 'ms' },
       { metric: 'room side per key frame: capture to encoder, p50', value: roomFrames.latencyP50Ms, unit: 'ms' },
       { metric: 'room side per key frame: encode (VP8, 1080p)', value: sender?.encodeMsPerFrame ?? NaN, unit: 'ms' },
-      { metric: 'room side per packet: wait in the pacer', value: sender?.pacerMsPerPacket ?? NaN, unit: 'ms' },
+      { metric: 'room side per packet: wait in the pacer (whole session, its first keyframe included)', value: sender?.pacerMsPerPacket ?? NaN, unit: 'ms' },
       { metric: "room side: the sender's bandwidth estimate at the end", value: sender?.estimateKbps ?? NaN, unit: 'kbps' },
       { metric: 'console side per frame: jitter buffer, target 0', value: noBuffer.jitterBufferMs, unit: 'ms' },
       { metric: 'console side per frame: jitter buffer, default', value: withBuffer.jitterBufferMs, unit: 'ms' },
