@@ -335,6 +335,29 @@ describe('an X server that goes away', () => {
     await connection.close();
   });
 
+  it('ends the session and takes the room offline when the agent runs in-process, as in the demo', async () => {
+    const own = await startXorg();
+    const ownPlane = new ControlPlane();
+    await ownPlane.listen();
+    // The x11 platform points DISPLAY at its server; the other tests read the shared one.
+    const display = process.env.DISPLAY;
+    try {
+      const inProcess = await enrolledAgent(ownPlane, { platform: 'x11', display: own.display });
+      const { sessionId } = await ownPlane.offer('modify');
+      const ownViewer = new Viewer(ownPlane, sessionId);
+      await ownPlane.waitFor('session.active', (m) => m.sessionId === sessionId);
+      const end = ownPlane.waitFor('session.end', (m) => m.sessionId === sessionId);
+      await own.close();
+      expect((await end).reason).toBe('error');
+      await ownPlane.waitForAgentGone();
+      await inProcess.stop();
+      ownViewer.close();
+    } finally {
+      process.env.DISPLAY = display;
+      await ownPlane.kill();
+    }
+  });
+
   it('ends the session, and the agent exits for its service to start it again', async () => {
     const own = await startXorg();
     const ownPlane = new ControlPlane();

@@ -51,6 +51,7 @@ export class RoomAgent {
   private unsubscribe: (() => void) | null = null;
   private lastReported: { signals: string; inCall: boolean } | null = null;
   private readonly endedListeners = new Set<(session: AgentSession) => void>();
+  private stopped: Promise<void> | null = null;
 
   constructor(
     readonly identity: AgentIdentity,
@@ -89,14 +90,20 @@ export class RoomAgent {
     this.unsubscribe = this.platform.roomState.onChange((status) => this.roomChanged(status));
     this.healthTimer = setInterval(() => void this.reportHealth(true), this.options.healthIntervalMs);
     this.connection.start();
+    // Without its display the agent can serve nothing: the room goes offline rather than look healthy.
     void this.platform.lost?.then((error) => {
-      this.options.log.error({ err: error.message }, 'the platform is gone');
-      return this.session?.end('error');
+      this.options.log.error({ err: error.message }, 'the platform is gone; stopping');
+      return this.stop('error');
     });
   }
 
-  /** Ends any session (the ring comes down), disconnects and closes the platform. */
-  async stop(reason: EndReason = 'agent_ended'): Promise<void> {
+  /** Ends any session (the ring comes down), disconnects and closes the platform; a second call waits for the first. */
+  stop(reason: EndReason = 'agent_ended'): Promise<void> {
+    this.stopped ??= this.shutDown(reason);
+    return this.stopped;
+  }
+
+  private async shutDown(reason: EndReason): Promise<void> {
     clearInterval(this.healthTimer);
     clearTimeout(this.grace);
     this.unsubscribe?.();
