@@ -147,6 +147,6 @@ export default async function agentBench(): Promise<BenchReport> {
       { metric: 'grant accepted to first frame sent, median', value: percentile(firstFrames, 50), unit: 'ms' },
       { metric: 'grant accepted to first frame sent, max', value: Math.max(...firstFrames), unit: 'ms' },
     ],
-    context: { sampleSeconds: SAMPLE_S, settledSampleSeconds: SETTLED_SAMPLE_S, staticAgentCpuByThread: { settled: idle.agentThreads, settling: settling.agentThreads }, firstFrameRuns: FIRST_FRAME_RUNS, frames: summary.frames, capture: 'X GetImage of the damaged area, woken by X DAMAGE', encoder: 'wrtc VP8' },
+    context: { sampleSeconds: SAMPLE_S, settledSampleSeconds: SETTLED_SAMPLE_S, staticAgentCpuByThread: { settled: idle.agentThreads, settling: settling.agentThreads }, firstFrameRuns: FIRST_FRAME_RUNS, frames: summary.frames, capture: 'X GetImage of the damaged area through MIT-SHM, woken by X DAMAGE', encoder: 'wrtc VP8' },
   };
 }
