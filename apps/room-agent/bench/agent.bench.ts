@@ -50,7 +50,9 @@ export default async function agentBench(): Promise<BenchReport> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const ends: { frames: { latencyP50Ms: number; latencyP95Ms: number; sent: number; captured: number; unchanged: number }; sender: SenderStats | null; firstFrameMs: number | null }[] = [];
+  let reading = 'unknown';
   createInterface({ input: agent.stderr! }).on('line', (line) => {
+    if (line.includes('"x11 capture ready"')) reading = (JSON.parse(line) as { reading: string }).reading;
     if (line.includes('"session ended"')) ends.push(JSON.parse(line) as (typeof ends)[number]);
   });
   const xorgPid = Number(readFileSync(`/tmp/.X${xserver.display.slice(1)}-lock`, 'utf8').trim());
@@ -147,6 +149,6 @@ export default async function agentBench(): Promise<BenchReport> {
       { metric: 'grant accepted to first frame sent, median', value: percentile(firstFrames, 50), unit: 'ms' },
       { metric: 'grant accepted to first frame sent, max', value: Math.max(...firstFrames), unit: 'ms' },
     ],
-    context: { sampleSeconds: SAMPLE_S, settledSampleSeconds: SETTLED_SAMPLE_S, staticAgentCpuByThread: { settled: idle.agentThreads, settling: settling.agentThreads }, firstFrameRuns: FIRST_FRAME_RUNS, frames: summary.frames, capture: 'X GetImage of the damaged area through MIT-SHM, woken by X DAMAGE', encoder: 'wrtc VP8' },
+    context: { sampleSeconds: SAMPLE_S, settledSampleSeconds: SETTLED_SAMPLE_S, staticAgentCpuByThread: { settled: idle.agentThreads, settling: settling.agentThreads }, firstFrameRuns: FIRST_FRAME_RUNS, frames: summary.frames, capture: `X GetImage of the damaged area (through ${reading}), woken by X DAMAGE`, encoder: 'wrtc VP8' },
   };
 }

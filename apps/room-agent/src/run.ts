@@ -77,7 +77,7 @@ export async function createPlatform(config: AgentConfig, overlay?: Overlay): Pr
       const display = config.display ?? process.env.DISPLAY;
       if (!display) throw new AgentSetupError('usage', 'The x11 platform needs --display or DISPLAY.');
       const { x11Platform } = await import('./platform/x11/index');
-      return x11Platform({ display, roomState, restartCommand: config.restartCommand, logDir, onXError: (error) => config.log.warn({ err: error.message }, 'X error') });
+      return x11Platform({ display, roomState, restartCommand: config.restartCommand, logDir, log: config.log });
     }
     case 'windows': {
       if (!overlay) throw new AgentSetupError('usage', 'The windows platform runs inside the Electron host (src/electron), which draws the ring.');

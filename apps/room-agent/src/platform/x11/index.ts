@@ -1,3 +1,4 @@
+import type { Logger } from '../../core/log';
 import type { Platform, RoomState } from '../../core/platform';
 import { X11Capture, x11Displays } from './capture';
 import { CommandDevice } from './device';
@@ -10,16 +11,18 @@ export interface X11Options {
   roomState: RoomState;
   restartCommand: string;
   logDir: string;
-  onXError: (error: Error) => void;
+  /** X protocol errors are logged and the adapter carries on; so is how capture reads pixels. */
+  log: Logger;
 }
 
 /** The Linux room PC: real monitors, capture, XTEST keys and the ring on an X display. */
 export async function x11Platform(options: X11Options): Promise<Platform> {
   // node-screenshots and libnut open the display named by DISPLAY; keep every X client on the same one.
   process.env.DISPLAY = options.display;
-  const x = await openDisplay(options.display, options.onXError);
+  const x = await openDisplay(options.display, (error) => options.log.warn({ err: error.message }, 'X error'));
   const capture = new X11Capture(x);
   await capture.init();
+  options.log.info({ display: options.display, reading: capture.reading }, 'x11 capture ready');
   return {
     name: 'x11',
     displays: x11Displays,
