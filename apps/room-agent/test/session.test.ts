@@ -78,6 +78,7 @@ describe('a modify session', () => {
     expect(sender!.framesEncoded).toBeGreaterThanOrEqual(viewer.framesReceived);
     expect(sender!.encodeMsPerFrame).toBeGreaterThan(0);
     expect(sender!.bytesSent).toBeGreaterThan(0);
+    expect(sender!.estimateKbps).toBeGreaterThan(0);
     await eventually(() => recorded().device.restarts === 1, 'restart after session');
   });
 

@@ -135,12 +135,14 @@ export class MediaLink {
     let timer: NodeJS.Timeout | undefined;
     const report = await Promise.race([pc.getStats(), new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS)))]).catch(() => null);
     clearTimeout(timer);
-    type Entry = { type?: string; kind?: string; nominated?: boolean; availableOutgoingBitrate?: number; framesEncoded?: number; totalEncodeTime?: number; packetsSent?: number; totalPacketSendDelay?: number; bytesSent?: number };
+    type Entry = { id?: string; type?: string; kind?: string; selectedCandidatePairId?: string; nominated?: boolean; availableOutgoingBitrate?: number; framesEncoded?: number; totalEncodeTime?: number; packetsSent?: number; totalPacketSendDelay?: number; bytesSent?: number };
     const entries: Entry[] = [];
     report?.forEach((entry: Entry) => entries.push(entry));
     const video = entries.find((e) => e.type === 'outbound-rtp' && e.kind === 'video');
     if (!video) return null;
-    const estimate = entries.find((e) => e.type === 'candidate-pair' && e.nominated)?.availableOutgoingBitrate;
+    // The transport names the pair in use; a pair's nominated flag is not always kept up to date as the call ends.
+    const selected = entries.find((e) => e.type === 'transport')?.selectedCandidatePairId;
+    const estimate = entries.find((e) => e.type === 'candidate-pair' && (selected ? e.id === selected : e.nominated))?.availableOutgoingBitrate;
     const frames = video.framesEncoded ?? 0;
     const packets = video.packetsSent ?? 0;
     return {
