@@ -11,7 +11,7 @@ export interface X11Options {
   roomState: RoomState;
   restartCommand: string;
   logDir: string;
-  /** X protocol errors are logged and the adapter carries on; so is how capture reads pixels. */
+  /** Hears X protocol errors (the adapter carries on after them) and how capture reads pixels. */
   log: Logger;
 }
 
