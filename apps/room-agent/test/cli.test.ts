@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +75,23 @@ describe('roomlink-agent run', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('exits even when whoever read its log stopped reading and then went away', async () => {
+    // A megabyte of log lines into a pipe nobody reads fills it; then the process exits, and only then does the reader go.
+    const script = `import { createLogger } from ${JSON.stringify(join(import.meta.dirname, '../src/core/log.ts'))};
+      const log = createLogger('info');
+      for (let i = 0; i < 5000; i++) log.info({ i, pad: 'x'.repeat(200) }, 'filler');
+      process.exit(0);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.pause();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.stderr!.destroy();
+    const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000));
+    const outcome = await Promise.race([exited, hung]);
+    if (outcome === 'hung') child.kill('SIGKILL');
+    expect(outcome).toBe(0);
   });
 
   it('explains a bad option', async () => {
