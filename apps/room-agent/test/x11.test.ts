@@ -322,6 +322,17 @@ describe('keyboard (rule 7) into a real X window', () => {
 });
 
 describe('an X server that goes away', () => {
+  /** Opens a modify session, then stops the X server under it: the session ends in an error. */
+  async function sessionWhileXGoes(ownPlane: ControlPlane, own: XServer): Promise<Viewer> {
+    const { sessionId } = await ownPlane.offer('modify');
+    const ownViewer = new Viewer(ownPlane, sessionId);
+    await ownPlane.waitFor('session.active', (m) => m.sessionId === sessionId);
+    const end = ownPlane.waitFor('session.end', (m) => m.sessionId === sessionId);
+    await own.close();
+    expect((await end).reason).toBe('error');
+    return ownViewer;
+  }
+
   it('fails what waits on it, and closing the connection still finishes', async () => {
     const own = await startXorg();
     const connection = await openDisplay(own.display, () => undefined);
@@ -343,12 +354,7 @@ describe('an X server that goes away', () => {
     const display = process.env.DISPLAY;
     try {
       const inProcess = await enrolledAgent(ownPlane, { platform: 'x11', display: own.display });
-      const { sessionId } = await ownPlane.offer('modify');
-      const ownViewer = new Viewer(ownPlane, sessionId);
-      await ownPlane.waitFor('session.active', (m) => m.sessionId === sessionId);
-      const end = ownPlane.waitFor('session.end', (m) => m.sessionId === sessionId);
-      await own.close();
-      expect((await end).reason).toBe('error');
+      const ownViewer = await sessionWhileXGoes(ownPlane, own);
       await ownPlane.waitForAgentGone();
       await inProcess.stop();
       ownViewer.close();
@@ -371,12 +377,7 @@ describe('an X server that goes away', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       await ownPlane.waitForAgent();
-      const { sessionId } = await ownPlane.offer('modify');
-      const ownViewer = new Viewer(ownPlane, sessionId);
-      await ownPlane.waitFor('session.active', (m) => m.sessionId === sessionId);
-      const end = ownPlane.waitFor('session.end', (m) => m.sessionId === sessionId);
-      await own.close();
-      expect((await end).reason).toBe('error');
+      const ownViewer = await sessionWhileXGoes(ownPlane, own);
       expect(await exited).toBe(1);
       expect(stderr).toContain(`X display ${own.display} closed the connection`);
       ownViewer.close();
