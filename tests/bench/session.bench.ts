@@ -4,15 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EnrollmentCode, SessionView } from '@roomlink/shared';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { enroll } from '../../apps/room-agent/src/core/identity';
 import type { SenderStats } from '../../apps/room-agent/src/core/media';
 import { startXorg } from '../../apps/room-agent/test/support/xorg';
 import { cpuSeconds } from '../../scripts/bench/cpu';
 import { percentile, type BenchReport, type BenchRow } from '../../scripts/bench/report';
-import { launchChromium } from '../support/chromium';
-import { ADMIN, signInThroughUi, startConsoleSystem, TECH } from '../support/console-system';
-import { allowLoopbackCandidates, loopbackWebRtcArgs, startSessionThroughUi, waitLive } from '../support/session-ui';
+import { ADMIN, sessionConsolePage, startConsoleSystem, TECH } from '../support/console-system';
+import { startSessionThroughUi, waitLive } from '../support/session-ui';
 import { startTargetApp } from '../support/target-app';
 
 const FIRST_FRAME_RUNS = 7;
@@ -135,18 +134,12 @@ export default async function sessionBench(): Promise<BenchReport> {
   });
   const target = await startTargetApp(xserver.display, xserver.monitors[0]!);
   const xorgPid = Number(readFileSync(`/tmp/.X${xserver.display.slice(1)}-lock`, 'utf8').trim());
-  const { web } = await system.console('bench');
-  const browsers: { context: BrowserContext; close(): Promise<void> }[] = [];
+  const browsers: { close(): Promise<void> }[] = [];
 
   async function consolePage(withJitterBuffer: boolean): Promise<Page> {
-    const browser = await launchChromium(loopbackWebRtcArgs);
-    browsers.push(browser);
-    await browser.context.addInitScript(keepPeerConnections);
-    if (withJitterBuffer) await browser.context.addInitScript(ignoreJitterBufferTarget);
-    const page = await browser.context.newPage();
-    await page.goto(web.url);
-    if (await page.getByRole('button', { name: 'Sign in' }).isVisible()) await signInThroughUi(page, TECH);
-    await allowLoopbackCandidates(page);
+    const opened = await sessionConsolePage(system, `bench-${browsers.length}`, TECH, withJitterBuffer ? [keepPeerConnections, ignoreJitterBufferTarget] : [keepPeerConnections]);
+    browsers.push(opened);
+    const { page } = opened;
     await page.locator('[data-room="Fjord"] .health', { hasText: 'Healthy' }).waitFor({ timeout: 20_000 });
     return page;
   }

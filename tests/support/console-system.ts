@@ -129,11 +129,13 @@ export async function startConsoleSystem(): Promise<ConsoleSystem> {
 
 /**
  * A console page in a Chromium of its own, signed in through the UI, that can
- * reach a loopback-only test agent (see `allowLoopbackCandidates`).
+ * reach a loopback-only test agent (see `allowLoopbackCandidates`);
+ * `initScripts` run in the page before the console's own code (benchmark instruments).
  */
-export async function sessionConsolePage(system: ConsoleSystem, name: string, username: string): Promise<{ page: Page; close(): Promise<void> }> {
+export async function sessionConsolePage(system: ConsoleSystem, name: string, username: string, initScripts: string[] = []): Promise<{ page: Page; close(): Promise<void> }> {
   const { web } = await system.console(name);
   const browser = await launchChromium(loopbackWebRtcArgs);
+  for (const script of initScripts) await browser.context.addInitScript(script);
   const page = await browser.context.newPage();
   await page.goto(web.url);
   await signInThroughUi(page, username);
