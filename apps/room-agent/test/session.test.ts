@@ -82,6 +82,27 @@ describe('a modify session', () => {
     await eventually(() => recorded().device.restarts === 1, 'restart after session');
   });
 
+  it('captures nothing until the ring is up (rule 8), even when the ring is slow to draw', async () => {
+    const { overlay } = recorded();
+    const { capture } = room.agent.platform;
+    const show = overlay.show.bind(overlay);
+    const grab = capture.grab.bind(capture);
+    const seen: ('ring up' | 'grab')[] = [];
+    overlay.show = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await show();
+      seen.push('ring up');
+    };
+    capture.grab = (monitor) => {
+      seen.push('grab');
+      return grab(monitor);
+    };
+    const { viewer } = await openSession('modify');
+    await eventually(() => viewer.framesReceived > 0, 'a video frame');
+    expect(seen[0]).toBe('ring up');
+    expect(seen).toContain('grab');
+  });
+
   it('lowers the ring even when the console has already hung up', async () => {
     // The console says "end" and closes its side at once, as it does when its window closes.
     const { sessionId, viewer } = await openSession('modify');

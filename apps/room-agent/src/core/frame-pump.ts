@@ -69,9 +69,18 @@ export class FramePump {
 
   /** The viewer asked for a keyframe: the encoder makes one from the next frame it gets. */
   resend(): void {
-    if (!this.last || this.stopped) return;
+    if (this.repeat()) this.stats.resent += 1;
+  }
+
+  /**
+   * Feeds the last frame again, for a link that has just come up: a frame
+   * fed before it may have been dropped, and a still screen sends no other.
+   * When it was kept instead, the repeat costs a near-empty delta frame.
+   */
+  repeat(): boolean {
+    if (!this.last || this.stopped) return false;
     this.source.onFrame({ width: this.last.width, height: this.last.height, data: this.last.i420 });
-    this.stats.resent += 1;
+    return true;
   }
 
   private changed(): void {

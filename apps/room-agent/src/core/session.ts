@@ -73,6 +73,7 @@ export class AgentSession {
   private endedPromise: Promise<void> | null = null;
   private readonly startedAt = Date.now();
   private firstFrameMs: number | null = null;
+  private connectedAt: number | null = null;
 
   constructor(
     readonly setup: SessionSetup,
@@ -115,6 +116,8 @@ export class AgentSession {
       },
       sendFailed: (error) => this.context.log.debug({ sessionId: this.id, err: error.message }, 'channel message not sent'),
     });
+    // Captured while ICE and DTLS come up, so the first frame is ready to encode the moment the link is.
+    this.startPump(this.media.videoSource);
   }
 
   signal(data: SignalData): void {
@@ -155,8 +158,9 @@ export class AgentSession {
   private connected(): void {
     if (this.state !== 'connecting' || !this.media) return;
     this.state = 'active';
+    this.connectedAt = Date.now();
     this.context.send({ type: 'session.active', sessionId: this.id });
-    this.startPump(this.media.videoSource);
+    this.pump?.repeat();
     this.sendInfo();
   }
 
@@ -176,7 +180,8 @@ export class AgentSession {
   private recordFrames(): void {
     const stats = this.pump?.stats;
     if (!stats) return;
-    if (stats.firstFrameAt !== null) this.firstFrameMs ??= stats.firstFrameAt - this.startedAt;
+    // A frame captured before the link was up could be encoded only once it was.
+    if (stats.firstFrameAt !== null && this.connectedAt !== null) this.firstFrameMs ??= Math.max(stats.firstFrameAt, this.connectedAt) - this.startedAt;
     this.frames.captured += stats.captured;
     this.frames.sent += stats.sent;
     this.frames.unchanged += stats.unchanged;
