@@ -146,8 +146,8 @@ export default async function agentBench(): Promise<BenchReport> {
       { metric: 'encode per frame (VP8, 1080p), changing screen', value: summary.sender?.encodeMsPerFrame ?? NaN, unit: 'ms' },
       { metric: 'wait in the pacer per packet, changing screen', value: summary.sender?.pacerMsPerPacket ?? NaN, unit: 'ms' },
       { metric: "sender's bandwidth estimate at the end", value: summary.sender?.estimateKbps ?? NaN, unit: 'kbps' },
-      { metric: 'grant accepted to first frame sent, median', value: percentile(firstFrames, 50), unit: 'ms' },
-      { metric: 'grant accepted to first frame sent, max', value: Math.max(...firstFrames), unit: 'ms' },
+      { metric: 'grant accepted to first frame the encoder can take (link up, frame captured), median', value: percentile(firstFrames, 50), unit: 'ms' },
+      { metric: 'grant accepted to first frame the encoder can take, max', value: Math.max(...firstFrames), unit: 'ms' },
     ],
     context: { sampleSeconds: SAMPLE_S, settledSampleSeconds: SETTLED_SAMPLE_S, staticAgentCpuByThread: { settled: idle.agentThreads, settling: settling.agentThreads }, firstFrameRuns: FIRST_FRAME_RUNS, frames: summary.frames, capture: `X GetImage of the damaged area (through ${reading}), woken by X DAMAGE`, encoder: 'wrtc VP8' },
   };
