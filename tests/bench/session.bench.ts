@@ -11,7 +11,7 @@ import { startXorg } from '../../apps/room-agent/test/support/xorg';
 import { cpuSeconds } from '../../scripts/bench/cpu';
 import { percentile, type BenchReport, type BenchRow } from '../../scripts/bench/report';
 import { ADMIN, sessionConsolePage, startConsoleSystem, TECH } from '../support/console-system';
-import { startSessionThroughUi, waitLive } from '../support/session-ui';
+import { keepPeerConnections, startSessionThroughUi, waitLive } from '../support/session-ui';
 import { startTargetApp, type TargetLayout } from '../support/target-app';
 
 const FIRST_FRAME_RUNS = 7;
@@ -31,13 +31,6 @@ const WORKLOADS: { name: string; layout: TargetLayout }[] = [
 ];
 
 // In-page instruments, as strings: the runner's transform would add helpers the page lacks.
-/** Keeps every RTCPeerConnection the console makes, to read its stats. */
-const keepPeerConnections = `(() => {
-  const Native = window.RTCPeerConnection;
-  window.roomlinkPcs = [];
-  window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.roomlinkPcs.push(pc); return pc; };
-  window.RTCPeerConnection.prototype = Native.prototype;
-})()`;
 /** The receiver's default jitter buffer, for comparison: setting jitterBufferTarget does nothing. */
 const ignoreJitterBufferTarget = `Object.defineProperty(RTCRtpReceiver.prototype, 'jitterBufferTarget', { configurable: true, get() { return null; }, set() {} })`;
 /** Click on Start session → the first frame of the video presented. */

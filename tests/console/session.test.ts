@@ -1,7 +1,7 @@
 import type { AuditPage } from '@roomlink/shared';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { near, startSessionThroughUi, videoPixel, waitLive } from '../support/session-ui';
+import { dtlsRole, keepPeerConnections, near, startSessionThroughUi, videoPixel, waitLive } from '../support/session-ui';
 import { ADMIN, sessionConsolePage, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
 
 let system: ConsoleSystem;
@@ -23,7 +23,7 @@ beforeAll(async () => {
   await system.api(ADMIN, 'POST', '/api/roles', { name: 'Fjord observers', permissions: ['rooms.read', 'remoteAccess.view'], assignments: [{ groups: ['room-observers'], rooms: [fjord.id] }] });
   await system.api(ADMIN, 'POST', '/api/roles', { name: 'Oslo technicians', permissions: ['rooms.read', 'remoteAccess.modify', 'remoteAccess.view'], assignments: [{ groups: ['room-technicians'], locations: [oslo.id] }] });
   await system.roomAgent(fjord, { platform: 'synthetic' });
-  ({ page, close: closeBrowser } = await sessionConsolePage(system, 'tech', TECH));
+  ({ page, close: closeBrowser } = await sessionConsolePage(system, 'tech', TECH, [keepPeerConnections]));
 });
 afterAll(async () => {
   await closeBrowser?.();
@@ -37,6 +37,8 @@ describe('session window', () => {
 
     await waitLive(page);
     expect(await page.getByTestId('session-level').textContent()).toBe('MODIFY');
+    // The console answers as the DTLS server, so the room starts the handshake (answerAsDtlsServer).
+    expect(await dtlsRole(page)).toBe('server');
     const displays = page.getByRole('group', { name: 'Displays' });
     await expect.poll(() => displays.getByRole('button').allTextContents()).toEqual(['Console', 'Front of Room 1', 'Front of Room 2']);
     await expect.poll(() => videoPixel(page, 0.02, 0.98).then((p) => near(p, [30, 60, 160])), { timeout: 10_000 }).toBe(true);

@@ -15,6 +15,18 @@ export async function allowLoopbackCandidates(page: Page): Promise<void> {
   await page.evaluate(() => navigator.mediaDevices.getUserMedia({ video: true }).then((stream) => stream.getTracks().forEach((track) => track.stop())));
 }
 
+/** An init script that keeps every RTCPeerConnection the console makes in `window.roomlinkPcs`, to read their stats. A string: the test runner's transform would add helpers the page lacks. */
+export const keepPeerConnections = `(() => {
+  const Native = window.RTCPeerConnection;
+  window.roomlinkPcs = [];
+  window.RTCPeerConnection = function (...args) { const pc = new Native(...args); window.roomlinkPcs.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Native.prototype;
+})()`;
+
+/** The DTLS role of the newest peer connection's transport, as Chromium reports it (needs `keepPeerConnections`). */
+export const dtlsRole = (page: Page) =>
+  page.evaluate<string | undefined>(`(async () => { let role; (await window.roomlinkPcs.at(-1).getStats()).forEach((r) => { if (r.type === 'transport') role = r.dtlsRole; }); return role; })()`);
+
 /** Opens a room's Remote Access tab and starts a session, as a technician clicks it. */
 export async function startSessionThroughUi(page: Page, roomName: string): Promise<void> {
   await page.locator(`[data-room="${roomName}"]`).click();

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   AgentToServer,
+  answerAsDtlsServer,
   ConsoleToAgent,
   ConsoleToServer,
   decodeMessage,
@@ -76,5 +77,18 @@ describe('sdpRequestsAudio', () => {
   it('finds an audio m-line anywhere in the description', () => {
     expect(sdpRequestsAudio('v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n')).toBe(false);
     expect(sdpRequestsAudio('v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nm=audio 0 UDP/TLS/RTP/SAVPF 111\r\n')).toBe(true);
+  });
+});
+
+describe('answerAsDtlsServer', () => {
+  const answer = (setup: string, eol: string) => ['v=0', 'm=video 9 UDP/TLS/RTP/SAVPF 96', `a=setup:${setup}`, 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', `a=setup:${setup}`, ''].join(eol);
+
+  it('makes the answerer passive in every section, whatever the line endings', () => {
+    for (const eol of ['\r\n', '\n']) expect(answerAsDtlsServer(answer('active', eol))).toBe(answer('passive', eol));
+  });
+
+  it('leaves an answer that already chose, or an offer, as it was', () => {
+    for (const setup of ['passive', 'actpass']) expect(answerAsDtlsServer(answer(setup, '\r\n'))).toBe(answer(setup, '\r\n'));
+    expect(answerAsDtlsServer('a=setup:activeX\r\n')).toBe('a=setup:activeX\r\n');
   });
 });
