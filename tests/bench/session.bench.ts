@@ -12,7 +12,7 @@ import { cpuSeconds } from '../../scripts/bench/cpu';
 import { percentile, type BenchReport, type BenchRow } from '../../scripts/bench/report';
 import { ADMIN, sessionConsolePage, startConsoleSystem, TECH } from '../support/console-system';
 import { keepPeerConnections, startSessionThroughUi, waitLive } from '../support/session-ui';
-import { startTargetApp, type TargetLayout } from '../support/target-app';
+import { DEFAULT_LAYOUT, startTargetApp, type TargetLayout } from '../support/target-app';
 
 const FIRST_FRAME_RUNS = 7;
 const KEYS = 40;
@@ -200,7 +200,7 @@ export default async function sessionBench(): Promise<BenchReport> {
       await target.layout(layout);
       workloads.push({ name, result: await keyToPhoton(page) });
     }
-    await target.layout({ recolour: 'screen', typedText: true });
+    await target.layout(DEFAULT_LAYOUT);
 
     // A static screen: nothing moves but the ring, which does not move.
     await page.waitForTimeout(1000);

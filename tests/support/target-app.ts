@@ -27,14 +27,17 @@ export interface TargetApp {
 
 export interface TargetLayout {
   /**
-   * What a key recolours: the whole screen (the default) or only a 480x270
+   * What a key recolours: the whole screen or only a 480x270
    * panel at the bottom centre, a sixteenth of the screen, over the same
    * point of it.
    */
   recolour: 'screen' | 'panel';
-  /** Whether the text typed so far is shown (the default): white anti-aliased type over the recoloured background. */
+  /** Whether the text typed so far is shown: white anti-aliased type over the recoloured background. */
   typedText: boolean;
 }
+
+/** What the app shows when it starts, and what the tests type into. */
+export const DEFAULT_LAYOUT: TargetLayout = { recolour: 'screen', typedText: true };
 
 export const TITLE = 'roomlink-target';
 
