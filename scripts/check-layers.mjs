@@ -12,7 +12,7 @@ const isNode = (spec) => nodeBuiltins.has(spec) || spec.startsWith('node:');
 const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
 
 /** Packages whose code reaches the OS, a DOM or a UI toolkit: never in `packages/*` or where the rule says. */
-const ioPackages = ['ws', 'better-sqlite3', 'electron', '@roamhq/wrtc', 'fastify', 'pino', 'node-screenshots', '@nut-tree-fork/libnut', 'x11', 'playwright-core', '@azure/msal-node', 'react', 'react-dom'];
+const ioPackages = ['ws', 'better-sqlite3', 'electron', '@roamhq/wrtc', 'fastify', 'pino', 'node-screenshots', '@nut-tree-fork/libnut', 'x11', 'playwright-core', '@azure/msal-node', 'react', 'react-dom', 'sharp'];
 
 /**
  * Each rule: the files it governs (a path prefix relative to the root) and a

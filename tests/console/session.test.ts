@@ -1,7 +1,7 @@
 import type { AuditPage } from '@roomlink/shared';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dtlsRole, keepPeerConnections, near, startSessionThroughUi, videoPixel, waitLive } from '../support/session-ui';
+import { dtlsRole, keepPeerConnections, near, startSessionThroughUi, picturePixel, waitLive } from '../support/session-ui';
 import { ADMIN, sessionConsolePage, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
 
 let system: ConsoleSystem;
@@ -41,14 +41,14 @@ describe('session window', () => {
     expect(await dtlsRole(page)).toBe('server');
     const displays = page.getByRole('group', { name: 'Displays' });
     await expect.poll(() => displays.getByRole('button').allTextContents()).toEqual(['Console', 'Front of Room 1', 'Front of Room 2']);
-    await expect.poll(() => videoPixel(page, 0.02, 0.98).then((p) => near(p, [30, 60, 160])), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => picturePixel(page, 0.02, 0.98).then((p) => near(p, [30, 60, 160])), { timeout: 10_000 }).toBe(true);
     await page.screenshot({ path: 'test-results/console/06-session-live.png' });
 
     await displays.getByRole('button', { name: 'Front of Room 2' }).click();
-    await expect.poll(() => videoPixel(page, 0.02, 0.98).then((p) => near(p, [200, 110, 20])), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => picturePixel(page, 0.02, 0.98).then((p) => near(p, [200, 110, 20])), { timeout: 10_000 }).toBe(true);
     expect(await displays.getByRole('button', { name: 'Front of Room 2' }).getAttribute('aria-pressed')).toBe('true');
 
-    await page.getByTestId('remote-video').click();
+    await page.getByTestId('remote-picture').click();
     await page.keyboard.type('Hi!');
     expect(await page.getByLabel('Shortcut commands').isVisible()).toBe(true);
 
@@ -76,7 +76,7 @@ describe('session window', () => {
     await waitLive(page);
     expect(await page.getByTestId('session-level').textContent()).toBe('VIEW');
     expect(await page.getByLabel('Shortcut commands').count()).toBe(0);
-    await page.getByTestId('remote-video').click();
+    await page.getByTestId('remote-picture').click();
     await page.keyboard.type('typed in a view session');
     await page.screenshot({ path: 'test-results/console/08-view-session.png' });
     await page.getByRole('button', { name: 'End session' }).click();

@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startXorg, type XServer } from '../../apps/room-agent/test/support/xorg';
 import { ADMIN, sessionConsolePage, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
-import { isRed, waitLive, near, startSessionThroughUi, typeLikeAPerson, videoPixel, type Rgb } from '../support/session-ui';
+import { isRed, waitLive, near, startSessionThroughUi, typeLikeAPerson, picturePixel, type Rgb } from '../support/session-ui';
 import { startTargetApp, type TargetApp } from '../support/target-app';
 
 /**
@@ -97,22 +97,22 @@ describe('a technician in a three-monitor room', () => {
     expect(await page.getByTestId('session-level').textContent()).toBe('MODIFY');
     // Rule 8 on every monitor, read from the X server; the console display's own video shows the ring too.
     await expect.poll(ringUp, { timeout: 5_000 }).toBe(true);
-    await expect.poll(() => videoPixel(page, 0.002, 0.5).then(isRed), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => picturePixel(page, 0.002, 0.5).then(isRed), { timeout: 10_000 }).toBe(true);
     await page.screenshot({ path: `${shots}/01-console-display.png` });
 
     const displays = page.getByRole('group', { name: 'Displays' });
     await displays.getByRole('button', { name: 'Front of Room 2' }).click();
     const before = await target.colour();
-    await expect.poll(() => videoPixel(page, 0.5, 0.9).then((p) => near(p, before)), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => picturePixel(page, 0.5, 0.9).then((p) => near(p, before)), { timeout: 10_000 }).toBe(true);
 
     target.focus();
-    await page.getByTestId('remote-video').click();
+    await page.getByTestId('remote-picture').click();
     const text = 'Hello, Room 4! @#';
     const keyEvents = await typeLikeAPerson(page, text);
     await expect.poll(() => target.text(), { timeout: 10_000 }).toBe(text);
     const after = await target.colour();
     expect(after).not.toEqual(before);
-    await expect.poll(() => videoPixel(page, 0.5, 0.9).then((p) => near(p, after)), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => picturePixel(page, 0.5, 0.9).then((p) => near(p, after)), { timeout: 10_000 }).toBe(true);
     await page.screenshot({ path: `${shots}/02-front-of-room-2-typed.png` });
 
     await page.getByRole('button', { name: 'End session' }).click();
@@ -189,7 +189,7 @@ describe('a viewer in the same room', () => {
     expect(await page.getByTestId('session-level').textContent()).toBe('VIEW');
     expect(await page.getByLabel('Shortcut commands').count()).toBe(0);
     target.focus();
-    await page.getByTestId('remote-video').click();
+    await page.getByTestId('remote-picture').click();
     await page.keyboard.type('not allowed');
     await page.screenshot({ path: `${shots}/04-view-session.png` });
     await page.getByRole('button', { name: 'End session' }).click();

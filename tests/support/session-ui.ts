@@ -49,21 +49,18 @@ export async function waitLive(page: Page, timeoutMs = 15_000): Promise<void> {
   throw new Error(`the session did not go live within ${timeoutMs} ms (phase ${await sessionPhase(page)})`);
 }
 
-/** The colour of the remote video at a point given as fractions of its size. */
-export function videoPixel(page: Page, x: number, y: number): Promise<Rgb> {
-  return page.getByTestId('remote-video').evaluate(
-    (video: HTMLVideoElement, [fx, fy]) => {
-      const canvas = new OffscreenCanvas(video.videoWidth, video.videoHeight);
-      const context = canvas.getContext('2d')!;
-      context.drawImage(video, 0, 0);
-      const [r, g, b] = context.getImageData(Math.floor(video.videoWidth * fx!), Math.floor(video.videoHeight * fy!), 1, 1).data;
+/** The colour of the room's picture, as the console drew it, at a point given as fractions of its size. */
+export function picturePixel(page: Page, x: number, y: number): Promise<Rgb> {
+  return page.getByTestId('remote-picture').evaluate(
+    (canvas: HTMLCanvasElement, [fx, fy]) => {
+      const [r, g, b] = canvas.getContext('2d')!.getImageData(Math.floor(canvas.width * fx!), Math.floor(canvas.height * fy!), 1, 1).data;
       return [r!, g!, b!] as Rgb;
     },
     [x, y],
   );
 }
 
-/** Video is lossy: colours match within a tolerance. */
+/** Photographic regions and video are lossy until they settle: colours match within a tolerance. */
 export const near = (actual: Rgb, expected: Rgb, tolerance = 40) => actual.every((v, i) => Math.abs(v - expected[i]!) < tolerance);
 export const isRed = ([r, g, b]: Rgb) => r > 180 && g < 70 && b < 70;
 

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { Platform as PlatformName } from '@roomlink/shared';
 import { AGENT_VERSION, RoomAgent } from './core/agent';
 import { parseDisplayMapping, type DisplayMapping } from './core/displays';
-import { defaultPumpOptions } from './core/frame-pump';
+import { defaultPumpOptions } from './core/picture/picture-pump';
 import { AgentSetupError, enroll, ensureDataDir, loadIdentity } from './core/identity';
 import { FileGrantLedger } from './core/ledger';
 import { createLogger, type Logger } from './core/log';

@@ -10,3 +10,4 @@ export * from './protocol/sdp';
 export * from './api';
 export * from './migrate';
 export * from './backoff';
+export * from './protocol/picture';

@@ -2,7 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { EndReason, ErrorCode, HealthSignals, SessionId, SessionOffer } from '@roomlink/shared';
 import { ServerConnection, type ServerMessage, type Welcome } from './connection';
 import { nameDisplays, type DisplayMapping, type NamedDisplay } from './displays';
-import type { PumpOptions } from './frame-pump';
+import type { PumpOptions } from './picture/picture-pump';
 import { checkGrant, type GrantLedger } from './grants';
 import type { AgentIdentity } from './identity';
 import type { Logger } from './log';

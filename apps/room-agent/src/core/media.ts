@@ -1,6 +1,7 @@
 import wrtc from '@roamhq/wrtc';
 import Peer from 'simple-peer';
-import { sdpRequestsAudio, type IceServer, type SignalData } from '@roomlink/shared';
+import { encodePicture, fragmentPicture, PICTURE_CHANNEL_ID, PICTURE_CHANNEL_LABEL, sdpRequestsAudio, type IceServer, type PictureMessage, type SignalData } from '@roomlink/shared';
+import type { PictureOut } from './picture/picture-pump';
 import { raiseVideoBitrate } from './sdp-bitrate';
 
 export interface MediaOptions {
@@ -11,7 +12,13 @@ export interface MediaOptions {
   startKbps: number;
 }
 
-export const defaultMediaOptions = { loopbackOnly: false, maxKbps: 8000, startKbps: 4000 };
+/**
+ * The video region's ceiling on a LAN. A moving region rarely needs it (a
+ * 640x360 video at 30 fps takes 1-3 Mbps), but a ceiling of 8 Mbps queued a
+ * full-screen change behind the pacer for ~44 ms per packet. The congestion
+ * controller still adapts below it on a slow link.
+ */
+export const defaultMediaOptions = { loopbackOnly: false, maxKbps: 30_000, startKbps: 4000 };
 
 export interface MediaEvents {
   signal(data: SignalData): void;
@@ -23,6 +30,8 @@ export interface MediaEvents {
   audioRefused(): void;
   /** A message could not be sent: the channel is closing. */
   sendFailed(error: Error): void;
+  /** The picture channel is open: pictures may go. */
+  pictureOpen(): void;
 }
 
 type VideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
@@ -46,14 +55,17 @@ const loopback = /\s(127\.\d+\.\d+\.\d+|::1)\s/;
 
 /**
  * The WebRTC side of a session: the agent offers one video track (no audio,
- * ever) and one data channel. Switching display swaps the track in place
- * with `replaceTrack`, without a new offer.
+ * ever), the `roomlink` data channel for commands and input, and the
+ * picture channel for tiles (see `picture.ts` in the shared package). The
+ * picture channel is negotiated out of band with a fixed id, so simple-peer
+ * on either end never takes it for its own.
  */
-export class MediaLink {
+export class MediaLink implements PictureOut {
   private readonly peer: Peer.Instance;
   private readonly stream = new wrtc.MediaStream();
-  private source: VideoSource;
-  private track: MediaStreamTrack;
+  private readonly source: VideoSource;
+  private readonly track: MediaStreamTrack;
+  private readonly picture: RTCDataChannel;
   private closed = false;
 
   constructor(
@@ -73,6 +85,10 @@ export class MediaLink {
       offerOptions: { offerToReceiveAudio: false, offerToReceiveVideo: false },
       sdpTransform: (sdp) => raiseVideoBitrate(sdp, options.maxKbps, options.startKbps),
     });
+    const pc = (this.peer as unknown as { _pc: RTCPeerConnection })._pc;
+    this.picture = pc.createDataChannel(PICTURE_CHANNEL_LABEL, { negotiated: true, id: PICTURE_CHANNEL_ID, ordered: true });
+    this.picture.binaryType = 'arraybuffer';
+    this.picture.onopen = () => events.pictureOpen();
     this.peer.on('signal', (data: SignalData) => {
       if (data.type === 'candidate' && options.loopbackOnly && !loopback.test(` ${data.candidate.candidate} `)) return;
       if ((data.type === 'offer' || data.type === 'answer') && sdpRequestsAudio(data.sdp)) return this.refuseAudio();
@@ -84,8 +100,26 @@ export class MediaLink {
     this.peer.on('close', () => this.finish(null));
   }
 
-  get videoSource(): VideoSource {
+  get video(): VideoSource {
     return this.source;
+  }
+
+  get open(): boolean {
+    return !this.closed && this.picture.readyState === 'open';
+  }
+
+  get buffered(): number {
+    return this.picture.bufferedAmount;
+  }
+
+  /** Sends one picture message, in fragments; best effort, like `send`. */
+  sendPicture(message: PictureMessage): void {
+    if (!this.open) return;
+    try {
+      for (const fragment of fragmentPicture(encodePicture(message))) this.picture.send(fragment);
+    } catch (error) {
+      this.events.sendFailed(error as Error);
+    }
   }
 
   /** Applies a signal from the console, refusing any SDP that asks for audio. */
@@ -99,19 +133,6 @@ export class MediaLink {
     }
     if (data.type === 'candidate' && this.options.loopbackOnly && !loopback.test(` ${data.candidate.candidate} `)) return;
     this.peer.signal(data as Peer.SignalData);
-  }
-
-  /** A new source for another display, swapped in on the same sender. */
-  switchSource(): VideoSource {
-    const source = new wrtc.nonstandard.RTCVideoSource({ isScreencast: true });
-    const track = source.createTrack();
-    this.peer.replaceTrack(this.track, track, this.stream as unknown as MediaStream);
-    this.stream.removeTrack(this.track);
-    this.stream.addTrack(track);
-    this.track.stop();
-    this.track = track;
-    this.source = source;
-    return source;
   }
 
   /**

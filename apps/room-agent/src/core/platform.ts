@@ -30,6 +30,8 @@ export interface Frame {
   data: Uint8Array;
   /** Whether any pixel differs from the previous grab of this monitor, when the platform can tell (x11 compares what DAMAGE reported). */
   changed?: boolean;
+  /** Where pixels may differ from the previous grab, monitor-relative, when the platform knows (x11: what DAMAGE reported); else anywhere. */
+  area?: { x: number; y: number; w: number; h: number };
 }
 
 export interface Capture {

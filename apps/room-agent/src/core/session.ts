@@ -13,10 +13,10 @@ import {
   type Unversioned,
 } from '@roomlink/shared';
 import type { NamedDisplay } from './displays';
-import { FramePump, type PumpOptions } from './frame-pump';
 import { InputController } from './input';
 import type { Logger } from './log';
 import { MediaLink, type MediaOptions, type SenderStats } from './media';
+import { PicturePump, type PumpOptions, type PumpStats } from './picture/picture-pump';
 import type { Platform } from './platform';
 
 export type AgentSessionState = 'connecting' | 'active' | 'ending' | 'ended';
@@ -44,9 +44,13 @@ export interface SessionSummary {
   active: boolean;
   restarting: boolean;
   invalidMessages: number;
-  /** The encoder's and pacer's share of each frame's time; null when the media never came up. */
+  /** The video encoder's and pacer's share of each frame's time; null when the media never came up. */
   sender: SenderStats | null;
+  /** What the picture pumps captured and sent, tiles and video. */
+  picture: PictureTotals;
 }
+
+export type PictureTotals = Omit<PumpStats, 'latenciesMs' | 'firstFrameAt'> & { latencyP50Ms: number; latencyP95Ms: number };
 
 /** How long the end path waits for the console to receive the reason before closing the media anyway. */
 const ENDING_FLUSH_MS = 200;
@@ -66,7 +70,9 @@ export class AgentSession {
   summary: SessionSummary | null = null;
   readonly input: InputController;
   private media: MediaLink | null = null;
-  private pump: FramePump | null = null;
+  private pump: PicturePump | null = null;
+  /** Counts display switches: the console ignores pictures of a display it has left. */
+  private epoch = 0;
   private selected: NamedDisplay;
   private invalidMessages = 0;
   private toldViewOnly = false;
@@ -115,9 +121,10 @@ export class AgentSession {
         void this.end('error');
       },
       sendFailed: (error) => this.context.log.debug({ sessionId: this.id, err: error.message }, 'channel message not sent'),
+      pictureOpen: () => this.pump?.opened(),
     });
-    // Captured while ICE and DTLS come up, so the first frame is ready to encode the moment the link is.
-    this.startPump(this.media.videoSource);
+    // Captured and encoded while ICE and DTLS come up, so the first picture leaves the moment the link is up.
+    this.startPump();
   }
 
   signal(data: SignalData): void {
@@ -148,7 +155,7 @@ export class AgentSession {
       this.context.log.error({ err: (error as Error).message }, 'lowering the ring failed');
     }
     const restarting = reason === 'device_restart' || (wasActive && this.restartAfterSession && !noRestartAfter.has(reason) && !this.context.inCall());
-    this.summary = { reason, active: wasActive, restarting, invalidMessages: this.invalidMessages, sender: sender ?? null };
+    this.summary = { reason, active: wasActive, restarting, invalidMessages: this.invalidMessages, sender: sender ?? null, picture: this.frames };
     this.state = 'ended';
     this.context.send({ type: 'session.end', sessionId: this.id, reason, input: this.input.input, restarting });
     this.context.log.info({ sessionId: this.id, reason, input: this.input.input, invalidMessages: this.invalidMessages, restarting, frames: this.frames, sender, firstFrameMs: this.firstFrameMs }, 'session ended');
@@ -160,32 +167,29 @@ export class AgentSession {
     this.state = 'active';
     this.connectedAt = Date.now();
     this.context.send({ type: 'session.active', sessionId: this.id });
-    this.pump?.repeat();
     this.sendInfo();
   }
 
-  private startPump(source: MediaLink['videoSource']): void {
+  private startPump(): void {
     this.pump?.stop();
     this.recordFrames();
-    this.pump = new FramePump(this.context.platform.capture, this.selected.monitor, source, this.setup.pump, (error) =>
+    if (!this.media) return;
+    this.pump = new PicturePump(this.context.platform.capture, this.selected.monitor, this.media, ++this.epoch, this.setup.pump, (error) =>
       this.context.log.warn({ err: error.message }, 'capture failed'),
     );
     this.pump.start();
+    if (this.media.open) this.pump.opened();
   }
 
-  /** Frame counts of every pump this session ran, for the end-of-session log. */
-  private readonly frames = { captured: 0, sent: 0, unchanged: 0, resent: 0, latencyP50Ms: 0, latencyP95Ms: 0 };
+  /** Picture counts of every pump this session ran, for the end-of-session log. */
+  private readonly frames: PictureTotals = { captured: 0, frames: 0, tiles: 0, tileBytes: 0, lossyTiles: 0, refinedTiles: 0, videoFrames: 0, heldBack: 0, latencyP50Ms: 0, latencyP95Ms: 0 };
   private readonly latencies: number[] = [];
 
   private recordFrames(): void {
     const stats = this.pump?.stats;
     if (!stats) return;
-    // A frame captured before the link was up could be encoded only once it was.
     if (stats.firstFrameAt !== null && this.connectedAt !== null) this.firstFrameMs ??= Math.max(stats.firstFrameAt, this.connectedAt) - this.startedAt;
-    this.frames.captured += stats.captured;
-    this.frames.sent += stats.sent;
-    this.frames.unchanged += stats.unchanged;
-    this.frames.resent += stats.resent;
+    for (const key of ['captured', 'frames', 'tiles', 'tileBytes', 'lossyTiles', 'refinedTiles', 'videoFrames', 'heldBack'] as const) this.frames[key] += stats[key];
     this.latencies.push(...stats.latenciesMs);
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const at = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0) * 100) / 100;
@@ -236,7 +240,7 @@ export class AgentSession {
         void this.end('device_restart');
         return;
       case 'control.requestKeyframe':
-        this.pump?.resend();
+        this.pump?.refresh();
         return;
       case 'control.end':
         void this.end('user_ended');
@@ -258,7 +262,7 @@ export class AgentSession {
     if (!display || !this.media) return this.error('display_not_found');
     if (display === this.selected) return this.sendInfo();
     this.selected = display;
-    this.startPump(this.media.switchSource());
+    this.startPump();
     this.sendInfo();
   }
 }

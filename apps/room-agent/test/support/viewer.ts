@@ -1,25 +1,63 @@
 import wrtc from '@roamhq/wrtc';
 import Peer from 'simple-peer';
-import { AgentToConsole, decodeMessage, encodeMessage, type ConsoleToAgent, type SignalData, type Unversioned } from '@roomlink/shared';
+import sharp from 'sharp';
+import {
+  AgentToConsole,
+  checkTile,
+  decodeMessage,
+  decodePicture,
+  encodeMessage,
+  PICTURE_CHANNEL_ID,
+  PICTURE_CHANNEL_LABEL,
+  PictureAssembler,
+  type ConsoleToAgent,
+  type PictureMessage,
+  type Rect,
+  type SignalData,
+  type Unversioned,
+} from '@roomlink/shared';
 import type { ControlPlane } from './control-plane';
 
 type VideoFrame = { width: number; height: number; data: Uint8Array };
+type Tile = Extract<PictureMessage, { kind: 'tile' }>;
+/** A picture message as logged: tiles without their image bytes. */
+export type LoggedPicture = PictureMessage extends infer M ? (M extends { kind: 'tile' } ? Omit<M, 'image'> : M) : never;
+
+/** The room's display as this viewer has drawn it, RGBA. */
+export interface Picture {
+  width: number;
+  height: number;
+  rgba: Uint8Array;
+}
 
 /**
  * The technician's end of a session, in Node: a wrtc peer that answers the
- * agent's offer through the control plane, receives its video and talks on
- * the data channel like the console does.
+ * agent's offer through the control plane, draws its picture (tiles decoded
+ * with sharp, the video region from the video track) like the console does,
+ * and talks on the data channel.
  */
 export class Viewer {
   readonly peer: Peer.Instance;
   readonly messages: AgentToConsole[] = [];
   readonly offers: string[] = [];
-  frame: VideoFrame | null = null;
+  /** What the viewer shows, updated at each frame end and video frame. */
+  frame: Picture | null = null;
+  /** Picture frames drawn (tiles at a frame end, and video frames in the region). */
   framesReceived = 0;
+  /** Every picture message, in arrival order, without image bytes. */
+  readonly pictureLog: LoggedPicture[] = [];
+  videoFrames = 0;
+  region: Rect | null = null;
   /** Rule 9 from the attacker's side: the answer this viewer sends asks for audio. */
   askForAudio = false;
   connected: Promise<void>;
+  readonly picture: RTCDataChannel;
   private sink: InstanceType<typeof wrtc.nonstandard.RTCVideoSink> | null = null;
+  private readonly assembler = new PictureAssembler();
+  private pendingTiles: Promise<{ tile: Tile; rgba: Buffer }>[] = [];
+  private drawing: Promise<void> = Promise.resolve();
+  /** The display the room last announced, as messages arrive (drawing follows behind). */
+  private display = { epoch: -1, width: 0, height: 0 };
 
   constructor(
     private readonly plane: ControlPlane,
@@ -37,6 +75,10 @@ export class Viewer {
     });
     this.peer.on('error', () => undefined);
     this.connected = new Promise((resolve) => this.peer.once('connect', () => resolve()));
+    const pc = (this.peer as unknown as { _pc: RTCPeerConnection })._pc;
+    this.picture = pc.createDataChannel(PICTURE_CHANNEL_LABEL, { negotiated: true, id: PICTURE_CHANNEL_ID });
+    this.picture.binaryType = 'arraybuffer';
+    this.picture.onmessage = (event: MessageEvent<ArrayBuffer>) => this.onPicture(new Uint8Array(event.data));
     plane.onAgentMessage = (message) => {
       if (message.type !== 'session.signal' || message.sessionId !== sessionId) return;
       if (message.data.type === 'offer') this.offers.push(message.data.sdp);
@@ -48,9 +90,57 @@ export class Viewer {
     this.sink?.stop();
     this.sink = new wrtc.nonstandard.RTCVideoSink(track);
     this.sink.onframe = ({ frame }: { frame: VideoFrame }) => {
-      this.frame = { width: frame.width, height: frame.height, data: new Uint8Array(frame.data) };
+      const region = this.region;
+      if (!region || !this.frame || frame.width !== region.w || frame.height !== region.h) return;
+      const rgba = new Uint8Array(frame.width * frame.height * 4);
+      wrtc.nonstandard.i420ToRgba({ width: frame.width, height: frame.height, data: frame.data }, { width: frame.width, height: frame.height, data: rgba });
+      blit(this.frame, region, rgba);
+      this.videoFrames += 1;
       this.framesReceived += 1;
     };
+  }
+
+  private onPicture(fragment: Uint8Array): void {
+    const whole = this.assembler.push(fragment);
+    if (!whole) return;
+    const message = decodePicture(whole);
+    if (message.kind === 'tile') {
+      const { image: _image, ...logged } = message;
+      this.pictureLog.push(logged);
+    } else this.pictureLog.push(message);
+    if (message.kind !== 'display' && message.epoch !== this.display.epoch) return;
+    switch (message.kind) {
+      case 'display':
+        this.display = { epoch: message.epoch, width: message.width, height: message.height };
+        this.drawing = this.drawing.then(() => {
+          if (this.frame?.width !== message.width || this.frame.height !== message.height) this.frame = { width: message.width, height: message.height, rgba: new Uint8Array(message.width * message.height * 4) };
+        });
+        return;
+      case 'video':
+        this.drawing = this.drawing.then(() => {
+          this.region = message.w ? { x: message.x, y: message.y, w: message.w, h: message.h } : null;
+        });
+        return;
+      case 'tile': {
+        checkTile(message, this.display);
+        const image = Buffer.from(message.image);
+        this.pendingTiles.push(sharp(image).ensureAlpha().raw().toBuffer().then((rgba) => ({ tile: message, rgba })));
+        return;
+      }
+      case 'frameEnd': {
+        const tiles = this.pendingTiles;
+        this.pendingTiles = [];
+        this.drawing = this.drawing.then(async () => {
+          for (const { tile, rgba } of await Promise.all(tiles)) blit(this.frame!, tile, rgba);
+          this.framesReceived += 1;
+        });
+      }
+    }
+  }
+
+  /** Resolves once every picture message received so far has been drawn. */
+  drawn(): Promise<void> {
+    return this.drawing;
   }
 
   send(message: Unversioned<ConsoleToAgent>): void {
@@ -61,14 +151,12 @@ export class Viewer {
     this.peer.send(text);
   }
 
-  /** RGB of one pixel of the last frame. */
+  /** RGB of one pixel of the picture. */
   pixel(x: number, y: number): [number, number, number] {
     const f = this.frame;
     if (!f) throw new Error('no frame yet');
-    const rgba = new Uint8Array(f.width * f.height * 4);
-    wrtc.nonstandard.i420ToRgba({ width: f.width, height: f.height, data: f.data }, { width: f.width, height: f.height, data: rgba });
     const i = (y * f.width + x) * 4;
-    return [rgba[i]!, rgba[i + 1]!, rgba[i + 2]!];
+    return [f.rgba[i]!, f.rgba[i + 1]!, f.rgba[i + 2]!];
   }
 
   async waitForMessage<T extends AgentToConsole['type']>(type: T, match: (m: Extract<AgentToConsole, { type: T }>) => boolean = () => true, timeoutMs = 10_000): Promise<Extract<AgentToConsole, { type: T }>> {
@@ -85,6 +173,10 @@ export class Viewer {
     this.sink?.stop();
     this.peer.destroy();
   }
+}
+
+function blit(picture: Picture, rect: Rect, rgba: Uint8Array): void {
+  for (let row = 0; row < rect.h; row++) picture.rgba.set(rgba.subarray(row * rect.w * 4, (row + 1) * rect.w * 4), ((rect.y + row) * picture.width + rect.x) * 4);
 }
 
 /** Polls until `check` returns a value or throws when time runs out. */

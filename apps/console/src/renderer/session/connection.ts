@@ -6,6 +6,8 @@ import {
   encodeMessage,
   endReasonMessages,
   errorMessages,
+  PICTURE_CHANNEL_ID,
+  PICTURE_CHANNEL_LABEL,
   type ConsoleToAgent,
   type SessionInfo,
   type SessionStarted,
@@ -60,16 +62,25 @@ export interface SessionCallbacks {
   refused(message: string): void;
 }
 
+/** Whatever draws the picture channel's messages (a `PictureReceiver`). */
+export interface PictureSink {
+  receive(fragment: ArrayBuffer): void;
+}
+
 /**
  * The console's end of one session: simple-peer answering the room's offer,
  * signaling through the host, the `roomlink` data channel for commands and
- * keys. Media goes straight between the two peers.
+ * keys, the picture channel for tiles. Media goes straight between the two
+ * peers.
  */
 export class SessionConnection {
   private readonly peer: Peer.Instance;
   private readonly offs: (() => void)[] = [];
   private over = false;
   private loss: PictureLoss = { requests: 0, packetsLost: 0 };
+  private pictureSink: PictureSink | null = null;
+  /** Picture messages that arrived before anything could draw them: the first picture, typically. */
+  private early: ArrayBuffer[] = [];
 
   constructor(
     private readonly api: ConsoleApi,
@@ -89,6 +100,12 @@ export class SessionConnection {
       on.stream(stream);
     });
     this.peer.on('data', (raw: Uint8Array) => this.onData(new TextDecoder().decode(raw)));
+    const picture = this.pc()!.createDataChannel(PICTURE_CHANNEL_LABEL, { negotiated: true, id: PICTURE_CHANNEL_ID });
+    picture.binaryType = 'arraybuffer';
+    picture.onmessage = (event: MessageEvent<ArrayBuffer>) => {
+      if (this.pictureSink) this.pictureSink.receive(event.data);
+      else this.early.push(event.data);
+    };
     this.peer.on('error', (error: Error) => this.finish(`The connection to the room failed: ${error.message}`));
     this.peer.on('close', () => this.finish(endReasonMessages.agent_ended));
     this.offs.push(
@@ -103,6 +120,13 @@ export class SessionConnection {
       if ('signal' in event) this.onSignal(event.signal);
       else this.onState(event.state);
     }
+  }
+
+  /** Where picture messages go from now on, starting with those that came before. */
+  drawPictureOn(sink: PictureSink): void {
+    this.pictureSink = sink;
+    for (const fragment of this.early) sink.receive(fragment);
+    this.early = [];
   }
 
   send(message: Unversioned<ConsoleToAgent>): void {

@@ -2,6 +2,7 @@ import { displayRoleLabels, ShortcutCommand, shortcutLabels } from '@roomlink/sh
 import { useEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { HeldKeys, keyMessage } from '../session/keyboard';
+import { PictureReceiver } from '../session/picture';
 import type { SessionConnection, SessionPhase } from '../session/connection';
 import { useConsole } from '../store/store';
 import { Confirm, Dialog } from './ui';
@@ -105,7 +106,7 @@ export function SessionWindow() {
             Session ended. {session.endMessage}
           </p>
         ) : (
-          <Video stream={session.stream} modify={modify} onFirstFrame={actions.markLive} connection={actions.connection} />
+          <RoomPicture phase={session.phase} stream={session.stream} modify={modify} onFirstFrame={actions.markLive} connection={actions.connection} />
         )}
       </div>
       {confirmRestart && (
@@ -146,17 +147,29 @@ function Progress({ phase, phaseAt }: { phase: SessionPhase; phaseAt: Partial<Re
   );
 }
 
-/** The room's display; in a modify session it takes the keyboard while it has focus. */
-function Video({ stream, modify, onFirstFrame, connection }: { stream: MediaStream | null; modify: boolean; onFirstFrame(): void; connection(): SessionConnection | null }) {
+/**
+ * The room's display: a canvas the picture channel's tiles and the video
+ * region are drawn on (see `PictureReceiver`); in a modify session it takes
+ * the keyboard while it has focus.
+ */
+function RoomPicture({ phase, stream, modify, onFirstFrame, connection }: { phase: SessionPhase; stream: MediaStream | null; modify: boolean; onFirstFrame(): void; connection(): SessionConnection | null }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
   const video = useRef<HTMLVideoElement>(null);
   const held = useRef(new HeldKeys());
+  const drawing = useRef<{ connection: SessionConnection; receiver: PictureReceiver } | null>(null);
+  // The connection exists from the 'waiting' phase on; the picture is drawn on this canvas from then until it unmounts.
   useEffect(() => {
-    const element = video.current;
-    if (!element || !stream) return;
-    element.srcObject = stream;
-    connection()?.send({ type: 'control.requestKeyframe' });
-    element.requestVideoFrameCallback(() => onFirstFrame());
-  }, [stream, onFirstFrame, connection]);
+    const live = connection();
+    if (!canvas.current || !video.current || !live || drawing.current?.connection === live) return;
+    drawing.current?.receiver.close();
+    const receiver = new PictureReceiver(canvas.current, video.current, onFirstFrame);
+    live.drawPictureOn(receiver);
+    drawing.current = { connection: live, receiver };
+  }, [phase, onFirstFrame, connection]);
+  useEffect(() => () => drawing.current?.receiver.close(), []);
+  useEffect(() => {
+    if (video.current && stream) video.current.srcObject = stream;
+  }, [stream]);
 
   const onKey = (event: React.KeyboardEvent, down: boolean) => {
     if (!modify) return;
@@ -173,19 +186,22 @@ function Video({ stream, modify, onFirstFrame, connection }: { stream: MediaStre
   };
 
   return (
-    <video
-      ref={video}
-      className="remote-video"
-      data-testid="remote-video"
-      autoPlay
-      muted
-      playsInline
-      tabIndex={0}
-      aria-label={modify ? 'Room display — click to type into the room' : 'Room display (view only)'}
-      onKeyDown={(e) => onKey(e, true)}
-      onKeyUp={(e) => onKey(e, false)}
-      onBlur={release}
-      onClick={(e) => e.currentTarget.focus()}
-    />
+    <>
+      <canvas
+        ref={canvas}
+        className="remote-picture"
+        data-testid="remote-picture"
+        width={0}
+        height={0}
+        tabIndex={0}
+        aria-label={modify ? 'Room display — click to type into the room' : 'Room display (view only)'}
+        onKeyDown={(e) => onKey(e, true)}
+        onKeyUp={(e) => onKey(e, false)}
+        onBlur={release}
+        onClick={(e) => e.currentTarget.focus()}
+      />
+      {/* The moving region's frames, drawn onto the canvas; never shown itself. */}
+      <video ref={video} className="region-video" autoPlay muted playsInline aria-hidden="true" />
+    </>
   );
 }

@@ -73,7 +73,7 @@ export class X11Capture implements Capture {
       if (!this.reader) throw new Error('X11Capture.grab before init');
       const pixels = await this.reader.read(monitor.x + area.x, monitor.y + area.y, area.w, area.h);
       const changed = patchPixels(image.pixels, area, pixels);
-      return { width: monitor.width, height: monitor.height, data: image.pixels.rgba, changed };
+      return { width: monitor.width, height: monitor.height, data: image.pixels.rgba, changed, area };
     } catch (error) {
       image.dirty = unionRect(image.dirty, area);
       throw error;

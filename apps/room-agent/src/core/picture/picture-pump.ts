@@ -1,0 +1,311 @@
+import wrtc from '@roamhq/wrtc';
+import type { PictureMessage, Rect } from '@roomlink/shared';
+import type { Capture, Monitor } from '../platform';
+import { defaultMotionOptions, MotionTracker, type MotionOptions } from './motion';
+import { encodeTile, type EncodedTile } from './tile-encoder';
+import { cropRgba, diffInto, TileGrid } from './tile-grid';
+
+type VideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
+
+/** Where the pump's pictures go: the session's picture channel and video track. */
+export interface PictureOut {
+  /** Whether the picture channel is open; until it is, the pump prepares the first picture. */
+  readonly open: boolean;
+  /** Bytes queued on the picture channel that the network has not taken yet. */
+  readonly buffered: number;
+  sendPicture(message: PictureMessage): void;
+  readonly video: VideoSource;
+}
+
+export interface PumpOptions {
+  /** Video frames per second in a moving region, and captures per second while it moves. */
+  maxFps: number;
+  /** How often a platform without change hints is polled. */
+  pollMs: number;
+  /**
+   * While more than this waits on the picture channel, nothing new is
+   * captured: changes pile up as damage and leave as one coalesced frame
+   * when the channel drains (bounded memory, never a queue of stale frames).
+   */
+  highWaterBytes: number;
+  /** How long a lossy tile must stay unchanged before it is sent again losslessly. */
+  refineAfterMs: number;
+  motion: MotionOptions;
+}
+
+export const defaultPumpOptions: PumpOptions = { maxFps: 30, pollMs: 500, highWaterBytes: 1024 * 1024, refineAfterMs: 300, motion: defaultMotionOptions };
+
+/** Lossless refreshes per frame: enough to sharpen a quarter screen at once, little enough that a key never waits long behind them. */
+const REFINE_TILES_PER_FRAME = 64;
+/** How long a change may wait for the rest of its repaint (an app draws in several requests). */
+const SETTLE_MS = 2;
+const RETRY_MS = 5;
+const LATENCY_SAMPLES = 2000;
+
+export interface PumpStats {
+  captured: number;
+  /** Picture frames sent: tiles drawn together, a video region start or end. */
+  frames: number;
+  tiles: number;
+  tileBytes: number;
+  /** Tiles sent lossy (photographic regions), and the lossless refreshes that followed. */
+  lossyTiles: number;
+  refinedTiles: number;
+  videoFrames: number;
+  /** Times a capture waited because the channel was still busy with earlier pictures. */
+  heldBack: number;
+  /** Capture start to the frame's last byte handed to the channel, for recent frames. */
+  latenciesMs: number[];
+  firstFrameAt: number | null;
+}
+
+/**
+ * One display's picture, from capture to the console: woken by the
+ * platform's damage hints, it compares what was drawn with what the console
+ * already has, tile by tile, and sends only the tiles that differ — text and
+ * UI losslessly, photographic regions as JPEG that is sent again losslessly
+ * once it has been still for `refineAfterMs`. A region in sustained motion
+ * travels on the video track instead, and is sent losslessly once it stops.
+ * A still screen costs nothing: no capture, no encode, no bytes.
+ */
+export class PicturePump {
+  readonly stats: PumpStats = { captured: 0, frames: 0, tiles: 0, tileBytes: 0, lossyTiles: 0, refinedTiles: 0, videoFrames: 0, heldBack: 0, latenciesMs: [], firstFrameAt: null };
+  private dirty = true;
+  private busy = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | null = null;
+  /** The display's pixels as last captured: what the console has, or is about to get. */
+  private reference: Uint8Array | null = null;
+  private width = 0;
+  private height = 0;
+  /** Tiles that changed and have not been sent. */
+  private pending = new TileGrid(0, 0);
+  /** Tiles that must go losslessly with the next frame (a video region that ended, due refreshes). */
+  private exactNow = new TileGrid(0, 0);
+  /** Tiles the console shows lossy, with when each last changed. */
+  private lossy = new TileGrid(0, 0);
+  private lossyAt = new Float64Array(0);
+  private motion: MotionTracker | null = null;
+  private region: Rect | null = null;
+  private regionChanged = false;
+  private lastVideoAt = 0;
+  private frame = 0;
+  private displaySent = false;
+  /** The first picture, encoded while the link comes up. */
+  private prepared: Promise<EncodedTile>[] | null = null;
+
+  constructor(
+    private readonly capture: Capture,
+    private readonly monitor: Monitor,
+    private readonly out: PictureOut,
+    private readonly epoch: number,
+    private readonly options: PumpOptions = defaultPumpOptions,
+    private readonly onError: (error: Error) => void = () => undefined,
+  ) {}
+
+  start(): void {
+    this.unwatch = this.capture.watch(this.monitor, () => this.changed());
+    if (!this.unwatch) this.poller = setInterval(() => this.changed(), this.options.pollMs);
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.poller);
+    this.unwatch?.();
+  }
+
+  /** The picture channel has opened: send what was prepared and carry on. */
+  opened(): void {
+    this.schedule(0);
+  }
+
+  /** The console asked for the whole picture again (it lost it, or has just reconnected). */
+  refresh(): void {
+    this.displaySent = false;
+    this.pending.markAll();
+    this.schedule(0);
+  }
+
+  private changed(): void {
+    this.dirty = true;
+    this.schedule();
+  }
+
+  private schedule(delay?: number): void {
+    if (this.busy || this.timer || this.stopped) return;
+    const unsent = this.out.open && (this.prepared !== null || !this.displaySent);
+    const work = this.dirty || unsent || this.pending.any || this.exactNow.any;
+    const refineIn = this.nextRefineIn() ?? Infinity;
+    // A still screen sends no damage: the end of motion is noticed by looking.
+    const stillCheck = this.region ? this.options.motion.stillMs / 4 : Infinity;
+    if (!work && refineIn === Infinity && stillCheck === Infinity) return;
+    const wait = delay ?? (work ? (this.region ? Math.max(0, this.lastVideoAt + 1000 / this.options.maxFps - performance.now()) : SETTLE_MS) : Math.min(refineIn, stillCheck));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.tick();
+    }, wait);
+  }
+
+  private async tick(): Promise<void> {
+    this.busy = true;
+    try {
+      if (this.out.open && this.out.buffered > this.options.highWaterBytes) {
+        this.stats.heldBack += 1;
+        this.busy = false;
+        return this.schedule(RETRY_MS);
+      }
+      const started = performance.now();
+      if (this.dirty) await this.grab();
+      else if (this.region) this.observeMotion(new TileGrid(this.width, this.height));
+      if (this.stopped) return;
+      if (!this.out.open) return this.prepare();
+      await this.send(started);
+    } catch (error) {
+      this.onError(error as Error);
+    } finally {
+      this.busy = false;
+      this.schedule();
+    }
+  }
+
+  private async grab(): Promise<void> {
+    this.dirty = false;
+    const frame = await this.capture.grab(this.monitor);
+    if (this.stopped) return;
+    this.stats.captured += 1;
+    if (!this.reference || frame.width !== this.width || frame.height !== this.height) {
+      this.resize(frame.width, frame.height);
+      this.reference = new Uint8Array(frame.data);
+      this.pending.markAll();
+    } else if (frame.changed !== false) {
+      const changed = new TileGrid(this.width, this.height);
+      diffInto(changed, this.reference, frame.data, frame.area ?? { x: 0, y: 0, w: this.width, h: this.height });
+      this.pending.add(changed);
+      this.observeMotion(changed);
+    }
+  }
+
+  private resize(width: number, height: number): void {
+    this.width = width;
+    this.height = height;
+    this.pending = new TileGrid(width, height);
+    this.exactNow = new TileGrid(width, height);
+    this.lossy = new TileGrid(width, height);
+    this.lossyAt = new Float64Array(this.lossy.marks.length);
+    this.motion = new MotionTracker({ width, height }, this.options.motion);
+    this.region = null;
+    this.displaySent = false;
+    this.prepared = null;
+  }
+
+  private observeMotion(changed: TileGrid): void {
+    const region = this.motion!.observe(changed.bounds(), changed.count, performance.now());
+    if (region === this.region) return;
+    // The area the video covered is sent again exactly: the console shows a lossy video frame there.
+    if (this.region) this.exactNow.mark(this.region);
+    this.region = region;
+    this.regionChanged = true;
+  }
+
+  /** Before the link is up: encode the first picture, so it leaves the moment the link is. */
+  private prepare(): void {
+    if (this.prepared || !this.reference) return;
+    this.prepared = this.encode(this.pending, false);
+    this.pending.clear();
+  }
+
+  private async send(started: number): Promise<void> {
+    const reference = this.reference;
+    if (!reference) return;
+    const frame = ++this.frame;
+    if (!this.displaySent) {
+      this.out.sendPicture({ kind: 'display', epoch: this.epoch, width: this.width, height: this.height });
+      this.displaySent = true;
+      if (this.region) this.regionChanged = true;
+    }
+    if (this.regionChanged) {
+      this.out.sendPicture({ kind: 'video', epoch: this.epoch, frame, ...(this.region ?? { x: 0, y: 0, w: 0, h: 0 }) });
+      this.regionChanged = false;
+      if (this.region) this.feedVideo(reference, this.region);
+    } else if (this.region && this.pending.touches(this.region)) {
+      this.feedVideo(reference, this.region);
+    }
+    if (this.region) {
+      this.pending.unmark(this.region);
+      this.exactNow.unmark(this.region);
+      this.lossy.mark(this.region);
+    }
+    if (!this.pending.any && !this.exactNow.any) this.addDueRefreshes();
+    for (let i = 0; i < this.exactNow.marks.length; i++) if (this.exactNow.marks[i]) this.pending.marks[i] = 0;
+    const encoding = [...(this.prepared ?? []), ...this.encode(this.pending, false), ...this.encode(this.exactNow, true)];
+    this.prepared = null;
+    this.pending.clear();
+    this.exactNow.clear();
+    if (encoding.length === 0) return;
+    for (const next of encoding) {
+      const tile = await next;
+      if (this.stopped) return;
+      this.out.sendPicture({ kind: 'tile', epoch: this.epoch, frame, ...tile });
+      this.account(tile);
+    }
+    this.out.sendPicture({ kind: 'frameEnd', epoch: this.epoch, frame });
+    this.stats.frames += 1;
+    this.stats.firstFrameAt ??= Date.now();
+    if (this.stats.latenciesMs.push(performance.now() - started) > LATENCY_SAMPLES) this.stats.latenciesMs.shift();
+  }
+
+  private encode(grid: TileGrid, exact: boolean): Promise<EncodedTile>[] {
+    const reference = this.reference!;
+    return grid.rects().map((rect) => encodeTile(reference, this.width, rect, exact));
+  }
+
+  private account(tile: EncodedTile): void {
+    this.stats.tiles += 1;
+    this.stats.tileBytes += tile.image.byteLength;
+    if (tile.exact) {
+      if (this.lossy.touches(tile)) this.stats.refinedTiles += 1;
+      this.lossy.unmark(tile);
+      return;
+    }
+    this.stats.lossyTiles += 1;
+    this.lossy.mark(tile);
+    const now = performance.now();
+    for (const i of this.lossy.indices(tile)) this.lossyAt[i] = now;
+  }
+
+  /** Milliseconds until the oldest lossy tile outside the video region is due for its lossless refresh, or null. */
+  private nextRefineIn(): number | null {
+    let oldest = Infinity;
+    for (let i = 0; i < this.lossy.marks.length; i++) if (this.lossy.marks[i] && !this.inRegion(i)) oldest = Math.min(oldest, this.lossyAt[i]!);
+    return oldest === Infinity ? null : Math.max(0, oldest + this.options.refineAfterMs - performance.now());
+  }
+
+  private addDueRefreshes(): void {
+    const due = performance.now() - this.options.refineAfterMs;
+    let taken = 0;
+    for (let i = 0; i < this.lossy.marks.length && taken < REFINE_TILES_PER_FRAME; i++) {
+      if (!this.lossy.marks[i] || this.lossyAt[i]! > due || this.inRegion(i)) continue;
+      this.exactNow.marks[i] = 1;
+      taken += 1;
+    }
+  }
+
+  private inRegion(index: number): boolean {
+    if (!this.region) return false;
+    const r = this.lossy.tileRect(index % this.lossy.cols, Math.floor(index / this.lossy.cols));
+    return r.x >= this.region.x && r.y >= this.region.y && r.x < this.region.x + this.region.w && r.y < this.region.y + this.region.h;
+  }
+
+  private feedVideo(reference: Uint8Array, region: Rect): void {
+    const rgba = cropRgba(reference, this.width, region);
+    const i420 = new Uint8Array((region.w * region.h * 3) / 2);
+    wrtc.nonstandard.rgbaToI420({ width: region.w, height: region.h, data: rgba }, { width: region.w, height: region.h, data: i420 });
+    this.out.video.onFrame({ width: region.w, height: region.h, data: i420 });
+    this.lastVideoAt = performance.now();
+    this.stats.videoFrames += 1;
+  }
+}

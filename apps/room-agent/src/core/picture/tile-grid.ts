@@ -1,0 +1,197 @@
+import type { Rect } from '@roomlink/shared';
+
+/** Tile side in pixels: small enough that a typed character costs one or two tiles, large enough that a full screen is ~500. */
+export const TILE = 64;
+/** Rectangles are cut into bands this many tiles high, so that a large change encodes on several threads and decodes in parallel. */
+export const BAND_TILES = 2;
+
+/**
+ * A display cut into TILE x TILE cells, with one mark per cell. The picture
+ * pump marks what changed since the console last got it, what still waits
+ * for a lossless refresh, and what the video region covers.
+ */
+export class TileGrid {
+  readonly cols: number;
+  readonly rows: number;
+  readonly marks: Uint8Array;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {
+    this.cols = Math.ceil(width / TILE);
+    this.rows = Math.ceil(height / TILE);
+    this.marks = new Uint8Array(this.cols * this.rows);
+  }
+
+  get any(): boolean {
+    return this.marks.includes(1);
+  }
+
+  get count(): number {
+    let n = 0;
+    for (const m of this.marks) n += m;
+    return n;
+  }
+
+  clear(): void {
+    this.marks.fill(0);
+  }
+
+  markAll(): void {
+    this.marks.fill(1);
+  }
+
+  /** Marks every tile `rect` touches. */
+  mark(rect: Rect): void {
+    this.forEachTile(rect, (i) => (this.marks[i] = 1));
+  }
+
+  unmark(rect: Rect): void {
+    this.forEachTile(rect, (i) => (this.marks[i] = 0));
+  }
+
+  /** Marks what `other` marks. */
+  add(other: TileGrid): void {
+    for (let i = 0; i < this.marks.length; i++) if (other.marks[i]) this.marks[i] = 1;
+  }
+
+  /** Whether any tile `rect` touches is marked. */
+  touches(rect: Rect): boolean {
+    let hit = false;
+    this.forEachTile(rect, (i) => (hit ||= this.marks[i] === 1));
+    return hit;
+  }
+
+  /** The indices of the tiles `rect` touches. */
+  indices(rect: Rect): number[] {
+    const out: number[] = [];
+    this.forEachTile(rect, (i) => out.push(i));
+    return out;
+  }
+
+  /** The pixel rectangle of one tile, clipped to the display. */
+  tileRect(col: number, row: number): Rect {
+    const x = col * TILE;
+    const y = row * TILE;
+    return { x, y, w: Math.min(TILE, this.width - x), h: Math.min(TILE, this.height - y) };
+  }
+
+  /** The bounding box of the marked tiles, or null. */
+  bounds(): Rect | null {
+    let left = this.cols;
+    let top = this.rows;
+    let right = -1;
+    let bottom = -1;
+    for (let row = 0; row < this.rows; row++) {
+      for (let col = 0; col < this.cols; col++) {
+        if (!this.marks[row * this.cols + col]) continue;
+        left = Math.min(left, col);
+        right = Math.max(right, col);
+        top = Math.min(top, row);
+        bottom = Math.max(bottom, row);
+      }
+    }
+    if (right < 0) return null;
+    const x = left * TILE;
+    const y = top * TILE;
+    return { x, y, w: Math.min((right + 1) * TILE, this.width) - x, h: Math.min((bottom + 1) * TILE, this.height) - y };
+  }
+
+  /**
+   * The marked tiles as few rectangles: runs along each row of tiles, joined
+   * downwards while the run below spans the same columns, up to
+   * `BAND_TILES` rows.
+   */
+  rects(): Rect[] {
+    const out: Rect[] = [];
+    let open = new Map<string, { rect: Rect; tiles: number }>();
+    for (let row = 0; row < this.rows; row++) {
+      const next = new Map<string, { rect: Rect; tiles: number }>();
+      for (let col = 0; col < this.cols; ) {
+        if (!this.marks[row * this.cols + col]) {
+          col++;
+          continue;
+        }
+        const start = col;
+        while (col < this.cols && this.marks[row * this.cols + col]) col++;
+        const key = `${start}:${col}`;
+        const above = open.get(key);
+        const here = this.tileRect(start, row);
+        const w = Math.min(col * TILE, this.width) - here.x;
+        if (above && above.tiles < BAND_TILES) {
+          above.rect.h += here.h;
+          above.tiles += 1;
+          next.set(key, above);
+          open.delete(key);
+        } else {
+          const band = { rect: { x: here.x, y: here.y, w, h: here.h }, tiles: 1 };
+          out.push(band.rect);
+          next.set(key, band);
+        }
+      }
+      open = next;
+    }
+    return out;
+  }
+
+  private forEachTile(rect: Rect, visit: (index: number) => void): void {
+    const right = Math.min(this.cols, Math.ceil((rect.x + rect.w) / TILE));
+    const bottom = Math.min(this.rows, Math.ceil((rect.y + rect.h) / TILE));
+    for (let row = Math.max(0, Math.floor(rect.y / TILE)); row < bottom; row++) {
+      for (let col = Math.max(0, Math.floor(rect.x / TILE)); col < right; col++) visit(row * this.cols + col);
+    }
+  }
+}
+
+/**
+ * Marks in `changed` the tiles where `current` differs from `reference`
+ * within `area` (both RGBA, `grid.width` wide), and copies those tiles into
+ * `reference`. Rows are compared whole across the area first, so unchanged
+ * rows cost one comparison each.
+ */
+export function diffInto(changed: TileGrid, reference: Uint8Array, current: Uint8Array, area: Rect): void {
+  const { width } = changed;
+  const ref = Buffer.from(reference.buffer, reference.byteOffset, reference.byteLength);
+  const cur = Buffer.from(current.buffer, current.byteOffset, current.byteLength);
+  const firstCol = Math.floor(area.x / TILE);
+  const lastCol = Math.min(changed.cols, Math.ceil((area.x + area.w) / TILE));
+  const left = firstCol * TILE * 4;
+  const right = Math.min(lastCol * TILE, width) * 4;
+  const bottom = Math.min(area.y + area.h, changed.height);
+  for (let y = Math.max(0, area.y); y < bottom; y++) {
+    const row = y * width * 4;
+    if (cur.subarray(row + left, row + right).equals(ref.subarray(row + left, row + right))) continue;
+    const tileRow = Math.floor(y / TILE);
+    for (let col = firstCol; col < lastCol; col++) {
+      const index = tileRow * changed.cols + col;
+      if (changed.marks[index]) continue;
+      const start = row + col * TILE * 4;
+      const end = row + Math.min((col + 1) * TILE, width) * 4;
+      if (!cur.subarray(start, end).equals(ref.subarray(start, end))) changed.marks[index] = 1;
+    }
+  }
+  copyTiles(changed, reference, current);
+}
+
+/** Copies every marked tile of `from` into `to`. */
+export function copyTiles(grid: TileGrid, to: Uint8Array, from: Uint8Array): void {
+  for (const rect of grid.rects()) copyRect(to, from, grid.width, rect);
+}
+
+function copyRect(to: Uint8Array, from: Uint8Array, width: number, rect: Rect): void {
+  for (let y = rect.y; y < rect.y + rect.h; y++) {
+    const start = (y * width + rect.x) * 4;
+    to.set(from.subarray(start, start + rect.w * 4), start);
+  }
+}
+
+/** The RGBA pixels of `rect`, rows packed, in a buffer of their own. */
+export function cropRgba(pixels: Uint8Array, width: number, rect: Rect): Uint8Array {
+  const out = new Uint8Array(rect.w * rect.h * 4);
+  for (let row = 0; row < rect.h; row++) {
+    const start = ((rect.y + row) * width + rect.x) * 4;
+    out.set(pixels.subarray(start, start + rect.w * 4), row * rect.w * 4);
+  }
+  return out;
+}

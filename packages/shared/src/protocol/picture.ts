@@ -1,0 +1,233 @@
+/**
+ * The picture channel: the room's display as tiles (damaged rectangles,
+ * encoded as images) and as a video region, on a binary data channel of the
+ * session's peer connection. The room decides, per change, which way each
+ * part of the screen travels; the console draws both on one canvas.
+ *
+ * Messages are little-endian binary, one kind byte first:
+ *
+ * | kind | fields |
+ * |---|---|
+ * | `display` | epoch u32, width u16, height u16: a whole new picture follows (session start, display switch, refresh) |
+ * | `tile` | epoch u32, frame u32, x y w h u16, format u8, image bytes |
+ * | `frameEnd` | epoch u32, frame u32: draw every tile of the frame at once |
+ * | `video` | epoch u32, frame u32, x y w h u16: from this frame on, the region shows the video track (w = 0: no region) |
+ *
+ * A message larger than a data-channel message travels as fragments, each
+ * with a one-byte header saying whether more follow.
+ */
+
+export const PICTURE_CHANNEL_LABEL = 'picture';
+/** Negotiated out of band by both ends, so the peer libraries never see the channel as theirs. */
+export const PICTURE_CHANNEL_ID = 1000;
+/** Below every implementation's data-channel message limit (wrtc and Chromium accept 256 KB). */
+export const PICTURE_FRAGMENT_BYTES = 64 * 1024;
+/** Largest assembled message the console accepts: a 4K display as a poorly compressed image. */
+export const MAX_PICTURE_MESSAGE_BYTES = 48 * 1024 * 1024;
+/** Largest display either end deals with, per side. */
+export const MAX_DISPLAY_SIDE = 8192;
+
+export const tileFormats = ['png', 'jpeg', 'webp'] as const;
+export type TileFormat = (typeof tileFormats)[number];
+
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export type PictureMessage =
+  | { kind: 'display'; epoch: number; width: number; height: number }
+  | ({ kind: 'tile'; epoch: number; frame: number; format: TileFormat; image: Uint8Array } & Rect)
+  | { kind: 'frameEnd'; epoch: number; frame: number }
+  | ({ kind: 'video'; epoch: number; frame: number } & Rect);
+
+const kinds = ['display', 'tile', 'frameEnd', 'video'] as const;
+const headerBytes: Record<PictureMessage['kind'], number> = { display: 9, tile: 18, frameEnd: 9, video: 17 };
+
+export class PictureError extends Error {
+  constructor(readonly reason: 'malformed' | 'outside_display' | 'size_mismatch' | 'too_large' | 'undecodable') {
+    super(`picture message ${reason.replace('_', ' ')}`);
+  }
+}
+
+export function encodePicture(message: PictureMessage): Uint8Array {
+  const image = message.kind === 'tile' ? message.image : null;
+  const bytes = new Uint8Array(headerBytes[message.kind] + (image?.byteLength ?? 0));
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, kinds.indexOf(message.kind));
+  view.setUint32(1, message.epoch, true);
+  switch (message.kind) {
+    case 'display':
+      view.setUint16(5, message.width, true);
+      view.setUint16(7, message.height, true);
+      break;
+    case 'frameEnd':
+      view.setUint32(5, message.frame, true);
+      break;
+    case 'tile':
+    case 'video':
+      view.setUint32(5, message.frame, true);
+      view.setUint16(9, message.x, true);
+      view.setUint16(11, message.y, true);
+      view.setUint16(13, message.w, true);
+      view.setUint16(15, message.h, true);
+      if (message.kind === 'tile') {
+        view.setUint8(17, tileFormats.indexOf(message.format));
+        bytes.set(message.image, 18);
+      }
+  }
+  return bytes;
+}
+
+/** Parses one assembled message; throws `PictureError('malformed')` for anything that is not one. */
+export function decodePicture(bytes: Uint8Array): PictureMessage {
+  const kind = kinds[bytes[0] ?? 255];
+  if (!kind || bytes.byteLength < headerBytes[kind]) throw new PictureError('malformed');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const epoch = view.getUint32(1, true);
+  if (kind === 'display') {
+    const width = view.getUint16(5, true);
+    const height = view.getUint16(7, true);
+    if (bytes.byteLength !== 9 || width === 0 || height === 0 || width > MAX_DISPLAY_SIDE || height > MAX_DISPLAY_SIDE) throw new PictureError('malformed');
+    return { kind, epoch, width, height };
+  }
+  const frame = view.getUint32(5, true);
+  if (kind === 'frameEnd') {
+    if (bytes.byteLength !== 9) throw new PictureError('malformed');
+    return { kind, epoch, frame };
+  }
+  const rect = { x: view.getUint16(9, true), y: view.getUint16(11, true), w: view.getUint16(13, true), h: view.getUint16(15, true) };
+  if (kind === 'video') {
+    if (bytes.byteLength !== 17 || (rect.w === 0) !== (rect.h === 0)) throw new PictureError('malformed');
+    return { kind, epoch, frame, ...rect };
+  }
+  const format = tileFormats[view.getUint8(17)];
+  if (!format || rect.w === 0 || rect.h === 0 || bytes.byteLength === 18) throw new PictureError('malformed');
+  return { kind, epoch, frame, ...rect, format, image: bytes.subarray(18) };
+}
+
+/** Whether `rect` lies wholly inside a display of the given size. */
+export function insideDisplay(rect: Rect, display: { width: number; height: number }): boolean {
+  return rect.x + rect.w <= display.width && rect.y + rect.h <= display.height;
+}
+
+/** Splits an encoded message into data-channel messages: a header byte (1 = last) then up to `PICTURE_FRAGMENT_BYTES - 1` bytes. */
+export function fragmentPicture(message: Uint8Array): Uint8Array<ArrayBuffer>[] {
+  const room = PICTURE_FRAGMENT_BYTES - 1;
+  const fragments: Uint8Array<ArrayBuffer>[] = [];
+  for (let at = 0; at < message.byteLength || fragments.length === 0; at += room) {
+    const part = message.subarray(at, at + room);
+    const fragment = new Uint8Array(part.byteLength + 1);
+    fragment[0] = at + room >= message.byteLength ? 1 : 0;
+    fragment.set(part, 1);
+    fragments.push(fragment);
+  }
+  return fragments;
+}
+
+/**
+ * Joins fragments back into messages. A message that grows past the limit
+ * is thrown away whole (its remaining fragments too) and reported once.
+ */
+export class PictureAssembler {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  private discarding = false;
+
+  constructor(private readonly maxBytes = MAX_PICTURE_MESSAGE_BYTES) {}
+
+  /** Returns the assembled message when `fragment` completes one; throws `PictureError('too_large')` once per oversized message. */
+  push(fragment: Uint8Array): Uint8Array | null {
+    if (fragment.byteLength === 0) throw new PictureError('malformed');
+    const last = fragment[0] === 1;
+    if (this.discarding) {
+      if (last) this.discarding = false;
+      return null;
+    }
+    this.size += fragment.byteLength - 1;
+    if (this.size > this.maxBytes) {
+      this.parts = [];
+      this.size = 0;
+      this.discarding = !last;
+      throw new PictureError('too_large');
+    }
+    this.parts.push(fragment.subarray(1));
+    if (!last) return null;
+    const whole = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, this.size);
+    this.parts = [];
+    this.size = 0;
+    return whole;
+  }
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const whole = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    whole.set(part, at);
+    at += part.byteLength;
+  }
+  return whole;
+}
+
+/**
+ * The width and height an encoded image declares, read from its header
+ * without decoding it, or null when the bytes are not an image of that
+ * format. The console compares them with the tile before it decodes
+ * anything, so a small file cannot unpack into a huge bitmap.
+ */
+export function imageSize(format: TileFormat, bytes: Uint8Array): { width: number; height: number } | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const has = (n: number) => bytes.byteLength >= n;
+  if (format === 'png') {
+    const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+    if (!has(24) || signature.some((b, i) => bytes[i] !== b) || ascii(bytes, 12, 4) !== 'IHDR') return null;
+    return { width: view.getUint32(16), height: view.getUint32(20) };
+  }
+  if (format === 'jpeg') {
+    if (!has(4) || bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
+    for (let at = 2; has(at + 4); ) {
+      if (bytes[at] !== 0xff) return null;
+      const marker = bytes[at + 1]!;
+      if (marker === 0xff) {
+        at += 1;
+        continue;
+      }
+      const length = view.getUint16(at + 2);
+      // Start-of-frame markers C0–CF, except DHT (C4), JPG (C8) and DAC (CC), carry the size.
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return has(at + 9) ? { height: view.getUint16(at + 5), width: view.getUint16(at + 7) } : null;
+      }
+      if (marker === 0xd9 || marker === 0xda || length < 2) return null;
+      at += 2 + length;
+    }
+    return null;
+  }
+  if (!has(30) || ascii(bytes, 0, 4) !== 'RIFF' || ascii(bytes, 8, 4) !== 'WEBP') return null;
+  const chunk = ascii(bytes, 12, 4);
+  if (chunk === 'VP8 ') return { width: view.getUint16(26, true) & 0x3fff, height: view.getUint16(28, true) & 0x3fff };
+  if (chunk === 'VP8L') {
+    if (bytes[20] !== 0x2f) return null;
+    const bits = view.getUint32(21, true);
+    return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+  }
+  if (chunk === 'VP8X') return { width: 1 + (bytes[24]! | (bytes[25]! << 8) | (bytes[26]! << 16)), height: 1 + (bytes[27]! | (bytes[28]! << 8) | (bytes[29]! << 16)) };
+  return null;
+}
+
+function ascii(bytes: Uint8Array, at: number, length: number): string {
+  return String.fromCharCode(...bytes.subarray(at, at + length));
+}
+
+/**
+ * Checks a tile against the display it is drawn on and against what its
+ * image declares, before anything decodes it.
+ */
+export function checkTile(tile: Extract<PictureMessage, { kind: 'tile' }>, display: { width: number; height: number }): void {
+  if (!insideDisplay(tile, display)) throw new PictureError('outside_display');
+  const size = imageSize(tile.format, tile.image);
+  if (!size) throw new PictureError('undecodable');
+  if (size.width !== tile.w || size.height !== tile.h) throw new PictureError('size_mismatch');
+}
