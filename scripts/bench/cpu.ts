@@ -29,3 +29,16 @@ export function threadCpuPercent(before: Map<string, number>, after: Map<string,
   const rows = [...after].map(([name, s]) => [name, Math.round(((s - (before.get(name) ?? 0)) / seconds) * 1000) / 10] as const).filter(([, pct]) => pct > 0);
   return Object.fromEntries(rows.sort((a, b) => b[1] - a[1]));
 }
+
+/** CPU seconds used so far by every process whose command line contains `marker` (a browser's profile directory names all its processes). */
+export function cpuSecondsOfProcessesWith(marker: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) total += cpuSeconds(Number(pid));
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return total;
+}

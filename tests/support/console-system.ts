@@ -132,7 +132,7 @@ export async function startConsoleSystem(): Promise<ConsoleSystem> {
  * reach a loopback-only test agent (see `allowLoopbackCandidates`);
  * `initScripts` run in the page before the console's own code (benchmark instruments).
  */
-export async function sessionConsolePage(system: ConsoleSystem, name: string, username: string, initScripts: string[] = []): Promise<{ page: Page; close(): Promise<void> }> {
+export async function sessionConsolePage(system: ConsoleSystem, name: string, username: string, initScripts: string[] = []): Promise<{ page: Page; profile: string; close(): Promise<void> }> {
   const { web } = await system.console(name);
   const browser = await launchChromium(loopbackWebRtcArgs);
   for (const script of initScripts) await browser.context.addInitScript(script);
@@ -140,7 +140,7 @@ export async function sessionConsolePage(system: ConsoleSystem, name: string, us
   await page.goto(web.url);
   await signInThroughUi(page, username);
   await allowLoopbackCandidates(page);
-  return { page, close: browser.close };
+  return { page, profile: browser.profile, close: browser.close };
 }
 
 /** Signs in through the console's UI as a person would: the button, then the provider's page in the window it opens. */

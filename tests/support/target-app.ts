@@ -18,60 +18,109 @@ export interface TargetApp {
   clearText(): Promise<void>;
   /** The colour the last key set, as the page sets it. */
   colour(): Promise<[number, number, number]>;
-  /** Changes what a key repaints, for benchmarks that split the cost of a key by what it changes. */
-  layout(layout: TargetLayout): Promise<void>;
-  /** Full-screen animation: every frame a new colour and a moving block, so every pixel changes. */
-  animate(on: boolean): Promise<void>;
+  /** Changes what a key repaints (see `Workload`); the text typed so far starts empty. */
+  workload(workload: Workload): Promise<void>;
+  /** Plays the video workload's region at 30 fps, or stops it. */
+  play(on: boolean): Promise<void>;
+  /** Where the page's top left corner is on the monitor: below the browser's tab strip and address bar. */
+  pageOrigin(): Promise<[number, number]>;
   close(): Promise<void>;
 }
 
-export interface TargetLayout {
-  /**
-   * What a key recolours: the whole screen or only a 480x270
-   * panel at the bottom centre, a sixteenth of the screen, over the same
-   * point of it.
-   */
-  recolour: 'screen' | 'panel';
-  /** Whether the text typed so far is shown: white anti-aliased type over the recoloured background. */
-  typedText: boolean;
-}
+/**
+ * What a key press repaints, for the benchmarks' workloads:
+ * - `recolour`: the whole screen in a new colour under the big key name and the text typed so far (what the tests type into);
+ * - `typing`: a terminal line gains a character, and a caret-sized block changes colour (a few characters' worth);
+ * - `photo`: a quarter of the screen (960x540, centred) shows another photograph-like picture;
+ * - `screen`: the whole screen turns into another window (a log on navy, a settings page on white);
+ * - `video`: a 640x360 region plays at 30 fps while `play(true)`; keys change only the typed text.
+ */
+export type Workload = 'recolour' | 'typing' | 'photo' | 'screen' | 'video';
 
-/** What the app shows when it starts, and what the tests type into. */
-export const DEFAULT_LAYOUT: TargetLayout = { recolour: 'screen', typedText: true };
+/** Where each workload's key shows, in page pixels: a point whose colour changes by far on every key. */
+export const samplePoints: Record<Workload, [number, number]> = {
+  recolour: [960, 800],
+  typing: [110, 110],
+  photo: [960, 540],
+  screen: [1700, 800],
+  video: [100 + 320, 600 + 180],
+};
 
 export const TITLE = 'roomlink-target';
 
+const logLines = Array.from({ length: 60 }, (_, i) => `<div>14:${String(i).padStart(2, '0')}:07 roomlink-agent[1234]: capture ready (reading=shm) session=5f3e${i} display=console keys=${i * 7}</div>`).join('');
+const settings = Array.from({ length: 14 }, (_, i) => `<label><input type="checkbox" ${i % 3 ? 'checked' : ''}> Setting ${i + 1}: a longer description of what it does</label><br><button>Apply</button><hr>`).join('');
+
 const html = `<!doctype html><title>${TITLE}</title>
-<style>html,body{margin:0;height:100%}body{display:grid;place-items:center;align-content:center;font:bold 160px/1.1 sans-serif;color:#fff;background:rgb(40,40,40)}#text{font-size:64px}#panel{display:none;position:fixed;left:calc(50% - 240px);bottom:0;width:480px;height:270px}</style>
-<div id="key">—</div><div id="text"></div><div id="panel"></div>
+<style>html,body{margin:0;height:100%}body{display:grid;place-items:center;align-content:center;font:bold 160px/1.1 sans-serif;color:#fff;background:rgb(40,40,40)}#text{font-size:64px}
+.layer{display:none;position:fixed;inset:0}#typing{background:#101418;color:#d0d0d0;font:16px monospace;padding:80px 0 0 100px}#caret{position:fixed;left:90px;top:90px;width:40px;height:40px}
+#log{background:#0c2340;color:#e6e6e6;font:15px monospace}#settings{background:#fff;color:#222;font:14px sans-serif;padding:20px}canvas{position:fixed;display:none}</style>
+<div id="key">—</div><div id="text"></div>
+<div id="typing" class="layer"><div id="caret"></div><div id="line" style="margin-top:60px"></div></div>
+<div id="log" class="layer">${logLines}</div><div id="settings" class="layer"><h1>Device settings</h1>${settings}</div>
+<canvas id="photo" width="960" height="540" style="left:480px;top:270px"></canvas><canvas id="video" width="640" height="360" style="left:100px;top:600px"></canvas>
 <script>
 const text = [];
 let count = 0;
-window.recoloured = document.body;
-window.layout = ({ recolour, typedText }) => {
+let workload = 'recolour';
+const $ = (id) => document.getElementById(id);
+// Photograph stand-ins: gradients with grain, made up front so that showing one costs the app little.
+function pictures(width, height, n) {
+  const context = document.createElement('canvas').getContext('2d');
+  return Array.from({ length: n }, (_, seed) => {
+    const image = context.createImageData(width, height);
+    for (let i = 0; i < image.data.length; i += 4) {
+      const x = (i / 4) % width, y = Math.floor(i / 4 / width), grain = Math.random() * 40;
+      image.data[i] = (x * 0.25 + seed * 97 + grain) % 256;
+      image.data[i + 1] = (y * 0.4 + seed * 53 + grain) % 256;
+      image.data[i + 2] = ((x + y) * 0.1 + seed * 31 + grain) % 256;
+      image.data[i + 3] = 255;
+    }
+    return image;
+  });
+}
+const photos = pictures(960, 540, 8);
+const frames = pictures(640, 360, 8);
+window.workload = (name) => {
+  workload = name;
+  text.length = 0;
+  $('text').textContent = '';
+  $('line').textContent = '$ ';
   document.body.style.background = '';
-  window.recoloured = recolour === 'panel' ? document.getElementById('panel') : document.body;
-  document.getElementById('panel').style.display = recolour === 'panel' ? 'block' : 'none';
-  document.getElementById('text').style.display = typedText ? '' : 'none';
+  for (const id of ['typing', 'log', 'settings']) $(id).style.display = 'none';
+  $('photo').style.display = name === 'photo' ? 'block' : 'none';
+  $('video').style.display = name === 'video' ? 'block' : 'none';
+  if (name === 'typing') $('typing').style.display = 'block';
+  if (name === 'screen') $('log').style.display = 'block';
+  if (name === 'photo') $('photo').getContext('2d').putImageData(photos[0], 0, 0);
 };
 addEventListener('keydown', (event) => {
   count += 1;
-  // A hue walk that never repeats a neighbour's colour, bright enough to read from a compressed video.
-  const hue = (count * 137) % 360;
-  window.recoloured.style.background = 'hsl(' + hue + ', 80%, 45%)';
-  document.getElementById('key').textContent = event.key === ' ' ? 'Space' : event.key;
   if (event.key.length === 1) text.push(event.key);
-  document.getElementById('text').textContent = text.join('');
   event.preventDefault();
+  if (workload === 'typing') {
+    $('line').textContent = '$ ' + text.join('');
+    $('caret').style.background = count % 2 ? '#f0c020' : '#2060f0';
+  } else if (workload === 'photo') {
+    $('photo').getContext('2d').putImageData(photos[count % photos.length], 0, 0);
+  } else if (workload === 'screen') {
+    const log = $('log').style.display === 'none';
+    $('log').style.display = log ? 'block' : 'none';
+    $('settings').style.display = log ? 'none' : 'block';
+  } else {
+    // A hue walk that never repeats a neighbour's colour, bright enough to read from a compressed video.
+    const hue = (count * 137) % 360;
+    document.body.style.background = 'hsl(' + hue + ', 80%, 45%)';
+    $('key').textContent = event.key === ' ' ? 'Space' : event.key;
+    $('text').textContent = text.join('');
+  }
 });
-let animating = false;
-function frame(t) {
-  if (!animating) return;
-  document.body.style.background = 'hsl(' + Math.floor(t / 8) % 360 + ', 80%, 45%)';
-  document.getElementById('key').style.transform = 'translateX(' + Math.round(600 * Math.sin(t / 300)) + 'px)';
-  requestAnimationFrame(frame);
-}
-window.animate = (on) => { animating = on; if (on) requestAnimationFrame(frame); };
+let player = 0;
+let shown = 0;
+window.play = (on) => {
+  clearInterval(player);
+  if (on) player = setInterval(() => $('video').getContext('2d').putImageData(frames[shown++ % frames.length], 0, 0), 1000 / 30);
+};
 </script>`;
 
 export async function startTargetApp(display: string, monitor: { x: number; y: number; width: number; height: number }): Promise<TargetApp> {
@@ -94,11 +143,12 @@ export async function startTargetApp(display: string, monitor: { x: number; y: n
     clearText: () => page.evaluate(`text.length = 0; document.getElementById('text').textContent = ''`),
     colour: () =>
       page.evaluate(() => {
-        const [r, g, b] = getComputedStyle((window as unknown as { recoloured: HTMLElement }).recoloured).backgroundColor.match(/\d+/g)!.map(Number);
+        const [r, g, b] = getComputedStyle(document.body).backgroundColor.match(/\d+/g)!.map(Number);
         return [r!, g!, b!] as [number, number, number];
       }),
-    layout: (layout) => page.evaluate(`window.layout(${JSON.stringify(layout)})`),
-    animate: (on) => page.evaluate(`window.animate(${on})`),
+    workload: (workload) => page.evaluate(`window.workload(${JSON.stringify(workload)})`),
+    play: (on) => page.evaluate(`window.play(${on})`),
+    pageOrigin: () => page.evaluate(() => [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight] as [number, number]),
     close: () => browser.close(),
   };
 }
