@@ -51,11 +51,6 @@ export class MotionTracker {
     }
     return this.region;
   }
-
-  reset(): void {
-    this.recent = [];
-    this.region = null;
-  }
 }
 
 function overlaps(a: Rect, b: Rect): boolean {
