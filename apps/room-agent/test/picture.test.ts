@@ -125,7 +125,7 @@ describe('the picture of a display', () => {
   it('sends a region in sustained motion as video, and the region exactly once it stops', async () => {
     const viewer = await openSession();
     await page.evaluate('window.animate(true)');
-    const region = await eventually(() => viewer.region, 'a video region', 5000);
+    const region = await eventually(() => viewer.region, 'a video region', 15_000);
     // The canvas: 640x360 at 40 px from the top right corner of a 1920-wide monitor.
     expect(region.x).toBeLessThanOrEqual(1920 - 40 - 640);
     expect(region.x + region.w).toBeGreaterThanOrEqual(1920 - 40);
@@ -136,7 +136,7 @@ describe('the picture of a display', () => {
     await settle();
     await viewer.drawn();
     expect(await largestDifference(viewer.frame!, 0)).toBeLessThanOrEqual(2);
-  });
+  }, 45_000);
 
   it('sends a whole picture of the other display when the technician switches, even mid-stream', async () => {
     const viewer = await openSession();
