@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { reconnectDelay } from '@roomlink/shared';
 import { nameDisplays, parseDisplayMapping } from '../src/core/displays';
 import { libnutKey } from '../src/core/key-names';
+import { MotionTracker } from '../src/core/picture/motion';
 import { raiseVideoBitrate } from '../src/core/sdp-bitrate';
 import { monitorPixels, patchPixels, unionRect } from '../src/platform/x11/pixels';
 import { pickPlatform } from '../src/run';
@@ -113,5 +114,48 @@ describe('X image into the monitor image', () => {
   it('grows a damaged area to cover every rectangle reported', () => {
     expect(unionRect(null, { x: 5, y: 5, w: 1, h: 1 })).toEqual({ x: 5, y: 5, w: 1, h: 1 });
     expect(unionRect({ x: 5, y: 5, w: 10, h: 2 }, { x: 1, y: 6, w: 2, h: 8 })).toEqual({ x: 1, y: 5, w: 14, h: 9 });
+  });
+});
+
+describe('motion', () => {
+  const display = { width: 1920, height: 1080 };
+  const canvas = { x: 1240, y: 40, w: 640, h: 360 };
+  /** Feeds the tracker one frame every `everyMs` for `forMs`, and returns the region at the end. */
+  function animate(tracker: MotionTracker, from: number, everyMs: number, forMs: number, bounds = canvas, tiles = 60) {
+    let region = null;
+    for (let t = from; t <= from + forMs; t += everyMs) region = tracker.observe(bounds, tiles, t);
+    return region;
+  }
+
+  it('turns an animation into a tile-aligned region after it has lasted, at 30 fps or at 5', () => {
+    for (const everyMs of [33, 200]) {
+      const tracker = new MotionTracker(display);
+      expect(animate(tracker, 0, everyMs, 200)).toBeNull();
+      expect(animate(tracker, 200 + everyMs, everyMs, 400)).toEqual({ x: 1216, y: 0, w: 704, h: 448 });
+    }
+  });
+
+  it('never turns typing into video, however fast the app repaints a large area', () => {
+    const tracker = new MotionTracker(display);
+    for (let t = 0; t < 3000; t += 100) {
+      tracker.input(t);
+      expect(tracker.observe(canvas, 60, t + 40)).toBeNull();
+    }
+  });
+
+  it('ignores small changes and changes that pause longer than a slow video would', () => {
+    const tracker = new MotionTracker(display);
+    expect(animate(tracker, 0, 33, 2000, { x: 100, y: 100, w: 10, h: 20 }, 1)).toBeNull();
+    expect(animate(tracker, 3000, 400, 4000)).toBeNull();
+  });
+
+  it('keeps the region while it moves, grows it only, and ends it once still', () => {
+    const tracker = new MotionTracker(display);
+    const region = animate(tracker, 0, 33, 600)!;
+    expect(tracker.observe({ x: 1300, y: 100, w: 64, h: 64 }, 6, 650)).toBe(region);
+    const grown = animate(tracker, 700, 33, 300, { ...canvas, y: 300 })!;
+    expect(grown).toEqual({ x: 1216, y: 0, w: 704, h: 704 });
+    expect(tracker.observe(null, 0, 1100)).toBe(grown);
+    expect(tracker.observe(null, 0, 1500)).toBeNull();
   });
 });

@@ -226,10 +226,12 @@ export class AgentSession {
     const message = parsed.value;
     switch (message.type) {
       case 'input.key':
-        if (!this.input.key(message)) this.refusedInput();
+        if (this.input.key(message)) this.pump?.input();
+        else this.refusedInput();
         return;
       case 'control.shortcut':
-        if (!this.input.shortcut(message.command)) this.refusedInput();
+        if (this.input.shortcut(message.command)) this.pump?.input();
+        else this.refusedInput();
         return;
       case 'control.selectDisplay':
         return this.select(message.displayId);

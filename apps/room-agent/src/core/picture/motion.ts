@@ -2,28 +2,46 @@ import type { Rect } from '@roomlink/shared';
 import { TILE } from './tile-grid';
 
 export interface MotionOptions {
-  /** How far back the tracker looks for sustained change. */
-  windowMs: number;
-  /** Changed frames within the window that make it motion (6 in 500 ms: 12 fps, faster than anyone types into a large area). */
-  minFrames: number;
-  /** A frame counts only when at least this many tiles changed: a caret or a typed word never becomes video. */
+  /** A frame counts as motion only when at least this many tiles changed: a caret or a typed word never becomes video. */
   minTiles: number;
+  /** Motion must last this long, frame after frame, before it becomes video. */
+  sustainMs: number;
+  /**
+   * The longest pause between two moving frames that still counts as one
+   * motion (250 ms: 4 fps). It bounds the app's repaint rate, not ours, so
+   * a slow or busy room detects a video as surely as a fast one does.
+   */
+  maxGapMs: number;
+  /** Moving frames needed within one motion, however long it lasted. */
+  minFrames: number;
+  /**
+   * Change this soon after an injected key answers the technician (an app
+   * repainting as they type) and is never motion: typing stays exact.
+   */
+  inputEchoMs: number;
   /** Still this long, the region stops being video and is sent again losslessly. */
   stillMs: number;
 }
 
-export const defaultMotionOptions: MotionOptions = { windowMs: 500, minFrames: 6, minTiles: 6, stillMs: 400 };
+export const defaultMotionOptions: MotionOptions = { minTiles: 6, sustainMs: 300, maxGapMs: 250, minFrames: 3, inputEchoMs: 200, stillMs: 400 };
+
+/** How far back the region's extent is taken from: the moving frames of the last half second. */
+const EXTENT_MS = 500;
 
 /**
  * Decides which part of the display travels as video: a region that keeps
- * changing, frame after frame (a video playing, an animation), as RDP's
- * graphics pipeline and SPICE's stream detection do. Everything else goes
- * as tiles. The region only grows while motion lasts, so the encoder is not
- * restarted at every frame, and ends once it has been still for `stillMs`.
+ * changing by itself, frame after frame (a video playing, an animation), as
+ * RDP's graphics pipeline and SPICE's stream detection do. Everything else
+ * goes as tiles. The region only grows while motion lasts, so the encoder is
+ * not restarted at every frame, and ends once it has been still for `stillMs`.
  */
 export class MotionTracker {
-  private recent: { at: number; bounds: Rect }[] = [];
+  /** The current motion's frames (the last EXTENT_MS of them) and when it began. */
+  private run: { at: number; bounds: Rect }[] = [];
+  private runFrames = 0;
+  private runStartedAt = 0;
   private lastMotionAt = 0;
+  private lastInputAt = -Infinity;
   region: Rect | null = null;
 
   constructor(
@@ -31,18 +49,32 @@ export class MotionTracker {
     private readonly options: MotionOptions = defaultMotionOptions,
   ) {}
 
+  /** A key was injected: what changes next is the app answering it. */
+  input(now: number): void {
+    this.lastInputAt = now;
+  }
+
   /**
    * Takes one captured frame's changed tiles (their bounds and count) and
    * returns the video region from now on, which may be the same object as
    * before (unchanged), another one, or null.
    */
   observe(bounds: Rect | null, tiles: number, now: number): Rect | null {
-    const { windowMs, minFrames, minTiles, stillMs } = this.options;
-    this.recent = this.recent.filter((f) => f.at > now - windowMs);
+    const { minTiles, sustainMs, maxGapMs, minFrames, inputEchoMs, stillMs } = this.options;
     if (bounds && this.region && overlaps(bounds, this.region)) this.lastMotionAt = now;
-    if (bounds && tiles >= minTiles) this.recent.push({ at: now, bounds });
-    if (this.recent.length >= minFrames) {
-      const union = this.recent.map((f) => f.bounds).reduce(unionRect);
+    const last = this.run.at(-1);
+    if (last && now - last.at > maxGapMs) this.run = [];
+    if (bounds && tiles >= minTiles && now - this.lastInputAt > inputEchoMs) {
+      if (this.run.length === 0) {
+        this.runStartedAt = now;
+        this.runFrames = 0;
+      }
+      this.run = this.run.filter((f) => f.at > now - EXTENT_MS);
+      this.run.push({ at: now, bounds });
+      this.runFrames += 1;
+    }
+    if (this.run.length > 0 && this.runFrames >= minFrames && now - this.runStartedAt >= sustainMs) {
+      const union = this.run.map((f) => f.bounds).reduce(unionRect);
       const grown = evenRect(this.region ? unionRect(this.region, union) : union, this.display);
       if (!this.region || !sameRect(grown, this.region)) this.region = grown;
       this.lastMotionAt = now;

@@ -74,6 +74,7 @@ export class PicturePump {
   private busy = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
   private poller: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | null = null;
   /** The display's pixels as last captured: what the console has, or is about to get. */
@@ -130,13 +131,18 @@ export class PicturePump {
     this.schedule(0);
   }
 
+  /** A key reached the display: the repaint that answers it is typing, not motion. */
+  input(): void {
+    this.motion?.input(performance.now());
+  }
+
   private changed(): void {
     this.dirty = true;
     this.schedule();
   }
 
   private schedule(delay?: number): void {
-    if (this.busy || this.timer || this.stopped) return;
+    if (this.busy || this.stopped) return;
     const unsent = this.out.open && (this.prepared !== null || !this.displaySent);
     const work = this.dirty || unsent || this.pending.any || this.exactNow.any;
     const refineIn = this.nextRefineIn() ?? Infinity;
@@ -144,6 +150,13 @@ export class PicturePump {
     const stillCheck = this.region ? this.options.motion.stillMs / 4 : Infinity;
     if (!work && refineIn === Infinity && stillCheck === Infinity) return;
     const wait = delay ?? (work ? (this.region ? Math.max(0, this.lastVideoAt + 1000 / this.options.maxFps - performance.now()) : SETTLE_MS) : Math.min(refineIn, stillCheck));
+    const due = performance.now() + wait;
+    // A change must not wait behind a later refresh or still check that is already set.
+    if (this.timer) {
+      if (due >= this.timerDue) return;
+      clearTimeout(this.timer);
+    }
+    this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.tick();
