@@ -179,6 +179,40 @@ describe('a technician in a three-monitor room', () => {
   });
 });
 
+describe('access that changes mid-session (rule 14)', () => {
+  it('stops the keys at the X display when the role drops to view, and ends the session when remote access is turned off', async () => {
+    const role = (await system.api<{ id: string; name: string; assignments: object[] }[]>(ADMIN, 'GET', '/api/roles')).find((r) => r.name === 'Oslo technicians')!;
+    const oslo = system.tenant.locations.find((l) => l.name === 'Oslo HQ')!;
+    const body = (permission: string) => ({ name: role.name, permissions: ['rooms.read', permission], assignments: [{ groups: ['room-technicians'], locations: [oslo.id] }] });
+    await startSessionThroughUi(page, 'Fjord');
+    await waitLive(page);
+    target.focus();
+    await page.getByTestId('remote-picture').click();
+    const before = await target.text();
+    await page.keyboard.type('ok');
+    await expect.poll(() => target.text(), { timeout: 10_000 }).toBe(`${before}ok`);
+
+    await system.api(ADMIN, 'PUT', `/api/roles/${role.id}`, body('remoteAccess.view'));
+    await expect.poll(() => page.getByTestId('session-level').textContent(), { timeout: 5_000 }).toBe('VIEW');
+    await page.getByTestId('remote-picture').click();
+    await page.keyboard.type('no');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await target.text()).toBe(`${before}ok`);
+
+    await system.api(ADMIN, 'PUT', '/api/settings/remote-access', { enabled: false });
+    expect(await endedMessage()).toBe('Session ended. Your access to this room was removed, so the session ended.');
+    await expect.poll(ringDown, { timeout: 5_000 }).toBe(true);
+    await closeSessionWindow();
+    await expect.poll(() => lastAudit('session.ended').then((r) => r.data.reason), { timeout: 10_000 }).toBe('access_revoked');
+    expect((await lastAudit('session.lowered')).roomName).toBe('Fjord');
+
+    await system.api(ADMIN, 'PUT', '/api/settings/remote-access', { enabled: true, acknowledgingEmail: 'it-lead@contoso.test' });
+    await system.api(ADMIN, 'PUT', `/api/roles/${role.id}`, body('remoteAccess.modify'));
+    await expect.poll(() => existsSync(restartMarker()), { timeout: 5_000 }).toBe(true);
+    rmSync(restartMarker());
+  });
+});
+
 describe('a viewer in the same room', () => {
   it('gets a VIEW session without shortcut commands, and no key reaches the X display', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();

@@ -125,6 +125,28 @@ describe('a modify session', () => {
     ]);
   });
 
+  it('stops taking keys at once when the server lowers it to view (rule 14), letting go of what was held; a second lowering changes nothing', async () => {
+    const { sessionId, viewer } = await openSession('modify');
+    viewer.send(key('ShiftLeft', true, true));
+    await eventually(() => recorded().keyboard.events.length === 1, 'Shift down');
+    plane.send({ type: 'session.lower', sessionId: sessionId as never, level: 'view' });
+    await viewer.waitForMessage('session.info', (m) => m.level === 'view');
+    expect(recorded().keyboard.events).toEqual([
+      { code: 'ShiftLeft', down: true },
+      { code: 'ShiftLeft', down: false },
+    ]);
+    viewer.send(key('KeyA', true, true));
+    viewer.send({ type: 'control.shortcut', command: 'altF4' });
+    await viewer.waitForMessage('error', (m) => m.code === 'input_not_permitted');
+    // A second lowering, or one naming another session, changes nothing.
+    plane.send({ type: 'session.lower', sessionId: 'ses-other' as never, level: 'view' });
+    plane.send({ type: 'session.lower', sessionId: sessionId as never, level: 'view' });
+    viewer.send({ type: 'control.end' });
+    const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
+    expect(end.input).toEqual({ accepted: 1, dropped: 2 });
+    expect(recorded().keyboard.events).toHaveLength(2);
+  });
+
   it('switches display on request and refuses an unknown one', async () => {
     const { viewer } = await openSession('modify');
     const info = await viewer.waitForMessage('session.info');

@@ -89,6 +89,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     try {
       const caller = await verifyToken(token);
       directory.ensureTenant(caller.principal.tenantId);
+      broker.principalSeen(caller.principal);
       return caller;
     } catch (error) {
       if (error instanceof AuthError) throw new ApiFailure('unauthenticated', [error.message]);

@@ -8,7 +8,8 @@ let h: Harness;
 let building: string;
 beforeAll(async () => {
   h = await startHarness();
-  building = (await h.api<{ id: string }>(ADMIN, 'POST', '/api/locations', { name: 'North', kind: 'building' })).body.id;
+  const region = (await h.api<{ id: string }>(ADMIN, 'POST', '/api/locations', { name: 'EMEA', kind: 'region' })).body.id;
+  building = (await h.api<{ id: string }>(ADMIN, 'POST', '/api/locations', { name: 'North', kind: 'building', parentId: region })).body.id;
   await grantAccess(h, 'modify', 'room-technicians', { locations: [building] });
   await grantAccess(h, 'view', 'room-observers', { locations: [building] });
 });

@@ -186,28 +186,51 @@ export function canManageRoles(policy: Policy, principal: Principal): boolean {
 /**
  * Portal permissions. An assignment without any room, location or tag covers
  * the whole tenant for portal permissions; with a scope, only those rooms.
- * Global Administrators hold every portal permission. Remote-access
+ * Without a room, the question is whether the principal holds the
+ * permission tenant-wide: a scoped holder may act only on what its scope
+ * names. Global Administrators hold every portal permission. Remote-access
  * permissions go through `remoteAccessLevel`: nothing but a scoped custom
- * role grants them (rule 4).
+ * role grants them (rule 4), so none is ever held tenant-wide.
  */
 export function can(policy: Policy, principal: Principal, permission: Permission, room?: RoomRef): boolean {
   if (permission === 'remoteAccess.view' || permission === 'remoteAccess.modify') {
+    if (!room) return false;
     const needed: Level = permission === 'remoteAccess.modify' ? 'modify' : 'view';
-    if (room) return rank[remoteAccessLevel(policy, principal, room).level] >= rank[needed];
-    if (gate(policy, principal)) return false;
-    const { byRoom, byLocation, byTag } = tablesFor(policy, principal);
-    return [byRoom, byLocation, byTag].some((table) => [...table.values()].some((grants) => grants.some((grant) => rank[grant.level] >= rank[needed])));
+    return rank[remoteAccessLevel(policy, principal, room).level] >= rank[needed];
   }
   if (principal.tenantId !== policy.tenantId || (room && room.tenantId !== policy.tenantId)) return false;
   if (principal.directoryRoles.includes(GLOBAL_ADMINISTRATOR)) return true;
-  return portalHolds(policy, principal, permission, room);
+  return holdingAssignments(policy, principal, permission).some((assignment) => !hasScope(assignment) || (room !== undefined && scopesRoom(assignment, room)));
 }
 
-function portalHolds(policy: Policy, principal: Principal, permission: PortalPermission, room?: RoomRef): boolean {
+/**
+ * Whether the principal holds a permission on anything at all: what decides
+ * whether the console shows a part of the portal. Acting still asks `can`
+ * about each room, or `canInLocation`.
+ */
+export function holdsAnywhere(policy: Policy, principal: Principal, permission: Permission): boolean {
+  if (permission === 'remoteAccess.view' || permission === 'remoteAccess.modify') {
+    if (gate(policy, principal)) return false;
+    const needed = rank[permission === 'remoteAccess.modify' ? 'modify' : 'view'];
+    const { byRoom, byLocation, byTag } = tablesFor(policy, principal);
+    return [byRoom, byLocation, byTag].some((table) => [...table.values()].some((grants) => grants.some((grant) => rank[grant.level] >= needed)));
+  }
+  if (principal.tenantId !== policy.tenantId) return false;
+  return principal.directoryRoles.includes(GLOBAL_ADMINISTRATOR) || holdingAssignments(policy, principal, permission).length > 0;
+}
+
+/**
+ * A portal permission inside a location (`path`: the location's ids from the
+ * region down to itself): held tenant-wide, or through an assignment scoped
+ * to the location or one above it. Room and tag scopes reach no location.
+ */
+export function canInLocation(policy: Policy, principal: Principal, permission: PortalPermission, path: readonly string[]): boolean {
+  if (can(policy, principal, permission)) return true;
+  if (principal.tenantId !== policy.tenantId) return false;
+  return holdingAssignments(policy, principal, permission).some((assignment) => assignment.locations.some((location) => path.includes(location)));
+}
+
+function holdingAssignments(policy: Policy, principal: Principal, permission: PortalPermission): Assignment[] {
   const { roles } = compile(policy);
-  return policy.assignments.some((assignment) => {
-    if (!roles.get(assignment.roleId)?.permissions.includes(permission)) return false;
-    if (!includesPrincipal(assignment, principal)) return false;
-    return !room || !hasScope(assignment) || scopesRoom(assignment, room);
-  });
+  return policy.assignments.filter((assignment) => roles.get(assignment.roleId)?.permissions.includes(permission) && includesPrincipal(assignment, principal));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { can, canManageRoles, remoteAccessLevel, roomsWithRemoteAccess, type Role } from '../src';
+import { can, canInLocation, canManageRoles, holdsAnywhere, remoteAccessLevel, roomsWithRemoteAccess, type Role } from '../src';
 import { admin, alice, assignment, bob, modifyRole, policy, roomNorth, roomSouth, T, viewRole } from './fixtures';
 
 describe('rule 1: the tenant switch', () => {
@@ -8,7 +8,7 @@ describe('rule 1: the tenant switch', () => {
     expect(remoteAccessLevel(p, alice, roomNorth)).toEqual({ level: 'none', reason: 'remote_access_disabled', assignmentIds: [] });
     expect(roomsWithRemoteAccess(p, alice, [roomNorth]).size).toBe(0);
     expect(can(p, alice, 'remoteAccess.view', roomNorth)).toBe(false);
-    expect(can(p, alice, 'remoteAccess.view')).toBe(false);
+    expect(holdsAnywhere(p, alice, 'remoteAccess.view')).toBe(false);
   });
 });
 
@@ -34,7 +34,8 @@ describe('rule 2: built-in roles carry no remote access', () => {
     const p = policy([assignment({ id: 'a1', roleId: modifyRole.id, users: ['alice'], rooms: [roomNorth.id] })]);
     expect(can(p, alice, 'remoteAccess.view', roomNorth)).toBe(true);
     expect(can(p, alice, 'remoteAccess.modify', roomNorth)).toBe(true);
-    expect(can(p, alice, 'remoteAccess.view')).toBe(true);
+    expect(holdsAnywhere(p, alice, 'remoteAccess.view')).toBe(true);
+    expect(can(p, alice, 'remoteAccess.view')).toBe(false);
   });
 });
 
@@ -108,10 +109,21 @@ describe('rule 4: assignments scope users and rooms', () => {
     ]);
     expect(can(p, alice, 'rooms.manage', roomNorth)).toBe(true);
     expect(can(p, alice, 'rooms.manage', roomSouth)).toBe(false);
-    expect(can(p, alice, 'rooms.manage')).toBe(true);
     expect(can(p, alice, 'settings.manage')).toBe(false);
     expect(can(p, bob, 'rooms.read', roomSouth)).toBe(true);
+    expect(can(p, bob, 'rooms.read')).toBe(true);
     expect(can(p, bob, 'rooms.manage', roomSouth)).toBe(false);
+  });
+
+  it('treats a scoped holder as holding the permission there only, never tenant-wide', () => {
+    const p = policy([assignment({ id: 'a1', roleId: 'site-lead', users: ['alice'], locations: ['north'] })]);
+    expect(can(p, alice, 'rooms.manage')).toBe(false);
+    expect(holdsAnywhere(p, alice, 'rooms.manage')).toBe(true);
+    expect(holdsAnywhere(p, alice, 'audit.read')).toBe(false);
+    expect(canInLocation(p, alice, 'rooms.manage', ['emea', 'north'])).toBe(true);
+    expect(canInLocation(p, alice, 'rooms.manage', ['emea'])).toBe(false);
+    expect(canInLocation(p, alice, 'rooms.manage', ['emea', 'south'])).toBe(false);
+    expect(canInLocation(p, admin, 'rooms.manage', ['emea'])).toBe(true);
   });
 });
 

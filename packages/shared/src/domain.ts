@@ -16,6 +16,7 @@ export const EndReason = z.enum([
   'grant_rejected',
   'setup_timeout',
   'device_restart',
+  'access_revoked',
   'error',
 ]);
 export type EndReason = z.infer<typeof EndReason>;
@@ -28,6 +29,7 @@ export const endReasonMessages: Record<EndReason, string> = {
   grant_rejected: 'The room refused the session grant.',
   setup_timeout: 'The room did not connect in time.',
   device_restart: 'The device is restarting.',
+  access_revoked: 'Your access to this room was removed, so the session ended.',
   error: 'The session ended because of an error.',
 };
 

@@ -141,6 +141,9 @@ export class RoomAgent {
       case 'session.end':
         if (this.session?.id === message.sessionId) void this.session.end(message.reason);
         return;
+      case 'session.lower':
+        if (this.session?.id === message.sessionId) this.session.lowerToView();
+        return;
       case 'device.action':
         if (message.action === 'collectLogs') {
           void this.platform.device.collectLogs().then((path) => this.options.log.info({ path }, 'collected logs'));

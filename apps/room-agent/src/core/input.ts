@@ -46,9 +46,15 @@ export class InputController {
   private readonly counts = { accepted: 0, dropped: 0 };
 
   constructor(
-    private readonly level: SessionLevel,
+    private level: SessionLevel,
     private readonly keyboard: Keyboard,
   ) {}
+
+  /** Access dropped to view: nothing more reaches the keyboard, and what this session holds is let go. */
+  lowerToView(): void {
+    this.releaseAll();
+    this.level = 'view';
+  }
 
   get input(): InputCounts {
     return { ...this.counts };

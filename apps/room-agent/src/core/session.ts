@@ -78,6 +78,8 @@ export class AgentSession {
   private toldViewOnly = false;
   private endedPromise: Promise<void> | null = null;
   private readonly startedAt = Date.now();
+  /** The grant's level, lowered to view if the technician's access drops mid-session; never raised. */
+  private level: SessionLevel;
   private firstFrameMs: number | null = null;
   private connectedAt: number | null = null;
 
@@ -85,6 +87,7 @@ export class AgentSession {
     readonly setup: SessionSetup,
     private readonly context: SessionContext,
   ) {
+    this.level = setup.level;
     this.input = new InputController(setup.level, context.platform.keyboard);
     const first = context.displays[0];
     if (!first) throw new Error('no display to show');
@@ -201,7 +204,7 @@ export class AgentSession {
   private sendInfo(): void {
     this.reply({
       type: 'session.info',
-      level: this.setup.level,
+      level: this.level,
       displays: this.context.displays.map((d) => d.info),
       selectedDisplay: this.selected.info.id,
       restartAfterSession: this.restartAfterSession,
@@ -254,9 +257,18 @@ export class AgentSession {
 
   /** A view session's input: dropped and counted; the console is told once, not per key. */
   private refusedInput(): void {
-    if (this.setup.level !== 'view' || this.toldViewOnly) return;
+    if (this.level !== 'view' || this.toldViewOnly) return;
     this.toldViewOnly = true;
     this.error('input_not_permitted');
+  }
+
+  /** The server says the technician may only watch now: keys stop at once, and the console hears the new level. */
+  lowerToView(): void {
+    if (this.level === 'view' || this.state === 'ending' || this.state === 'ended') return;
+    this.level = 'view';
+    this.input.lowerToView();
+    this.context.log.info({ sessionId: this.id }, 'session lowered to view');
+    if (this.state === 'active') this.sendInfo();
   }
 
   private select(displayId: string): void {

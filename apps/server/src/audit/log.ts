@@ -119,10 +119,11 @@ export class AuditLog {
     return toRecord(full);
   }
 
-  /** Filters already validated at the boundary; newest first. */
-  query(tenantId: string, q: { from?: string; to?: string; type?: AuditType; roomId?: string; userId?: string; before?: number; limit?: number }): AuditPage {
+  /** Filters already validated at the boundary; newest first. `rooms`: only these rooms' records (a scoped reader), null for all. */
+  query(tenantId: string, q: { from?: string; to?: string; type?: AuditType; roomId?: string; userId?: string; before?: number; limit?: number }, rooms: readonly string[] | null = null): AuditPage {
     const limit = q.limit ?? 100;
     const where = ['tenant_id = @tenantId'];
+    if (rooms) where.push('room_id IN (SELECT value FROM json_each(@rooms))');
     if (q.from) where.push('at >= @from');
     if (q.to) where.push('at < @to');
     if (q.type) where.push('type = @type');
@@ -131,7 +132,7 @@ export class AuditLog {
     if (q.before) where.push('seq < @before');
     const rows = this.db
       .prepare<Record<string, unknown>, Row>(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
-      .all({ ...q, tenantId, limit: limit + 1 });
+      .all({ ...q, tenantId, limit: limit + 1, ...(rooms && { rooms: JSON.stringify(rooms) }) });
     const page = rows.slice(0, limit).map(toRecord);
     return { records: page, nextBefore: rows.length > limit ? page[page.length - 1]!.seq : null };
   }

@@ -1,4 +1,4 @@
-import { can, canManageRoles, type Permission } from '@roomlink/rbac';
+import { can, canManageRoles, holdsAnywhere, type Permission } from '@roomlink/rbac';
 import { roomHealth, type Location, type Room } from '@roomlink/shared';
 import type { AuditLog } from '../audit/log';
 import type { Caller } from '../auth/tokens';
@@ -26,6 +26,21 @@ export const roomRef = (room: RoomRecord) => ({ id: room.id, tenantId: room.tena
 
 export function requirePermission(services: Services, caller: Caller, permission: Permission, room?: RoomRecord): void {
   if (!can(services.directory.policy(caller.principal.tenantId), caller.principal, permission, room && roomRef(room))) throw new ApiFailure('not_permitted');
+}
+
+/**
+ * Where the caller may read the audit: the whole tenant (null), or only the
+ * records of the rooms their scoped `audit.read` reaches, which never
+ * include the tenant's own records (settings, roles).
+ */
+export function auditScope(services: Services, caller: Caller): string[] | null {
+  const policy = services.directory.policy(caller.principal.tenantId);
+  if (!holdsAnywhere(policy, caller.principal, 'audit.read')) throw new ApiFailure('not_permitted');
+  if (can(policy, caller.principal, 'audit.read')) return null;
+  return services.directory
+    .rooms(caller.principal.tenantId)
+    .filter((room) => can(policy, caller.principal, 'audit.read', roomRef(room)))
+    .map((room) => room.id);
 }
 
 export function requireRoleManager(services: Services, caller: Caller): void {

@@ -21,6 +21,7 @@ import {
 } from '@roomlink/shared';
 import type { AuditLog } from '../audit/log';
 import type { Caller } from '../auth/tokens';
+import type { Principal } from '@roomlink/rbac';
 import { ApiFailure } from '../errors';
 import type { ServerKeys } from '../keys';
 import type { Db } from '../store/db';
@@ -56,6 +57,8 @@ interface Live {
   id: string;
   tenantId: string;
   room: RoomRecord;
+  /** Who started it, as their token said: what rule 14 asks about again when access changes. */
+  principal: Principal;
   userId: string;
   userName: string;
   level: SessionLevel;
@@ -123,6 +126,7 @@ export class SessionBroker {
       id: `ses-${randomUUID()}`,
       tenantId,
       room,
+      principal,
       userId: principal.userId,
       userName: caller.name,
       level,
@@ -294,6 +298,45 @@ export class SessionBroker {
     return this.links.sendToAgent(session.room.id, { type: 'session.signal', sessionId: session.id as never, data });
   }
 
+  /**
+   * Rule 14: after any change that can lower access (the tenant switch, a
+   * role or its assignments, a room's location, tags or licence), every live
+   * session of the tenant is decided again. One no longer permitted ends
+   * with `access_revoked`; a modify session that dropped to view stops
+   * taking keys at the agent at once. Never raises a level: that needs a new
+   * session and a new grant.
+   */
+  reevaluate(tenantId: string): void {
+    const policy = this.directory.policy(tenantId);
+    for (const session of [...this.live.values()]) {
+      if (session.tenantId !== tenantId || session.state === 'ending' || session.state === 'ended') continue;
+      const room = this.directory.room(tenantId, session.room.id);
+      const level = room && room.license === 'pro' ? remoteAccessLevel(policy, session.principal, { id: room.id, tenantId, location: room.locationPath, tags: room.tags }).level : 'none';
+      if (level === 'none') {
+        this.end(session.id, 'access_revoked');
+      } else if (level === 'view' && session.level === 'modify') {
+        session.level = 'view';
+        this.db.transaction(() => {
+          this.db.prepare("UPDATE sessions SET level = 'view' WHERE id = ?").run(session.id);
+          this.audit.append({ tenantId, type: 'session.lowered', actorId: session.userId, actorName: session.userName, roomId: session.room.id, roomName: session.room.name, sessionId: session.id, data: { from: 'modify', to: 'view' } });
+        })();
+        this.links.sendToAgent(session.room.id, { type: 'session.lower', sessionId: session.id as never, level: 'view' });
+      }
+    }
+  }
+
+  /** A newer token of a user with live sessions: their groups or directory roles may have changed since the start. */
+  principalSeen(principal: Principal): void {
+    let changed = false;
+    for (const session of this.live.values()) {
+      if (session.tenantId !== principal.tenantId || session.userId !== principal.userId) continue;
+      if (sameMembers(session.principal.groups, principal.groups) && sameMembers(session.principal.directoryRoles, principal.directoryRoles)) continue;
+      session.principal = principal;
+      changed = true;
+    }
+    if (changed) this.reevaluate(principal.tenantId);
+  }
+
   onCallState(roomId: string, inCall: boolean): void {
     const session = this.byRoom.get(roomId);
     if (session && inCall) this.end(session.id, 'call_started');
@@ -319,12 +362,13 @@ export class SessionBroker {
     return this.byRoom.get(roomId)?.id ?? null;
   }
 
-  list(tenantId: string, activeOnly: boolean): SessionView[] {
+  /** The tenant's sessions, newest first; `rooms`: only those rooms' (a scoped reader), null for all. */
+  list(tenantId: string, activeOnly: boolean, rooms: readonly string[] | null = null): SessionView[] {
     const rows = this.db
-      .prepare<[string], { id: string; room_id: string; room_name: string; user_id: string; user_name: string; level: SessionLevel; state: SessionState; started_at: string; ended_at: string | null; end_reason: EndReason | null; input_accepted: number; input_dropped: number }>(
-        `SELECT * FROM sessions WHERE tenant_id = ? ${activeOnly ? "AND state != 'ended'" : ''} ORDER BY started_at DESC LIMIT 500`,
+      .prepare<[string, string | null, string | null], { id: string; room_id: string; room_name: string; user_id: string; user_name: string; level: SessionLevel; state: SessionState; started_at: string; ended_at: string | null; end_reason: EndReason | null; input_accepted: number; input_dropped: number }>(
+        `SELECT * FROM sessions WHERE tenant_id = ? ${activeOnly ? "AND state != 'ended'" : ''} AND (? IS NULL OR room_id IN (SELECT value FROM json_each(?))) ORDER BY started_at DESC LIMIT 500`,
       )
-      .all(tenantId);
+      .all(tenantId, rooms && JSON.stringify(rooms), rooms && JSON.stringify(rooms));
     return rows.map((r) => ({
       id: r.id as never,
       roomId: r.room_id as never,
@@ -347,4 +391,8 @@ export class SessionBroker {
       this.close(session, 'control_plane_lost', null);
     }
   }
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item) => b.includes(item));
 }

@@ -149,11 +149,15 @@ export class Directory {
   }
 
   createLocation(tenantId: string, input: { name: string; kind: LocationKind; parentId: string | null }): Location {
-    const order: LocationKind[] = ['region', 'building', 'floor'];
-    if (input.parentId) {
-      const parent = this.locationRow(tenantId, input.parentId);
+    // Regions hold buildings, buildings hold floors: nothing else nests, nothing below a region floats.
+    const parentKind: Record<LocationKind, LocationKind | null> = { region: null, building: 'region', floor: 'building' };
+    const wanted = parentKind[input.kind];
+    if (wanted === null && input.parentId) throw new DirectoryError('bad_request', 'A region sits inside no other location.');
+    if (wanted !== null) {
+      const parent = input.parentId ? this.locationRow(tenantId, input.parentId) : undefined;
+      if (!input.parentId) throw new DirectoryError('bad_request', `A ${input.kind} needs a ${wanted} to sit inside.`);
       if (!parent) throw new DirectoryError('bad_request', 'The parent location does not exist.');
-      if (order.indexOf(parent.kind) >= order.indexOf(input.kind)) throw new DirectoryError('bad_request', `A ${input.kind} cannot sit inside a ${parent.kind}.`);
+      if (parent.kind !== wanted) throw new DirectoryError('bad_request', `A ${input.kind} sits inside a ${wanted}, not a ${parent.kind}.`);
     }
     this.ensureTenant(tenantId);
     const id = newId('loc');
@@ -166,7 +170,7 @@ export class Directory {
   }
 
   /** Location ids from the outermost (region) to `locationId` itself. */
-  private locationPath(tenantId: string, locationId: string | null): string[] {
+  locationPath(tenantId: string, locationId: string | null): string[] {
     const path: string[] = [];
     for (let id = locationId; id !== null && path.length < 8; ) {
       const row = this.locationRow(tenantId, id);

@@ -102,6 +102,13 @@ export const ServerSessionEnd = z.strictObject({
   sessionId: SessionId,
   reason: EndReason,
 });
+/** The technician's access dropped from modify to view mid-session: the agent stops taking keys (it can only ever lower). */
+export const SessionLower = z.strictObject({
+  ...base,
+  type: z.literal('session.lower'),
+  sessionId: SessionId,
+  level: z.literal('view'),
+});
 export const DeviceAction = z.strictObject({
   ...base,
   type: z.literal('device.action'),
@@ -119,6 +126,7 @@ export const ServerToAgent = z.discriminatedUnion('type', [
   AgentWelcome,
   SessionOffer,
   ServerSessionEnd,
+  SessionLower,
   SessionSignal,
   DeviceAction,
   ProtocolError,

@@ -97,7 +97,7 @@ function RemoteAccessPanel() {
                 Technicians with a remote-access role will be able to see, and with Modify control, your meeting rooms. You acknowledge this as <b>{email}</b>.
               </p>
             ) : (
-              <p>No new sessions can start. Sessions already running are not interrupted.</p>
+              <p>No new sessions can start, and sessions already running end at once; each technician is told why.</p>
             )
           }
           action={confirm === 'enable' ? 'Enable' : 'Disable'}

@@ -1,4 +1,4 @@
-import { can, permissions, roomsWithRemoteAccess } from '@roomlink/rbac';
+import { can, canInLocation, holdsAnywhere, permissions, remoteAccessLevel, roomsWithRemoteAccess } from '@roomlink/rbac';
 import {
   EnrollmentCode,
   Location,
@@ -15,6 +15,8 @@ import {
 } from '@roomlink/shared';
 import { z } from 'zod';
 import { ApiFailure } from '../../errors';
+import type { Caller } from '../../auth/tokens';
+import type { RoomRecord } from '../../store/directory';
 import { route } from '../route';
 import { requirePermission, requireRoleManager, roomRef, roomView, type Services } from '../services';
 
@@ -24,8 +26,16 @@ const RoleParams = z.strictObject({ roleId: z.string().min(1).max(128) });
 export function directoryRoutes(services: Services) {
   const { directory, audit, db } = services;
   const actor = (caller: { principal: { userId: string }; name: string }) => ({ actorId: caller.principal.userId, actorName: caller.name });
-  /** A change and its audit record are written together or not at all. */
-  const audited = <T>(write: () => T): T => db.transaction(write)();
+  /**
+   * A change and its audit record are written together or not at all. A
+   * change that can lower someone's access names its tenant: once it is
+   * written, the tenant's live sessions are decided again (rule 14).
+   */
+  const audited = <T>(write: () => T, lowersAccessIn?: string): T => {
+    const result = db.transaction(write)();
+    if (lowersAccessIn) services.broker.reevaluate(lowersAccessIn);
+    return result;
+  };
 
   return [
     route({
@@ -41,7 +51,7 @@ export function directoryRoutes(services: Services) {
           username: caller.username,
           tenantId: caller.principal.tenantId,
           canManageRoles: requireOk(() => requireRoleManager(services, caller)),
-          permissions: permissions.filter((p) => can(policy, caller.principal, p)),
+          permissions: permissions.filter((p) => holdsAnywhere(policy, caller.principal, p)),
         };
       },
     }),
@@ -66,7 +76,7 @@ export function directoryRoutes(services: Services) {
           const settings = directory.setRemoteAccess(tenantId, body.enabled, email, caller.name);
           audit.append({ tenantId, type: body.enabled ? 'remoteAccess.enabled' : 'remoteAccess.disabled', ...actor(caller), data: body.enabled ? { acknowledgingEmail: email } : {} });
           return settings;
-        });
+        }, tenantId);
       },
     }),
     route({
@@ -106,7 +116,7 @@ export function directoryRoutes(services: Services) {
           const role = directory.updateRole(caller.principal.tenantId, params.roleId, body);
           audit.append({ tenantId: caller.principal.tenantId, type: 'role.updated', ...actor(caller), data: { before, after: role } });
           return role;
-        });
+        }, caller.principal.tenantId);
       },
     }),
     route({
@@ -121,7 +131,7 @@ export function directoryRoutes(services: Services) {
           const role = directory.deleteRole(caller.principal.tenantId, params.roleId);
           audit.append({ tenantId: caller.principal.tenantId, type: 'role.deleted', ...actor(caller), data: { role } });
           return role;
-        });
+        }, caller.principal.tenantId);
       },
     }),
     route({
@@ -139,8 +149,14 @@ export function directoryRoutes(services: Services) {
       response: Location,
       status: 201,
       handler: ({ caller, body }) => {
-        requirePermission(services, caller, 'rooms.manage');
-        return directory.createLocation(caller.principal.tenantId, body);
+        const tenantId = caller.principal.tenantId;
+        // A scoped manager adds buildings and floors inside its scope; a new region needs tenant-wide rights.
+        if (!canInLocation(directory.policy(tenantId), caller.principal, 'rooms.manage', body.parentId ? directory.locationPath(tenantId, body.parentId) : [])) throw new ApiFailure('not_permitted');
+        return audited(() => {
+          const location = directory.createLocation(tenantId, body);
+          audit.append({ tenantId, type: 'location.created', ...actor(caller), data: { location } });
+          return location;
+        });
       },
     }),
     route({
@@ -165,8 +181,10 @@ export function directoryRoutes(services: Services) {
       response: Room,
       status: 201,
       handler: ({ caller, body }) => {
-        requirePermission(services, caller, 'rooms.manage');
         const tenantId = caller.principal.tenantId;
+        // The room must fall inside the caller's scope once it exists, as if it were already there.
+        const planned = { id: '', tenantId, location: directory.locationPath(tenantId, body.locationId ?? null), tags: body.tags ?? [] };
+        if (!can(directory.policy(tenantId), caller.principal, 'rooms.manage', planned)) throw new ApiFailure('not_permitted');
         return audited(() => {
           const room = directory.createRoom(tenantId, body);
           audit.append({ tenantId, type: 'room.created', ...actor(caller), roomId: room.id, roomName: room.name, data: { body } });
@@ -194,10 +212,11 @@ export function directoryRoutes(services: Services) {
         const current = directory.room(tenantId, params.roomId);
         if (!current) throw new ApiFailure('room_not_found');
         requirePermission(services, caller, 'rooms.manage', current);
+        requireNoWidening(services, caller, current, body);
         audited(() => {
           const room = directory.updateRoom(tenantId, params.roomId, body);
           audit.append({ tenantId, type: 'room.updated', ...actor(caller), roomId: room.id, roomName: room.name, data: { before: { name: current.name, locationId: current.locationId, tags: current.tags, license: current.license }, patch: body } });
-        });
+        }, tenantId);
         return visibleRoom(services, caller, params.roomId);
       },
     }),
@@ -222,6 +241,27 @@ export function directoryRoutes(services: Services) {
     }),
   ];
 }
+
+/**
+ * Rule 4 for a room that moves, is retagged or relicensed: the caller must
+ * manage it where it goes as well as where it is, and the change may not
+ * give the caller a remote-access level on it they do not hold already.
+ */
+function requireNoWidening(services: Services, caller: Caller, current: RoomRecord, patch: z.infer<typeof RoomPatch>): void {
+  const { directory } = services;
+  const tenantId = caller.principal.tenantId;
+  const policy = directory.policy(tenantId);
+  const next = {
+    ...roomRef(current),
+    location: patch.locationId === undefined ? current.locationPath : directory.locationPath(tenantId, patch.locationId),
+    tags: patch.tags ?? current.tags,
+  };
+  if (!can(policy, caller.principal, 'rooms.manage', next)) throw new ApiFailure('not_permitted');
+  const reachable = (ref: typeof next, license: RoomRecord['license']) => (license === 'pro' ? levelRank[remoteAccessLevel(policy, caller.principal, ref).level] : 0);
+  if (reachable(next, patch.license ?? current.license) > reachable(roomRef(current), current.license)) throw new ApiFailure('not_permitted', ['The change would give you remote access you do not have on this room.']);
+}
+
+const levelRank = { none: 0, view: 1, modify: 2 } as const;
 
 function requireOk(check: () => void): boolean {
   try {

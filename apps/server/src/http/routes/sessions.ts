@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { auditCsv } from '../../audit/log';
 import { ApiFailure } from '../../errors';
 import { route } from '../route';
-import { requirePermission, type Services } from '../services';
+import { auditScope, requirePermission, type Services } from '../services';
 
 const clip = (value: unknown, max: number) => (typeof value === 'string' ? value.replace(/[^\x20-\x7e]/g, '').slice(0, max) : '');
 
@@ -43,8 +43,7 @@ export function sessionRoutes(services: Services) {
       query: z.strictObject({ active: z.enum(['true', 'false']).optional() }),
       response: z.array(SessionView),
       handler: ({ caller, query }) => {
-        requirePermission(services, caller, 'audit.read');
-        return broker.list(caller.principal.tenantId, query.active === 'true');
+        return broker.list(caller.principal.tenantId, query.active === 'true', auditScope(services, caller));
       },
     }),
     route({
@@ -54,8 +53,7 @@ export function sessionRoutes(services: Services) {
       query: AuditQuery,
       response: AuditPage,
       handler: ({ caller, query }) => {
-        requirePermission(services, caller, 'audit.read');
-        return audit.query(caller.principal.tenantId, query);
+        return audit.query(caller.principal.tenantId, query, auditScope(services, caller));
       },
     }),
     route({
@@ -66,15 +64,15 @@ export function sessionRoutes(services: Services) {
       response: z.string(),
       contentType: 'text/csv; charset=utf-8',
       handler: ({ caller, query, reply }) => {
-        requirePermission(services, caller, 'audit.read');
+        const rooms = auditScope(services, caller);
         reply.header('content-disposition', 'attachment; filename="roomlink-audit.csv"');
-        return auditCsv(audit.query(caller.principal.tenantId, query).records);
+        return auditCsv(audit.query(caller.principal.tenantId, query, rooms).records);
       },
     }),
     route({
       method: 'GET',
       url: '/api/audit/verify',
-      summary: 'Walk the tenant’s hash chain',
+      summary: 'Walk the tenant’s hash chain (tenant-wide audit readers only)',
       response: AuditVerification,
       handler: ({ caller }) => {
         requirePermission(services, caller, 'audit.read');
