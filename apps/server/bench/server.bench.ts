@@ -9,6 +9,7 @@ import type { BenchReport } from '../../../scripts/bench/report';
 import { percentile } from '../../../scripts/bench/report';
 import { startIdp } from '../../../scripts/dev-idp/idp';
 import { devSignIn } from '../../../scripts/dev-idp/signin';
+import { CHECKPOINT_FILE, CheckpointFile } from '../src/audit/checkpoints';
 import { AuditLog } from '../src/audit/log';
 import { openDatabase } from '../src/store/db';
 import { Directory } from '../src/store/directory';
@@ -56,9 +57,9 @@ async function startServerProcess(dataDir: string, issuer: string, caFile: strin
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 async function auditAppends(): Promise<number> {
-  const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'bench-audit-')), 'server.db'));
-  const keys = generateKeyPairSync('ed25519');
-  const log = new AuditLog(db, keys.privateKey, keys.publicKey, () => new Date());
+  const dir = mkdtempSync(join(tmpdir(), 'bench-audit-'));
+  const db = openDatabase(join(dir, 'server.db'));
+  const log = new AuditLog(db, generateKeyPairSync('ed25519'), new CheckpointFile(join(dir, 'checkpoints', CHECKPOINT_FILE)), () => new Date());
   const start = performance.now();
   for (let i = 0; i < AUDIT_APPENDS; i += 1) {
     log.append({ tenantId: 'contoso', type: 'session.ended', actorId: 'u-tech', actorName: 'Tomas', roomId: 'room-1', roomName: 'Board', sessionId: `ses-${i}`, data: { reason: 'user_ended', input: { accepted: i, dropped: 0 }, durationMs: 1234 } });

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ServerKeys {
-  /** Signs session grants and audit checkpoints. */
+  /** Signs session grants (audit checkpoints have a key of their own). */
   privateKey: KeyObject;
   publicKey: KeyObject;
   /** The raw 32-byte Ed25519 public key, base64url: what agents pin at enrollment. */

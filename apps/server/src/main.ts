@@ -18,6 +18,8 @@ Options (environment variable in brackets):
   --groups-claim NAME claim with group ids [ROOMLINK_GROUPS_CLAIM] (default groups)
   --log-level LEVEL   pino level [ROOMLINK_LOG_LEVEL] (default info)
   --session-rate B/S  session starts per user: burst/per-second [ROOMLINK_SESSION_RATE] (default 10/1)
+  --checkpoint-dir DIR  where the signed audit checkpoints are appended [ROOMLINK_CHECKPOINT_DIR]
+                      (default DATA_DIR/audit-checkpoints; best on storage the database's owner cannot rewrite)
 `;
 
 const { values } = parseArgs({
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     'groups-claim': { type: 'string' },
     'log-level': { type: 'string' },
     'session-rate': { type: 'string' },
+    'checkpoint-dir': { type: 'string' },
     help: { type: 'boolean' },
   },
 });
@@ -43,6 +46,7 @@ if (values.help) {
 const env = process.env;
 const [burst, perSecond] = (values['session-rate'] ?? env.ROOMLINK_SESSION_RATE ?? '10/1').split('/').map(Number);
 if (!(burst! > 0 && perSecond! > 0)) throw new Error('--session-rate takes BURST/PER_SECOND, e.g. 10/1');
+const checkpointDir = values['checkpoint-dir'] ?? env.ROOMLINK_CHECKPOINT_DIR;
 const caFile = values['ca-file'] ?? env.ROOMLINK_CA_FILE ?? (existsSync('.roomlink/idp/ca.pem') ? '.roomlink/idp/ca.pem' : undefined);
 const server = await startServer({
   dataDir: resolve(values['data-dir'] ?? env.ROOMLINK_DATA_DIR ?? '.roomlink/server'),
@@ -59,6 +63,7 @@ const server = await startServer({
   iceServers: [],
   ...defaultTimings,
   sessionStartRate: { burst: burst!, perSecond: perSecond! },
+  ...(checkpointDir && { auditCheckpointDir: resolve(checkpointDir) }),
   logLevel: values['log-level'] ?? env.ROOMLINK_LOG_LEVEL ?? 'info',
   now: () => new Date(),
 });

@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyRequest
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { MAX_MESSAGE_BYTES, roomlinkError, type IceServer } from '@roomlink/shared';
+import { CHECKPOINT_FILE, CheckpointFile, loadCheckpointKey } from './audit/checkpoints';
 import { AuditLog } from './audit/log';
 import { AuthError, tokenVerifier, type AuthConfig, type Caller } from './auth/tokens';
 import { ApiFailure, statusFor } from './errors';
@@ -38,9 +39,15 @@ export interface ServerConfig {
   enrollmentRate: { burst: number; perSecond: number };
   /** Session starts per user: a burst, then a steady rate. */
   sessionStartRate: { burst: number; perSecond: number };
+  /** Where the audit checkpoint file lives: a directory of its own, outside the database (default DATA_DIR/audit-checkpoints). */
+  auditCheckpointDir?: string;
+  /** How often the audit chain heads are sealed with a signed checkpoint (sessions are sealed as they end). */
+  checkpointEveryMs?: number;
   /** The clock; tests move it to check expiry and retention. */
   now: () => Date;
 }
+
+export const DEFAULT_CHECKPOINT_EVERY_MS = 5_000;
 
 export const defaultTimings = { heartbeatMs: 10_000, setupTimeoutMs: 30_000, graceMs: 15_000, enrollmentRate: { burst: 5, perSecond: 0.2 }, sessionStartRate: { burst: 10, perSecond: 1 } };
 
@@ -61,7 +68,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const keys = loadServerKeys(config.dataDir);
   const now = config.now;
   const directory = new Directory(db, now);
-  const audit = new AuditLog(db, keys.privateKey, keys.publicKey, now);
+  const checkpoints = new CheckpointFile(join(config.auditCheckpointDir ?? join(config.dataDir, 'audit-checkpoints'), CHECKPOINT_FILE));
+  const audit = new AuditLog(db, loadCheckpointKey(config.dataDir), checkpoints, now);
   const agents = new AgentHub(directory, audit, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
   const consoles = new ConsoleHub(log);
   const broker = new SessionBroker(
@@ -148,6 +156,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   purge();
   const purgeTimer = setInterval(purge, 24 * 3600 * 1000);
   purgeTimer.unref();
+  const seal = () => {
+    try {
+      audit.checkpointAll();
+    } catch (error) {
+      log.error({ err: error }, 'sealing the audit chains failed');
+    }
+  };
+  seal();
+  const sealTimer = setInterval(seal, config.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS);
+  sealTimer.unref();
 
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
@@ -162,6 +180,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     log,
     async close() {
       clearInterval(purgeTimer);
+      clearInterval(sealTimer);
       broker.shutdown();
       agents.close();
       consoles.close();
@@ -169,6 +188,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       consoleSockets.close();
       // Fastify waits for in-flight requests; their writes are synchronous, so the database is consistent when it returns.
       await app.close();
+      seal();
       db.close();
     },
   };

@@ -64,6 +64,8 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
     enrollmentRate: { burst: 1000, perSecond: 1000 },
     sessionStartRate: { burst: 1000, perSecond: 1000 },
     logLevel: 'silent',
+    // Only session ends and purges seal the chain here, so a test sees exactly those checkpoints.
+    checkpointEveryMs: 3_600_000,
     now: () => new Date(Date.now() + clock.offsetMs),
     ...overrides,
   });

@@ -219,8 +219,11 @@ describe('console hub authentication', () => {
 });
 
 describe('audit verification over the API', () => {
-  it('verifies the whole chain written by these tests', async () => {
-    expect((await h.api(ADMIN, 'GET', '/api/audit/verify')).body).toMatchObject({ ok: true, firstBadSeq: null });
+  it('verifies the whole chain written by these tests, sealed at least through the last session’s end', async () => {
+    const ended = (await lastAudit('session.ended')) as unknown as { seq: number };
+    const verification = (await h.api<{ sealedThroughSeq: number }>(ADMIN, 'GET', '/api/audit/verify')).body;
+    expect(verification).toMatchObject({ ok: true, firstBadSeq: null });
+    expect(verification.sealedThroughSeq).toBeGreaterThanOrEqual(ended.seq);
     const csv = await h.api<string>(ADMIN, 'GET', '/api/audit.csv?type=session.ended');
     expect(csv.body.split('\r\n')[0]).toContain('seq,at,type');
     expect(csv.body).toContain('session.ended');

@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { CHECKPOINT_FILE, CheckpointFile } from '../src/audit/checkpoints';
 import { AuditLog, auditCsv } from '../src/audit/log';
 import { migrate, NewerDatabaseError, openDatabase } from '../src/store/db';
 import { migrations } from '../src/store/migrations';
@@ -12,8 +14,10 @@ const dbFile = () => join(mkdtempSync(join(tmpdir(), 'roomlink-db-')), 'server.d
 const keys = generateKeyPairSync('ed25519');
 
 function auditLog(clock: { now: Date }) {
-  const db = openDatabase(dbFile());
-  return { db, log: new AuditLog(db, keys.privateKey, keys.publicKey, () => clock.now) };
+  const file = dbFile();
+  const db = openDatabase(file);
+  const checkpoints = new CheckpointFile(join(file, '..', 'checkpoints', CHECKPOINT_FILE));
+  return { db, checkpoints, log: new AuditLog(db, keys, checkpoints, () => clock.now) };
 }
 
 describe('migrations', () => {
@@ -36,7 +40,7 @@ describe('migrations', () => {
     db.pragma(`user_version = ${migrations.length + 1}`);
     db.close();
     expect(() => openDatabase(file)).toThrow(NewerDatabaseError);
-    expect(() => openDatabase(file)).toThrow(/server database is at schema version 2.*Use a newer Roomlink/);
+    expect(() => openDatabase(file)).toThrow(new RegExp(`server database is at schema version ${migrations.length + 1}.*Use a newer Roomlink`));
   });
 });
 
@@ -47,7 +51,7 @@ describe('audit log', () => {
     const { log } = auditLog({ now: new Date('2026-01-01T00:00:00Z') });
     for (let n = 0; n < 5; n += 1) log.append(entry('t1', n));
     log.append(entry('t2', 0));
-    expect(log.verify('t1')).toEqual({ ok: true, checked: 5, firstBadSeq: null, problem: null });
+    expect(log.verify('t1')).toEqual({ ok: true, checked: 5, firstBadSeq: null, problem: null, sealedThroughSeq: null });
     expect(log.verify('t2').checked).toBe(1);
     expect(log.query('t2', {}).records.map((r) => r.data.n)).toEqual([0]);
   });
@@ -70,7 +74,86 @@ describe('audit log', () => {
     expect(tamper(`UPDATE audit SET data = '{"n":9}' WHERE seq = 2`)).toMatchObject({ ok: false, firstBadSeq: 2, problem: expect.stringMatching(/changed/) });
     expect(tamper('DELETE FROM audit WHERE seq = 3')).toMatchObject({ ok: false, firstBadSeq: 3, problem: expect.stringMatching(/missing/) });
     expect(tamper('DELETE FROM audit WHERE seq = 1')).toMatchObject({ ok: false, firstBadSeq: 2 });
-    expect(tamper('DELETE FROM audit WHERE seq = 4')).toMatchObject({ ok: true, checked: 3 });
+    // The window a checkpoint closes: the newest records, not yet sealed, can go unseen.
+    expect(tamper('DELETE FROM audit WHERE seq = 4')).toMatchObject({ ok: true, checked: 3, sealedThroughSeq: null });
+  });
+
+  describe('once a checkpoint has sealed the chain head', () => {
+    /** Four records, sealed, then the attacker's SQL with the triggers gone and write access to the database file only. */
+    const sealedThenTampered = (attack: (db: ReturnType<typeof auditLog>['db']) => void) => {
+      const { db, log, checkpoints } = auditLog({ now: new Date() });
+      for (let n = 0; n < 4; n += 1) log.append(entry('t1', n));
+      expect(log.checkpoint('t1')).toMatchObject({ seq: 4 });
+      expect(log.verify('t1')).toMatchObject({ ok: true, checked: 4, sealedThroughSeq: 4 });
+      db.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
+      attack(db);
+      return { verification: log.verify('t1'), checkpoints };
+    };
+
+    it('finds the newest records cut, even with the checkpoints in the database deleted too', () => {
+      const { verification } = sealedThenTampered((db) => db.exec('DELETE FROM audit WHERE seq >= 3; DELETE FROM audit_checkpoints;'));
+      expect(verification).toMatchObject({ ok: false, firstBadSeq: 4, problem: expect.stringMatching(/cut short/) });
+    });
+
+    it('finds a tenant’s records all deleted', () => {
+      const { verification } = sealedThenTampered((db) => db.exec("DELETE FROM audit WHERE tenant_id = 't1'"));
+      expect(verification).toMatchObject({ ok: false, checked: 0, problem: expect.stringMatching(/cut short/) });
+    });
+
+    it('finds one record removed and the chain recomputed after it', () => {
+      const { verification } = sealedThenTampered((db) => {
+        // The hash is SHA-256 of public data: anyone can rebuild a chain without record 2, and add one to keep the count.
+        const forger = auditLog({ now: new Date() });
+        for (const n of [0, 2, 3, 99]) forger.log.append(entry('t1', n));
+        const forged = forger.db.prepare('SELECT * FROM audit').all() as Record<string, unknown>[];
+        db.exec("DELETE FROM audit WHERE tenant_id = 't1'");
+        const insert = db.prepare('INSERT INTO audit VALUES (@tenant_id, @seq, @at, @type, @actor_id, @actor_name, @room_id, @room_name, @session_id, @data, @prev_hash, @hash)');
+        for (const row of forged) insert.run(row);
+      });
+      expect(verification).toMatchObject({ ok: false, firstBadSeq: 4, problem: expect.stringMatching(/rewritten/) });
+    });
+
+    it('finds the checkpoint file edited or damaged', () => {
+      const { db, log, checkpoints } = auditLog({ now: new Date() });
+      for (let n = 0; n < 3; n += 1) log.append(entry('t1', n));
+      log.checkpoint('t1');
+      db.exec('DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 3; DELETE FROM audit_checkpoints;');
+      // Lowering the sealed seq to hide the cut breaks the signature.
+      writeFileSync(checkpoints.path, readFileSync(checkpoints.path, 'utf8').replace('"seq":3', '"seq":2'));
+      expect(log.verify('t1')).toMatchObject({ ok: false, problem: expect.stringMatching(/not signed/) });
+      appendFileSync(checkpoints.path, 'not a checkpoint\n');
+      expect(log.verify('t1')).toMatchObject({ ok: false, problem: expect.stringMatching(/lines that are not checkpoints \(2\)/) });
+    });
+
+    it('is checked the same way offline, by npm run audit -- verify', () => {
+      const { db, log, checkpoints } = auditLog({ now: new Date() });
+      for (let n = 0; n < 3; n += 1) log.append(entry('t1', n));
+      log.append(entry('t2', 0));
+      log.checkpointAll();
+      const keyFile = join(checkpoints.path, '..', 'key.pem');
+      writeFileSync(keyFile, keys.publicKey.export({ format: 'pem', type: 'spki' }));
+      const dbPath = db.name;
+      const verify = () => spawnSync('npx', ['tsx', 'apps/server/src/audit/cli.ts', 'verify', '--db', dbPath, '--checkpoints', checkpoints.path, '--key', keyFile], { encoding: 'utf8' });
+      const good = verify();
+      expect(good.stdout).toBe('ok   t1: 3 records, sealed through 3\nok   t2: 1 records, sealed through 1\n');
+      expect(good.status).toBe(0);
+      db.exec('DROP TRIGGER audit_no_delete;');
+      db.exec("DELETE FROM audit WHERE tenant_id = 't1' AND seq = 3");
+      const bad = verify();
+      expect(bad.stdout).toMatch(/^FAIL t1: record 3: .*cut short/m);
+      expect(bad.status).toBe(1);
+    }, 30_000);
+
+    it('seals every tenant with new records, and nobody else, at the periodic round', () => {
+      const { log } = auditLog({ now: new Date() });
+      log.append(entry('t1', 1));
+      log.append(entry('t2', 1));
+      expect(log.checkpointAll()).toBe(2);
+      expect(log.checkpointAll()).toBe(0);
+      log.append(entry('t2', 2));
+      expect(log.checkpointAll()).toBe(1);
+      expect(log.verify('t2')).toMatchObject({ ok: true, sealedThroughSeq: 2 });
+    });
   });
 
   it('purges records past 180 days and stays verifiable through a signed checkpoint', () => {
@@ -83,12 +166,24 @@ describe('audit log', () => {
     expect(log.purge()).toEqual({ tenants: 1, records: 3 });
     const records = log.query('t1', {}).records;
     expect(records.map((r) => r.type)).toEqual(['audit.purged', 'session.ended']);
-    expect(log.verify('t1')).toMatchObject({ ok: true, checked: 2 });
+    expect(log.verify('t1')).toMatchObject({ ok: true, checked: 2, sealedThroughSeq: 5 });
 
     // A checkpoint whose signature does not verify does not excuse the gap.
     db.exec('DROP TRIGGER audit_no_update;');
     db.prepare("UPDATE audit SET data = json_set(data, '$.signature', 'AAAA') WHERE type = 'audit.purged'").run();
     expect(log.verify('t1').ok).toBe(false);
+  });
+
+  it('keeps numbering after a purge that removed every record, and seals the purge', () => {
+    const clock = { now: new Date('2026-01-01T00:00:00Z') };
+    const { log } = auditLog(clock);
+    for (let n = 0; n < 3; n += 1) log.append(entry('t1', n));
+    log.checkpoint('t1');
+    clock.now = new Date('2026-08-01T00:00:00Z');
+    expect(log.purge()).toEqual({ tenants: 1, records: 3 });
+    expect(log.query('t1', {}).records.map((r) => [r.seq, r.type])).toEqual([[4, 'audit.purged']]);
+    expect(log.append(entry('t1', 9)).seq).toBe(5);
+    expect(log.verify('t1')).toMatchObject({ ok: true, checked: 2, sealedThroughSeq: 4 });
   });
 
   it('exports CSV that a spreadsheet cannot execute', () => {

@@ -204,5 +204,7 @@ export const AuditVerification = z.strictObject({
   checked: z.number().int(),
   firstBadSeq: z.number().int().nullable(),
   problem: z.string().nullable(),
+  /** The newest record a signed checkpoint vouches for: anything after it could still be cut unseen. */
+  sealedThroughSeq: z.number().int().nullable(),
 });
 export type AuditVerification = z.infer<typeof AuditVerification>;

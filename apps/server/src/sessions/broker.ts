@@ -258,6 +258,8 @@ export class SessionBroker {
         },
       });
     })();
+    // An ended session is sealed at once, not at the next round: its record is what an auditor comes for.
+    this.audit.checkpoint(tenantId);
   }
 
   // From the agent hub. `roomId` is the authenticated room of the connection.

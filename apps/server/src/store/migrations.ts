@@ -115,4 +115,15 @@ export const migrations: readonly string[] = [
   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit WHEN (SELECT purging FROM audit_guard) = 0
     BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
   `,
+  `
+  -- Signed chain heads; the same lines go to the checkpoint file outside the database.
+  CREATE TABLE audit_checkpoints (
+    tenant_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    at TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, seq)
+  ) STRICT;
+  `,
 ];

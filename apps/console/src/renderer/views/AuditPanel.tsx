@@ -120,7 +120,7 @@ export function AuditPanel() {
       </div>
       {verification && (
         <p className={`verification ${verification.ok ? 'ok' : 'bad'}`} role="status" data-testid="audit-verification">
-          {verification.ok ? `Chain intact: ${verification.checked} records checked.` : `Chain broken at record ${verification.firstBadSeq}: ${verification.problem}`}
+          {verification.ok ? `Chain intact: ${verification.checked} records checked, ${verification.sealedThroughSeq === null ? 'none sealed yet' : `sealed through record ${verification.sealedThroughSeq}`}.` : `Chain broken${verification.firstBadSeq === null ? '' : ` at record ${verification.firstBadSeq}`}: ${verification.problem}`}
         </p>
       )}
       {page?.cachedAt && (
