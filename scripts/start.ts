@@ -12,6 +12,7 @@ import { DEFAULT_SERVER_PORT, defaultTimings, startServer } from '../apps/server
 import { buildConsole } from './build-console';
 import { startDemoAgents } from './demo/agents';
 import { apiPoster, seedDemoTenant } from './demo/seed';
+import { devTenants } from './dev-idp/accounts';
 import { API_AUDIENCE, API_SCOPE, DEFAULT_IDP_PORT, DEV_CLIENT_ID, startIdp } from './dev-idp/idp';
 import { devSignIn } from './dev-idp/signin';
 
@@ -53,6 +54,7 @@ const log = (message: string, error?: unknown) => console.error(`[console] ${mes
 const idp = await startIdp({ dataDir: join(dataDir, 'idp'), port: Number(values['idp-port']) });
 const server = await startServer({
   dataDir: join(dataDir, 'server'),
+  tenants: devTenants,
   host: '127.0.0.1',
   port: Number(values.port),
   auth: { issuer: idp.issuer, audience: API_AUDIENCE, acceptedTypes: ['at+jwt', 'JWT'], groupsClaim: 'groups', caPem: idp.caPem },

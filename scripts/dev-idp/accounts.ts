@@ -15,6 +15,8 @@ export interface DevAccount {
 
 export const DEMO_TENANT = 'contoso';
 export const OTHER_TENANT = 'fabrikam';
+/** The tenants the dev provider signs users into: what a server beside it provisions. */
+export const devTenants = [DEMO_TENANT, OTHER_TENANT];
 export const TECHNICIANS_GROUP = 'room-technicians';
 export const OBSERVERS_GROUP = 'room-observers';
 

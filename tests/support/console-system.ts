@@ -11,6 +11,7 @@ import { ownerOnlyFile } from '../../apps/console/src/host/token-cache';
 import { defaultTimings, startServer, type RunningServer } from '../../apps/server/src/server';
 import { startRoomAgent } from '../../scripts/demo/agents';
 import { apiPoster, seedDemoTenant, type SeededTenant } from '../../scripts/demo/seed';
+import { devTenants } from '../../scripts/dev-idp/accounts';
 import { API_AUDIENCE, API_SCOPE, DEV_CLIENT_ID, startIdp, type RunningIdp } from '../../scripts/dev-idp/idp';
 import { devSignIn } from '../../scripts/dev-idp/signin';
 import { launchChromium } from './chromium';
@@ -41,6 +42,7 @@ export async function startConsoleSystem(): Promise<ConsoleSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'roomlink-console-'));
   const idp = await startIdp({ dataDir: join(dir, 'idp'), port: 0 });
   const server = await startServer({
+    tenants: devTenants,
     dataDir: join(dir, 'server'),
     host: '127.0.0.1',
     port: 0,

@@ -73,6 +73,13 @@ describe('rule 6: the agent checks a grant before anything else', () => {
     expect(await checkGrant(await sign({ lvl: 'modify' }), expectations)).toEqual({ ok: false, code: 'grant_invalid' });
   });
 
+  it('refuses a validly signed grant that lives longer than the 60 s the server issues, or not at all', async () => {
+    expect(await checkGrant(await sign({ exp: now / 1000 + 24 * 3600 }), expectations)).toEqual({ ok: false, code: 'grant_invalid' });
+    expect(await checkGrant(await sign({ iat: now / 1000 - 30, exp: now / 1000 + 60 }), expectations)).toEqual({ ok: false, code: 'grant_invalid' });
+    expect(await checkGrant(await sign({ exp: now / 1000 }), expectations)).toEqual({ ok: false, code: 'grant_invalid' });
+    expect(await checkGrant(await sign({ iat: now / 1000 - 3, exp: now / 1000 + 62 }), expectations)).toMatchObject({ ok: true });
+  });
+
   it('refuses an expired grant and one issued in the future', async () => {
     expect(await checkGrant(await sign({ iat: now / 1000 - 120, exp: now / 1000 - 60 }), expectations)).toEqual({ ok: false, code: 'grant_expired' });
     expect(await checkGrant(await sign({ iat: now / 1000 + 600, exp: now / 1000 + 660 }), expectations)).toEqual({ ok: false, code: 'grant_expired' });

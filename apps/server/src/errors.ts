@@ -15,6 +15,7 @@ const statuses: Partial<Record<ErrorCode, number>> = {
   not_permitted: 403,
   remote_access_disabled: 403,
   wrong_tenant: 403,
+  tenant_not_provisioned: 403,
   room_not_found: 404,
   session_not_found: 404,
   room_offline: 409,

@@ -8,6 +8,8 @@ const usage = `roomlink-server: the Roomlink management service
 
 Options (environment variable in brackets):
   --data-dir DIR      database and keys [ROOMLINK_DATA_DIR] (default ./.roomlink/server)
+  --tenants LIST      tenant ids (Entra tid) this server serves, comma-separated [ROOMLINK_TENANTS]
+                      (default the local dev provider's: contoso,fabrikam); tokens of any other are refused
   --host HOST         listen address [ROOMLINK_HOST] (default 127.0.0.1)
   --port PORT         listen port [ROOMLINK_PORT] (default ${DEFAULT_SERVER_PORT})
   --issuer URL        OIDC issuer [ROOMLINK_ISSUER] (default the local dev provider, https://127.0.0.1:47801)
@@ -25,6 +27,7 @@ Options (environment variable in brackets):
 const { values } = parseArgs({
   options: {
     'data-dir': { type: 'string' },
+    tenants: { type: 'string' },
     host: { type: 'string' },
     port: { type: 'string' },
     issuer: { type: 'string' },
@@ -50,6 +53,7 @@ const checkpointDir = values['checkpoint-dir'] ?? env.ROOMLINK_CHECKPOINT_DIR;
 const caFile = values['ca-file'] ?? env.ROOMLINK_CA_FILE ?? (existsSync('.roomlink/idp/ca.pem') ? '.roomlink/idp/ca.pem' : undefined);
 const server = await startServer({
   dataDir: resolve(values['data-dir'] ?? env.ROOMLINK_DATA_DIR ?? '.roomlink/server'),
+  tenants: (values.tenants ?? env.ROOMLINK_TENANTS ?? 'contoso,fabrikam').split(',').map((t) => t.trim()).filter(Boolean),
   host: values.host ?? env.ROOMLINK_HOST ?? '127.0.0.1',
   port: Number(values.port ?? env.ROOMLINK_PORT ?? DEFAULT_SERVER_PORT),
   auth: {

@@ -27,6 +27,11 @@ export const DEFAULT_SERVER_PORT = 47_800;
 
 export interface ServerConfig {
   dataDir: string;
+  /**
+   * The tenants (Entra `tid`s) this server serves: provisioned at start. A
+   * token from any other tenant is refused; a token never creates one.
+   */
+  tenants: readonly string[];
   host: string;
   port: number;
   auth: AuthConfig;
@@ -68,6 +73,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const keys = loadServerKeys(config.dataDir);
   const now = config.now;
   const directory = new Directory(db, now);
+  for (const tenantId of config.tenants) directory.ensureTenant(tenantId);
   const checkpoints = new CheckpointFile(join(config.auditCheckpointDir ?? join(config.dataDir, 'audit-checkpoints'), CHECKPOINT_FILE));
   const audit = new AuditLog(db, loadCheckpointKey(config.dataDir), checkpoints, now);
   const agents = new AgentHub(directory, audit, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
@@ -96,7 +102,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     if (!token) throw new ApiFailure('unauthenticated');
     try {
       const caller = await verifyToken(token);
-      directory.ensureTenant(caller.principal.tenantId);
+      if (!directory.tenantExists(caller.principal.tenantId)) throw new ApiFailure('tenant_not_provisioned');
       broker.principalSeen(caller.principal);
       return caller;
     } catch (error) {

@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devSignIn } from '../../../scripts/dev-idp/signin';
 import { ADMIN, grantAccess, OUTSIDER, startHarness, TECH, VIEWER, type Harness } from './harness';
 
 let h: Harness;
@@ -22,7 +26,6 @@ describe('authentication', () => {
     const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), tid: 'fabrikam' })).toString('base64url');
     const forged = await h.api(null, 'GET', '/api/me', undefined, { authorization: `Bearer ${header}.${forgedPayload}.${real.split('.')[2]}` });
     expect(forged.status).toBe(401);
-    const { devSignIn } = await import('../../../scripts/dev-idp/signin');
     const tokens = await devSignIn(h.idp.issuer, h.idp.caPem, TECH);
     expect((await h.api(null, 'GET', '/api/me', undefined, { authorization: `Bearer ${tokens.idToken}` })).status).toBe(401);
   });
@@ -34,6 +37,25 @@ describe('authentication', () => {
     } finally {
       h.clock.offsetMs = 0;
     }
+  });
+
+  /** A token signed with the provider's own key, as a misconfigured issuer (or another tenant's sign-in) would produce it. */
+  async function providerToken(claims: Record<string, unknown>, expires = true): Promise<{ authorization: string }> {
+    const [jwk] = (JSON.parse(readFileSync(join(dirname(h.idp.caFile), 'jwks.json'), 'utf8')) as { keys: (JWK & { kid: string })[] }).keys;
+    const jwt = new SignJWT({ oid: 'u-tech', groups: [], ...claims }).setProtectedHeader({ alg: 'RS256', kid: jwk!.kid, typ: 'at+jwt' }).setIssuer(h.idp.issuer).setAudience('api://roomlink').setIssuedAt();
+    return { authorization: `Bearer ${await (expires ? jwt.setExpirationTime('5m') : jwt).sign(await importJWK(jwk!, 'RS256'))}` };
+  }
+
+  it('refuses a token the provider signed without an expiry', async () => {
+    expect((await h.api(null, 'GET', '/api/me', undefined, await providerToken({ tid: 'contoso' }))).status).toBe(200);
+    expect(await h.api(null, 'GET', '/api/me', undefined, await providerToken({ tid: 'contoso' }, false))).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated', details: ['ERR_JWT_CLAIM_VALIDATION_FAILED'] } } });
+  });
+
+  it('refuses a valid token of a tenant this server was not given, and creates nothing for it', async () => {
+    const headers = await providerToken({ tid: 'northwind', oid: 'u-north', wids: ['62e90394-69f5-4237-9190-012177145e10'] });
+    expect(await h.api(null, 'GET', '/api/me', undefined, headers)).toMatchObject({ status: 403, body: { error: { code: 'tenant_not_provisioned' } } });
+    expect((await h.api(null, 'POST', '/api/rooms', { name: 'Squat' }, headers)).status).toBe(403);
+    expect(h.server.services.directory.tenantExists('northwind')).toBe(false);
   });
 
   it('takes tenant, user, groups and directory roles from the token', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { decodeMessage, encodeMessage, ServerToConsole, type ConsoleToServer, type Unversioned } from '@roomlink/shared';
+import { devTenants } from '../../../scripts/dev-idp/accounts';
 import { startIdp, type RunningIdp } from '../../../scripts/dev-idp/idp';
 import { devSignIn } from '../../../scripts/dev-idp/signin';
 import { startServer, type RunningServer, type ServerConfig } from '../src/server';
@@ -53,6 +54,7 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
   const idp = await startIdp({ dataDir: join(dir, 'idp'), port: 0 });
   const clock = { offsetMs: 0 };
   const server = await startServer({
+    tenants: devTenants,
     dataDir: join(dir, 'server'),
     host: '127.0.0.1',
     port: 0,

@@ -21,6 +21,7 @@ export const errorMessages = {
   session_not_found: 'The session does not exist or has already ended.',
   setup_timeout: 'The room did not answer in time.',
   unauthenticated: 'You are not signed in, or your sign-in has expired.',
+  tenant_not_provisioned: 'Your organization is not set up on this Roomlink server. Ask its administrator to add it.',
   enrollment_code_invalid: 'The enrollment code is not valid, has expired or was already used.',
   agent_unknown: 'This device is not enrolled.',
   rate_limited: 'Too many attempts. Wait a moment and try again.',

@@ -1,5 +1,5 @@
 import { compactVerify, type CryptoKey, type KeyObject } from 'jose';
-import { GRANT_AUDIENCE, GRANT_ISSUER, GrantClaims, type SessionLevel } from '@roomlink/shared';
+import { GRANT_AUDIENCE, GRANT_ISSUER, GRANT_TTL_SECONDS, GrantClaims, type SessionLevel } from '@roomlink/shared';
 
 /** Grant ids already spent, kept across agent restarts (rule 6: single use). */
 export interface GrantLedger {
@@ -50,6 +50,8 @@ export async function checkGrant(grant: string, expect: GrantExpectations): Prom
   if (claims.tid !== expect.tenantId) return { ok: false, code: 'wrong_tenant' };
   if (claims.rid !== expect.roomId) return { ok: false, code: 'wrong_room' };
   if (claims.sid !== expect.sessionId || claims.lvl !== expect.level) return { ok: false, code: 'grant_invalid' };
+  // The server issues 60-second grants; a longer one, however well signed, is not one of them.
+  if (claims.exp - claims.iat > GRANT_TTL_SECONDS + SKEW_SECONDS || claims.exp <= claims.iat) return { ok: false, code: 'grant_invalid' };
   const nowSeconds = expect.now() / 1000;
   if (claims.exp <= nowSeconds - SKEW_SECONDS || claims.iat > nowSeconds + SKEW_SECONDS) return { ok: false, code: 'grant_expired' };
   if (expect.ledger.has(claims.jti)) return { ok: false, code: 'grant_replayed' };

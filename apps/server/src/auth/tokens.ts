@@ -48,7 +48,7 @@ const stringArray = (value: unknown): string[] => (Array.isArray(value) ? value.
 
 /**
  * Validates OIDC access tokens against the issuer's JWKS: signature,
- * algorithm, issuer, audience, expiry, `typ`. Tenant from `tid`, user from
+ * algorithm, issuer, audience, expiry (required), `typ`. Tenant from `tid`, user from
  * `oid` (falling back to `sub`), groups from the configured claim.
  */
 export function tokenVerifier(config: AuthConfig, now: () => Date) {
@@ -66,6 +66,8 @@ export function tokenVerifier(config: AuthConfig, now: () => Date) {
         typ: undefined,
         currentDate: now(),
         clockTolerance: 30,
+        // A token that never expires is not one an identity provider issues for an API.
+        requiredClaims: ['exp'],
       }).then((result) => {
         const typ = result.protectedHeader.typ;
         if (!typ || !config.acceptedTypes.map((t) => t.toLowerCase()).includes(typ.toLowerCase())) throw new AuthError(`token type ${typ ?? '(none)'} is not accepted`);

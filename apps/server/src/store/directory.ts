@@ -112,6 +112,10 @@ export class Directory {
     return this.now().toISOString();
   }
 
+  tenantExists(tenantId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM tenants WHERE id = ?').get(tenantId) !== undefined;
+  }
+
   ensureTenant(tenantId: string): void {
     this.db.prepare('INSERT OR IGNORE INTO tenants (id) VALUES (?)').run(tenantId);
   }
