@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Me, NewerDatabaseError } from '@roomlink/shared';
 import Database from 'better-sqlite3';
@@ -159,6 +159,16 @@ describe('console cache', () => {
     db.pragma('user_version = 99');
     db.close();
     expect(() => new ConsoleCache(file)).toThrow(NewerDatabaseError);
+  });
+
+  it('keeps the cache, its WAL and shared memory 0600 in a directory that was already 0755', () => {
+    const dir = join(system.dir, 'loose');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    const cache = new ConsoleCache(join(dir, 'cache.sqlite'));
+    cache.replaceRooms('alice', [], '2026-01-01T00:00:00.000Z');
+    for (const name of ['cache.sqlite', 'cache.sqlite-wal', 'cache.sqlite-shm']) expect([name, statSync(join(dir, name)).mode & 0o777]).toEqual([name, 0o600]);
+    cache.close();
   });
 
   it('keeps each account apart and drops rows that no longer fit their schema', () => {

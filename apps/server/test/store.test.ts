@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -25,6 +25,23 @@ describe('migrations', () => {
     const db = openDatabase(dbFile());
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.length);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('keeps the database, its WAL and shared memory 0600 even in a directory that was already 0755', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roomlink-db-'));
+    chmodSync(dir, 0o755);
+    const previous = process.umask(0o022);
+    try {
+      const db = openDatabase(join(dir, 'server.db'));
+      db.prepare('CREATE TABLE t (x INTEGER)').run();
+      for (const name of ['server.db', 'server.db-wal', 'server.db-shm']) expect([name, statSync(join(dir, name)).mode & 0o777]).toEqual([name, 0o600]);
+      db.close();
+      chmodSync(join(dir, 'server.db'), 0o644);
+      openDatabase(join(dir, 'server.db')).close();
+      expect(statSync(join(dir, 'server.db')).mode & 0o777).toBe(0o600);
+    } finally {
+      process.umask(previous);
+    }
   });
 
   it('applies pending migrations in one transaction: a failing one leaves the version untouched', () => {
