@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EnrollmentCode, Room } from '@roomlink/shared';
-import { startBrowserHost } from '../apps/console/src/host/browser-host';
+import { startBrowserHost, writeLaunchPage } from '../apps/console/src/host/browser-host';
 import { ConsoleHost } from '../apps/console/src/host/console-host';
 import { ownerOnlyFile } from '../apps/console/src/host/token-cache';
 import { DEFAULT_SERVER_PORT, defaultTimings, startServer } from '../apps/server/src/server';
@@ -119,7 +119,7 @@ if (electronPath) {
     await web.close();
     await host.close();
   };
-  if (values.display) spawn('xdg-open', [web.url], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref();
+  if (values.display) spawn('xdg-open', [writeLaunchPage(join(dataDir, 'console'), web.url)], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref();
 }
 
 console.log(`

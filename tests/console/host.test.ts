@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { Me, NewerDatabaseError } from '@roomlink/shared';
 import Database from 'better-sqlite3';
@@ -6,7 +7,7 @@ import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { dispatch } from '../../apps/console/src/api/rpc';
-import { API_PROTOCOL } from '../../apps/console/src/host/browser-host';
+import { API_PROTOCOL, writeLaunchPage } from '../../apps/console/src/host/browser-host';
 import { ConsoleCache } from '../../apps/console/src/host/cache';
 import { ConsoleHost } from '../../apps/console/src/host/console-host';
 import { ownerOnlyFile } from '../../apps/console/src/host/token-cache';
@@ -128,9 +129,28 @@ describe('browser host', () => {
     expect(await attempt([API_PROTOCOL], web.origin)).toBe('refused');
     expect(await attempt([API_PROTOCOL, `key.${key}`], 'http://evil.example')).toBe('refused');
 
+    // DNS rebinding: another site's name resolving to 127.0.0.1 reaches the port but names itself in Host.
+    const rebound = await new Promise<number>((resolve) => get(web.origin, { headers: { host: 'rebind.example:80' } }, (res) => resolve(res.statusCode ?? 0)).end());
+    expect(rebound).toBe(421);
+    const reboundSocket = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(`${web.origin.replace('http', 'ws')}/api`, [API_PROTOCOL, `key.${key}`], { origin: web.origin, headers: { host: 'rebind.example' } });
+      ws.on('open', () => resolve('open'));
+      ws.on('error', () => resolve('refused'));
+    });
+    expect(reboundSocket).toBe('refused');
+
     const response = await fetch(web.origin);
     expect(response.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
     expect(await response.text()).not.toContain(key);
+  });
+
+  it('opens through a page only this account can read, so the launch key never sits on a command line', () => {
+    const url = 'http://127.0.0.1:1234/#key=s3cret';
+    const page = writeLaunchPage(join(system.dir, 'launch'), url);
+    expect(page).not.toContain('s3cret');
+    expect(statSync(page).mode & 0o777).toBe(0o600);
+    expect(readFileSync(page, 'utf8')).toContain(`location.replace("${url}")`);
+    expect(writeLaunchPage(join(system.dir, 'launch'), url)).toBe(page);
   });
 
   it('answers malformed calls with an error and stays up', async () => {

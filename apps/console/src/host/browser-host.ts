@@ -1,7 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_MESSAGE_BYTES } from '@roomlink/shared';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -35,8 +36,8 @@ const readme = fileURLToPath(new URL('../../../../README.md', import.meta.url));
 
 /**
  * The console without Electron: serves the renderer and the `ConsoleApi`
- * over a WebSocket on 127.0.0.1 only. A per-launch secret and an Origin
- * check keep other local users and other web pages out.
+ * over a WebSocket on 127.0.0.1 only. A per-launch secret and Origin and
+ * Host checks keep other local users and other web pages out.
  */
 export async function startBrowserHost(options: BrowserHostOptions): Promise<RunningBrowserHost> {
   const secret = randomBytes(24).toString('base64url');
@@ -55,7 +56,10 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Run
         'referrer-policy': 'no-referrer',
       })
       .end(body);
+  // DNS rebinding: a page of another site whose name now points at 127.0.0.1 still sends its own name as Host.
+  const ownHost = (req: IncomingMessage) => req.headers.host === new URL(origin).host;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (!ownHost(req)) return send(res, 421, 'text/plain', 'misdirected request');
     if (req.method !== 'GET') return send(res, 405, 'text/plain', 'method not allowed');
     const path = new URL(req.url ?? '/', origin).pathname;
     if (path === '/' || path === '/index.html') return send(res, 200, 'text/html; charset=utf-8', html);
@@ -69,7 +73,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Run
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, handleProtocols: (protocols) => (protocols.has(API_PROTOCOL) ? API_PROTOCOL : false) });
   const expected = Buffer.from(secret);
   const authorized = (req: IncomingMessage): boolean => {
-    if (req.headers.origin !== origin) return false;
+    if (req.headers.origin !== origin || !ownHost(req)) return false;
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     const key = offered.find((p) => p.startsWith(KEY_PROTOCOL_PREFIX))?.slice(KEY_PROTOCOL_PREFIX.length);
     const given = Buffer.from(key ?? '');
@@ -120,4 +124,18 @@ function serveApi(ws: WebSocket, options: BrowserHostOptions): void {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: request.id, ...result } satisfies RpcReply));
     });
   });
+}
+
+/**
+ * A page in `dir`, readable by this account only, that forwards the browser
+ * to `url` (which carries the launch key). Hand its path to a browser
+ * instead of the URL: a command line is readable by every local user, the
+ * file is not.
+ */
+export function writeLaunchPage(dir: string, url: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, 'open-console.html');
+  rmSync(file, { force: true });
+  writeFileSync(file, `<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer"><title>Roomlink</title><script>location.replace(${JSON.stringify(url)})</script>`, { mode: 0o600, flag: 'wx' });
+  return file;
 }
