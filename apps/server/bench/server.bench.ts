@@ -39,7 +39,7 @@ function seed(dataDir: string, publicKeyRaw: string): string[] {
 }
 
 async function startServerProcess(dataDir: string, issuer: string, caFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/server/src/main.ts'), '--data-dir', dataDir, '--port', '0', '--issuer', issuer, '--ca-file', caFile, '--session-rate', '100000/100000'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/server/src/main.ts'), '--data-dir', dataDir, '--port', '0', '--issuer', issuer, '--ca-file', caFile, '--session-rate', '100000/100000', '--agent-limits', '100000/100000/100000'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -20,6 +20,8 @@ Options (environment variable in brackets):
   --groups-claim NAME claim with group ids [ROOMLINK_GROUPS_CLAIM] (default groups)
   --log-level LEVEL   pino level [ROOMLINK_LOG_LEVEL] (default info)
   --session-rate B/S  session starts per user: burst/per-second [ROOMLINK_SESSION_RATE] (default 10/1)
+  --agent-limits N/B/S  agent sockets per client address: open at once / connect burst / connects per second
+                      [ROOMLINK_AGENT_LIMITS] (default 10000/200/20; a site's rooms may share one NAT address)
   --checkpoint-dir DIR  where the signed audit checkpoints are appended [ROOMLINK_CHECKPOINT_DIR]
                       (default DATA_DIR/audit-checkpoints; best on storage the database's owner cannot rewrite)
 `;
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     'log-level': { type: 'string' },
     'session-rate': { type: 'string' },
     'checkpoint-dir': { type: 'string' },
+    'agent-limits': { type: 'string' },
     help: { type: 'boolean' },
   },
 });
@@ -49,6 +52,8 @@ if (values.help) {
 const env = process.env;
 const [burst, perSecond] = (values['session-rate'] ?? env.ROOMLINK_SESSION_RATE ?? '10/1').split('/').map(Number);
 if (!(burst! > 0 && perSecond! > 0)) throw new Error('--session-rate takes BURST/PER_SECOND, e.g. 10/1');
+const [agentSockets, agentBurst, agentRate] = (values['agent-limits'] ?? env.ROOMLINK_AGENT_LIMITS ?? '10000/200/20').split('/').map(Number);
+if (!(agentSockets! > 0 && agentBurst! > 0 && agentRate! > 0)) throw new Error('--agent-limits takes SOCKETS/BURST/PER_SECOND, e.g. 10000/200/20');
 const checkpointDir = values['checkpoint-dir'] ?? env.ROOMLINK_CHECKPOINT_DIR;
 const caFile = values['ca-file'] ?? env.ROOMLINK_CA_FILE ?? (existsSync('.roomlink/idp/ca.pem') ? '.roomlink/idp/ca.pem' : undefined);
 const server = await startServer({
@@ -68,6 +73,7 @@ const server = await startServer({
   ...defaultTimings,
   sessionStartRate: { burst: burst!, perSecond: perSecond! },
   ...(checkpointDir && { auditCheckpointDir: resolve(checkpointDir) }),
+  agentLimits: { socketsPerAddress: agentSockets!, connectsPerAddress: { burst: agentBurst!, perSecond: agentRate! } },
   logLevel: values['log-level'] ?? env.ROOMLINK_LOG_LEVEL ?? 'info',
   now: () => new Date(),
 });

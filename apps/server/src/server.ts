@@ -7,9 +7,11 @@ import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { MAX_MESSAGE_BYTES, roomlinkError, type IceServer } from '@roomlink/shared';
 import { CHECKPOINT_FILE, CheckpointFile, loadCheckpointKey } from './audit/checkpoints';
+import { AuditFolder } from './audit/fold';
 import { AuditLog } from './audit/log';
 import { AuthError, tokenVerifier, type AuthConfig, type Caller } from './auth/tokens';
 import { ApiFailure, statusFor } from './errors';
+import { AddressGate, type AddressLimits } from './hub/address-gate';
 import { AgentHub } from './hub/agents';
 import { ConsoleHub } from './hub/consoles';
 import { openApi, registerRoutes } from './http/route';
@@ -46,6 +48,12 @@ export interface ServerConfig {
   sessionStartRate: { burst: number; perSecond: number };
   /** Where the audit checkpoint file lives: a directory of its own, outside the database (default DATA_DIR/audit-checkpoints). */
   auditCheckpointDir?: string;
+  /** Agent sockets per client address (a site's rooms may share one NAT address). */
+  agentLimits?: AddressLimits;
+  /** Console sockets per client address. */
+  consoleLimits?: AddressLimits;
+  /** Identical refusals and failed proofs within this window become one record and a count. */
+  auditFoldMs?: number;
   /** How often the audit chain heads are sealed with a signed checkpoint (sessions are sealed as they end). */
   checkpointEveryMs?: number;
   /** The clock; tests move it to check expiry and retention. */
@@ -53,6 +61,9 @@ export interface ServerConfig {
 }
 
 export const DEFAULT_CHECKPOINT_EVERY_MS = 5_000;
+export const DEFAULT_AUDIT_FOLD_MS = 60_000;
+export const defaultAgentLimits: AddressLimits = { socketsPerAddress: 10_000, connectsPerAddress: { burst: 200, perSecond: 20 } };
+export const defaultConsoleLimits: AddressLimits = { socketsPerAddress: 100, connectsPerAddress: { burst: 50, perSecond: 5 } };
 
 export const defaultTimings = { heartbeatMs: 10_000, setupTimeoutMs: 30_000, graceMs: 15_000, enrollmentRate: { burst: 5, perSecond: 0.2 }, sessionStartRate: { burst: 10, perSecond: 1 } };
 
@@ -76,12 +87,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   for (const tenantId of config.tenants) directory.ensureTenant(tenantId);
   const checkpoints = new CheckpointFile(join(config.auditCheckpointDir ?? join(config.dataDir, 'audit-checkpoints'), CHECKPOINT_FILE));
   const audit = new AuditLog(db, loadCheckpointKey(config.dataDir), checkpoints, now);
-  const agents = new AgentHub(directory, audit, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
+  const folder = new AuditFolder(audit, config.auditFoldMs ?? DEFAULT_AUDIT_FOLD_MS, now);
+  const agents = new AgentHub(directory, folder, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
   const consoles = new ConsoleHub(log);
   const broker = new SessionBroker(
     db,
     directory,
     audit,
+    folder,
     keys,
     {
       agentOnline: (roomId) => agents.online(roomId),
@@ -137,13 +150,20 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const refuseUpgrade = (socket: Duplex, status: string) => {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
+  const agentGate = new AddressGate(config.agentLimits ?? defaultAgentLimits, () => now().getTime());
+  const consoleGate = new AddressGate(config.consoleLimits ?? defaultConsoleLimits, () => now().getTime());
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
+    const gate = path === '/agent' ? agentGate : path === '/console' ? consoleGate : null;
+    if (!gate) return refuseUpgrade(socket, '404 Not Found');
+    const address = request.socket.remoteAddress ?? '';
+    if (!gate.admit(address)) return refuseUpgrade(socket, '429 Too Many Requests');
+    // The raw socket closes however the upgrade ends, refused or served.
+    socket.once('close', () => gate.release(address));
     if (path === '/agent') {
       agentSockets.handleUpgrade(request, socket, head, (ws) => agents.accept(ws, request.socket.remoteAddress ?? ''));
       return;
     }
-    if (path !== '/console') return refuseUpgrade(socket, '404 Not Found');
     // The console hub authenticates before the upgrade: no socket for a bad token.
     authenticate(request).then(
       (caller) => consoleSockets.handleUpgrade(request, socket, head, (ws) => consoles.accept(ws, caller)),
@@ -194,6 +214,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       consoleSockets.close();
       // Fastify waits for in-flight requests; their writes are synchronous, so the database is consistent when it returns.
       await app.close();
+      folder.flush();
       seal();
       db.close();
     },

@@ -2,7 +2,7 @@ import { randomBytes, verify } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { AgentToServer, agentProofPayload, type ServerToAgent, type Unversioned } from '@roomlink/shared';
 import type { Logger } from 'pino';
-import type { AuditLog } from '../audit/log';
+import type { AuditFolder } from '../audit/fold';
 import { ed25519FromRaw } from '../keys';
 import type { SessionBroker } from '../sessions/broker';
 import type { Directory, RoomRecord } from '../store/directory';
@@ -33,7 +33,7 @@ export class AgentHub {
 
   constructor(
     private readonly directory: Directory,
-    private readonly audit: AuditLog,
+    private readonly folder: AuditFolder,
     private readonly config: AgentHubConfig,
     private readonly log: Logger,
   ) {
@@ -107,7 +107,8 @@ export class AgentHub {
         if (room && message.type === 'agent.proof') {
           const valid = verify(null, Buffer.from(agentProofPayload(nonce, room.id)), ed25519FromRaw(room.agentPublicKey!), Buffer.from(message.signature, 'base64url'));
           if (!valid) {
-            this.audit.append({ tenantId: room.tenantId, type: 'agent.proofFailed', roomId: room.id, roomName: room.name, data: { address } });
+            // Anyone can fail a proof for a known room id, as often as they like: repeats per room fold into one record with a count.
+            this.folder.append(`proof\u0000${room.id}`, { tenantId: room.tenantId, type: 'agent.proofFailed', roomId: room.id, roomName: room.name, data: { address } });
             return refuse('agent_unknown', 'The device could not prove its identity.');
           }
           clearTimeout(handshake);

@@ -19,6 +19,7 @@ import {
   type SignalData,
   type Unversioned,
 } from '@roomlink/shared';
+import type { AuditFolder } from '../audit/fold';
 import type { AuditLog } from '../audit/log';
 import type { Caller } from '../auth/tokens';
 import type { Principal } from '@roomlink/rbac';
@@ -85,6 +86,7 @@ export class SessionBroker {
     private readonly db: Db,
     private readonly directory: Directory,
     private readonly audit: AuditLog,
+    private readonly folder: AuditFolder,
     private readonly keys: ServerKeys,
     private readonly links: Links,
     private readonly config: BrokerConfig,
@@ -106,7 +108,8 @@ export class SessionBroker {
     const { principal } = caller;
     const tenantId = principal.tenantId;
     const refuse = (code: ErrorCode, room?: RoomRecord): never => {
-      this.audit.append({ tenantId, type: 'session.refused', actorId: principal.userId, actorName: caller.name, roomId, roomName: room?.name ?? null, data: { code, consoleDevice: device } });
+      // Refusals are what a script can provoke by the thousand: repeats fold into one record with a count.
+      this.folder.append(`${tenantId}\u0000${principal.userId}\u0000${roomId}\u0000${code}`, { tenantId, type: 'session.refused', actorId: principal.userId, actorName: caller.name, roomId, roomName: room?.name ?? null, data: { code, consoleDevice: device } });
       throw new ApiFailure(code);
     };
     if (!this.startLimiter.take(`${tenantId}:${principal.userId}`)) refuse('rate_limited');

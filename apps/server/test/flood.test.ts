@@ -1,0 +1,94 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import WebSocket from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { agentProofPayload, encodeMessage } from '@roomlink/shared';
+import { ADMIN, startHarness, TECH, type Harness } from './harness';
+
+/**
+ * Flood control, from the view of a script: a signed-in user hammering
+ * session starts, and an unauthenticated client hammering the agent hub
+ * with proofs it cannot make. Each may cost the audit a handful of records,
+ * never one per attempt, and nothing is lost: the repeats are counted.
+ */
+
+let h: Harness | null = null;
+afterEach(async () => {
+  await h?.close();
+  h = null;
+});
+
+type Record = { type: string; roomId: string | null; data: { code?: string; repeated?: number } };
+const records = async (type: string) => (await h!.api<{ records: Record[] }>(ADMIN, 'GET', `/api/audit?type=${type}&limit=500`)).body.records;
+/** Attempts the records stand for: a first one for itself, a folded one for the repeats it counts. */
+const attempts = (list: Record[]) => list.reduce((sum, r) => sum + (r.data.repeated ?? 1), 0);
+
+/** One agent connection that names `roomId` and signs its proof with a key the room never enrolled. */
+function badProof(url: string, roomId: string): Promise<'limited' | 'closed' | 'proofFailed'> {
+  const stranger = generateKeyPairSync('ed25519').privateKey;
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/agent`);
+    ws.on('unexpected-response', (_request, response) => resolve(response.statusCode === 429 ? 'limited' : 'closed'));
+    ws.on('error', () => resolve('closed'));
+    ws.on('open', () => ws.send(encodeMessage({ type: 'agent.hello', roomId: roomId as never, agentVersion: 'test', platform: 'synthetic' })));
+    ws.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; nonce?: string };
+      if (message.type === 'agent.challenge') ws.send(encodeMessage({ type: 'agent.proof', signature: sign(null, Buffer.from(agentProofPayload(message.nonce!, roomId)), stranger).toString('base64url') }));
+      else resolve('proofFailed');
+    });
+  });
+}
+
+describe('flood control', () => {
+  it('folds 500 refused session starts in a second into a handful of records that still count every one', async () => {
+    h = await startHarness({ sessionStartRate: { burst: 10, perSecond: 1 }, auditFoldMs: 4000 });
+    await h.api(ADMIN, 'PUT', '/api/settings/remote-access', { enabled: true, acknowledgingEmail: 'admin@contoso.test' });
+    const { roomId } = await h.room({ name: 'Not yours' });
+    const answers = await Promise.all(Array.from({ length: 500 }, () => h!.api<{ error: { code: string } }>(TECH, 'POST', '/api/sessions', { roomId })));
+    expect(new Set(answers.map((a) => a.body.error.code))).toEqual(new Set(['not_permitted', 'rate_limited']));
+    expect((await records('session.refused')).length).toBeLessThanOrEqual(5);
+
+    // When the window closes, the repeats arrive as one record each kind, with their count.
+    await expect.poll(async () => attempts(await records('session.refused')), { timeout: 8000 }).toBe(500);
+    const folded = await records('session.refused');
+    expect(folded.length).toBeLessThanOrEqual(5);
+    expect(folded.filter((r) => r.data.repeated)).toEqual(expect.arrayContaining([expect.objectContaining({ data: expect.objectContaining({ code: 'rate_limited' }) })]));
+  });
+
+  it('lets 300 unauthenticated bad proofs write a handful of records, and counts them all', async () => {
+    h = await startHarness({ auditFoldMs: 1500 });
+    const { roomId } = await h.room({ name: 'Target' });
+    const outcomes = await Promise.all(Array.from({ length: 300 }, () => badProof(h!.server.url, roomId)));
+    // Past the burst, the hub refuses the upgrade itself; every connection it took sent its bad proof.
+    const limited = outcomes.filter((o) => o === 'limited').length;
+    expect(outcomes.filter((o) => o === 'proofFailed').length).toBeGreaterThan(0);
+    expect((await records('agent.proofFailed')).length).toBeLessThanOrEqual(2);
+    await expect.poll(async () => attempts(await records('agent.proofFailed')), { timeout: 5000 }).toBe(300 - limited);
+    expect((await records('agent.proofFailed')).length).toBeLessThanOrEqual(2);
+    // The room's own agent still gets in.
+    expect((await h.api<{ online: boolean }>(ADMIN, 'GET', `/api/rooms/${roomId}`)).body.online).toBe(true);
+  });
+
+  it('caps the sockets one address may hold open and open per second, before a byte of protocol', async () => {
+    h = await startHarness({ agentLimits: { socketsPerAddress: 5, connectsPerAddress: { burst: 1000, perSecond: 1000 } }, consoleLimits: { socketsPerAddress: 100, connectsPerAddress: { burst: 3, perSecond: 0.001 } } });
+    const open = (path: string) =>
+      new Promise<WebSocket | number>((resolve) => {
+        const ws = new WebSocket(`${h!.server.url.replace(/^http/, 'ws')}${path}`, path === '/console' ? { headers: { authorization: `Bearer ${token}` } } : {});
+        ws.on('open', () => resolve(ws));
+        ws.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      });
+    const token = await h.token(TECH);
+    const held = await Promise.all(Array.from({ length: 5 }, () => open('/agent')));
+    expect(held.every((ws) => ws instanceof WebSocket)).toBe(true);
+    expect(await open('/agent')).toBe(429);
+    (held[0] as WebSocket).close();
+    await expect.poll(async () => {
+      const next = await open('/agent');
+      if (next instanceof WebSocket) next.close();
+      return next instanceof WebSocket;
+    }).toBe(true);
+
+    const consoles = [await open('/console'), await open('/console'), await open('/console'), await open('/console')];
+    expect(consoles.map((c) => (c instanceof WebSocket ? 'open' : c))).toEqual(['open', 'open', 'open', 429]);
+    for (const ws of [...held, ...consoles]) if (ws instanceof WebSocket) ws.close();
+  });
+});
