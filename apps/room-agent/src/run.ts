@@ -5,6 +5,7 @@ import { AGENT_VERSION, RoomAgent } from './core/agent';
 import { parseDisplayMapping, type DisplayMapping } from './core/displays';
 import { defaultPumpOptions } from './core/picture/picture-pump';
 import { AgentSetupError, enroll, ensureDataDir, loadIdentity } from './core/identity';
+import { EndReports } from './core/end-reports';
 import { FileGrantLedger } from './core/ledger';
 import { createLogger, type Logger } from './core/log';
 import { defaultMediaOptions } from './core/media';
@@ -101,6 +102,7 @@ export async function startAgent(config: AgentConfig, overlay?: Overlay): Promis
     media: { ...defaultMediaOptions, loopbackOnly: config.loopbackOnly },
     pump: defaultPumpOptions,
     ledger,
+    reports: new EndReports(join(config.dataDir, 'end-reports.json')),
     log: config.log,
   });
   await agent.start();

@@ -1,4 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionSummary } from '../src/core/session';
@@ -301,6 +303,34 @@ describe('the server connection', () => {
     await plane.kill();
     expect(await ended).toBe('control_plane_lost');
     expect(recorded().overlay.visible).toBe(false);
+  });
+
+  it('keeps its end report until the server acknowledges it, sending it again on every reconnect, also after a restart', async () => {
+    await room.restart({ graceMs: 60_000 });
+    const { sessionId, viewer } = await openSession('modify');
+    viewer.send(key('KeyA', true));
+    viewer.send(key('KeyA', false));
+    await eventually(() => recorded().keyboard.events.length === 2, 'the key typed');
+    const port = plane.port;
+    await plane.kill();
+    plane.heldSession = null;
+    await plane.listen(port);
+    const report = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
+    expect(report).toMatchObject({ reason: 'control_plane_lost', input: { accepted: 2, dropped: 0 }, endedAt: expect.any(String) });
+    const reports = () => plane.received.filter((m) => m.type === 'session.end' && m.sessionId === sessionId);
+    expect(reports()).toHaveLength(1);
+
+    // Never acknowledged: the restarted agent still has it, and says it again.
+    await room.restart();
+    await eventually(() => reports().length === 2, 'the report again after a restart');
+    expect(reports()[1]).toEqual(reports()[0]);
+
+    plane.send({ type: 'session.ack', sessionId: sessionId as never });
+    await eventually(() => JSON.parse(readFileSync(join(room.dataDir, 'end-reports.json'), 'utf8')).length === 0, 'the report forgotten');
+    await room.restart();
+    await plane.waitForAgent();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(reports()).toHaveLength(2);
   });
 
   it('keeps a session across a short outage when the server still holds it', async () => {

@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import type { BenchReport } from '../../../scripts/bench/report';
 import { percentile } from '../../../scripts/bench/report';
 import { startIdp } from '../../../scripts/dev-idp/idp';
@@ -14,11 +12,11 @@ import { AuditLog } from '../src/audit/log';
 import { openDatabase } from '../src/store/db';
 import { Directory } from '../src/store/directory';
 import { TestAgent } from '../test/agent-client';
+import { startServerProcess } from '../test/server-process';
 
 const AGENTS = 10_000;
 const SESSION_ROOMS = 1_000;
 const AUDIT_APPENDS = 20_000;
-const root = join(import.meta.dirname, '..', '..', '..');
 
 /** Rooms written straight into the database: seeding is setup, not what is measured. */
 function seed(dataDir: string, publicKeyRaw: string): string[] {
@@ -36,22 +34,6 @@ function seed(dataDir: string, publicKeyRaw: string): string[] {
   })();
   db.close();
   return ids;
-}
-
-async function startServerProcess(dataDir: string, issuer: string, caFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/server/src/main.ts'), '--data-dir', dataDir, '--port', '0', '--issuer', issuer, '--ca-file', caFile, '--session-rate', '100000/100000', '--agent-limits', '100000/100000/100000'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as { url?: string };
-      if (entry.url) resolve(entry.url);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { child, url };
 }
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -75,7 +57,7 @@ export default async function bench(): Promise<BenchReport> {
   const idp = await startIdp({ dataDir: join(dir, 'idp'), port: 0 });
   const keys = TestAgent.newKeys();
   const roomIds = seed(join(dir, 'server'), keys.publicKeyRaw);
-  const { child, url } = await startServerProcess(join(dir, 'server'), idp.issuer, idp.caFile);
+  const { child, url } = await startServerProcess(join(dir, 'server'), idp.issuer, idp.caFile, ['--session-rate', '100000/100000', '--agent-limits', '100000/100000/100000']);
   const baseline = rssMiB(child.pid!);
   const agents: TestAgent[] = [];
   try {

@@ -52,6 +52,8 @@ export interface ServerConfig {
   agentLimits?: AddressLimits;
   /** Console sockets per client address. */
   consoleLimits?: AddressLimits;
+  /** After a restart, how long sessions left open wait for their rooms' end reports before their counts are recorded as unknown. */
+  orphanReportMs?: number;
   /** Identical refusals and failed proofs within this window become one record and a count. */
   auditFoldMs?: number;
   /** How often the audit chain heads are sealed with a signed checkpoint (sessions are sealed as they end). */
@@ -62,6 +64,8 @@ export interface ServerConfig {
 
 export const DEFAULT_CHECKPOINT_EVERY_MS = 5_000;
 export const DEFAULT_AUDIT_FOLD_MS = 60_000;
+/** Long enough for a room that lost the server to notice, end its session and reconnect with backoff. */
+export const DEFAULT_ORPHAN_REPORT_MS = 120_000;
 export const defaultAgentLimits: AddressLimits = { socketsPerAddress: 10_000, connectsPerAddress: { burst: 200, perSecond: 20 } };
 export const defaultConsoleLimits: AddressLimits = { socketsPerAddress: 100, connectsPerAddress: { burst: 50, perSecond: 5 } };
 
@@ -102,7 +106,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       consoleOnline: (tenantId, userId) => consoles.online(tenantId, userId),
       sendToConsoles: (tenantId, userId, message) => consoles.send(tenantId, userId, message),
     },
-    { iceServers: config.iceServers, setupTimeoutMs: config.setupTimeoutMs, graceMs: config.graceMs, endAckMs: 3_000, startRate: config.sessionStartRate },
+    { iceServers: config.iceServers, setupTimeoutMs: config.setupTimeoutMs, graceMs: config.graceMs, endAckMs: 3_000, orphanReportMs: config.orphanReportMs ?? DEFAULT_ORPHAN_REPORT_MS, startRate: config.sessionStartRate },
     now,
   );
   agents.broker = broker;

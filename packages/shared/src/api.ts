@@ -148,7 +148,8 @@ export const SessionView = z.strictObject({
   startedAt: IsoTime,
   endedAt: IsoTime.nullable(),
   endReason: EndReason.nullable(),
-  input: InputCounts,
+  /** Null when nobody knows: the server lost the session and the room never reported its counts. */
+  input: InputCounts.nullable(),
 });
 export type SessionView = z.infer<typeof SessionView>;
 

@@ -3,6 +3,7 @@ import type { EndReason, ErrorCode, HealthSignals, SessionId, SessionOffer } fro
 import { ServerConnection, type ServerMessage, type Welcome } from './connection';
 import { nameDisplays, type DisplayMapping, type NamedDisplay } from './displays';
 import type { PumpOptions } from './picture/picture-pump';
+import type { EndReports } from './end-reports';
 import { checkGrant, type GrantLedger } from './grants';
 import type { AgentIdentity } from './identity';
 import type { Logger } from './log';
@@ -23,6 +24,8 @@ export interface AgentOptions {
   media: Omit<MediaOptions, 'iceServers'>;
   pump: PumpOptions;
   ledger: GrantLedger;
+  /** End reports the server has not acknowledged yet. */
+  reports: EndReports;
   log: Logger;
   now?: () => number;
 }
@@ -120,6 +123,8 @@ export class RoomAgent {
     clearTimeout(this.grace);
     // A session the server no longer holds (it restarted, or ended it while we were away) ends here too.
     if (this.session && welcome.sessionId !== this.session.id) void this.session.end('control_plane_lost');
+    // Ends the server has not acknowledged: it may have lost them, or restarted before writing them.
+    for (const report of this.options.reports.pending) if (report.sessionId !== this.session?.id) this.connection.send(report);
     this.lastReported = null;
     void this.reportHealth(true);
   }
@@ -140,6 +145,9 @@ export class RoomAgent {
         return;
       case 'session.end':
         if (this.session?.id === message.sessionId) void this.session.end(message.reason);
+        return;
+      case 'session.ack':
+        this.options.reports.acknowledged(message.sessionId);
         return;
       case 'session.lower':
         if (this.session?.id === message.sessionId) this.session.lowerToView();
@@ -185,7 +193,11 @@ export class RoomAgent {
       {
         platform: this.platform,
         displays: this.displays,
-        send: (message) => this.connection.send(message),
+        send: (message) => {
+          // The room's account of the end is kept until the server has written it.
+          if (message.type === 'session.end') this.options.reports.add(message);
+          return this.connection.send(message);
+        },
         inCall: () => this.status.inCall,
         log: this.options.log,
         ended: (s) => this.sessionEnded(s),

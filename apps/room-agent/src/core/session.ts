@@ -160,7 +160,7 @@ export class AgentSession {
     const restarting = reason === 'device_restart' || (wasActive && this.restartAfterSession && !noRestartAfter.has(reason) && !this.context.inCall());
     this.summary = { reason, active: wasActive, restarting, invalidMessages: this.invalidMessages, sender: sender ?? null, picture: this.frames };
     this.state = 'ended';
-    this.context.send({ type: 'session.end', sessionId: this.id, reason, input: this.input.input, restarting });
+    this.context.send({ type: 'session.end', sessionId: this.id, reason, input: this.input.input, restarting, endedAt: new Date().toISOString() });
     this.context.log.info({ sessionId: this.id, reason, input: this.input.input, invalidMessages: this.invalidMessages, restarting, frames: this.frames, sender, firstFrameMs: this.firstFrameMs }, 'session ended');
     this.context.ended(this);
   }

@@ -45,6 +45,8 @@ export interface BrokerConfig {
   graceMs: number;
   /** How long to wait for the agent's own end report (with input counts) before closing the record. */
   endAckMs: number;
+  /** After a restart, how long sessions the previous process left open wait for their rooms' end reports. */
+  orphanReportMs: number;
   startRate: { burst: number; perSecond: number };
 }
 
@@ -80,6 +82,8 @@ interface Live {
 export class SessionBroker {
   private readonly live = new Map<string, Live>();
   private readonly byRoom = new Map<string, Live>();
+  /** Sessions left open by a previous process, waiting for their room's end report. */
+  private readonly orphans = new Map<string, { tenantId: string; roomId: string }>();
   private readonly startLimiter: RateLimiter;
 
   constructor(
@@ -93,15 +97,45 @@ export class SessionBroker {
     private readonly now: () => Date,
   ) {
     this.startLimiter = new RateLimiter(config.startRate.burst, config.startRate.perSecond, () => now().getTime());
-    this.closeOrphans();
+    this.adoptOrphans();
   }
 
-  /** Sessions a previous process left open cannot be resumed: close their records. */
-  private closeOrphans(): void {
-    const open = this.db
-      .prepare<[], { id: string; tenant_id: string }>("SELECT id, tenant_id FROM sessions WHERE state != 'ended'")
-      .all();
-    for (const row of open) this.finish(row.id, row.tenant_id, 'control_plane_lost', { accepted: 0, dropped: 0 });
+  /**
+   * Sessions a previous process left open (it crashed, or shut down before
+   * their rooms reported) cannot be resumed, but their rooms know how they
+   * ended: each agent keeps its end report until acknowledged and sends it
+   * when it reconnects. Whatever has not been reported after
+   * `orphanReportMs` is closed with its counts and end time marked unknown.
+   */
+  private adoptOrphans(): void {
+    const open = this.db.prepare<[], { id: string; tenant_id: string; room_id: string }>("SELECT id, tenant_id, room_id FROM sessions WHERE state != 'ended'").all();
+    for (const row of open) this.orphans.set(row.id, { tenantId: row.tenant_id, roomId: row.room_id });
+    if (this.orphans.size === 0) return;
+    const timer = setTimeout(() => {
+      for (const [id, orphan] of this.orphans) this.finish(id, orphan.tenantId, 'control_plane_lost', null, undefined, null);
+      this.orphans.clear();
+    }, this.config.orphanReportMs);
+    timer.unref();
+  }
+
+  /** A room's end report for a session that is no longer live: an orphan's truthful end, or a repeat of one already written. */
+  private reported(roomId: string, report: Extract<AgentToServer, { type: 'session.end' }>): void {
+    const orphan = this.orphans.get(report.sessionId);
+    if (orphan?.roomId === roomId) {
+      this.orphans.delete(report.sessionId);
+      this.finish(report.sessionId, orphan.tenantId, report.reason, report.input, undefined, this.reportedEnd(report.sessionId, report.endedAt));
+    } else if (!this.db.prepare("SELECT 1 FROM sessions WHERE id = ? AND room_id = ? AND state = 'ended'").get(report.sessionId, roomId)) {
+      return;
+    }
+    this.links.sendToAgent(roomId, { type: 'session.ack', sessionId: report.sessionId });
+  }
+
+  /** The room's own end time, when it is one: after the start and not in the future (give or take a minute of clock skew). */
+  private reportedEnd(sessionId: string, endedAt: string | undefined): Date | null {
+    const row = this.db.prepare<[string], { started_at: string }>('SELECT started_at FROM sessions WHERE id = ?').get(sessionId);
+    const at = endedAt ? Date.parse(endedAt) : NaN;
+    if (!row || Number.isNaN(at) || at < Date.parse(row.started_at) || at > this.now().getTime() + 60_000) return null;
+    return new Date(at);
   }
 
   async start(caller: Caller, roomId: string, device: ConsoleDevice): Promise<SessionStarted> {
@@ -224,12 +258,12 @@ export class SessionBroker {
     session.timers.clear();
     this.live.delete(session.id);
     if (this.byRoom.get(session.room.id) === session) this.byRoom.delete(session.room.id);
-    this.finish(session.id, session.tenantId, reason, input ?? { accepted: 0, dropped: 0 }, session, input === null);
+    this.finish(session.id, session.tenantId, reason, input, session);
     this.setState(session, 'ended', { reason, ...(code && { code }) });
   }
 
-  private finish(sessionId: string, tenantId: string, reason: EndReason, input: InputCounts, session?: Live, countsMissing = false): void {
-    const endedAt = this.now();
+  /** Writes the end record. `input` null: the room never reported its counts; `endedAt` null: nobody knows when it ended. */
+  private finish(sessionId: string, tenantId: string, reason: EndReason, input: InputCounts | null, session?: Live, endedAt: Date | null = this.now()): void {
     const row = this.db
       .prepare<[string], { room_id: string; room_name: string; user_id: string; user_name: string; level: string; console_device: string; started_at: string; active_at: string | null }>(
         'SELECT * FROM sessions WHERE id = ?',
@@ -238,8 +272,8 @@ export class SessionBroker {
     if (!row) return;
     this.db.transaction(() => {
       this.db
-        .prepare("UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ?, input_accepted = ?, input_dropped = ? WHERE id = ?")
-        .run(endedAt.toISOString(), reason, input.accepted, input.dropped, sessionId);
+        .prepare("UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ?, input_accepted = ?, input_dropped = ?, input_known = ? WHERE id = ?")
+        .run(endedAt?.toISOString() ?? null, reason, input?.accepted ?? 0, input?.dropped ?? 0, input ? 1 : 0, sessionId);
       const startedAt = Date.parse(row.started_at);
       this.audit.append({
         tenantId,
@@ -254,10 +288,11 @@ export class SessionBroker {
           consoleDevice: JSON.parse(row.console_device) as unknown,
           startedAt: row.started_at,
           activeAt: session?.activeAt ? new Date(session.activeAt).toISOString() : row.active_at,
-          durationMs: endedAt.getTime() - startedAt,
+          endedAt: endedAt?.toISOString() ?? null,
+          durationMs: endedAt ? endedAt.getTime() - startedAt : null,
           reason,
           input,
-          ...(countsMissing && { inputCountsReported: false }),
+          ...(input === null && { inputCountsReported: false }),
         },
       });
     })();
@@ -270,6 +305,7 @@ export class SessionBroker {
   onAgentMessage(roomId: string, message: AgentToServer): void {
     if (!('sessionId' in message)) return;
     const session = this.live.get(message.sessionId);
+    if (!session && message.type === 'session.end') return this.reported(roomId, message);
     // A message naming a session of another room is dropped like an unknown one.
     if (!session || session.room.id !== roomId) return;
     switch (message.type) {
@@ -290,6 +326,7 @@ export class SessionBroker {
         return;
       case 'session.end':
         this.close(session, session.endReason ?? message.reason, message.input);
+        this.links.sendToAgent(roomId, { type: 'session.ack', sessionId: session.id as never });
         return;
       case 'session.signal':
         if (session.state !== 'ending') this.links.sendToConsoles(session.tenantId, session.userId, { type: 'session.signal', sessionId: session.id as never, data: message.data });
@@ -370,7 +407,7 @@ export class SessionBroker {
   /** The tenant's sessions, newest first; `rooms`: only those rooms' (a scoped reader), null for all. */
   list(tenantId: string, activeOnly: boolean, rooms: readonly string[] | null = null): SessionView[] {
     const rows = this.db
-      .prepare<[string, string | null, string | null], { id: string; room_id: string; room_name: string; user_id: string; user_name: string; level: SessionLevel; state: SessionState; started_at: string; ended_at: string | null; end_reason: EndReason | null; input_accepted: number; input_dropped: number }>(
+      .prepare<[string, string | null, string | null], { id: string; room_id: string; room_name: string; user_id: string; user_name: string; level: SessionLevel; state: SessionState; started_at: string; ended_at: string | null; end_reason: EndReason | null; input_accepted: number; input_dropped: number; input_known: number }>(
         `SELECT * FROM sessions WHERE tenant_id = ? ${activeOnly ? "AND state != 'ended'" : ''} AND (? IS NULL OR room_id IN (SELECT value FROM json_each(?))) ORDER BY started_at DESC LIMIT 500`,
       )
       .all(tenantId, rooms && JSON.stringify(rooms), rooms && JSON.stringify(rooms));
@@ -385,16 +422,23 @@ export class SessionBroker {
       startedAt: r.started_at,
       endedAt: r.ended_at,
       endReason: r.end_reason,
-      input: { accepted: r.input_accepted, dropped: r.input_dropped },
+      input: r.input_known ? { accepted: r.input_accepted, dropped: r.input_dropped } : null,
     }));
   }
 
-  /** On shutdown: end every live session and write its record. */
+  /**
+   * On shutdown: every live session ends at its room, which keeps its end
+   * report, and the record stays open: the next start adopts it and writes
+   * the room's own counts and end time when its agent reconnects.
+   */
   shutdown(): void {
     for (const session of [...this.live.values()]) {
+      for (const handle of session.timers.values()) clearTimeout(handle);
       this.links.sendToAgent(session.room.id, { type: 'session.end', sessionId: session.id as never, reason: 'control_plane_lost' });
-      this.close(session, 'control_plane_lost', null);
+      this.setState(session, 'ending', { reason: 'control_plane_lost' });
     }
+    this.live.clear();
+    this.byRoom.clear();
   }
 }
 

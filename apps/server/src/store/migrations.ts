@@ -126,4 +126,8 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (tenant_id, seq)
   ) STRICT;
   `,
+  `
+  -- 0 when the room never reported its input counts: the record says unknown, never a made-up zero.
+  ALTER TABLE sessions ADD COLUMN input_known INTEGER NOT NULL DEFAULT 1 CHECK (input_known IN (0, 1));
+  `,
 ];

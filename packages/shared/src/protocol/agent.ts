@@ -59,6 +59,8 @@ export const AgentSessionEnd = z.strictObject({
   reason: EndReason,
   input: InputCounts,
   restarting: z.boolean(),
+  /** When the session ended by the room's clock: what the record says when the server learns of the end only later. */
+  endedAt: z.iso.datetime().optional(),
 });
 export const SessionSignal = z.strictObject({ ...base, type: z.literal('session.signal'), ...SessionSignalBody });
 export type SessionSignal = z.infer<typeof SessionSignal>;
@@ -109,6 +111,8 @@ export const SessionLower = z.strictObject({
   sessionId: SessionId,
   level: z.literal('view'),
 });
+/** The server has written the end record of this session: the agent may forget its report. */
+export const SessionAck = z.strictObject({ ...base, type: z.literal('session.ack'), sessionId: SessionId });
 export const DeviceAction = z.strictObject({
   ...base,
   type: z.literal('device.action'),
@@ -127,6 +131,7 @@ export const ServerToAgent = z.discriminatedUnion('type', [
   SessionOffer,
   ServerSessionEnd,
   SessionLower,
+  SessionAck,
   SessionSignal,
   DeviceAction,
   ProtocolError,
