@@ -182,8 +182,8 @@ describe('a view session (rule 7)', () => {
     expect((await next.viewer.waitForMessage('session.info')).restartAfterSession).toBe(true);
   });
 
-  it('survives a fuzzed data channel: nothing reaches the keyboard and the session still answers', async () => {
-    const { viewer } = await openSession('view');
+  it('survives a fuzzed data channel: nothing reaches the keyboard, the session still answers, and every message is in the dropped count', async () => {
+    const { sessionId, viewer } = await openSession('view');
     const valid = JSON.stringify({ v: 1, type: 'input.key', code: 'KeyA', down: true, modifiers: { shift: false, ctrl: false, alt: false, meta: false } });
     const samples = fc.sample(
       fc.oneof(
@@ -200,6 +200,10 @@ describe('a view session (rule 7)', () => {
     await viewer.waitForMessage('pong', (m) => m.t === 7, 15_000);
     expect(recorded().keyboard.events).toEqual([]);
     expect(room.agent.currentSession?.state).toBe('active');
+    viewer.send({ type: 'control.end' });
+    const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
+    expect(end.input.accepted).toBe(0);
+    expect(end.input.dropped).toBeGreaterThanOrEqual(samples.length);
   });
 });
 

@@ -86,6 +86,13 @@ describe('room-scoped portal permissions act only on their scope', () => {
     expect(record).toMatchObject({ actorId: 'u-tech', data: { location: { id: floor.body.id } } });
   });
 
+  it('refuses an assignment to a room or location that does not exist, so no future id can inherit it', async () => {
+    const role = (assignment: object) => h.api<Failure & { error?: { details?: string[] } }>(ADMIN, 'POST', '/api/roles', { name: 'Ghosts', permissions: ['remoteAccess.modify'], assignments: [{ groups: ['room-technicians'], ...assignment }] });
+    expect((await role({ rooms: ['room-not-yet'] })).body.error).toMatchObject({ code: 'bad_request', details: [expect.stringMatching(/room that does not exist: room-not-yet/)] });
+    expect((await role({ locations: [north, 'loc-not-yet'] })).body.error).toMatchObject({ code: 'bad_request', details: [expect.stringMatching(/location that does not exist: loc-not-yet/)] });
+    expect((await h.api<{ id: string; name: string }[]>(ADMIN, 'GET', '/api/roles')).body.some((r) => r.name === 'Ghosts')).toBe(false);
+  });
+
   it('refuses locations that do not nest: a floor with no building, a building inside a building', async () => {
     expect((await h.api(ADMIN, 'POST', '/api/locations', { name: 'Loose floor', kind: 'floor' })).status).toBe(400);
     expect((await h.api(ADMIN, 'POST', '/api/locations', { name: 'Annex', kind: 'building', parentId: north })).status).toBe(400);

@@ -224,6 +224,8 @@ export class AgentSession {
     const parsed = decodeMessage(ConsoleToAgent, text);
     if (!parsed.ok) {
       this.invalidMessages += 1;
+      // Rule 7 counts what a view session sent and did not get, malformed messages too: they go in the audited dropped count.
+      this.input.drop();
       return this.error(parsed.error.code);
     }
     const message = parsed.value;

@@ -297,6 +297,14 @@ export class Directory {
   }
 
   private writeAssignments(tenantId: string, roleId: string, assignments: NewRole['assignments']): void {
+    // A scope naming a room or location that does not exist would wait for someone to create one with that id.
+    const known = (table: 'rooms' | 'locations', id: string) => this.db.prepare(`SELECT 1 FROM ${table} WHERE tenant_id = ? AND id = ?`).get(tenantId, id) !== undefined;
+    assignments.forEach((a, index) => {
+      const room = a.rooms.find((id) => !known('rooms', id));
+      if (room) throw new DirectoryError('bad_request', `Assignment ${index + 1} names a room that does not exist: ${room}.`);
+      const location = a.locations.find((id) => !known('locations', id));
+      if (location) throw new DirectoryError('bad_request', `Assignment ${index + 1} names a location that does not exist: ${location}.`);
+    });
     this.db.prepare('DELETE FROM assignments WHERE tenant_id = ? AND role_id = ?').run(tenantId, roleId);
     const insert = this.db.prepare('INSERT INTO assignments (tenant_id, id, role_id, users, groups_, rooms, locations, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     const unique = (items: string[]) => JSON.stringify([...new Set(items)]);
