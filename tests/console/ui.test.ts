@@ -106,9 +106,22 @@ describe('console UI in Chromium, against the browser host', () => {
     expect(role.assignments).toMatchObject([{ groups: ['room-technicians'], locations: [oslo.id], users: [], rooms: [], tags: [] }]);
   });
 
+  it('makes the room leads of one building Pro Managers there', async () => {
+    await admin.locator('tr[data-role="Pro Manager"]').getByRole('button', { name: 'Assign' }).click();
+    await admin.getByRole('button', { name: 'Add Pro Managers' }).click();
+    const holder = admin.getByTestId('pro-manager');
+    await holder.getByLabel('Security groups (ids, comma separated)').fill('room-leads');
+    await holder.getByLabel('Where').selectOption({ label: 'Oslo HQ (building)' });
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => admin.locator('tr[data-role="Pro Manager"]').textContent()).toContain('1');
+    const oslo = system.tenant.locations.find((l) => l.name === 'Oslo HQ')!;
+    const proManager = (await system.api<RoleView[]>(ADMIN, 'GET', '/api/roles')).find((r) => r.id === 'pro-manager')!;
+    expect(proManager.assignments).toMatchObject([{ groups: ['room-leads'], users: [], locations: [oslo.id] }]);
+  });
+
   it('shows each step in the audit log, exports it as CSV and verifies the chain', async () => {
     await admin.getByRole('tab', { name: 'General' }).click();
-    await expect.poll(() => admin.locator('tr[data-type]').first().getAttribute('data-type')).toBe('role.created');
+    await expect.poll(() => admin.locator('tr[data-type]').first().getAttribute('data-type')).toBe('role.updated');
     expect(await admin.locator('tr[data-type="remoteAccess.enabled"]').textContent()).toContain('acknowledgingEmail: it-lead@contoso.test');
     await admin.getByLabel('Event type').selectOption('remoteAccess.enabled');
     await expect.poll(() => admin.locator('tr[data-type]').count()).toBe(1);

@@ -183,6 +183,32 @@ export function canManageRoles(policy: Policy, principal: Principal): boolean {
   return policy.assignments.some((assignment) => assignment.roleId === PRO_MANAGER_ROLE_ID && includesPrincipal(assignment, principal));
 }
 
+/** A scope to hand out, resolved: the rooms it names, each named location's path, and its tags. */
+export interface ScopeToAssign {
+  rooms: readonly RoomRef[];
+  locationPaths: readonly (readonly string[])[];
+  tags: readonly string[];
+}
+
+/**
+ * Rule 3 with its limit: whether the principal may put this scope in an
+ * assignment. A Global Administrator, or a Pro Manager assigned tenant-wide,
+ * may hand out anything; a Pro Manager assigned to some rooms, locations or
+ * tags only scopes that fall wholly inside theirs — never a tenant-wide one.
+ */
+export function canAssignScope(policy: Policy, principal: Principal, scope: ScopeToAssign): boolean {
+  if (!canManageRoles(policy, principal)) return false;
+  if (principal.directoryRoles.includes(GLOBAL_ADMINISTRATOR)) return true;
+  const mine = policy.assignments.filter((assignment) => assignment.roleId === PRO_MANAGER_ROLE_ID && includesPrincipal(assignment, principal));
+  if (mine.some((assignment) => !hasScope(assignment))) return true;
+  if (scope.rooms.length === 0 && scope.locationPaths.length === 0 && scope.tags.length === 0) return false;
+  return (
+    scope.rooms.every((room) => mine.some((assignment) => scopesRoom(assignment, room))) &&
+    scope.locationPaths.every((path) => mine.some((assignment) => assignment.locations.some((location) => path.includes(location)))) &&
+    scope.tags.every((tag) => mine.some((assignment) => assignment.tags.includes(tag)))
+  );
+}
+
 /**
  * Portal permissions. An assignment without any room, location or tag covers
  * the whole tenant for portal permissions; with a scope, only those rooms.

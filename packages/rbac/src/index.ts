@@ -1,4 +1,4 @@
-export { remoteAccessLevel, roomsWithRemoteAccess, can, canInLocation, canManageRoles, holdsAnywhere } from './engine';
+export { remoteAccessLevel, roomsWithRemoteAccess, can, canAssignScope, canInLocation, canManageRoles, holdsAnywhere, type ScopeToAssign } from './engine';
 export { builtInRoles, builtInRoleIds, PRO_MANAGER_ROLE_ID } from './builtins';
 export {
   GLOBAL_ADMINISTRATOR,

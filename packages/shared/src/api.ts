@@ -24,6 +24,8 @@ export const Me = z.strictObject({
   username: z.string(),
   tenantId: TenantId,
   canManageRoles: z.boolean(),
+  /** Only a Global Administrator assigns the Pro Manager role. */
+  isGlobalAdministrator: z.boolean(),
   permissions: z.array(Permission),
 });
 export type Me = z.infer<typeof Me>;

@@ -1,11 +1,11 @@
-import type {
-  Me} from '@roomlink/shared';
 import {
+  AssignmentInput,
   AuditQuery,
   type AuditPage,
   type AuditVerification,
   type ErrorCode,
   type Location,
+  type Me,
   type RemoteAccessSettings,
   RoleId,
   RoleInput,
@@ -43,6 +43,8 @@ export interface ConsoleApi {
   createRole(role: RoleInput): Promise<RoleView>;
   updateRole(roleId: RoleId, role: RoleInput): Promise<RoleView>;
   deleteRole(roleId: RoleId): Promise<RoleView>;
+  /** Replaces who holds a built-in role (the Pro Manager role: Global Administrators only). */
+  assignBuiltInRole(roleId: RoleId, assignments: AssignmentInput[]): Promise<RoleView>;
   /** One audit page; from the cache (marked) when the server is down. */
   auditPage(query: AuditQuery): Promise<CachedAuditPage>;
   exportAudit(query: AuditQuery): Promise<AuditExport>;
@@ -69,6 +71,7 @@ export const consoleApiArgs = {
   createRole: z.tuple([RoleInput]),
   updateRole: z.tuple([RoleId, RoleInput]),
   deleteRole: z.tuple([RoleId]),
+  assignBuiltInRole: z.tuple([RoleId, z.array(AssignmentInput).max(100)]),
   auditPage: z.tuple([AuditQuery]),
   exportAudit: z.tuple([AuditQuery]),
   verifyAudit: z.tuple([]),

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  type AssignmentInput,
   type AuditQuery,
   AuditPage,
   AuditVerification,
@@ -163,6 +164,10 @@ export class ConsoleHost implements ConsoleApi {
 
   updateRole(roleId: RoleId, role: RoleInput): Promise<RoleView> {
     return this.client.json('PUT', `/api/roles/${encodeURIComponent(roleId)}`, RoleView, role);
+  }
+
+  assignBuiltInRole(roleId: RoleId, assignments: AssignmentInput[]): Promise<RoleView> {
+    return this.client.json('PUT', `/api/roles/${encodeURIComponent(roleId)}/assignments`, RoleView, { assignments });
   }
 
   deleteRole(roleId: RoleId): Promise<RoleView> {

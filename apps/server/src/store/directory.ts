@@ -329,6 +329,14 @@ export class Directory {
     return this.role(tenantId, roleId)!;
   }
 
+  /** Who holds a built-in role, and where: its assignments replaced (the role itself never changes). */
+  assignBuiltIn(tenantId: string, roleId: string, assignments: NewRole['assignments']): RoleView {
+    if (!builtInRoleIds.has(roleId)) throw new DirectoryError('bad_request', 'Only a built-in role is assigned here; a custom role is replaced with its assignments.');
+    this.writeAssignments(tenantId, roleId, assignments);
+    this.policies.delete(tenantId);
+    return this.role(tenantId, roleId)!;
+  }
+
   deleteRole(tenantId: string, roleId: string): RoleView {
     const before = this.assertCustom(tenantId, roleId);
     this.db.prepare('DELETE FROM assignments WHERE tenant_id = ? AND role_id = ?').run(tenantId, roleId);

@@ -1,4 +1,4 @@
-import type { RoleView } from '@roomlink/shared';
+import type { Location, RoleView } from '@roomlink/shared';
 import { useCallback, useEffect, useState } from 'react';
 import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
@@ -9,6 +9,8 @@ import { Confirm, ErrorNote } from './ui';
 export function RolesPanel() {
   const { api } = usePlatform();
   const canManage = useConsole((s) => s.status?.account?.canManageRoles ?? false);
+  const isAdmin = useConsole((s) => s.status?.account?.isGlobalAdministrator ?? false);
+  const [assigning, setAssigning] = useState<RoleView | null>(null);
   const [roles, setRoles] = useState<RoleView[] | null>(null);
   const [editing, setEditing] = useState<RoleView | 'new' | null>(null);
   const [deleting, setDeleting] = useState<RoleView | null>(null);
@@ -26,6 +28,16 @@ export function RolesPanel() {
     }
   };
 
+  if (assigning)
+    return (
+      <ProManagers
+        role={assigning}
+        onDone={() => {
+          setAssigning(null);
+          void load();
+        }}
+      />
+    );
   if (editing)
     return (
       <RoleWizard
@@ -69,6 +81,11 @@ export function RolesPanel() {
               <td>{role.permissions.map((p) => permissionLabels[p]).join(', ')}</td>
               <td>{role.assignments.length}</td>
               <td>
+                {isAdmin && role.id === PRO_MANAGER && (
+                  <button type="button" onClick={() => setAssigning(role)}>
+                    Assign
+                  </button>
+                )}
                 {canManage && !role.builtIn && (
                   <>
                     <button type="button" onClick={() => setEditing(role)}>
@@ -94,6 +111,84 @@ export function RolesPanel() {
           onConfirm={() => void remove(deleting)}
         />
       )}
+    </section>
+  );
+}
+
+const PRO_MANAGER = 'pro-manager';
+const list = (text: string) => [...new Set(text.split(',').map((item) => item.trim()).filter(Boolean))];
+
+interface Holder {
+  users: string;
+  groups: string;
+  /** A location id, or '' for the whole organization. */
+  location: string;
+}
+
+/**
+ * Who are Pro Managers, and where: a Global Administrator's form. A Pro
+ * Manager manages roles, only inside the location given here.
+ */
+function ProManagers({ role, onDone }: { role: RoleView; onDone(): void }) {
+  const { api } = usePlatform();
+  const [holders, setHolders] = useState<Holder[]>(role.assignments.map((a) => ({ users: a.users.join(', '), groups: a.groups.join(', '), location: a.locations[0] ?? '' })));
+  const [locations, setLocations] = useState<Location[]>([]);
+  const [error, setError] = useState<ConsoleFailure | null>(null);
+  useEffect(() => void api.locations().then(setLocations, (e: unknown) => setError(failureOf(e))), [api]);
+  const change = (index: number, patch: Partial<Holder>) => setHolders(holders.map((h, i) => (i === index ? { ...h, ...patch } : h)));
+  const save = async () => {
+    try {
+      const assignments = holders
+        .map((h) => ({ users: list(h.users), groups: list(h.groups), locations: h.location ? [h.location] : [] }))
+        .filter((a) => a.users.length > 0 || a.groups.length > 0);
+      await api.assignBuiltInRole(role.id, assignments);
+      onDone();
+    } catch (e) {
+      setError(failureOf(e));
+    }
+  };
+  return (
+    <section role="tabpanel" aria-label="Pro Managers" className="panel">
+      <h2>Pro Managers</h2>
+      <p className="hint">A Pro Manager creates and assigns custom roles: for the whole organization, or only inside one location. Nobody can use a role to give themselves remote access.</p>
+      <ErrorNote error={error} />
+      {holders.map((holder, index) => (
+        <fieldset key={index} className="assignment" data-testid="pro-manager">
+          <label>
+            Users (ids, comma separated)
+            <input value={holder.users} onChange={(e) => change(index, { users: e.target.value })} />
+          </label>
+          <label>
+            Security groups (ids, comma separated)
+            <input value={holder.groups} onChange={(e) => change(index, { groups: e.target.value })} />
+          </label>
+          <label>
+            Where
+            <select value={holder.location} onChange={(e) => change(index, { location: e.target.value })}>
+              <option value="">The whole organization</option>
+              {locations.map((l) => (
+                <option key={l.id} value={l.id}>
+                  {l.name} ({l.kind})
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="button" onClick={() => setHolders(holders.filter((_, i) => i !== index))}>
+            Remove
+          </button>
+        </fieldset>
+      ))}
+      <div className="actions">
+        <button type="button" onClick={() => setHolders([...holders, { users: '', groups: '', location: '' }])}>
+          Add Pro Managers
+        </button>
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="button" className="primary" onClick={() => void save()}>
+          Save
+        </button>
+      </div>
     </section>
   );
 }

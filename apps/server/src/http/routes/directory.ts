@@ -1,5 +1,6 @@
-import { can, canInLocation, holdsAnywhere, permissions, remoteAccessLevel, roomsWithRemoteAccess } from '@roomlink/rbac';
+import { can, canInLocation, GLOBAL_ADMINISTRATOR, holdsAnywhere, permissions, remoteAccessLevel, roomsWithRemoteAccess } from '@roomlink/rbac';
 import {
+  AssignmentInput,
   EnrollmentCode,
   Location,
   LocationInput,
@@ -17,11 +18,13 @@ import { z } from 'zod';
 import { ApiFailure } from '../../errors';
 import type { Caller } from '../../auth/tokens';
 import type { RoomRecord } from '../../store/directory';
+import { guardRoleChange } from '../role-guard';
 import { route } from '../route';
 import { requirePermission, requireRoleManager, roomRef, roomView, type Services } from '../services';
 
 const RoomParams = z.strictObject({ roomId: RoomId });
 const RoleParams = z.strictObject({ roleId: z.string().min(1).max(128) });
+const BuiltInAssignments = z.strictObject({ assignments: z.array(AssignmentInput).max(100) });
 
 export function directoryRoutes(services: Services) {
   const { directory, audit, db } = services;
@@ -51,6 +54,7 @@ export function directoryRoutes(services: Services) {
           username: caller.username,
           tenantId: caller.principal.tenantId,
           canManageRoles: requireOk(() => requireRoleManager(services, caller)),
+          isGlobalAdministrator: caller.principal.directoryRoles.includes(GLOBAL_ADMINISTRATOR),
           permissions: permissions.filter((p) => holdsAnywhere(policy, caller.principal, p)),
         };
       },
@@ -94,7 +98,7 @@ export function directoryRoutes(services: Services) {
       response: RoleView,
       status: 201,
       handler: ({ caller, body }) => {
-        requireRoleManager(services, caller);
+        guardRoleChange(services, caller, null, body);
         return audited(() => {
           const role = directory.createRole(caller.principal.tenantId, body);
           audit.append({ tenantId: caller.principal.tenantId, type: 'role.created', ...actor(caller), data: { role } });
@@ -110,7 +114,7 @@ export function directoryRoutes(services: Services) {
       body: RoleInput,
       response: RoleView,
       handler: ({ caller, params, body }) => {
-        requireRoleManager(services, caller);
+        guardRoleChange(services, caller, params.roleId, body);
         return audited(() => {
           const before = directory.role(caller.principal.tenantId, params.roleId);
           const role = directory.updateRole(caller.principal.tenantId, params.roleId, body);
@@ -126,12 +130,31 @@ export function directoryRoutes(services: Services) {
       params: RoleParams,
       response: RoleView,
       handler: ({ caller, params }) => {
-        requireRoleManager(services, caller);
+        guardRoleChange(services, caller, params.roleId, null);
         return audited(() => {
           const role = directory.deleteRole(caller.principal.tenantId, params.roleId);
           audit.append({ tenantId: caller.principal.tenantId, type: 'role.deleted', ...actor(caller), data: { role } });
           return role;
         }, caller.principal.tenantId);
+      },
+    }),
+    route({
+      method: 'PUT',
+      url: '/api/roles/:roleId/assignments',
+      summary: 'Assign a built-in role (Pro Manager: Global Administrators only) to users and groups, tenant-wide or scoped',
+      params: RoleParams,
+      body: BuiltInAssignments,
+      response: RoleView,
+      handler: ({ caller, params, body }) => {
+        const tenantId = caller.principal.tenantId;
+        const before = directory.role(tenantId, params.roleId);
+        if (!before) throw new ApiFailure('bad_request', ['No such role.']);
+        guardRoleChange(services, caller, params.roleId, { permissions: before.permissions, assignments: body.assignments });
+        return audited(() => {
+          const role = directory.assignBuiltIn(tenantId, params.roleId, body.assignments);
+          audit.append({ tenantId, type: 'role.updated', ...actor(caller), data: { before, after: role } });
+          return role;
+        }, tenantId);
       },
     }),
     route({
