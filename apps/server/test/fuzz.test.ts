@@ -68,7 +68,7 @@ describe('fuzzing the hubs and the API', () => {
     oversized.ws.send('x'.repeat(70_000));
     expect(await closed).toBe(1009);
 
-    const routes = ['/api/rooms', '/api/roles', '/api/sessions', '/api/settings/remote-access', '/api/locations', `/api/rooms/${roomId}`, '/api/agent/enroll'];
+    const routes = ['/api/rooms', '/api/roles', '/api/sessions', '/api/settings/remote-access', '/api/locations', `/api/rooms/${roomId}`, '/api/agent/enroll', '/api/roles/pro-manager/assignments', '/api/roles/site-lead/assignments'];
     const bodies = fc.sample(fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.string({ maxLength: 100 })), { numRuns: 400, seed: 11 });
     const statuses = new Set<number>();
     for (const [i, body] of bodies.entries()) {
