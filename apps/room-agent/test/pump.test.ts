@@ -96,6 +96,25 @@ describe('the picture pump', () => {
     expect(tile).toMatchObject({ format: 'webp', w: 64, h: 64 });
   });
 
+  it('sends only the pixels a small change touched, but a whole tile where the console’s copy is lossy', async () => {
+    const screen = new PaintedScreen();
+    const channel = new Channel();
+    start(screen, channel, { refineAfterMs: 60_000 });
+    await eventually(() => channel.frameEnds() === 1, 'the first picture');
+    let before = channel.sent.length;
+    // A character's worth, straddling two tiles: one rectangle of just those pixels.
+    screen.paint({ x: 58, y: 20, w: 12, h: 16 }, flat(0, 0, 0));
+    const glyph = await eventually(() => channel.sent.slice(before).find((m) => m.kind === 'tile'), 'the character');
+    expect(glyph).toMatchObject({ x: 58, y: 20, w: 12, h: 16, format: 'webp' });
+
+    screen.paint({ x: 256, y: 128, w: 64, h: 64 }, noise);
+    await eventually(() => channel.sent.some((m) => m.kind === 'tile' && m.format === 'jpeg'), 'the photo, lossy');
+    before = channel.sent.length;
+    screen.paint({ x: 260, y: 130, w: 4, h: 4 }, flat(0, 0, 0));
+    const dot = await eventually(() => channel.sent.slice(before).find((m) => m.kind === 'tile'), 'the dot');
+    expect(dot).toMatchObject({ x: 256, y: 128, w: 64, h: 64 });
+  });
+
   it('captures nothing while the console is not reading, then sends the latest picture as one frame', async () => {
     const screen = new PaintedScreen();
     const channel = new Channel();

@@ -72,7 +72,8 @@ export class MediaLink implements PictureOut {
     private readonly options: MediaOptions,
     private readonly events: MediaEvents,
   ) {
-    this.source = new wrtc.nonstandard.RTCVideoSource({ isScreencast: true });
+    // The track carries only regions in motion (text and UI go as tiles): camera-like, so under load WebRTC keeps the frame rate and gives up resolution, not the other way round.
+    this.source = new wrtc.nonstandard.RTCVideoSource({ isScreencast: false });
     this.track = this.source.createTrack();
     this.stream.addTrack(this.track);
     this.peer = new Peer({

@@ -1,5 +1,5 @@
 import type { Rect } from '@roomlink/shared';
-import { TILE } from './tile-grid';
+import { TILE, unionRect } from './tile-grid';
 
 export interface MotionOptions {
   /** A frame counts as motion only when at least this many tiles changed: a caret or a typed word never becomes video. */
@@ -87,12 +87,6 @@ export class MotionTracker {
 
 function overlaps(a: Rect, b: Rect): boolean {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
-}
-
-function unionRect(a: Rect, b: Rect): Rect {
-  const x = Math.min(a.x, b.x);
-  const y = Math.min(a.y, b.y);
-  return { x, y, w: Math.max(a.x + a.w, b.x + b.w) - x, h: Math.max(a.y + a.h, b.y + b.h) - y };
 }
 
 function sameRect(a: Rect, b: Rect): boolean {

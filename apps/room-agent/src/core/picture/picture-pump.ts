@@ -3,7 +3,7 @@ import type { PictureMessage, Rect } from '@roomlink/shared';
 import type { Capture, Monitor } from '../platform';
 import { defaultMotionOptions, MotionTracker, type MotionOptions } from './motion';
 import { encodeTile, type EncodedTile } from './tile-encoder';
-import { cropRgba, diffInto, TileGrid } from './tile-grid';
+import { cropRgba, diffInto, TileGrid, unionRect } from './tile-grid';
 
 type VideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
 
@@ -83,6 +83,8 @@ export class PicturePump {
   private height = 0;
   /** Tiles that changed and have not been sent. */
   private pending = new TileGrid(0, 0);
+  /** For pending tiles where only a few pixels changed (a typed character), their exact bounds; a pending tile without one goes whole. */
+  private pendingBounds = new Map<number, Rect>();
   /** Tiles that must go losslessly with the next frame (a video region that ended, due refreshes). */
   private exactNow = new TileGrid(0, 0);
   /** Tiles the console shows lossy, with when each last changed. */
@@ -128,6 +130,7 @@ export class PicturePump {
   refresh(): void {
     this.displaySent = false;
     this.pending.markAll();
+    this.pendingBounds.clear();
     this.schedule(0);
   }
 
@@ -194,12 +197,26 @@ export class PicturePump {
       this.resize(frame.width, frame.height);
       this.reference = new Uint8Array(frame.data);
       this.pending.markAll();
+    this.pendingBounds.clear();
     } else if (frame.changed !== false) {
       const changed = new TileGrid(this.width, this.height);
-      diffInto(changed, this.reference, frame.data, frame.area ?? { x: 0, y: 0, w: this.width, h: this.height });
-      this.pending.add(changed);
+      const bounds = diffInto(changed, this.reference, frame.data, frame.area ?? { x: 0, y: 0, w: this.width, h: this.height });
+      this.addPending(changed, bounds);
       this.observeMotion(changed);
     }
+  }
+
+  /** Adds a frame's changed tiles to what waits; a tile stays exact-bounded only while every change to it was. */
+  private addPending(changed: TileGrid, bounds: Map<number, Rect> | null): void {
+    changed.marks.forEach((mark, index) => {
+      if (!mark) return;
+      const box = bounds?.get(index);
+      const waiting = this.pending.marks[index] === 1;
+      const before = this.pendingBounds.get(index);
+      if (box && (!waiting || before)) this.pendingBounds.set(index, before ? unionRect(before, box) : box);
+      else this.pendingBounds.delete(index);
+    });
+    this.pending.add(changed);
   }
 
   private resize(width: number, height: number): void {
@@ -229,6 +246,7 @@ export class PicturePump {
     if (this.prepared || !this.reference) return;
     this.prepared = this.encode(this.pending, false);
     this.pending.clear();
+    this.pendingBounds.clear();
   }
 
   private async send(started: number): Promise<void> {
@@ -254,9 +272,10 @@ export class PicturePump {
     }
     if (!this.pending.any && !this.exactNow.any) this.addDueRefreshes();
     for (let i = 0; i < this.exactNow.marks.length; i++) if (this.exactNow.marks[i]) this.pending.marks[i] = 0;
-    const encoding = [...(this.prepared ?? []), ...this.encode(this.pending, false), ...this.encode(this.exactNow, true)];
+    const encoding = [...(this.prepared ?? []), ...this.encode(this.pending, false, this.pendingBounds), ...this.encode(this.exactNow, true)];
     this.prepared = null;
     this.pending.clear();
+    this.pendingBounds.clear();
     this.exactNow.clear();
     if (encoding.length === 0) return;
     for (const next of encoding) {
@@ -271,9 +290,20 @@ export class PicturePump {
     if (this.stats.latenciesMs.push(performance.now() - started) > LATENCY_SAMPLES) this.stats.latenciesMs.shift();
   }
 
-  private encode(grid: TileGrid, exact: boolean): Promise<EncodedTile>[] {
+  /**
+   * Encodes the marked tiles as rectangles. Where every tile of a rectangle
+   * has exact bounds and the console shows it exactly, only the changed
+   * pixels go: a typed character costs its own few hundred pixels, not whole
+   * tiles. A tile the console shows lossy goes whole, so that the lossless
+   * refresh that follows covers all of it.
+   */
+  private encode(grid: TileGrid, exact: boolean, bounds?: Map<number, Rect>): Promise<EncodedTile>[] {
     const reference = this.reference!;
-    return grid.rects().map((rect) => encodeTile(reference, this.width, rect, exact));
+    return grid.rects().map((rect) => {
+      const boxes = bounds ? grid.indices(rect).map((index) => (this.lossy.marks[index] ? undefined : bounds.get(index))) : [];
+      const tight = boxes.length > 0 && boxes.every((box) => box !== undefined) ? boxes.reduce((a, b) => unionRect(a!, b!))! : rect;
+      return encodeTile(reference, this.width, tight, exact);
+    });
   }
 
   private account(tile: EncodedTile): void {
