@@ -52,6 +52,15 @@ describe('session window', () => {
     await page.keyboard.type('Hi!');
     expect(await page.getByLabel('Shortcut commands').isVisible()).toBe(true);
 
+    // Esc with focus on the toolbar asks first; it never ends the session (and restarts the room) by itself.
+    await displays.getByRole('button', { name: 'Front of Room 2' }).focus();
+    await page.keyboard.press('Escape');
+    const confirm = page.getByRole('dialog', { name: 'End the session?' });
+    await expect.poll(() => confirm.textContent()).toContain('Your view of Fjord closes, and the room restarts.');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    expect(await confirm.count()).toBe(0);
+    expect(await page.getByTestId('session-ended').count()).toBe(0);
+
     await page.getByRole('button', { name: 'End session' }).click();
     await expect.poll(() => page.getByTestId('session-ended').textContent()).toBe('Session ended. The session was ended by the technician.');
     await page.screenshot({ path: 'test-results/console/07-session-ended.png' });

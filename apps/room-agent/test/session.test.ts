@@ -48,7 +48,7 @@ describe('a modify session', () => {
     expect(accept).toBeGreaterThanOrEqual(0);
     await eventually(() => viewer.framesReceived > 0, 'a picture');
     expect(viewer.offers.every((sdp) => !/^m=audio/m.test(sdp))).toBe(true);
-    expect(viewer.offers.join('\n')).toMatch(/^b=AS:30000/m);
+    expect(viewer.offers.join('\n')).toMatch(/^b=AS:8000/m);
 
     viewer.send(key('ShiftLeft', true, true));
     viewer.send(key('Digit1', true, true));

@@ -22,6 +22,7 @@ const statuses: Partial<Record<ErrorCode, number>> = {
   room_not_monitored: 409,
   room_in_call: 409,
   room_busy: 409,
+  session_already_open: 409,
   conflict: 409,
   payload_too_large: 413,
   rate_limited: 429,

@@ -91,6 +91,8 @@ describe('rule 5: who may start a session, and every refusal audited', () => {
     expect(first.status).toBe(201);
     expect((await start(VIEWER, busy.roomId)).body.error?.code).toBe('room_busy');
     expect(await lastAudit('session.refused')).toMatchObject({ actorName: 'Vera Viewer', data: { code: 'room_busy' } });
+    // The same technician is told it is their own session, not someone else's.
+    expect((await start(TECH, busy.roomId)).body.error).toMatchObject({ code: 'session_already_open', message: expect.stringContaining('You already have a session') });
     await h.api(TECH, 'POST', `/api/sessions/${first.body.sessionId}/end`);
   });
 });

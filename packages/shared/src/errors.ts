@@ -10,6 +10,7 @@ export const errorMessages = {
   room_not_monitored: 'The room is not monitored for remote access (it needs a Pro license).',
   room_in_call: 'The room is in a call. Try again when the call has ended.',
   room_busy: 'Another technician is already in a session with this room.',
+  session_already_open: 'You already have a session with this room open. Use that window, or end it first.',
   grant_invalid: 'The room refused the session: the grant is not valid.',
   grant_expired: 'The room refused the session: the grant has expired.',
   grant_replayed: 'The room refused the session: the grant was already used.',

@@ -13,12 +13,13 @@ export interface MediaOptions {
 }
 
 /**
- * The video region's ceiling on a LAN. A moving region rarely needs it (a
- * 640x360 video at 30 fps takes 1-3 Mbps), but a ceiling of 8 Mbps queued a
- * full-screen change behind the pacer for ~44 ms per packet. The congestion
- * controller still adapts below it on a slow link.
+ * The video region's ceiling. Large changes travel as tiles now, so the
+ * video track carries only regions in motion: 8 Mbps is ample for them, and
+ * a higher ceiling let the encoder spend 22 Mbps and most of a core on a
+ * noisy 640x360 region (bench workload 4) for no visible gain. The
+ * congestion controller still adapts below it on a slow link.
  */
-export const defaultMediaOptions = { loopbackOnly: false, maxKbps: 30_000, startKbps: 4000 };
+export const defaultMediaOptions = { loopbackOnly: false, maxKbps: 8000, startKbps: 4000 };
 
 export interface MediaEvents {
   signal(data: SignalData): void;
@@ -66,6 +67,12 @@ export class MediaLink implements PictureOut {
   private readonly source: VideoSource;
   private readonly track: MediaStreamTrack;
   private readonly picture: RTCDataChannel;
+  /**
+   * Kept from the channel's events: wrtc answers `readyState` with a blocking
+   * call to its signaling thread, which cost the pump ~5 % of its time when
+   * asked at every damage report.
+   */
+  private pictureOpen = false;
   private closed = false;
 
   constructor(
@@ -89,7 +96,11 @@ export class MediaLink implements PictureOut {
     const pc = (this.peer as unknown as { _pc: RTCPeerConnection })._pc;
     this.picture = pc.createDataChannel(PICTURE_CHANNEL_LABEL, { negotiated: true, id: PICTURE_CHANNEL_ID, ordered: true });
     this.picture.binaryType = 'arraybuffer';
-    this.picture.onopen = () => events.pictureOpen();
+    this.picture.onopen = () => {
+      this.pictureOpen = true;
+      events.pictureOpen();
+    };
+    this.picture.onclose = () => (this.pictureOpen = false);
     this.peer.on('signal', (data: SignalData) => {
       if (data.type === 'candidate' && options.loopbackOnly && !loopback.test(` ${data.candidate.candidate} `)) return;
       if ((data.type === 'offer' || data.type === 'answer') && sdpRequestsAudio(data.sdp)) return this.refuseAudio();
@@ -106,7 +117,7 @@ export class MediaLink implements PictureOut {
   }
 
   get open(): boolean {
-    return !this.closed && this.picture.readyState === 'open';
+    return !this.closed && this.pictureOpen;
   }
 
   get buffered(): number {

@@ -156,7 +156,8 @@ export class SessionBroker {
     if (room.license !== 'pro' || !room.agentPublicKey) refuse('room_not_monitored', room);
     if (!this.links.agentOnline(room.id)) refuse('room_offline', room);
     if (room.inCall) refuse('room_in_call', room);
-    if (this.byRoom.has(room.id)) refuse('room_busy', room);
+    const busy = this.byRoom.get(room.id);
+    if (busy) refuse(busy.userId === principal.userId ? 'session_already_open' : 'room_busy', room);
 
     const level = decision.level as SessionLevel;
     const session: Live = {

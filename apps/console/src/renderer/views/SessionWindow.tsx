@@ -31,6 +31,7 @@ export function SessionWindow() {
   const helpUrl = useConsole((s) => s.status?.helpUrl ?? '/help');
   const stage = useRef<HTMLDivElement>(null);
   const [confirmRestart, setConfirmRestart] = useState(false);
+  const [confirmEnd, setConfirmEnd] = useState(false);
   const ended = session.phase === 'ended';
   const modify = session.level === 'modify';
 
@@ -41,10 +42,16 @@ export function SessionWindow() {
     return () => window.removeEventListener('pagehide', end);
   }, [actions]);
 
-  const fullScreen = () => void stage.current?.requestFullscreen().catch(() => undefined);
+  // The picture takes the keyboard after full screen: a technician expects to type, not to press the button again.
+  const fullScreen = () =>
+    void stage.current
+      ?.requestFullscreen()
+      .then(() => stage.current?.querySelector('canvas')?.focus())
+      .catch(() => undefined);
 
   return (
-    <Dialog title={`Session with ${session.roomName}`} className="session-window" onClose={ended ? actions.close : actions.endSession}>
+    // Esc is a key a technician presses in the room all day: on the window it asks before ending anything (a restart may follow).
+    <Dialog title={`Session with ${session.roomName}`} className="session-window" onClose={ended ? actions.close : () => setConfirmEnd(true)}>
       <header className="session-bar">
         <h2>{session.roomName}</h2>
         {session.level && <span className={`badge level-${session.level}`} data-testid="session-level">{session.level === 'view' ? 'VIEW' : 'MODIFY'}</span>}
@@ -109,6 +116,19 @@ export function SessionWindow() {
           <RoomPicture phase={session.phase} stream={session.stream} modify={modify} onFirstFrame={actions.markLive} connection={actions.connection} />
         )}
       </div>
+      {confirmEnd && !ended && (
+        <Confirm
+          title="End the session?"
+          body={<p>Your view of {session.roomName} closes{session.restartAfterSession ? ', and the room restarts' : ''}.</p>}
+          action="End session"
+          danger
+          onCancel={() => setConfirmEnd(false)}
+          onConfirm={() => {
+            setConfirmEnd(false);
+            actions.endSession();
+          }}
+        />
+      )}
       {confirmRestart && (
         <Confirm
           title="Restart the device?"
