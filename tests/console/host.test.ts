@@ -153,6 +153,16 @@ describe('browser host', () => {
     expect(writeLaunchPage(join(system.dir, 'launch'), url)).toBe(page);
   });
 
+  it('serves a help page written for technicians, not the developers’ README', async () => {
+    const { web } = await system.console('help');
+    const response = await fetch(`${web.origin}/help`);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const page = await response.text();
+    expect(page).toContain('<h1>Roomlink help</h1>');
+    expect(page).toContain('Shortcut commands');
+    expect(page).not.toMatch(/npm |vitest|\.ts\b/);
+  });
+
   it('answers malformed calls with an error and stays up', async () => {
     const { web } = await system.console('malformed');
     const key = new URL(web.url).hash.slice('#key='.length);

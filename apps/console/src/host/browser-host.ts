@@ -32,7 +32,8 @@ export interface RunningBrowserHost {
   close(): Promise<void>;
 }
 
-const readme = fileURLToPath(new URL('../../../../README.md', import.meta.url));
+/** The technician's help page (how to start, type, switch displays and end), not the developers' README. */
+const help = fileURLToPath(new URL('../help/help.html', import.meta.url));
 
 /**
  * The console without Electron: serves the renderer and the `ConsoleApi`
@@ -66,7 +67,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Run
     if (path === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', bundle.js);
     if (path === '/app.css') return send(res, 200, 'text/css; charset=utf-8', bundle.css);
     if (path === '/favicon.ico') return send(res, 204, 'image/x-icon', '');
-    if (path === '/help') return send(res, 200, 'text/plain; charset=utf-8', readFileSync(readme, 'utf8'));
+    if (path === '/help') return send(res, 200, 'text/html; charset=utf-8', readFileSync(help, 'utf8'));
     return send(res, 404, 'text/plain', 'not found');
   });
 
