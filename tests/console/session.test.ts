@@ -48,6 +48,16 @@ describe('session window', () => {
     await expect.poll(() => picturePixel(page, 0.02, 0.98).then((p) => near(p, [200, 110, 20])), { timeout: 10_000 }).toBe(true);
     expect(await displays.getByRole('button', { name: 'Front of Room 2' }).getAttribute('aria-pressed')).toBe('true');
 
+    // On a 1280x720 laptop the whole window fits: typing into the picture never scrolls End session away.
+    const viewport = page.viewportSize();
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await page.getByTestId('remote-picture').click();
+    for (const part of [page.getByTestId('remote-picture'), page.getByRole('button', { name: 'End session' })]) {
+      const box = (await part.boundingBox())!;
+      expect(box.y).toBeGreaterThanOrEqual(0);
+      expect(box.y + box.height).toBeLessThanOrEqual(720);
+    }
+    if (viewport) await page.setViewportSize(viewport);
     await page.getByTestId('remote-picture').click();
     await page.keyboard.type('Hi!');
     expect(await page.getByLabel('Shortcut commands').isVisible()).toBe(true);
