@@ -123,7 +123,7 @@ describe('a technician in a three-monitor room', () => {
     await expect.poll(() => lastAudit('session.ended').then((r) => r.roomName), { timeout: 10_000 }).toBe('Fjord');
     const ended = await lastAudit('session.ended');
     expect(ended).toMatchObject({ actorName: 'Tomas Technician', roomName: 'Fjord' });
-    expect(ended.data).toMatchObject({ level: 'modify', reason: 'user_ended', consoleDevice: { name: 'test technician' }, input: { accepted: keyEvents, dropped: 0 } });
+    expect(ended.data).toMatchObject({ level: 'modify', reason: 'user_ended', consoleDevice: { name: 'test technician' }, input: { accepted: keyEvents, dropped: 0 }, restarted: true });
     expect(ended.data.durationMs).toBeGreaterThan(0);
     // Restart after session is on by default (rule 11).
     await expect.poll(() => existsSync(restartMarker()), { timeout: 5_000 }).toBe(true);

@@ -68,7 +68,7 @@ describe('a server killed mid-session', () => {
     back.send({ type: 'session.end', sessionId: sessionId as never, reason: 'control_plane_lost', input: { accepted: 5, dropped: 1 }, restarting: false, endedAt });
     expect(await back.next('session.ack')).toMatchObject({ sessionId });
     const ended = (await second.api<{ records: Ended[] }>(ADMIN, 'GET', '/api/audit?type=session.ended')).records.find((r) => r.sessionId === sessionId)!;
-    expect(ended.data).toMatchObject({ reason: 'control_plane_lost', input: { accepted: 5, dropped: 1 }, endedAt, durationMs: Date.parse(endedAt) - Date.parse(ended.data.startedAt) });
+    expect(ended.data).toMatchObject({ reason: 'control_plane_lost', input: { accepted: 5, dropped: 1 }, restarted: false, endedAt, durationMs: Date.parse(endedAt) - Date.parse(ended.data.startedAt) });
     expect(ended.data.inputCountsReported).toBeUndefined();
     // A repeat of the report is acknowledged and writes nothing new.
     back.send({ type: 'session.end', sessionId: sessionId as never, reason: 'control_plane_lost', input: { accepted: 5, dropped: 1 }, restarting: false, endedAt });
@@ -98,7 +98,7 @@ describe('a session whose room never reports', () => {
       const find = async () => (await after.api<{ records: Ended[] }>(ADMIN, 'GET', '/api/audit?type=session.ended')).body.records.find((r) => r.sessionId === started.body.sessionId);
       await expect.poll(find, { timeout: 5000 }).toBeDefined();
       const ended = (await find())!;
-      expect(ended.data).toMatchObject({ reason: 'control_plane_lost', input: null, inputCountsReported: false, endedAt: null, durationMs: null });
+      expect(ended.data).toMatchObject({ reason: 'control_plane_lost', input: null, inputCountsReported: false, endedAt: null, durationMs: null, restarted: null });
       expect((await after.api<{ id: string; input: unknown }[]>(ADMIN, 'GET', '/api/sessions')).body.find((s) => s.id === started.body.sessionId)).toMatchObject({ input: null });
     } finally {
       await after.close();

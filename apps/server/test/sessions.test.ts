@@ -170,7 +170,7 @@ describe('signaling and the session state machine', () => {
     expect(await tech.next((m) => m.type === 'session.state' && m.state === 'ended')).toMatchObject({ reason: 'user_ended' });
     expect(await lastAudit('session.ended')).toMatchObject({
       actorName: 'Tomas Technician',
-      data: { level: 'modify', reason: 'user_ended', input: { accepted: 17, dropped: 0 }, consoleDevice: { name: 'TECH-LAPTOP-7' }, durationMs: expect.any(Number) },
+      data: { level: 'modify', reason: 'user_ended', input: { accepted: 17, dropped: 0 }, restarted: false, consoleDevice: { name: 'TECH-LAPTOP-7' }, durationMs: expect.any(Number) },
     });
   });
 

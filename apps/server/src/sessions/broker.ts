@@ -9,7 +9,6 @@ import {
   type EndReason,
   type ErrorCode,
   type IceServer,
-  type InputCounts,
   type ServerToAgent,
   type ServerToConsole,
   type SessionLevel,
@@ -55,6 +54,9 @@ export interface ConsoleDevice {
   userAgent: string;
   address: string;
 }
+
+/** What the room says about a session's end: its input counts and whether it restarts afterwards. */
+type RoomReport = Pick<Extract<AgentToServer, { type: 'session.end' }>, 'input' | 'restarting'>;
 
 interface Live {
   id: string;
@@ -112,7 +114,7 @@ export class SessionBroker {
     for (const row of open) this.orphans.set(row.id, { tenantId: row.tenant_id, roomId: row.room_id });
     if (this.orphans.size === 0) return;
     const timer = setTimeout(() => {
-      for (const [id, orphan] of this.orphans) this.finish(id, orphan.tenantId, 'control_plane_lost', null, undefined, null);
+      for (const [id, orphan] of this.orphans) this.finish(id, orphan.tenantId, { reason: 'control_plane_lost', report: null, endedAt: null });
       this.orphans.clear();
     }, this.config.orphanReportMs);
     timer.unref();
@@ -123,7 +125,7 @@ export class SessionBroker {
     const orphan = this.orphans.get(report.sessionId);
     if (orphan?.roomId === roomId) {
       this.orphans.delete(report.sessionId);
-      this.finish(report.sessionId, orphan.tenantId, report.reason, report.input, undefined, this.reportedEnd(report.sessionId, report.endedAt));
+      this.finish(report.sessionId, orphan.tenantId, { reason: report.reason, report, endedAt: this.reportedEnd(report.sessionId, report.endedAt) });
     } else if (!this.db.prepare("SELECT 1 FROM sessions WHERE id = ? AND room_id = ? AND state = 'ended'").get(report.sessionId, roomId)) {
       return;
     }
@@ -253,18 +255,20 @@ export class SessionBroker {
     this.end(sessionId, 'user_ended');
   }
 
-  private close(session: Live, reason: EndReason, input: InputCounts | null, code?: ErrorCode): void {
+  private close(session: Live, reason: EndReason, report: RoomReport | null, code?: ErrorCode): void {
     if (session.state === 'ended') return;
     for (const handle of session.timers.values()) clearTimeout(handle);
     session.timers.clear();
     this.live.delete(session.id);
     if (this.byRoom.get(session.room.id) === session) this.byRoom.delete(session.room.id);
-    this.finish(session.id, session.tenantId, reason, input, session);
+    this.finish(session.id, session.tenantId, { reason, report, endedAt: this.now() }, session);
     this.setState(session, 'ended', { reason, ...(code && { code }) });
   }
 
-  /** Writes the end record. `input` null: the room never reported its counts; `endedAt` null: nobody knows when it ended. */
-  private finish(sessionId: string, tenantId: string, reason: EndReason, input: InputCounts | null, session?: Live, endedAt: Date | null = this.now()): void {
+  /** Writes the end record. `report` null: the room never said how it ended (counts, restart); `endedAt` null: nobody knows when. */
+  private finish(sessionId: string, tenantId: string, end: { reason: EndReason; report: RoomReport | null; endedAt: Date | null }, session?: Live): void {
+    const { reason, endedAt } = end;
+    const input = end.report?.input ?? null;
     const row = this.db
       .prepare<[string], { room_id: string; room_name: string; user_id: string; user_name: string; level: string; console_device: string; started_at: string; active_at: string | null }>(
         'SELECT * FROM sessions WHERE id = ?',
@@ -293,6 +297,8 @@ export class SessionBroker {
           durationMs: endedAt ? endedAt.getTime() - startedAt : null,
           reason,
           input,
+          // Whether the room restarted after the session (rule 11), as the room reported it; null when it never did.
+          restarted: end.report?.restarting ?? null,
           ...(input === null && { inputCountsReported: false }),
         },
       });
@@ -326,7 +332,7 @@ export class SessionBroker {
         }
         return;
       case 'session.end':
-        this.close(session, session.endReason ?? message.reason, message.input);
+        this.close(session, session.endReason ?? message.reason, message);
         this.links.sendToAgent(roomId, { type: 'session.ack', sessionId: session.id as never });
         return;
       case 'session.signal':

@@ -106,13 +106,19 @@ export class PictureReceiver {
     return null;
   }
 
-  /** Draws each video frame into the moving region, while there is one and the frame is its size. */
+  /**
+   * Draws each video frame into the moving region, while there is one and the
+   * frame is of it: its size, or that size scaled down (WebRTC lowers the
+   * resolution of a moving region under load rather than its frame rate).
+   * A frame of another shape belongs to an earlier region and is skipped.
+   */
   private watchVideo(): void {
     const draw = () => {
       if (this.closed) return;
       const region = this.region;
-      if (region && this.video.videoWidth === region.w && this.video.videoHeight === region.h) {
-        this.context.drawImage(this.video, region.x, region.y);
+      const { videoWidth: w, videoHeight: h } = this.video;
+      if (region && w > 0 && h > 0 && w <= region.w && Math.abs(w / h - region.w / region.h) < 0.02) {
+        this.context.drawImage(this.video, region.x, region.y, region.w, region.h);
         this.stats.videoFrames += 1;
       }
       this.video.requestVideoFrameCallback(draw);
