@@ -1,7 +1,10 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { RemoteAccessSettings, RoleView } from '@roomlink/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enroll as enrollAgent } from '../../apps/room-agent/src/core/identity';
 import { ADMIN, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
 
 const shots = 'test-results/console';
@@ -171,4 +174,34 @@ describe('console UI in Chromium, against the browser host', () => {
     await viewer.getByRole('button', { name: 'Sign out' }).click();
     await viewer.getByRole('button', { name: 'Sign in' }).waitFor();
   });
+
+  it('adds a room on a floor and gives the code and the command that enroll its PC', async () => {
+    await admin.getByRole('button', { name: 'Rooms', exact: true }).click();
+    await admin.getByRole('button', { name: 'Add room' }).click();
+    const form = admin.getByRole('dialog', { name: 'Add a room' });
+    await form.getByLabel('Name').fill('Huddle 7');
+    await form.getByLabel('Location').selectOption({ label: 'Norway › Oslo HQ › Floor 4' });
+    await form.getByLabel('Tags (comma separated)').fill('huddle, new');
+    await form.getByRole('button', { name: 'Add room' }).click();
+    const enroll = admin.getByRole('dialog', { name: 'Enroll Huddle 7' });
+    const code = (await enroll.getByTestId('enrollment-code').textContent())!;
+    expect(await enroll.getByTestId('enroll-command').textContent()).toBe(`npm run agent -- enroll --server ${system.server.url} --code ${code}`);
+    await shoot(admin, '04-add-room');
+    await enroll.getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => admin.locator('[data-room="Huddle 7"]').count()).toBe(1);
+
+    // The code is real: the agent's own enrollment takes it once.
+    const dataDir = mkdtempSync(join(tmpdir(), 'roomlink-enroll-'));
+    await enrollAgent({ serverUrl: system.server.url, code, dataDir, platform: 'synthetic', agentVersion: 'test' });
+    const rooms = await system.api<{ name: string; enrolled: boolean; locationPath: { name: string }[]; tags: string[] }[]>(ADMIN, 'GET', '/api/rooms');
+    expect(rooms.find((r) => r.name === 'Huddle 7')).toMatchObject({ enrolled: true, tags: ['huddle', 'new'], locationPath: [{ name: 'Norway' }, { name: 'Oslo HQ' }, { name: 'Floor 4' }] });
+
+    // A replaced PC needs a fresh code: one click in the room's details.
+    await admin.locator('[data-room="Huddle 7"]').click();
+    await admin.getByRole('complementary', { name: 'Room Huddle 7' }).getByRole('button', { name: 'Enrollment code' }).click();
+    const again = (await admin.getByRole('dialog', { name: 'Enroll Huddle 7' }).getByTestId('enrollment-code').textContent())!;
+    expect(again).not.toBe(code);
+    await admin.getByRole('dialog', { name: 'Enroll Huddle 7' }).getByRole('button', { name: 'Done' }).click();
+  });
+
 });

@@ -3,6 +3,7 @@ import {
   AuditQuery,
   type AuditPage,
   type AuditVerification,
+  type EnrollmentCode,
   type ErrorCode,
   type Location,
   type Me,
@@ -12,6 +13,7 @@ import {
   type RoleView,
   type Room,
   RoomId,
+  RoomInput,
   SessionId,
   type SessionStarted,
   type SessionStateChanged,
@@ -43,6 +45,10 @@ export interface ConsoleApi {
   createRole(role: RoleInput): Promise<RoleView>;
   updateRole(roleId: RoleId, role: RoleInput): Promise<RoleView>;
   deleteRole(roleId: RoleId): Promise<RoleView>;
+  /** Creates a room (inside the caller's rooms.manage scope) and returns it. */
+  createRoom(room: RoomInput): Promise<Room>;
+  /** A one-time code that enrolls an agent into the room, valid 24 h. */
+  enrollmentCode(roomId: RoomId): Promise<EnrollmentCode>;
   /** Replaces who holds a built-in role (the Pro Manager role: Global Administrators only). */
   assignBuiltInRole(roleId: RoleId, assignments: AssignmentInput[]): Promise<RoleView>;
   /** One audit page; from the cache (marked) when the server is down. */
@@ -72,6 +78,8 @@ export const consoleApiArgs = {
   updateRole: z.tuple([RoleId, RoleInput]),
   deleteRole: z.tuple([RoleId]),
   assignBuiltInRole: z.tuple([RoleId, z.array(AssignmentInput).max(100)]),
+  createRoom: z.tuple([RoomInput]),
+  enrollmentCode: z.tuple([RoomId]),
   auditPage: z.tuple([AuditQuery]),
   exportAudit: z.tuple([AuditQuery]),
   verifyAudit: z.tuple([]),

@@ -4,6 +4,7 @@ import {
   type AuditQuery,
   AuditPage,
   AuditVerification,
+  EnrollmentCode,
   Location,
   Me,
   RemoteAccessSettings,
@@ -12,6 +13,7 @@ import {
   RoleView,
   Room,
   type RoomId,
+  type RoomInput,
   type ServerToConsole,
   type SessionId,
   SessionStarted,
@@ -164,6 +166,14 @@ export class ConsoleHost implements ConsoleApi {
 
   updateRole(roleId: RoleId, role: RoleInput): Promise<RoleView> {
     return this.client.json('PUT', `/api/roles/${encodeURIComponent(roleId)}`, RoleView, role);
+  }
+
+  createRoom(room: RoomInput): Promise<Room> {
+    return this.client.json('POST', '/api/rooms', Room, room);
+  }
+
+  enrollmentCode(roomId: RoomId): Promise<EnrollmentCode> {
+    return this.client.json('POST', `/api/rooms/${encodeURIComponent(roomId)}/enrollment-code`, EnrollmentCode);
   }
 
   assignBuiltInRole(roleId: RoleId, assignments: AssignmentInput[]): Promise<RoleView> {

@@ -4,6 +4,7 @@ import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
 import { locationText } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
+import { EnrollmentCodeButton } from './RoomForms';
 import { Ago, ErrorNote } from './ui';
 
 type Tab = 'overview' | 'health' | 'remoteAccess';
@@ -37,29 +38,33 @@ export function RoomDetails({ room }: { room: Room }) {
 }
 
 function Overview({ room }: { room: Room }) {
+  const canManage = useConsole((s) => s.status?.account?.permissions.includes('rooms.manage') ?? false);
   return (
-    <dl className="facts" role="tabpanel">
-      <dt>Health</dt>
-      <dd className={`health ${room.health}`}>{roomHealthLabels[room.health]}</dd>
-      <dt>Status</dt>
-      <dd>{room.inCall ? 'In a call' : room.online ? 'Online' : 'Offline'}</dd>
-      <dt>Location</dt>
-      <dd>{locationText(room) || '—'}</dd>
-      <dt>Tags</dt>
-      <dd>{room.tags.join(', ') || '—'}</dd>
-      <dt>Platform</dt>
-      <dd>{room.platform}</dd>
-      <dt>License</dt>
-      <dd>{room.license === 'pro' ? 'Pro' : 'Basic'}</dd>
-      <dt>Agent</dt>
-      <dd>{room.enrolled ? 'Enrolled' : 'Not enrolled'}</dd>
-      <dt>Displays</dt>
-      <dd>{room.displays.map((d) => `${d.label} (${d.width}×${d.height})`).join(', ') || '—'}</dd>
-      <dt>Last seen</dt>
-      <dd>
-        <Ago at={room.lastSeenAt} />
-      </dd>
-    </dl>
+    <div role="tabpanel">
+      <dl className="facts">
+        <dt>Health</dt>
+        <dd className={`health ${room.health}`}>{roomHealthLabels[room.health]}</dd>
+        <dt>Status</dt>
+        <dd>{room.inCall ? 'In a call' : room.online ? 'Online' : 'Offline'}</dd>
+        <dt>Location</dt>
+        <dd>{locationText(room) || '—'}</dd>
+        <dt>Tags</dt>
+        <dd>{room.tags.join(', ') || '—'}</dd>
+        <dt>Platform</dt>
+        <dd>{room.platform}</dd>
+        <dt>License</dt>
+        <dd>{room.license === 'pro' ? 'Pro' : 'Basic'}</dd>
+        <dt>Agent</dt>
+        <dd>{room.enrolled ? 'Enrolled' : 'Not enrolled'}</dd>
+        <dt>Displays</dt>
+        <dd>{room.displays.map((d) => `${d.label} (${d.width}×${d.height})`).join(', ') || '—'}</dd>
+        <dt>Last seen</dt>
+        <dd>
+          <Ago at={room.lastSeenAt} />
+        </dd>
+      </dl>
+      {canManage && <EnrollmentCodeButton room={room} />}
+    </div>
   );
 }
 

@@ -1,9 +1,10 @@
 import { Platform, type Room, RoomHealth, roomHealthLabels } from '@roomlink/shared';
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { filterOptions, filterRooms, indexRooms, locationText, type SortKey } from '../rooms/filter';
 import { useConsole } from '../store/store';
 import { RoomDetails } from './RoomDetails';
+import { AddRoomDialog } from './RoomForms';
 import { Ago, ErrorNote } from './ui';
 import { VirtualList } from './VirtualList';
 
@@ -25,6 +26,8 @@ export function RoomsView() {
   const search = useRef<HTMLInputElement>(null);
   const activeIndex = shown.findIndex((room) => room.id === selectedRoomId);
   const selected = rooms.find((room) => room.id === selectedRoomId) ?? null;
+  const canManage = useConsole((s) => s.status?.account?.permissions.includes('rooms.manage') ?? false);
+  const [adding, setAdding] = useState(false);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -71,6 +74,11 @@ export function RoomsView() {
           <button type="button" onClick={clearFilters}>
             Clear
           </button>
+          {canManage && (
+            <button type="button" className="primary" onClick={() => setAdding(true)}>
+              Add room
+            </button>
+          )}
         </div>
         <SyncLine onSync={() => void syncRooms()} />
         <div className="room-row head" aria-hidden>
@@ -88,6 +96,7 @@ export function RoomsView() {
         <VirtualList items={shown} rowHeight={ROW_HEIGHT} label="Rooms" activeIndex={activeIndex} render={(room) => <RoomRow room={room} selected={room.id === selectedRoomId} onSelect={() => selectRoom(room.id)} />} />
       </section>
       {selected && <RoomDetails room={selected} />}
+      {adding && <AddRoomDialog onClose={() => setAdding(false)} />}
     </div>
   );
 }

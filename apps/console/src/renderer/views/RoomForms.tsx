@@ -1,0 +1,152 @@
+import type { EnrollmentCode, Location, Platform, Room } from '@roomlink/shared';
+import { useEffect, useState } from 'react';
+import type { ConsoleFailure } from '../../api/console-api';
+import { failureOf } from '../errors';
+import { useConsole, usePlatform } from '../store/store';
+import { Dialog, ErrorNote } from './ui';
+
+const platformChoices: [Platform, string][] = [
+  ['windows', 'Windows (Teams Rooms)'],
+  ['x11', 'Linux (X11)'],
+];
+
+/** A location's name with the ones above it, "Norway › Oslo HQ › Floor 3": a flat list of floors says nothing. */
+function pathLabel(location: Location, all: Location[]): string {
+  const names = [location.name];
+  for (let parent = all.find((l) => l.id === location.parentId); parent; parent = all.find((l) => l.id === parent!.parentId)) names.unshift(parent.name);
+  return names.join(' › ');
+}
+
+/**
+ * A new room, then its enrollment code: what an administrator does before
+ * installing the agent on the room's PC. The server decides where the
+ * caller may create one; a refusal is shown as it comes.
+ */
+export function AddRoomDialog({ onClose }: { onClose(): void }) {
+  const { api } = usePlatform();
+  const syncRooms = useConsole((s) => s.syncRooms);
+  const [locations, setLocations] = useState<Location[]>([]);
+  const [name, setName] = useState('');
+  const [locationId, setLocationId] = useState('');
+  const [tags, setTags] = useState('');
+  const [platform, setPlatform] = useState<Platform>('windows');
+  const [license, setLicense] = useState<'pro' | 'basic'>('pro');
+  const [created, setCreated] = useState<{ room: Room; code: EnrollmentCode } | null>(null);
+  const [error, setError] = useState<ConsoleFailure | null>(null);
+  useEffect(() => void api.locations().then(setLocations, (e: unknown) => setError(failureOf(e))), [api]);
+
+  const create = async () => {
+    try {
+      const room = await api.createRoom({
+        name: name.trim(),
+        locationId: (locationId || null) as Room['locationId'],
+        tags: [...new Set(tags.split(',').map((t) => t.trim()).filter(Boolean))],
+        platform,
+        license,
+      });
+      setCreated({ room, code: await api.enrollmentCode(room.id) });
+      void syncRooms();
+    } catch (e) {
+      setError(failureOf(e));
+    }
+  };
+
+  if (created) return <EnrollmentCodeDialog room={created.room} code={created.code} onClose={onClose} />;
+  return (
+    <Dialog title="Add a room" onClose={onClose}>
+      <h2>Add a room</h2>
+      <ErrorNote error={error} />
+      <div className="dialog-body form">
+        <label>
+          Name
+          <input value={name} onChange={(e) => setName(e.target.value)} autoFocus />
+        </label>
+        <label>
+          Location
+          <select value={locationId} onChange={(e) => setLocationId(e.target.value)}>
+            <option value="">No location</option>
+            {locations.map((l) => (
+              <option key={l.id} value={l.id}>
+                {pathLabel(l, locations)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Tags (comma separated)
+          <input value={tags} onChange={(e) => setTags(e.target.value)} />
+        </label>
+        <label>
+          Platform
+          <select value={platform} onChange={(e) => setPlatform(e.target.value as Platform)}>
+            {platformChoices.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          License
+          <select value={license} onChange={(e) => setLicense(e.target.value as 'pro' | 'basic')}>
+            <option value="pro">Pro (monitored, remote access possible)</option>
+            <option value="basic">Basic</option>
+          </select>
+        </label>
+      </div>
+      <div className="dialog-actions">
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" className="primary" disabled={name.trim().length === 0} onClick={() => void create()}>
+          Add room
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** The code and the one command that enrolls the room's PC with it. */
+export function EnrollmentCodeDialog({ room, code, onClose }: { room: Room; code: EnrollmentCode; onClose(): void }) {
+  const serverUrl = useConsole((s) => s.status?.serverUrl ?? '');
+  return (
+    <Dialog title={`Enroll ${room.name}`} onClose={onClose}>
+      <h2>Enroll {room.name}</h2>
+      <div className="dialog-body">
+        <p>
+          Enrollment code: <code data-testid="enrollment-code">{code.code}</code>, usable once until {new Date(code.expiresAt).toLocaleString()}.
+        </p>
+        <p>On the room's PC, with the Roomlink agent installed, run:</p>
+        <pre data-testid="enroll-command">{`npm run agent -- enroll --server ${serverUrl} --code ${code.code}`}</pre>
+      </div>
+      <div className="dialog-actions">
+        <button type="button" className="primary" onClick={onClose} autoFocus>
+          Done
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** Issues a fresh code for a room that exists, e.g. after replacing its PC. */
+export function EnrollmentCodeButton({ room }: { room: Room }) {
+  const { api } = usePlatform();
+  const [code, setCode] = useState<EnrollmentCode | null>(null);
+  const [error, setError] = useState<ConsoleFailure | null>(null);
+  const issue = async () => {
+    try {
+      setCode(await api.enrollmentCode(room.id));
+    } catch (e) {
+      setError(failureOf(e));
+    }
+  };
+  return (
+    <>
+      <button type="button" onClick={() => void issue()}>
+        Enrollment code
+      </button>
+      <ErrorNote error={error} />
+      {code && <EnrollmentCodeDialog room={room} code={code} onClose={() => setCode(null)} />}
+    </>
+  );
+}
