@@ -175,12 +175,20 @@ describe('console UI in Chromium, against the browser host', () => {
     await viewer.getByRole('button', { name: 'Sign in' }).waitFor();
   });
 
-  it('adds a room on a floor and gives the code and the command that enroll its PC', async () => {
+  it('adds a floor and a room on it, and gives the code and the command that enroll its PC', async () => {
     await admin.getByRole('button', { name: 'Rooms', exact: true }).click();
+    await admin.getByRole('button', { name: 'Add location' }).click();
+    const place = admin.getByRole('dialog', { name: 'Add a location' });
+    await place.getByLabel('Kind').selectOption('floor');
+    await place.getByLabel('Name').fill('Floor 9');
+    await place.getByLabel('In which building').selectOption({ label: 'Norway › Oslo HQ' });
+    await place.getByRole('button', { name: 'Add location' }).click();
+    await expect.poll(() => place.count()).toBe(0);
+
     await admin.getByRole('button', { name: 'Add room' }).click();
     const form = admin.getByRole('dialog', { name: 'Add a room' });
     await form.getByLabel('Name').fill('Huddle 7');
-    await form.getByLabel('Location').selectOption({ label: 'Norway › Oslo HQ › Floor 4' });
+    await form.getByLabel('Location').selectOption({ label: 'Norway › Oslo HQ › Floor 9' });
     await form.getByLabel('Tags (comma separated)').fill('huddle, new');
     await form.getByRole('button', { name: 'Add room' }).click();
     const enroll = admin.getByRole('dialog', { name: 'Enroll Huddle 7' });
@@ -194,7 +202,7 @@ describe('console UI in Chromium, against the browser host', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'roomlink-enroll-'));
     await enrollAgent({ serverUrl: system.server.url, code, dataDir, platform: 'synthetic', agentVersion: 'test' });
     const rooms = await system.api<{ name: string; enrolled: boolean; locationPath: { name: string }[]; tags: string[] }[]>(ADMIN, 'GET', '/api/rooms');
-    expect(rooms.find((r) => r.name === 'Huddle 7')).toMatchObject({ enrolled: true, tags: ['huddle', 'new'], locationPath: [{ name: 'Norway' }, { name: 'Oslo HQ' }, { name: 'Floor 4' }] });
+    expect(rooms.find((r) => r.name === 'Huddle 7')).toMatchObject({ enrolled: true, tags: ['huddle', 'new'], locationPath: [{ name: 'Norway' }, { name: 'Oslo HQ' }, { name: 'Floor 9' }] });
 
     // A replaced PC needs a fresh code: one click in the room's details.
     await admin.locator('[data-room="Huddle 7"]').click();

@@ -83,6 +83,7 @@ export type RoleView = z.infer<typeof RoleView>;
 export const LocationKind = z.enum(['region', 'building', 'floor']);
 export type LocationKind = z.infer<typeof LocationKind>;
 export const LocationInput = z.strictObject({ name: Name, kind: LocationKind, parentId: LocationId.nullable().default(null) });
+export type LocationInput = z.input<typeof LocationInput>;
 export const Location = z.strictObject({ id: LocationId, name: z.string(), kind: LocationKind, parentId: LocationId.nullable() });
 export type Location = z.infer<typeof Location>;
 

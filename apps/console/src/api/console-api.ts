@@ -6,6 +6,7 @@ import {
   type EnrollmentCode,
   type ErrorCode,
   type Location,
+  LocationInput,
   type Me,
   type RemoteAccessSettings,
   RoleId,
@@ -45,6 +46,8 @@ export interface ConsoleApi {
   createRole(role: RoleInput): Promise<RoleView>;
   updateRole(roleId: RoleId, role: RoleInput): Promise<RoleView>;
   deleteRole(roleId: RoleId): Promise<RoleView>;
+  /** Creates a region, a building in a region or a floor in a building (inside the caller's rooms.manage scope). */
+  createLocation(location: LocationInput): Promise<Location>;
   /** Creates a room (inside the caller's rooms.manage scope) and returns it. */
   createRoom(room: RoomInput): Promise<Room>;
   /** A one-time code that enrolls an agent into the room, valid 24 h. */
@@ -78,6 +81,7 @@ export const consoleApiArgs = {
   updateRole: z.tuple([RoleId, RoleInput]),
   deleteRole: z.tuple([RoleId]),
   assignBuiltInRole: z.tuple([RoleId, z.array(AssignmentInput).max(100)]),
+  createLocation: z.tuple([LocationInput]),
   createRoom: z.tuple([RoomInput]),
   enrollmentCode: z.tuple([RoomId]),
   auditPage: z.tuple([AuditQuery]),

@@ -14,6 +14,7 @@ import {
   Room,
   type RoomId,
   type RoomInput,
+  type LocationInput,
   type ServerToConsole,
   type SessionId,
   SessionStarted,
@@ -166,6 +167,10 @@ export class ConsoleHost implements ConsoleApi {
 
   updateRole(roleId: RoleId, role: RoleInput): Promise<RoleView> {
     return this.client.json('PUT', `/api/roles/${encodeURIComponent(roleId)}`, RoleView, role);
+  }
+
+  createLocation(location: LocationInput): Promise<Location> {
+    return this.client.json('POST', '/api/locations', Location, location);
   }
 
   createRoom(room: RoomInput): Promise<Room> {

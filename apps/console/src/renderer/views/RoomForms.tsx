@@ -1,4 +1,4 @@
-import type { EnrollmentCode, Location, Platform, Room } from '@roomlink/shared';
+import type { EnrollmentCode, Location, LocationKind, Platform, Room } from '@roomlink/shared';
 import { useEffect, useState } from 'react';
 import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
@@ -148,5 +148,79 @@ export function EnrollmentCodeButton({ room }: { room: Room }) {
       <ErrorNote error={error} />
       {code && <EnrollmentCodeDialog room={room} code={code} onClose={() => setCode(null)} />}
     </>
+  );
+}
+
+const parentKind: Record<LocationKind, LocationKind | null> = { region: null, building: 'region', floor: 'building' };
+const kindLabels: Record<LocationKind, string> = { region: 'Region', building: 'Building', floor: 'Floor' };
+
+/** A region, a building in a region, or a floor in a building: the only nesting the directory accepts. */
+export function AddLocationDialog({ onClose }: { onClose(): void }) {
+  const { api } = usePlatform();
+  const [locations, setLocations] = useState<Location[]>([]);
+  const [name, setName] = useState('');
+  const [kind, setKind] = useState<LocationKind>('building');
+  const [parentId, setParentId] = useState('');
+  const [error, setError] = useState<ConsoleFailure | null>(null);
+  useEffect(() => void api.locations().then(setLocations, (e: unknown) => setError(failureOf(e))), [api]);
+  const parents = locations.filter((l) => l.kind === parentKind[kind]);
+
+  const create = async () => {
+    try {
+      await api.createLocation({ name: name.trim(), kind, parentId: (parentKind[kind] ? parentId || null : null) as Location['parentId'] });
+      onClose();
+    } catch (e) {
+      setError(failureOf(e));
+    }
+  };
+
+  return (
+    <Dialog title="Add a location" onClose={onClose}>
+      <h2>Add a location</h2>
+      <ErrorNote error={error} />
+      <div className="dialog-body form">
+        <label>
+          Kind
+          <select
+            value={kind}
+            onChange={(e) => {
+              setKind(e.target.value as LocationKind);
+              setParentId('');
+            }}
+          >
+            {(Object.keys(kindLabels) as LocationKind[]).map((k) => (
+              <option key={k} value={k}>
+                {kindLabels[k]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Name
+          <input value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        {parentKind[kind] && (
+          <label>
+            In
+            <select aria-label={`In which ${parentKind[kind]}`} value={parentId} onChange={(e) => setParentId(e.target.value)}>
+              <option value="">Choose a {parentKind[kind]}…</option>
+              {parents.map((l) => (
+                <option key={l.id} value={l.id}>
+                  {pathLabel(l, locations)}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+      </div>
+      <div className="dialog-actions">
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" className="primary" disabled={name.trim().length === 0 || (parentKind[kind] !== null && !parentId)} onClick={() => void create()}>
+          Add location
+        </button>
+      </div>
+    </Dialog>
   );
 }

@@ -4,7 +4,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { filterOptions, filterRooms, indexRooms, locationText, type SortKey } from '../rooms/filter';
 import { useConsole } from '../store/store';
 import { RoomDetails } from './RoomDetails';
-import { AddRoomDialog } from './RoomForms';
+import { AddLocationDialog, AddRoomDialog } from './RoomForms';
 import { Ago, ErrorNote } from './ui';
 import { VirtualList } from './VirtualList';
 
@@ -27,7 +27,7 @@ export function RoomsView() {
   const activeIndex = shown.findIndex((room) => room.id === selectedRoomId);
   const selected = rooms.find((room) => room.id === selectedRoomId) ?? null;
   const canManage = useConsole((s) => s.status?.account?.permissions.includes('rooms.manage') ?? false);
-  const [adding, setAdding] = useState(false);
+  const [adding, setAdding] = useState<'room' | 'location' | null>(null);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -75,9 +75,14 @@ export function RoomsView() {
             Clear
           </button>
           {canManage && (
-            <button type="button" className="primary" onClick={() => setAdding(true)}>
-              Add room
-            </button>
+            <>
+              <button type="button" onClick={() => setAdding('location')}>
+                Add location
+              </button>
+              <button type="button" className="primary" onClick={() => setAdding('room')}>
+                Add room
+              </button>
+            </>
           )}
         </div>
         <SyncLine onSync={() => void syncRooms()} />
@@ -93,10 +98,16 @@ export function RoomsView() {
         <p className="count" data-testid="room-count">
           {shown.length === rooms.length ? `${rooms.length} rooms` : `${shown.length} of ${rooms.length} rooms`}
         </p>
+        {rooms.length === 0 && (
+          <p className="empty" data-testid="rooms-empty">
+            {canManage ? 'No rooms yet. Add one with Add room; it gets an enrollment code for its PC.' : 'No rooms are visible to you yet. An administrator adds rooms and gives you a role that reaches them.'}
+          </p>
+        )}
         <VirtualList items={shown} rowHeight={ROW_HEIGHT} label="Rooms" activeIndex={activeIndex} render={(room) => <RoomRow room={room} selected={room.id === selectedRoomId} onSelect={() => selectRoom(room.id)} />} />
       </section>
       {selected && <RoomDetails room={selected} />}
-      {adding && <AddRoomDialog onClose={() => setAdding(false)} />}
+      {adding === 'room' && <AddRoomDialog onClose={() => setAdding(null)} />}
+      {adding === 'location' && <AddLocationDialog onClose={() => setAdding(null)} />}
     </div>
   );
 }
