@@ -1,4 +1,6 @@
 import type { AuditPage } from '@roomlink/shared';
+import type { RoomAgent } from '../../apps/room-agent/src/core/agent';
+import type { RecordingDevice } from '../../apps/room-agent/src/platform/synthetic/index';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dtlsRole, keepPeerConnections, near, startSessionThroughUi, picturePixel, waitLive } from '../support/session-ui';
@@ -7,6 +9,7 @@ import { ADMIN, sessionConsolePage, signInThroughUi, startConsoleSystem, TECH, V
 let system: ConsoleSystem;
 let page: Page;
 let closeBrowser: () => Promise<void>;
+let room: RoomAgent;
 
 /** The newest session end in the audit, once the room has reported it (it arrives just after the console's end). */
 async function lastSessionEnd(level: 'view' | 'modify') {
@@ -22,7 +25,7 @@ beforeAll(async () => {
   const fjord = system.tenant.rooms.find((r) => r.name === 'Fjord')!;
   await system.api(ADMIN, 'POST', '/api/roles', { name: 'Fjord observers', permissions: ['rooms.read', 'remoteAccess.view'], assignments: [{ groups: ['room-observers'], rooms: [fjord.id] }] });
   await system.api(ADMIN, 'POST', '/api/roles', { name: 'Oslo technicians', permissions: ['rooms.read', 'remoteAccess.modify', 'remoteAccess.view'], assignments: [{ groups: ['room-technicians'], locations: [oslo.id] }] });
-  await system.roomAgent(fjord, { platform: 'synthetic' });
+  ({ agent: room } = await system.roomAgent(fjord, { platform: 'synthetic' }));
   ({ page, close: closeBrowser } = await sessionConsolePage(system, 'tech', TECH, [keepPeerConnections]));
 });
 afterAll(async () => {
@@ -102,5 +105,22 @@ describe('session window', () => {
     await expect.poll(() => page.getByTestId('session-ended').textContent()).toContain('ended by the technician');
 
     expect((await lastSessionEnd('view')).data).toMatchObject({ level: 'view', reason: 'user_ended', input: { accepted: 0, dropped: 0 } });
+  });
+
+  it('lets an administrator restart the room from its details, after a confirmation, and audits it', async () => {
+    await page.getByRole('button', { name: 'Close', exact: true }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signInThroughUi(page, ADMIN);
+    await page.locator('[data-room="Fjord"]').click();
+    const details = page.getByRole('complementary', { name: 'Room Fjord' });
+    const device = room.platform.device as RecordingDevice;
+    // The sessions above each restarted the room when they ended (restart after session is on).
+    const restartsBefore = device.restarts;
+    await details.getByRole('button', { name: 'Restart device' }).click();
+    await page.getByRole('dialog', { name: 'Restart Fjord?' }).getByRole('button', { name: 'Restart device' }).click();
+    await expect.poll(() => details.getByRole('status').textContent()).toContain('Fjord is restarting');
+    await expect.poll(() => device.restarts).toBe(restartsBefore + 1);
+    const audit = await system.api<AuditPage>(ADMIN, 'GET', '/api/audit?type=room.restartRequested&limit=1');
+    expect(audit.records[0]).toMatchObject({ roomName: 'Fjord', actorName: 'Adele Admin' });
   });
 });

@@ -139,6 +139,32 @@ describe('rooms and enrollment', () => {
     expect(agent.ws.readyState).toBe(agent.ws.CLOSED);
   });
 
+  it('restarts a room’s PC on request, never during a call or a session, and audits it', async () => {
+    await grantAccess(h, 'modify', 'room-technicians', { tags: ['restartable'] });
+    const { roomId, agent } = await h.room({ name: 'Restartable', tags: ['restartable'] });
+    expect((await h.api(VIEWER, 'POST', `/api/rooms/${roomId}/restart`)).status).toBe(403);
+
+    agent.send({ type: 'agent.callState', inCall: true });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await h.api<{ error: { code: string } }>(ADMIN, 'POST', `/api/rooms/${roomId}/restart`)).body.error.code).toBe('room_in_call');
+    agent.send({ type: 'agent.callState', inCall: false });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const started = await h.api<{ sessionId: string }>(TECH, 'POST', '/api/sessions', { roomId });
+    expect((await h.api<{ error: { code: string } }>(ADMIN, 'POST', `/api/rooms/${roomId}/restart`)).body.error.code).toBe('room_busy');
+    await h.api(TECH, 'POST', `/api/sessions/${started.body.sessionId}/end`);
+    const end = await agent.next('session.end');
+    agent.send({ type: 'session.end', sessionId: end.sessionId, reason: end.reason, input: { accepted: 0, dropped: 0 }, restarting: false });
+    await agent.next('session.ack');
+
+    expect(await h.api(ADMIN, 'POST', `/api/rooms/${roomId}/restart`)).toMatchObject({ status: 202, body: { ok: true } });
+    expect(await agent.next('device.action')).toMatchObject({ action: 'restart' });
+    const record = (await h.api<{ records: { roomId: string; actorName: string }[] }>(ADMIN, 'GET', '/api/audit?type=room.restartRequested&limit=1')).body.records[0];
+    expect(record).toMatchObject({ roomId, actorName: 'Adele Admin' });
+    await agent.close();
+    await expect.poll(async () => (await h.api<{ error?: { code: string } }>(ADMIN, 'POST', `/api/rooms/${roomId}/restart`)).body.error?.code).toBe('room_offline');
+  });
+
   it('changes only what a patch names', async () => {
     const created = await h.api<{ id: string }>(ADMIN, 'POST', '/api/rooms', { name: 'Patchy', tags: ['lobby'], license: 'basic', platform: 'x11' });
     const patched = await h.api(ADMIN, 'PATCH', `/api/rooms/${created.body.id}`, {});

@@ -167,6 +167,7 @@ export const AuditType = z.enum([
   'room.updated',
   'room.enrollmentCodeIssued',
   'room.enrolled',
+  'room.restartRequested',
   'session.refused',
   'session.started',
   'session.rejected',

@@ -50,6 +50,8 @@ export interface ConsoleApi {
   createLocation(location: LocationInput): Promise<Location>;
   /** Creates a room (inside the caller's rooms.manage scope) and returns it. */
   createRoom(room: RoomInput): Promise<Room>;
+  /** Restarts the room's PC now; refused during a call or a session. */
+  restartRoom(roomId: RoomId): Promise<void>;
   /** A one-time code that enrolls an agent into the room, valid 24 h. */
   enrollmentCode(roomId: RoomId): Promise<EnrollmentCode>;
   /** Replaces who holds a built-in role (the Pro Manager role: Global Administrators only). */
@@ -84,6 +86,7 @@ export const consoleApiArgs = {
   createLocation: z.tuple([LocationInput]),
   createRoom: z.tuple([RoomInput]),
   enrollmentCode: z.tuple([RoomId]),
+  restartRoom: z.tuple([RoomId]),
   auditPage: z.tuple([AuditQuery]),
   exportAudit: z.tuple([AuditQuery]),
   verifyAudit: z.tuple([]),

@@ -177,6 +177,10 @@ export class ConsoleHost implements ConsoleApi {
     return this.client.json('POST', '/api/rooms', Room, room);
   }
 
+  async restartRoom(roomId: RoomId): Promise<void> {
+    await this.client.json('POST', `/api/rooms/${encodeURIComponent(roomId)}/restart`, z.strictObject({ ok: z.literal(true) }));
+  }
+
   enrollmentCode(roomId: RoomId): Promise<EnrollmentCode> {
     return this.client.json('POST', `/api/rooms/${encodeURIComponent(roomId)}/enrollment-code`, EnrollmentCode);
   }

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
 import { useConsole, usePlatform } from '../store/store';
-import { Dialog, ErrorNote } from './ui';
+import { Confirm, Dialog, ErrorNote } from './ui';
 
 const platformChoices: [Platform, string][] = [
   ['windows', 'Windows (Teams Rooms)'],
@@ -222,5 +222,42 @@ export function AddLocationDialog({ onClose }: { onClose(): void }) {
         </button>
       </div>
     </Dialog>
+  );
+}
+
+/** Restarts the room's PC, after saying what that does to the people in it. */
+export function RestartRoomButton({ room }: { room: Room }) {
+  const { api } = usePlatform();
+  const [asking, setAsking] = useState(false);
+  const [done, setDone] = useState(false);
+  const [error, setError] = useState<ConsoleFailure | null>(null);
+  const restart = async () => {
+    setAsking(false);
+    setError(null);
+    try {
+      await api.restartRoom(room.id);
+      setDone(true);
+    } catch (e) {
+      setError(failureOf(e));
+    }
+  };
+  return (
+    <>
+      <button type="button" onClick={() => setAsking(true)} disabled={!room.online}>
+        Restart device
+      </button>
+      {done && <p role="status">{room.name} is restarting; it shows as offline until its agent is back.</p>}
+      <ErrorNote error={error} />
+      {asking && (
+        <Confirm
+          title={`Restart ${room.name}?`}
+          body={<p>The room's PC restarts now; its displays go dark for a minute or two. A restart is refused during a call or a session.</p>}
+          action="Restart device"
+          danger
+          onCancel={() => setAsking(false)}
+          onConfirm={() => void restart()}
+        />
+      )}
+    </>
   );
 }

@@ -245,6 +245,27 @@ export function directoryRoutes(services: Services) {
     }),
     route({
       method: 'POST',
+      url: '/api/rooms/:roomId/restart',
+      summary: 'Restart the room’s PC now (not during a call or a session)',
+      params: RoomParams,
+      response: z.strictObject({ ok: z.literal(true) }),
+      status: 202,
+      handler: ({ caller, params }) => {
+        const tenantId = caller.principal.tenantId;
+        const room = directory.room(tenantId, params.roomId);
+        if (!room) throw new ApiFailure('room_not_found');
+        requirePermission(services, caller, 'rooms.manage', room);
+        if (!services.agents.online(room.id)) throw new ApiFailure('room_offline');
+        // A restart in the middle of a meeting, or under a technician's session, is what nobody in the room wants.
+        if (room.inCall) throw new ApiFailure('room_in_call');
+        if (services.broker.activeInRoom(room.id)) throw new ApiFailure('room_busy');
+        audited(() => audit.append({ tenantId, type: 'room.restartRequested', ...actor(caller), roomId: room.id, roomName: room.name }));
+        services.agents.send(room.id, { type: 'device.action', action: 'restart' });
+        return { ok: true as const };
+      },
+    }),
+    route({
+      method: 'POST',
       url: '/api/rooms/:roomId/enrollment-code',
       summary: 'A one-time code that enrolls an agent into this room (24 h)',
       params: RoomParams,
