@@ -125,7 +125,10 @@ describe('console UI in Chromium, against the browser host', () => {
   it('shows each step in the audit log, exports it as CSV and verifies the chain', async () => {
     await admin.getByRole('tab', { name: 'General' }).click();
     await expect.poll(() => admin.locator('tr[data-type]').first().getAttribute('data-type')).toBe('role.updated');
-    expect(await admin.locator('tr[data-type="remoteAccess.enabled"]').textContent()).toContain('acknowledgingEmail: it-lead@contoso.test');
+    const enabled = admin.locator('tr[data-type="remoteAccess.enabled"]');
+    expect(await enabled.textContent()).toContain('Remote access turned on');
+    expect(await enabled.textContent()).toContain('acknowledged by it-lead@contoso.test');
+    expect(await admin.locator('tr[data-type="role.updated"]').first().textContent()).toMatch(/Role changed.*before: Pro Manager: .*; 0 assignment\(s\) · after: Pro Manager: .*; 1 assignment\(s\)/);
     await admin.getByLabel('Event type').selectOption('remoteAccess.enabled');
     await expect.poll(() => admin.locator('tr[data-type]').count()).toBe(1);
 

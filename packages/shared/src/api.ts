@@ -177,6 +177,27 @@ export const AuditType = z.enum([
   'audit.purged',
 ]);
 export type AuditType = z.infer<typeof AuditType>;
+/** What each kind of record is called where people read the audit. */
+export const auditTypeLabels: Record<AuditType, string> = {
+  'remoteAccess.enabled': 'Remote access turned on',
+  'remoteAccess.disabled': 'Remote access turned off',
+  'role.created': 'Role created',
+  'role.updated': 'Role changed',
+  'role.deleted': 'Role deleted',
+  'location.created': 'Location created',
+  'room.created': 'Room created',
+  'room.updated': 'Room changed',
+  'room.enrollmentCodeIssued': 'Enrollment code issued',
+  'room.enrolled': 'Room enrolled',
+  'room.restartRequested': 'Restart requested',
+  'session.refused': 'Session refused',
+  'session.started': 'Session started',
+  'session.rejected': 'Session refused by the room',
+  'session.lowered': 'Session lowered to view',
+  'session.ended': 'Session ended',
+  'agent.proofFailed': 'Device failed to prove its identity',
+  'audit.purged': 'Old records purged',
+};
 
 export const AuditRecord = z.strictObject({
   seq: z.number().int(),
@@ -202,6 +223,9 @@ export const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type AuditQuery = z.input<typeof AuditQuery>;
+/** The CSV export's query: the same filters, up to 10,000 records at once. */
+export const AuditExportQuery = AuditQuery.extend({ limit: z.coerce.number().int().min(1).max(10_000).default(10_000) });
+export type AuditExportQuery = z.input<typeof AuditExportQuery>;
 export const AuditPage = z.strictObject({ records: z.array(AuditRecord), nextBefore: z.number().int().nullable() });
 export type AuditPage = z.infer<typeof AuditPage>;
 export const AuditVerification = z.strictObject({

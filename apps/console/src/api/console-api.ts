@@ -1,5 +1,6 @@
 import {
   AssignmentInput,
+  AuditExportQuery,
   AuditQuery,
   type AuditPage,
   type AuditVerification,
@@ -58,7 +59,7 @@ export interface ConsoleApi {
   assignBuiltInRole(roleId: RoleId, assignments: AssignmentInput[]): Promise<RoleView>;
   /** One audit page; from the cache (marked) when the server is down. */
   auditPage(query: AuditQuery): Promise<CachedAuditPage>;
-  exportAudit(query: AuditQuery): Promise<AuditExport>;
+  exportAudit(query: AuditExportQuery): Promise<AuditExport>;
   verifyAudit(): Promise<AuditVerification>;
   startSession(roomId: RoomId): Promise<SessionStarted>;
   /** Relays one WebRTC signaling message to the room through the server. */
@@ -88,7 +89,7 @@ export const consoleApiArgs = {
   enrollmentCode: z.tuple([RoomId]),
   restartRoom: z.tuple([RoomId]),
   auditPage: z.tuple([AuditQuery]),
-  exportAudit: z.tuple([AuditQuery]),
+  exportAudit: z.tuple([AuditExportQuery]),
   verifyAudit: z.tuple([]),
   startSession: z.tuple([RoomId]),
   sendSignal: z.tuple([SessionId, SignalData]),

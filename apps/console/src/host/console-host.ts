@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   type AssignmentInput,
+  type AuditExportQuery,
   type AuditQuery,
   AuditPage,
   AuditVerification,
@@ -199,7 +200,7 @@ export class ConsoleHost implements ConsoleApi {
     return { ...cached.value, cachedAt: cached.fresh ? null : cached.savedAt };
   }
 
-  async exportAudit(query: AuditQuery): Promise<AuditExport> {
+  async exportAudit(query: AuditExportQuery): Promise<AuditExport> {
     const csv = await this.client.text(`/api/audit.csv?${auditSearch(query)}`);
     return { filename: `roomlink-audit-${this.now().toISOString().slice(0, 10)}.csv`, csv };
   }

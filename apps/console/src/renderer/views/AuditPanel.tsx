@@ -1,8 +1,8 @@
-import { AuditType, type AuditQuery, type AuditRecord, type AuditVerification } from '@roomlink/shared';
+import { AuditType, auditTypeLabels, endReasonMessages, errorMessages, isErrorCode, type AuditQuery, type AuditRecord, type AuditVerification, type EndReason } from '@roomlink/shared';
 import { useCallback, useEffect, useState } from 'react';
 import type { CachedAuditPage, ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
-import { usePlatform } from '../store/store';
+import { useConsole, usePlatform } from '../store/store';
 import { Ago, ErrorNote } from './ui';
 
 const PAGE = 50;
@@ -27,19 +27,67 @@ function queryOf(filters: Filters, before?: number): AuditQuery {
   };
 }
 
-/** What a record says, in a line a person can read; key contents never exist here, only counts. */
-function summary(record: AuditRecord): string {
+/** "3 min 12 s", "45 s": how long a session lasted, as a person says it. */
+function duration(ms: unknown): string | null {
+  if (typeof ms !== 'number') return null;
+  const seconds = Math.round(ms / 1000);
+  return seconds >= 60 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : `${seconds} s`;
+}
+
+const levelLabel = (level: unknown) => (level === 'modify' ? 'Modify' : level === 'view' ? 'View' : null);
+const deviceLabel = (device: unknown) => (device && typeof device === 'object' && 'name' in device ? `from ${String((device as { name: unknown }).name)}` : null);
+const refusal = (code: unknown) => (isErrorCode(code) ? errorMessages[code] : null);
+const repeated = (data: Record<string, unknown>) => (typeof data.repeated === 'number' ? `and ${data.repeated} more like it until ${new Date(String(data.lastAt)).toLocaleTimeString()}` : null);
+const roleLine = (role: unknown) => {
+  if (!role || typeof role !== 'object') return null;
+  const r = role as { name?: string; permissions?: string[]; assignments?: unknown[] };
+  return `${r.name ?? 'role'}: ${(r.permissions ?? []).join(', ')}; ${(r.assignments ?? []).length} assignment(s)`;
+};
+
+/** What a record says, in words a person reads; key contents never exist here, only counts. */
+export function summary(record: AuditRecord): string {
   const data = record.data;
-  const parts = Object.entries(data)
-    .filter(([, v]) => v !== null && typeof v !== 'object')
-    .map(([k, v]) => `${k}: ${String(v)}`);
-  const input = data.input as { accepted?: number; dropped?: number } | undefined;
-  if (input) parts.push(`keys accepted ${input.accepted ?? 0}, dropped ${input.dropped ?? 0}`);
-  return parts.join(' · ');
+  const input = data.input as { accepted?: number; dropped?: number } | null | undefined;
+  const keys = input === null ? 'keys unknown (the room never reported)' : input ? `${input.accepted ?? 0} keys${input.dropped ? ` (${input.dropped} dropped)` : ''}` : null;
+  const parts: (string | null)[] = (() => {
+    switch (record.type) {
+      case 'session.started':
+        return [levelLabel(data.level), deviceLabel(data.consoleDevice)];
+      case 'session.ended':
+        return [
+          levelLabel(data.level),
+          endReasonMessages[data.reason as EndReason] ?? String(data.reason),
+          duration(data.durationMs) ?? 'duration unknown',
+          keys,
+          deviceLabel(data.consoleDevice),
+          data.restarted === true ? 'the room restarted afterwards' : null,
+        ];
+      case 'session.refused':
+      case 'session.rejected':
+        return [refusal(data.code), deviceLabel(data.consoleDevice), repeated(data)];
+      case 'session.lowered':
+        return ['Access dropped from Modify to View during the session'];
+      case 'role.created':
+      case 'role.deleted':
+        return [roleLine(data.role)];
+      case 'role.updated':
+        return [`before: ${roleLine(data.before) ?? '—'}`, `after: ${roleLine(data.after) ?? '—'}`];
+      case 'remoteAccess.enabled':
+        return [`acknowledged by ${String(data.acknowledgingEmail)}`];
+      case 'agent.proofFailed':
+        return [`from ${String(data.address)}`, repeated(data)];
+      default:
+        return Object.entries(data)
+          .filter(([, v]) => v !== null && typeof v !== 'object')
+          .map(([k, v]) => `${k}: ${String(v)}`);
+    }
+  })();
+  return parts.filter(Boolean).join(' · ');
 }
 
 export function AuditPanel() {
   const { api } = usePlatform();
+  const rooms = useConsole((s) => s.rooms);
   const [filters, setFilters] = useState<Filters>({ type: '', roomId: '', userId: '', from: '', to: '' });
   const [page, setPage] = useState<CachedAuditPage | null>(null);
   /** The `before` cursor of this page and of the newer pages, for "Newer". */
@@ -72,7 +120,7 @@ export function AuditPanel() {
 
   const exportCsv = async () => {
     try {
-      const { filename, csv } = await api.exportAudit({ ...queryOf(filters), limit: 500 });
+      const { filename, csv } = await api.exportAudit({ ...queryOf(filters), limit: 10_000 });
       const link = document.createElement('a');
       link.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
       link.download = filename;
@@ -99,12 +147,25 @@ export function AuditPanel() {
           <option value="">All events</option>
           {AuditType.options.map((t) => (
             <option key={t} value={t}>
-              {t}
+              {auditTypeLabels[t]}
             </option>
           ))}
         </select>
-        <input aria-label="Room id" placeholder="Room id" defaultValue={filters.roomId} onBlur={(e) => set({ roomId: e.target.value })} />
-        <input aria-label="User id" placeholder="User id" defaultValue={filters.userId} onBlur={(e) => set({ userId: e.target.value })} />
+        <select aria-label="Room" value={filters.roomId} onChange={(e) => set({ roomId: e.target.value })}>
+          <option value="">All rooms</option>
+          {rooms.map((room) => (
+            <option key={room.id} value={room.id}>
+              {room.name}
+            </option>
+          ))}
+        </select>
+        <input
+          aria-label="User id"
+          placeholder="User id (Enter)"
+          defaultValue={filters.userId}
+          onBlur={(e) => set({ userId: e.target.value })}
+          onKeyDown={(e) => e.key === 'Enter' && set({ userId: e.currentTarget.value })}
+        />
         <label>
           From <input type="datetime-local" value={filters.from} onChange={(e) => set({ from: e.target.value })} />
         </label>
@@ -145,7 +206,7 @@ export function AuditPanel() {
               <td>
                 <time title={record.at}>{new Date(record.at).toLocaleString()}</time>
               </td>
-              <td>{record.type}</td>
+              <td>{auditTypeLabels[record.type]}</td>
               <td>{record.actorName ?? '—'}</td>
               <td>{record.roomName ?? '—'}</td>
               <td className="details">{summary(record)}</td>

@@ -1,4 +1,4 @@
-import { AuditPage, AuditQuery, AuditVerification, EnrollRequest, EnrollResponse, SessionId, SessionStarted, SessionView, StartSession } from '@roomlink/shared';
+import { AuditExportQuery, AuditPage, AuditQuery, AuditVerification, EnrollRequest, EnrollResponse, SessionId, SessionStarted, SessionView, StartSession } from '@roomlink/shared';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { auditCsv } from '../../audit/log';
@@ -60,7 +60,7 @@ export function sessionRoutes(services: Services) {
       method: 'GET',
       url: '/api/audit.csv',
       summary: 'The same records as CSV (up to 10,000 per request)',
-      query: AuditQuery.extend({ limit: z.coerce.number().int().min(1).max(10_000).default(10_000) }),
+      query: AuditExportQuery,
       response: z.string(),
       contentType: 'text/csv; charset=utf-8',
       handler: ({ caller, query, reply }) => {

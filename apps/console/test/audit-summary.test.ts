@@ -1,0 +1,22 @@
+import type { AuditRecord } from '@roomlink/shared';
+import { describe, expect, it } from 'vitest';
+import { summary } from '../src/renderer/views/AuditPanel';
+
+const record = (type: AuditRecord['type'], data: Record<string, unknown>): AuditRecord => ({ seq: 1, at: '2026-12-01T10:00:00.000Z', type, actorId: 'u-tech', actorName: 'Tomas', roomId: 'r1', roomName: 'Fjord', sessionId: null, data, hash: 'x' });
+
+describe('audit rows in words', () => {
+  it('says how a session ended: level, reason, duration, keys, device and restart', () => {
+    const ended = record('session.ended', { level: 'modify', reason: 'user_ended', durationMs: 192_400, input: { accepted: 42, dropped: 3 }, consoleDevice: { name: 'TECH-LAPTOP-7' }, restarted: true, startedAt: '2026-12-01T09:56:48.000Z' });
+    expect(summary(ended)).toBe('Modify · The session was ended by the technician. · 3 min 12 s · 42 keys (3 dropped) · from TECH-LAPTOP-7 · the room restarted afterwards');
+  });
+
+  it('says unknown where the room never reported, never zero', () => {
+    const orphan = record('session.ended', { level: 'view', reason: 'control_plane_lost', durationMs: null, input: null });
+    expect(summary(orphan)).toBe('View · The connection to the service was lost. · duration unknown · keys unknown (the room never reported)');
+  });
+
+  it('gives a refusal its message and a folded flood its count', () => {
+    const refused = record('session.refused', { code: 'rate_limited', consoleDevice: { name: 'LAPTOP' }, repeated: 499, firstAt: '2026-12-01T10:00:00.000Z', lastAt: '2026-12-01T10:00:01.000Z' });
+    expect(summary(refused)).toMatch(/^Too many attempts\. Wait a moment and try again\. · from LAPTOP · and 499 more like it until /);
+  });
+});
