@@ -67,6 +67,7 @@ describe('console UI in Chromium, against the browser host', () => {
     await expect.poll(() => details.textContent()).toContain("the room's agent has not reported yet");
     await admin.keyboard.press('Escape');
     expect(await admin.locator('.room-row .badge').count()).toBe(0);
+    expect(await admin.getByTestId('remote-access-off').textContent()).toContain('Remote access is turned off for your organization');
   });
 
   it('turns remote access on with the acknowledging email, after a confirmation', async () => {
@@ -152,6 +153,8 @@ describe('console UI in Chromium, against the browser host', () => {
     const tech = await consolePage('tech', TECH);
     await expect.poll(() => tech.getByTestId('room-count').textContent()).toBe('12 rooms');
     await expect.poll(() => tech.locator('.room-row .badge').count()).toBe(7);
+    // Remote access is on by now: no notice saying it is off.
+    expect(await tech.getByTestId('remote-access-off').count()).toBe(0);
     await tech.locator('[data-room="Fjord"]').click();
     const fjord = tech.getByRole('complementary', { name: 'Room Fjord' });
     await fjord.getByRole('tab', { name: 'Remote Access' }).click();

@@ -2,7 +2,7 @@ import { Platform, type Room, RoomHealth, roomHealthLabels } from '@roomlink/sha
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { filterOptions, filterRooms, indexRooms, locationText, type SortKey } from '../rooms/filter';
-import { useConsole } from '../store/store';
+import { useConsole, usePlatform } from '../store/store';
 import { RoomDetails } from './RoomDetails';
 import { AddLocationDialog, AddRoomDialog } from './RoomForms';
 import { Ago, ErrorNote } from './ui';
@@ -28,6 +28,7 @@ export function RoomsView() {
   const selected = rooms.find((room) => room.id === selectedRoomId) ?? null;
   const canManage = useConsole((s) => s.status?.account?.permissions.includes('rooms.manage') ?? false);
   const [adding, setAdding] = useState<'room' | 'location' | null>(null);
+  const remoteAccessOff = useRemoteAccessOff();
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -86,6 +87,11 @@ export function RoomsView() {
           )}
         </div>
         <SyncLine onSync={() => void syncRooms()} />
+        {remoteAccessOff && (
+          <p className="notice" role="status" data-testid="remote-access-off">
+            Remote access is turned off for your organization: no session can start. An administrator can turn it on in Settings › Remote Access.
+          </p>
+        )}
         <div className="room-row head" aria-hidden>
           <span>Room</span>
           <span>Health</span>
@@ -153,4 +159,17 @@ function SyncLine({ onSync }: { onSync(): void }) {
       <ErrorNote error={error} />
     </div>
   );
+}
+
+/** Whether the tenant has remote access off: said once above the list, so a technician with a role knows why no room offers a session. */
+function useRemoteAccessOff(): boolean {
+  const { api } = usePlatform();
+  const [off, setOff] = useState(false);
+  useEffect(() => {
+    api.remoteAccess().then(
+      (settings) => setOff(!settings.enabled),
+      () => setOff(false),
+    );
+  }, [api]);
+  return off;
 }
