@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
 import { useConsole, usePlatform } from '../store/store';
-import { Confirm, Dialog, ErrorNote } from './ui';
+import { Confirm, Dialog, ErrorNote, FormDialog } from './ui';
 
 const platformChoices: [Platform, string][] = [
   ['windows', 'Windows (Teams Rooms)'],
@@ -53,56 +53,44 @@ export function AddRoomDialog({ onClose }: { onClose(): void }) {
 
   if (created) return <EnrollmentCodeDialog room={created.room} code={created.code} onClose={onClose} />;
   return (
-    <Dialog title="Add a room" onClose={onClose}>
-      <h2>Add a room</h2>
-      <ErrorNote error={error} />
-      <div className="dialog-body form">
-        <label>
-          Name
-          <input value={name} onChange={(e) => setName(e.target.value)} autoFocus />
-        </label>
-        <label>
-          Location
-          <select value={locationId} onChange={(e) => setLocationId(e.target.value)}>
-            <option value="">No location</option>
-            {locations.map((l) => (
-              <option key={l.id} value={l.id}>
-                {pathLabel(l, locations)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Tags (comma separated)
-          <input value={tags} onChange={(e) => setTags(e.target.value)} />
-        </label>
-        <label>
-          Platform
-          <select value={platform} onChange={(e) => setPlatform(e.target.value as Platform)}>
-            {platformChoices.map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          License
-          <select value={license} onChange={(e) => setLicense(e.target.value as 'pro' | 'basic')}>
-            <option value="pro">Pro (monitored, remote access possible)</option>
-            <option value="basic">Basic</option>
-          </select>
-        </label>
-      </div>
-      <div className="dialog-actions">
-        <button type="button" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" className="primary" disabled={name.trim().length === 0} onClick={() => void create()}>
-          Add room
-        </button>
-      </div>
-    </Dialog>
+    <FormDialog title="Add a room" error={error} action="Add room" canAct={name.trim().length > 0} onAct={() => void create()} onClose={onClose}>
+      <label>
+        Name
+        <input value={name} onChange={(e) => setName(e.target.value)} autoFocus />
+      </label>
+      <label>
+        Location
+        <select value={locationId} onChange={(e) => setLocationId(e.target.value)}>
+          <option value="">No location</option>
+          {locations.map((l) => (
+            <option key={l.id} value={l.id}>
+              {pathLabel(l, locations)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Tags (comma separated)
+        <input value={tags} onChange={(e) => setTags(e.target.value)} />
+      </label>
+      <label>
+        Platform
+        <select value={platform} onChange={(e) => setPlatform(e.target.value as Platform)}>
+          {platformChoices.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        License
+        <select value={license} onChange={(e) => setLicense(e.target.value as 'pro' | 'basic')}>
+          <option value="pro">Pro (monitored, remote access possible)</option>
+          <option value="basic">Basic</option>
+        </select>
+      </label>
+    </FormDialog>
   );
 }
 
@@ -175,53 +163,48 @@ export function AddLocationDialog({ onClose }: { onClose(): void }) {
   };
 
   return (
-    <Dialog title="Add a location" onClose={onClose}>
-      <h2>Add a location</h2>
-      <ErrorNote error={error} />
-      <div className="dialog-body form">
+    <FormDialog
+      title="Add a location"
+      error={error}
+      action="Add location"
+      canAct={name.trim().length > 0 && (parentKind[kind] === null || parentId !== '')}
+      onAct={() => void create()}
+      onClose={onClose}
+    >
+      <label>
+        Kind
+        <select
+          value={kind}
+          onChange={(e) => {
+            setKind(e.target.value as LocationKind);
+            setParentId('');
+          }}
+        >
+          {(Object.keys(kindLabels) as LocationKind[]).map((k) => (
+            <option key={k} value={k}>
+              {kindLabels[k]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Name
+        <input value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      {parentKind[kind] && (
         <label>
-          Kind
-          <select
-            value={kind}
-            onChange={(e) => {
-              setKind(e.target.value as LocationKind);
-              setParentId('');
-            }}
-          >
-            {(Object.keys(kindLabels) as LocationKind[]).map((k) => (
-              <option key={k} value={k}>
-                {kindLabels[k]}
+          In
+          <select aria-label={`In which ${parentKind[kind]}`} value={parentId} onChange={(e) => setParentId(e.target.value)}>
+            <option value="">Choose a {parentKind[kind]}…</option>
+            {parents.map((l) => (
+              <option key={l.id} value={l.id}>
+                {pathLabel(l, locations)}
               </option>
             ))}
           </select>
         </label>
-        <label>
-          Name
-          <input value={name} onChange={(e) => setName(e.target.value)} />
-        </label>
-        {parentKind[kind] && (
-          <label>
-            In
-            <select aria-label={`In which ${parentKind[kind]}`} value={parentId} onChange={(e) => setParentId(e.target.value)}>
-              <option value="">Choose a {parentKind[kind]}…</option>
-              {parents.map((l) => (
-                <option key={l.id} value={l.id}>
-                  {pathLabel(l, locations)}
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
-      </div>
-      <div className="dialog-actions">
-        <button type="button" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" className="primary" disabled={name.trim().length === 0 || (parentKind[kind] !== null && !parentId)} onClick={() => void create()}>
-          Add location
-        </button>
-      </div>
-    </Dialog>
+      )}
+    </FormDialog>
   );
 }
 

@@ -34,6 +34,25 @@ export function Dialog({ title, onClose, children, className }: { title: string;
   );
 }
 
+/** A dialog holding a small form: its fields, the error of the last try, Cancel and one action. */
+export function FormDialog({ title, error, action, canAct, onAct, onClose, children }: { title: string; error: ConsoleFailure | null; action: string; canAct: boolean; onAct(): void; onClose(): void; children: ReactNode }) {
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <h2>{title}</h2>
+      <ErrorNote error={error} />
+      <div className="dialog-body form">{children}</div>
+      <div className="dialog-actions">
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="button" className="primary" disabled={!canAct} onClick={onAct}>
+          {action}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
 export function Confirm({ title, body, action, danger, onConfirm, onCancel }: { title: string; body: ReactNode; action: string; danger?: boolean; onConfirm(): void; onCancel(): void }) {
   return (
     <Dialog title={title} onClose={onCancel}>
