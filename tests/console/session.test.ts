@@ -75,7 +75,7 @@ describe('session window', () => {
     expect(await page.getByTestId('session-ended').count()).toBe(0);
 
     await page.getByRole('button', { name: 'End session' }).click();
-    await expect.poll(() => page.getByTestId('session-ended').textContent()).toBe('Session ended. The session was ended by the technician.');
+    await expect.poll(() => page.getByTestId('session-ended').textContent()).toBe('Session ended. The session was ended by the technician. The room restarts now.');
     await page.screenshot({ path: 'test-results/console/07-session-ended.png' });
 
     const ended = await lastSessionEnd('modify');

@@ -116,7 +116,7 @@ describe('a technician in a three-monitor room', () => {
     await page.screenshot({ path: `${shots}/02-front-of-room-2-typed.png` });
 
     await page.getByRole('button', { name: 'End session' }).click();
-    expect(await endedMessage()).toBe('Session ended. The session was ended by the technician.');
+    expect(await endedMessage()).toBe('Session ended. The session was ended by the technician. The room restarts now.');
     await expect.poll(ringDown, { timeout: 5_000 }).toBe(true);
     await closeSessionWindow();
 
@@ -200,7 +200,7 @@ describe('access that changes mid-session (rule 14)', () => {
     expect(await target.text()).toBe(`${before}ok`);
 
     await system.api(ADMIN, 'PUT', '/api/settings/remote-access', { enabled: false });
-    expect(await endedMessage()).toBe('Session ended. Your access to this room was removed, so the session ended.');
+    expect(await endedMessage()).toBe('Session ended. Your access to this room was removed, so the session ended. The room restarts now.');
     await expect.poll(ringDown, { timeout: 5_000 }).toBe(true);
     await closeSessionWindow();
     await expect.poll(() => lastAudit('session.ended').then((r) => r.data.reason), { timeout: 10_000 }).toBe('access_revoked');
@@ -242,7 +242,7 @@ describe('losing the server', () => {
     await waitLive(page);
     await expect.poll(ringUp, { timeout: 5_000 }).toBe(true);
     await system.server.close();
-    expect(await endedMessage()).toBe('Session ended. The connection to the service was lost.');
+    expect(await endedMessage()).toBe('Session ended. The connection to the service was lost. The room restarts now.');
     await expect.poll(ringDown, { timeout: 5_000 }).toBe(true);
     await page.screenshot({ path: `${shots}/05-server-lost.png` });
   });

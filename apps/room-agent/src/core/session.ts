@@ -150,14 +150,14 @@ export class AgentSession {
     this.recordFrames();
     this.input.releaseAll();
     const sender = await this.media?.senderStats();
-    // The console hears why before the media goes; the ring stays up until it has gone (rule 8).
-    await this.media?.closeWith(encodeMessage({ type: 'session.ending', reason } satisfies Unversioned<AgentToConsole>), ENDING_FLUSH_MS);
+    const restarting = reason === 'device_restart' || (wasActive && this.restartAfterSession && !noRestartAfter.has(reason) && !this.context.inCall());
+    // The console hears why (and whether the room restarts) before the media goes; the ring stays up until it has gone (rule 8).
+    await this.media?.closeWith(encodeMessage({ type: 'session.ending', reason, restarting } satisfies Unversioned<AgentToConsole>), ENDING_FLUSH_MS);
     try {
       await this.context.platform.overlay.hide();
     } catch (error) {
       this.context.log.error({ err: (error as Error).message }, 'lowering the ring failed');
     }
-    const restarting = reason === 'device_restart' || (wasActive && this.restartAfterSession && !noRestartAfter.has(reason) && !this.context.inCall());
     this.summary = { reason, active: wasActive, restarting, invalidMessages: this.invalidMessages, sender: sender ?? null, picture: this.frames };
     this.state = 'ended';
     this.context.send({ type: 'session.end', sessionId: this.id, reason, input: this.input.input, restarting, endedAt: new Date().toISOString() });

@@ -230,7 +230,7 @@ export class SessionBroker {
     session.timers.delete(name);
   }
 
-  private setState(session: Live, state: SessionState, extra: { reason?: EndReason; code?: ErrorCode } = {}): void {
+  private setState(session: Live, state: SessionState, extra: { reason?: EndReason; code?: ErrorCode; restarting?: boolean } = {}): void {
     session.state = state;
     if (state !== 'ended') this.db.prepare('UPDATE sessions SET state = ? WHERE id = ?').run(state, session.id);
     this.links.sendToConsoles(session.tenantId, session.userId, { type: 'session.state', sessionId: session.id as never, state, ...extra });
@@ -262,7 +262,7 @@ export class SessionBroker {
     this.live.delete(session.id);
     if (this.byRoom.get(session.room.id) === session) this.byRoom.delete(session.room.id);
     this.finish(session.id, session.tenantId, { reason, report, endedAt: this.now() }, session);
-    this.setState(session, 'ended', { reason, ...(code && { code }) });
+    this.setState(session, 'ended', { reason, ...(code && { code }), ...(report && { restarting: report.restarting }) });
   }
 
   /** Writes the end record. `report` null: the room never said how it ended (counts, restart); `endedAt` null: nobody knows when. */

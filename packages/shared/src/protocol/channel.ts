@@ -70,7 +70,13 @@ export const SessionInfo = z.strictObject({
 export type SessionInfo = z.infer<typeof SessionInfo>;
 export const Pong = z.strictObject({ ...base, type: z.literal('pong'), t: z.number() });
 /** The room's last word before it closes the media, so the technician sees why even without the server. */
-export const SessionEnding = z.strictObject({ ...base, type: z.literal('session.ending'), reason: EndReason });
+export const SessionEnding = z.strictObject({
+  ...base,
+  type: z.literal('session.ending'),
+  reason: EndReason,
+  /** Whether the room restarts once the session is over (restart after session, rule 11): the technician should know. */
+  restarting: z.boolean(),
+});
 export const ChannelError = z.strictObject({ ...base, type: z.literal('error'), code: ErrorCodeSchema, message: z.string().max(1024) });
 
 export const AgentToConsole = z.discriminatedUnion('type', [SessionInfo, Pong, ChannelError, SessionEnding]);

@@ -21,6 +21,8 @@ export const SessionStateChanged = z.strictObject({
   state: SessionState,
   reason: EndReason.optional(),
   code: ErrorCodeSchema.optional(),
+  /** On `ended`: whether the room said it restarts now (restart after session). */
+  restarting: z.boolean().optional(),
 });
 export type SessionStateChanged = z.infer<typeof SessionStateChanged>;
 export const ConsoleError = z.strictObject({

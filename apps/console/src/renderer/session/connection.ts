@@ -9,6 +9,7 @@ import {
   PICTURE_CHANNEL_ID,
   PICTURE_CHANNEL_LABEL,
   type ConsoleToAgent,
+  type EndReason,
   type SessionInfo,
   type SessionStarted,
   type SignalData,
@@ -77,6 +78,8 @@ export class SessionConnection {
   private readonly peer: Peer.Instance;
   private readonly offs: (() => void)[] = [];
   private over = false;
+  /** What the room last said about restart after session; null until it has said anything (the session never went live). */
+  private restartAfterSession: boolean | null = null;
   private loss: PictureLoss = { requests: 0, packetsLost: 0 };
   private pictureSink: PictureSink | null = null;
   /** Picture messages that arrived before anything could draw them: the first picture, typically. */
@@ -138,7 +141,8 @@ export class SessionConnection {
     if (this.over) return;
     this.send({ type: 'control.end' });
     void this.api.endSession(this.started.sessionId).catch(() => undefined);
-    this.finish(endReasonMessages.user_ended);
+    // The room restarts after a live session unless the technician turned that off (rule 11); they should read it here.
+    this.finish(ended('user_ended', this.restartAfterSession === true));
   }
 
   /**
@@ -175,16 +179,19 @@ export class SessionConnection {
   private onState(event: ConsoleEvents['session.state']): void {
     if (event.state === 'offered') this.on.phase('waiting');
     else if (event.state === 'connecting') this.on.phase('connecting');
-    else if (event.state === 'ended') this.finish(event.code ? errorMessages[event.code] : endReasonMessages[event.reason ?? 'agent_ended']);
+    else if (event.state === 'ended') this.finish(event.code ? errorMessages[event.code] : ended(event.reason ?? 'agent_ended', event.restarting ?? false));
   }
 
   private onData(raw: string): void {
     const parsed = decodeMessage(AgentToConsole, raw);
     if (!parsed.ok) return;
     const message = parsed.value;
-    if (message.type === 'session.info') this.on.info(message);
+    if (message.type === 'session.info') {
+      this.restartAfterSession = message.restartAfterSession;
+      this.on.info(message);
+    }
     else if (message.type === 'error') this.on.refused(message.message);
-    else if (message.type === 'session.ending') this.finish(endReasonMessages[message.reason]);
+    else if (message.type === 'session.ending') this.finish(ended(message.reason, message.restarting));
   }
 
   private finish(why: string): void {
@@ -194,4 +201,9 @@ export class SessionConnection {
     this.peer.destroy();
     this.on.ended(why);
   }
+}
+
+/** Why the session ended, and that the room restarts now when it does (a device restart already says so). */
+function ended(reason: EndReason, restarting: boolean): string {
+  return `${endReasonMessages[reason]}${restarting && reason !== 'device_restart' ? ' The room restarts now.' : ''}`;
 }
