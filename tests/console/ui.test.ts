@@ -95,11 +95,11 @@ describe('console UI in Chromium, against the browser host', () => {
     expect(await admin.getByLabel('Remote Access: View').isChecked()).toBe(true);
     await admin.getByRole('button', { name: 'Next' }).click();
     await admin.getByLabel('Security groups (ids, comma separated)').fill('room-technicians');
-    await admin.getByLabel('Locations').selectOption({ label: 'Oslo HQ (building)' });
+    await admin.getByLabel('Locations').selectOption({ label: 'Norway › Oslo HQ' });
     await shoot(admin, '03-role-wizard-assignments');
     await admin.getByRole('button', { name: 'Next' }).click();
     const review = admin.getByTestId('role-review');
-    await expect.poll(() => review.textContent()).toContain('group room-technicians → Oslo HQ');
+    await expect.poll(() => review.textContent()).toContain('group room-technicians → Norway › Oslo HQ');
     await admin.getByRole('button', { name: 'Create role' }).click();
     await expect.poll(() => admin.locator('tr[data-role="Oslo room technicians"]').textContent()).toContain('Remote Access: Modify');
 
@@ -115,7 +115,7 @@ describe('console UI in Chromium, against the browser host', () => {
     await admin.getByRole('button', { name: 'Add Pro Managers' }).click();
     const holder = admin.getByTestId('pro-manager');
     await holder.getByLabel('Security groups (ids, comma separated)').fill('room-leads');
-    await holder.getByLabel('Where').selectOption({ label: 'Oslo HQ (building)' });
+    await holder.getByLabel('Where').selectOption({ label: 'Norway › Oslo HQ' });
     await admin.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => admin.locator('tr[data-role="Pro Manager"]').textContent()).toContain('1');
     const oslo = system.tenant.locations.find((l) => l.name === 'Oslo HQ')!;

@@ -1,4 +1,4 @@
-import type { Platform, Room, RoomHealth } from '@roomlink/shared';
+import type { Location, Platform, Room, RoomHealth } from '@roomlink/shared';
 
 export interface RoomFilters {
   text: string;
@@ -21,6 +21,13 @@ export interface RoomSort {
 const healthRank: Record<RoomHealth, number> = { critical: 0, offline: 1, nonUrgent: 2, healthy: 3 };
 
 export const locationText = (room: Room) => room.locationPath.map((l) => l.name).join(' › ');
+
+/** A location's name with the ones above it, "Norway › Oslo HQ › Floor 3": a flat list of floors says nothing. */
+export function pathLabel(location: Location, all: readonly Location[]): string {
+  const names = [location.name];
+  for (let parent = all.find((l) => l.id === location.parentId); parent; parent = all.find((l) => l.id === parent!.parentId)) names.unshift(parent.name);
+  return names.join(' › ');
+}
 
 // One collator for every comparison: localeCompare with options builds a new one per call, which is
 // most of the cost of sorting 10,000 rooms.

@@ -2,7 +2,7 @@ import { type AssignmentInput, type Location, Permission, type RoleInput, type R
 import { useEffect, useMemo, useState } from 'react';
 import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
-import { filterOptions } from '../rooms/filter';
+import { filterOptions, pathLabel } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
 import { ErrorNote } from './ui';
 
@@ -67,7 +67,10 @@ export function RoleWizard({ role, onDone }: { role: RoleView | null; onDone(): 
     permissions,
     assignments: assignments.filter((a) => (a.users.length > 0 || a.groups.length > 0) && (a.rooms.length > 0 || a.locations.length > 0 || a.tags.length > 0)),
   };
-  const locationName = (id: string) => locations.find((l) => l.id === id)?.name ?? id;
+  const locationName = (id: string) => {
+    const location = locations.find((l) => l.id === id);
+    return location ? pathLabel(location, locations) : id;
+  };
   const roomName = (id: string) => rooms.find((r) => r.id === id)?.name ?? id;
 
   const save = async () => {
@@ -131,7 +134,7 @@ export function RoleWizard({ role, onDone }: { role: RoleView | null; onDone(): 
                 Security groups (ids, comma separated)
                 <input defaultValue={scope.groups.join(', ')} onBlur={(e) => setScope(i, { groups: splitIds(e.target.value) })} />
               </label>
-              <MultiSelect label="Locations" options={locations.map((l) => ({ value: l.id, label: `${l.name} (${l.kind})` }))} value={scope.locations} onChange={(locations) => setScope(i, { locations })} />
+              <MultiSelect label="Locations" options={locations.map((l) => ({ value: l.id, label: pathLabel(l, locations) })).sort((a, b) => a.label.localeCompare(b.label))} value={scope.locations} onChange={(locations) => setScope(i, { locations })} />
               <MultiSelect label="Tags" options={tags.map((t) => ({ value: t, label: t }))} value={scope.tags} onChange={(tags) => setScope(i, { tags })} />
               <MultiSelect label="Rooms" options={rooms.map((r) => ({ value: r.id, label: r.name }))} value={scope.rooms} onChange={(rooms) => setScope(i, { rooms })} />
               <button type="button" onClick={() => setAssignments((all) => all.filter((_, j) => j !== i))}>

@@ -2,6 +2,7 @@ import type { Location, RoleView } from '@roomlink/shared';
 import { useCallback, useEffect, useState } from 'react';
 import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
+import { pathLabel } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
 import { permissionLabels, RoleWizard } from './RoleWizard';
 import { Confirm, ErrorNote } from './ui';
@@ -168,7 +169,7 @@ function ProManagers({ role, onDone }: { role: RoleView; onDone(): void }) {
               <option value="">The whole organization</option>
               {locations.map((l) => (
                 <option key={l.id} value={l.id}>
-                  {l.name} ({l.kind})
+                  {pathLabel(l, locations)}
                 </option>
               ))}
             </select>

@@ -2,6 +2,7 @@ import type { EnrollmentCode, Location, LocationKind, Platform, Room } from '@ro
 import { useEffect, useState } from 'react';
 import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
+import { pathLabel } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
 import { Confirm, Dialog, ErrorNote, FormDialog } from './ui';
 
@@ -9,13 +10,6 @@ const platformChoices: [Platform, string][] = [
   ['windows', 'Windows (Teams Rooms)'],
   ['x11', 'Linux (X11)'],
 ];
-
-/** A location's name with the ones above it, "Norway › Oslo HQ › Floor 3": a flat list of floors says nothing. */
-function pathLabel(location: Location, all: Location[]): string {
-  const names = [location.name];
-  for (let parent = all.find((l) => l.id === location.parentId); parent; parent = all.find((l) => l.id === parent!.parentId)) names.unshift(parent.name);
-  return names.join(' › ');
-}
 
 /**
  * A new room, then its enrollment code: what an administrator does before
