@@ -2,9 +2,9 @@ import type { Location, RoleView } from '@roomlink/shared';
 import { useCallback, useEffect, useState } from 'react';
 import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
-import { pathLabel } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
 import { permissionLabels, RoleWizard } from './RoleWizard';
+import { LocationSelect } from './RoomForms';
 import { Confirm, ErrorNote } from './ui';
 
 export function RolesPanel() {
@@ -163,17 +163,7 @@ function ProManagers({ role, onDone }: { role: RoleView; onDone(): void }) {
             Security groups (ids, comma separated)
             <input value={holder.groups} onChange={(e) => change(index, { groups: e.target.value })} />
           </label>
-          <label>
-            Where
-            <select value={holder.location} onChange={(e) => change(index, { location: e.target.value })}>
-              <option value="">The whole organization</option>
-              {locations.map((l) => (
-                <option key={l.id} value={l.id}>
-                  {pathLabel(l, locations)}
-                </option>
-              ))}
-            </select>
-          </label>
+          <LocationSelect label="Where" none="The whole organization" locations={locations} value={holder.location} onChange={(location) => change(index, { location })} />
           <button type="button" onClick={() => setHolders(holders.filter((_, i) => i !== index))}>
             Remove
           </button>

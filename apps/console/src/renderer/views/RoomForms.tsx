@@ -52,17 +52,7 @@ export function AddRoomDialog({ onClose }: { onClose(): void }) {
         Name
         <input value={name} onChange={(e) => setName(e.target.value)} autoFocus />
       </label>
-      <label>
-        Location
-        <select value={locationId} onChange={(e) => setLocationId(e.target.value)}>
-          <option value="">No location</option>
-          {locations.map((l) => (
-            <option key={l.id} value={l.id}>
-              {pathLabel(l, locations)}
-            </option>
-          ))}
-        </select>
-      </label>
+      <LocationSelect label="Location" none="No location" locations={locations} value={locationId} onChange={setLocationId} />
       <label>
         Tags (comma separated)
         <input value={tags} onChange={(e) => setTags(e.target.value)} />
@@ -236,5 +226,22 @@ export function RestartRoomButton({ room }: { room: Room }) {
         />
       )}
     </>
+  );
+}
+
+/** A labelled choice of one location, each named by its full path, or none ("" ). */
+export function LocationSelect({ label, none, locations, value, onChange }: { label: string; none: string; locations: readonly Location[]; value: string; onChange(id: string): void }) {
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">{none}</option>
+        {locations.map((l) => (
+          <option key={l.id} value={l.id}>
+            {pathLabel(l, locations)}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
