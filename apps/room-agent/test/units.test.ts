@@ -4,7 +4,8 @@ import { nameDisplays, parseDisplayMapping } from '../src/core/displays';
 import { libnutKey } from '../src/core/key-names';
 import { MotionTracker } from '../src/core/picture/motion';
 import { raiseVideoBitrate } from '../src/core/sdp-bitrate';
-import { monitorPixels, patchPixels, unionRect } from '../src/platform/x11/pixels';
+import { unionRect } from '../src/core/picture/tile-grid';
+import { monitorPixels, patchPixels } from '../src/platform/x11/pixels';
 import { pickPlatform } from '../src/run';
 
 const monitor = (name: string, x: number, primary = false) => ({ id: name, name, primary, x, y: 0, width: 1920, height: 1080 });

@@ -94,6 +94,7 @@ export interface AuditKeys {
 export class AuditLog {
   private readonly insert;
   private readonly last;
+  private readonly storeCheckpoint;
   /** Tenants with records newer than their last checkpoint. */
   private readonly unsealed = new Set<string>();
 
@@ -108,6 +109,7 @@ export class AuditLog {
        VALUES (@tenant_id, @seq, @at, @type, @actor_id, @actor_name, @room_id, @room_name, @session_id, @data, @prev_hash, @hash)`,
     );
     this.last = db.prepare<[string], { seq: number; hash: string }>('SELECT seq, hash FROM audit WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1');
+    this.storeCheckpoint = db.prepare<Checkpoint>('INSERT OR REPLACE INTO audit_checkpoints (tenant_id, seq, hash, at, signature) VALUES (@tenantId, @seq, @hash, @at, @signature)');
     // Records a previous process wrote after its last checkpoint are sealed at the next round.
     const behind = db
       .prepare<[], { tenant_id: string }>(
@@ -153,7 +155,7 @@ export class AuditLog {
     const head = this.last.get(tenantId);
     if (this.db.inTransaction || !head) return null;
     const checkpoint = signCheckpoint(this.keys.privateKey, { tenantId, seq: head.seq, hash: head.hash, at: this.now().toISOString() });
-    this.db.prepare('INSERT OR REPLACE INTO audit_checkpoints (tenant_id, seq, hash, at, signature) VALUES (@tenantId, @seq, @hash, @at, @signature)').run(checkpoint);
+    this.storeCheckpoint.run(checkpoint);
     this.file.append(checkpoint);
     this.unsealed.delete(tenantId);
     return checkpoint;

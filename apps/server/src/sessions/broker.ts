@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { remoteAccessLevel } from '@roomlink/rbac';
+import { remoteAccessLevel, type Principal } from '@roomlink/rbac';
 import {
   GRANT_AUDIENCE,
   GRANT_ISSUER,
@@ -21,7 +21,6 @@ import {
 import type { AuditFolder } from '../audit/fold';
 import type { AuditLog } from '../audit/log';
 import type { Caller } from '../auth/tokens';
-import type { Principal } from '@roomlink/rbac';
 import { ApiFailure } from '../errors';
 import type { ServerKeys } from '../keys';
 import type { Db } from '../store/db';

@@ -75,7 +75,7 @@ export class MotionTracker {
     }
     if (this.run.length > 0 && this.runFrames >= minFrames && now - this.runStartedAt >= sustainMs) {
       const union = this.run.map((f) => f.bounds).reduce(unionRect);
-      const grown = evenRect(this.region ? unionRect(this.region, union) : union, this.display);
+      const grown = evenRect(unionRect(this.region, union), this.display);
       if (!this.region || !sameRect(grown, this.region)) this.region = grown;
       this.lastMotionAt = now;
     } else if (this.region && now - this.lastMotionAt >= stillMs) {

@@ -213,7 +213,7 @@ export class PicturePump {
       const box = bounds?.get(index);
       const waiting = this.pending.marks[index] === 1;
       const before = this.pendingBounds.get(index);
-      if (box && (!waiting || before)) this.pendingBounds.set(index, before ? unionRect(before, box) : box);
+      if (box && (!waiting || before)) this.pendingBounds.set(index, unionRect(before ?? null, box));
       else this.pendingBounds.delete(index);
     });
     this.pending.add(changed);

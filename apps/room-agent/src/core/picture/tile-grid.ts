@@ -213,8 +213,9 @@ function changedBounds(grid: TileGrid, reference: Uint8Array, current: Uint8Arra
   return out;
 }
 
-/** The smallest rectangle holding both. */
-export function unionRect(a: Rect, b: Rect): Rect {
+/** The smallest rectangle holding both (just `b` when there is no `a` yet). */
+export function unionRect(a: Rect | null, b: Rect): Rect {
+  if (!a) return b;
   const x = Math.min(a.x, b.x);
   const y = Math.min(a.y, b.y);
   return { x, y, w: Math.max(a.x + a.w, b.x + b.w) - x, h: Math.max(a.y + a.h, b.y + b.h) - y };

@@ -2,7 +2,8 @@ import { Monitor as ScreenMonitor } from 'node-screenshots';
 import type { DamageExt, XDisplay, XEvent } from 'x11';
 import type { Capture, Displays, Frame, Monitor } from '../../core/platform';
 import { imageReader, type ImageReader } from './image-reader';
-import { monitorPixels, patchPixels, unionRect, type MonitorPixels, type Rect } from './pixels';
+import { unionRect } from '../../core/picture/tile-grid';
+import { monitorPixels, patchPixels, type MonitorPixels, type Rect } from './pixels';
 import type { XConnection } from './xconnection';
 
 export const x11Displays: Displays = {

@@ -5,13 +5,6 @@ export interface Rect {
   h: number;
 }
 
-export function unionRect(a: Rect | null, b: Rect): Rect {
-  if (!a) return b;
-  const x = Math.min(a.x, b.x);
-  const y = Math.min(a.y, b.y);
-  return { x, y, w: Math.max(a.x + a.w, b.x + b.w) - x, h: Math.max(a.y + a.h, b.y + b.h) - y };
-}
-
 /** A monitor's pixels as the X server sent them (B, G, R, pad) and as the encoder takes them (RGBA). */
 export interface MonitorPixels {
   width: number;

@@ -30,13 +30,14 @@ export function directoryRoutes(services: Services) {
   const { directory, audit, db } = services;
   const actor = (caller: { principal: { userId: string }; name: string }) => ({ actorId: caller.principal.userId, actorName: caller.name });
   /**
-   * A change and its audit record are written together or not at all. A
-   * change that can lower someone's access names its tenant: once it is
-   * written, the tenant's live sessions are decided again (rule 14).
+   * A change and its audit record are written together or not at all. Once
+   * written, the caller's tenant's live sessions are decided again (rule 14):
+   * whatever the change was, a session it no longer permits ends, and one it
+   * permits keeps its level (re-deciding never raises one).
    */
-  const audited = <T>(write: () => T, lowersAccessIn?: string): T => {
+  const audited = <T>(caller: Caller, write: () => T): T => {
     const result = db.transaction(write)();
-    if (lowersAccessIn) services.broker.reevaluate(lowersAccessIn);
+    services.broker.reevaluate(caller.principal.tenantId);
     return result;
   };
 
@@ -75,12 +76,12 @@ export function directoryRoutes(services: Services) {
       handler: ({ caller, body }) => {
         requirePermission(services, caller, 'settings.manage');
         const tenantId = caller.principal.tenantId;
-        return audited(() => {
+        return audited(caller, () => {
           const email = body.enabled ? body.acknowledgingEmail : null;
           const settings = directory.setRemoteAccess(tenantId, body.enabled, email, caller.name);
           audit.append({ tenantId, type: body.enabled ? 'remoteAccess.enabled' : 'remoteAccess.disabled', ...actor(caller), data: body.enabled ? { acknowledgingEmail: email } : {} });
           return settings;
-        }, tenantId);
+        });
       },
     }),
     route({
@@ -99,7 +100,7 @@ export function directoryRoutes(services: Services) {
       status: 201,
       handler: ({ caller, body }) => {
         guardRoleChange(services, caller, null, body);
-        return audited(() => {
+        return audited(caller, () => {
           const role = directory.createRole(caller.principal.tenantId, body);
           audit.append({ tenantId: caller.principal.tenantId, type: 'role.created', ...actor(caller), data: { role } });
           return role;
@@ -115,12 +116,12 @@ export function directoryRoutes(services: Services) {
       response: RoleView,
       handler: ({ caller, params, body }) => {
         guardRoleChange(services, caller, params.roleId, body);
-        return audited(() => {
+        return audited(caller, () => {
           const before = directory.role(caller.principal.tenantId, params.roleId);
           const role = directory.updateRole(caller.principal.tenantId, params.roleId, body);
           audit.append({ tenantId: caller.principal.tenantId, type: 'role.updated', ...actor(caller), data: { before, after: role } });
           return role;
-        }, caller.principal.tenantId);
+        });
       },
     }),
     route({
@@ -131,11 +132,11 @@ export function directoryRoutes(services: Services) {
       response: RoleView,
       handler: ({ caller, params }) => {
         guardRoleChange(services, caller, params.roleId, null);
-        return audited(() => {
+        return audited(caller, () => {
           const role = directory.deleteRole(caller.principal.tenantId, params.roleId);
           audit.append({ tenantId: caller.principal.tenantId, type: 'role.deleted', ...actor(caller), data: { role } });
           return role;
-        }, caller.principal.tenantId);
+        });
       },
     }),
     route({
@@ -150,11 +151,11 @@ export function directoryRoutes(services: Services) {
         const before = directory.role(tenantId, params.roleId);
         if (!before) throw new ApiFailure('bad_request', ['No such role.']);
         guardRoleChange(services, caller, params.roleId, { permissions: before.permissions, assignments: body.assignments });
-        return audited(() => {
+        return audited(caller, () => {
           const role = directory.assignBuiltIn(tenantId, params.roleId, body.assignments);
           audit.append({ tenantId, type: 'role.updated', ...actor(caller), data: { before, after: role } });
           return role;
-        }, tenantId);
+        });
       },
     }),
     route({
@@ -175,7 +176,7 @@ export function directoryRoutes(services: Services) {
         const tenantId = caller.principal.tenantId;
         // A scoped manager adds buildings and floors inside its scope; a new region needs tenant-wide rights.
         if (!canInLocation(directory.policy(tenantId), caller.principal, 'rooms.manage', body.parentId ? directory.locationPath(tenantId, body.parentId) : [])) throw new ApiFailure('not_permitted');
-        return audited(() => {
+        return audited(caller, () => {
           const location = directory.createLocation(tenantId, body);
           audit.append({ tenantId, type: 'location.created', ...actor(caller), data: { location } });
           return location;
@@ -208,7 +209,7 @@ export function directoryRoutes(services: Services) {
         // The room must fall inside the caller's scope once it exists, as if it were already there.
         const planned = { id: '', tenantId, location: directory.locationPath(tenantId, body.locationId ?? null), tags: body.tags ?? [] };
         if (!can(directory.policy(tenantId), caller.principal, 'rooms.manage', planned)) throw new ApiFailure('not_permitted');
-        return audited(() => {
+        return audited(caller, () => {
           const room = directory.createRoom(tenantId, body);
           audit.append({ tenantId, type: 'room.created', ...actor(caller), roomId: room.id, roomName: room.name, data: { body } });
           return roomView(services, room, 'none', new Map(directory.locations(tenantId).map((l) => [l.id as string, l])));
@@ -236,10 +237,10 @@ export function directoryRoutes(services: Services) {
         if (!current) throw new ApiFailure('room_not_found');
         requirePermission(services, caller, 'rooms.manage', current);
         requireNoWidening(services, caller, current, body);
-        audited(() => {
+        audited(caller, () => {
           const room = directory.updateRoom(tenantId, params.roomId, body);
           audit.append({ tenantId, type: 'room.updated', ...actor(caller), roomId: room.id, roomName: room.name, data: { before: { name: current.name, locationId: current.locationId, tags: current.tags, license: current.license }, patch: body } });
-        }, tenantId);
+        });
         return visibleRoom(services, caller, params.roomId);
       },
     }),
@@ -259,7 +260,7 @@ export function directoryRoutes(services: Services) {
         // A restart in the middle of a meeting, or under a technician's session, is what nobody in the room wants.
         if (room.inCall) throw new ApiFailure('room_in_call');
         if (services.broker.activeInRoom(room.id)) throw new ApiFailure('room_busy');
-        audited(() => audit.append({ tenantId, type: 'room.restartRequested', ...actor(caller), roomId: room.id, roomName: room.name }));
+        audited(caller, () => audit.append({ tenantId, type: 'room.restartRequested', ...actor(caller), roomId: room.id, roomName: room.name }));
         services.agents.send(room.id, { type: 'device.action', action: 'restart' });
         return { ok: true as const };
       },
@@ -276,7 +277,7 @@ export function directoryRoutes(services: Services) {
         const room = directory.room(tenantId, params.roomId);
         if (!room) throw new ApiFailure('room_not_found');
         requirePermission(services, caller, 'rooms.manage', room);
-        return audited(() => {
+        return audited(caller, () => {
           const code = directory.issueEnrollmentCode(tenantId, room.id);
           audit.append({ tenantId, type: 'room.enrollmentCodeIssued', ...actor(caller), roomId: room.id, roomName: room.name, data: { expiresAt: code.expiresAt } });
           return code;
