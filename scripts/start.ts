@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { EnrollmentCode, Room } from '@roomlink/shared';
+import { auditSummary, auditTypeLabels, type AuditRecord, type EnrollmentCode, type Room } from '@roomlink/shared';
 import { startBrowserHost, writeLaunchPage } from '../apps/console/src/host/browser-host';
 import { ConsoleHost } from '../apps/console/src/host/console-host';
 import { ownerOnlyFile } from '../apps/console/src/host/token-cache';
@@ -143,6 +143,14 @@ Remote access is off, as the product ships. What to do first:
   4. Sign out, sign in as tech@contoso.test, open ${agents[0]?.room.name ?? 'a room with an agent'} › Remote Access › Start session.
 Ctrl+C stops everything.
 `);
+
+/** Session starts, ends and restarts as they happen, so the terminal shows what the room went through. */
+const printed = new Set<AuditRecord['type']>(['session.started', 'session.ended', 'session.refused', 'session.lowered', 'room.restartRequested']);
+server.services.audit.subscribe((record) => {
+  if (!printed.has(record.type)) return;
+  const details = auditSummary(record);
+  console.log(`[${new Date(record.at).toLocaleTimeString()}] ${auditTypeLabels[record.type]}: ${record.roomName ?? ''}${record.actorName ? `, ${record.actorName}` : ''}${details ? ` · ${details}` : ''}`);
+});
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

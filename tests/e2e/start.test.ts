@@ -29,12 +29,15 @@ describe('npm start', () => {
     for (const option of ['--data-dir', '--port', '--idp-port', '--console-port', '--synthetic-rooms', '--reset']) expect(run.output()).toContain(option);
   });
 
-  it('brings up the whole system, whose printed instructions work, and stops on Ctrl+C', async () => {
-    const run = start(['--synthetic-rooms', '2']);
+  it('brings up the whole system with 8 synthetic rooms on a fresh directory, prints what happens to the rooms, and stops on Ctrl+C', async () => {
+    const run = start(['--synthetic-rooms', '8']);
     await expect.poll(run.output, { timeout: 45_000, interval: 200 }).toContain('Ctrl+C stops everything.');
     const output = run.output();
     expect(output).toMatch(/admin@contoso\.test +Adele Admin — Global Administrator/);
-    expect(output).toMatch(/Rooms with a live agent: \w+ \(synthetic\), \w+ \(synthetic\), \w+ \(synthetic\)\./);
+    const live = /Rooms with a live agent: (.+)\./.exec(output)![1]!.split(', ');
+    expect(live).toHaveLength(9);
+    expect(live.every((room) => room.endsWith(' (synthetic)'))).toBe(true);
+    const first = live[0]!.replace(' (synthetic)', '');
     const url = /console +(http:\/\/127\.0\.0\.1:\d+\/#key=\S+)/.exec(output)![1]!;
 
     const browser = await launchChromium();
@@ -43,7 +46,11 @@ describe('npm start', () => {
       await page.goto(url);
       await signInThroughUi(page, 'admin@contoso.test');
       await expect.poll(() => page.getByTestId('room-count').textContent(), { timeout: 10_000 }).toBe('12 rooms');
-      await expect.poll(() => page.locator('.room-row .health:not(.offline)').count(), { timeout: 10_000 }).toBe(3);
+      await expect.poll(() => page.locator('.room-row .health:not(.offline)').count(), { timeout: 10_000 }).toBe(9);
+      await page.locator('.room-row', { hasText: first }).click();
+      await page.getByRole('button', { name: 'Restart device' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Restart device' }).click();
+      await expect.poll(run.output, { timeout: 5_000 }).toMatch(new RegExp(`\\] Restart requested: ${first}, Adele Admin`));
     } finally {
       await browser.close();
     }

@@ -185,12 +185,18 @@ describe('rooms and enrollment', () => {
 });
 
 describe('enrollment attempts', () => {
-  it('are rate limited per address', async () => {
+  it('are rate limited per address when the code is wrong, and a site enrolling many rooms with good codes is not', async () => {
     const strict = await startHarness({ enrollmentRate: { burst: 3, perSecond: 0.01 } });
     try {
       const { TestAgent } = await import('./agent-client');
+      // Eight rooms at once, as a site rollout (or the demo's --synthetic-rooms 8) enrols them.
+      await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((n) => strict.room({ name: `Rollout ${n}` })));
       const codes = await Promise.all([1, 2, 3, 4].map(() => new TestAgent(strict.server.url).enroll('WRONGCODE00')));
       expect(codes.map((r) => r.status).sort()).toEqual([400, 400, 400, 429]);
+      // Once the address has guessed too often, a good code waits too: the limit is per address, not per code.
+      const created = await strict.api<{ id: string }>(ADMIN, 'POST', '/api/rooms', { name: 'Late' });
+      const code = await strict.api<{ code: string }>(ADMIN, 'POST', `/api/rooms/${created.body.id}/enrollment-code`);
+      expect((await new TestAgent(strict.server.url).enroll(code.body.code)).status).toBe(429);
     } finally {
       await strict.close();
     }

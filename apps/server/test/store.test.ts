@@ -73,6 +73,25 @@ describe('audit log', () => {
     expect(log.query('t2', {}).records.map((r) => r.data.n)).toEqual([0]);
   });
 
+  it('announces committed records to subscribers, and never one whose transaction rolled back', async () => {
+    const { db, log } = auditLog({ now: new Date() });
+    const heard: [number, string][] = [];
+    log.subscribe((record, tenantId) => heard.push([record.data.n as number, tenantId]));
+    log.append(entry('t1', 1));
+    expect(() =>
+      db.transaction(() => {
+        log.append(entry('t1', 2));
+        throw new Error('the change failed');
+      })(),
+    ).toThrow('the change failed');
+    db.transaction(() => log.append(entry('t2', 3)))();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heard).toEqual([
+      [1, 't1'],
+      [3, 't2'],
+    ]);
+  });
+
   it('refuses updates and deletes through SQL', () => {
     const { db, log } = auditLog({ now: new Date() });
     log.append(entry('t1', 1));

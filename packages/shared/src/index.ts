@@ -11,3 +11,4 @@ export * from './api';
 export * from './migrate';
 export * from './backoff';
 export * from './protocol/picture';
+export * from './audit-words';

@@ -95,8 +95,10 @@ export class AuditLog {
   private readonly insert;
   private readonly last;
   private readonly storeCheckpoint;
+  private readonly stored;
   /** Tenants with records newer than their last checkpoint. */
   private readonly unsealed = new Set<string>();
+  private readonly listeners = new Set<(record: AuditRecord, tenantId: string) => void>();
 
   constructor(
     private readonly db: Db,
@@ -109,6 +111,7 @@ export class AuditLog {
        VALUES (@tenant_id, @seq, @at, @type, @actor_id, @actor_name, @room_id, @room_name, @session_id, @data, @prev_hash, @hash)`,
     );
     this.last = db.prepare<[string], { seq: number; hash: string }>('SELECT seq, hash FROM audit WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1');
+    this.stored = db.prepare<[string, number, string], 1>('SELECT 1 FROM audit WHERE tenant_id = ? AND seq = ? AND hash = ?').pluck();
     this.storeCheckpoint = db.prepare<Checkpoint>('INSERT OR REPLACE INTO audit_checkpoints (tenant_id, seq, hash, at, signature) VALUES (@tenantId, @seq, @hash, @at, @signature)');
     // Records a previous process wrote after its last checkpoint are sealed at the next round.
     const behind = db
@@ -142,7 +145,30 @@ export class AuditLog {
     const full: Row = { ...row, hash: hashOf(row) };
     this.insert.run(full);
     this.unsealed.add(entry.tenantId);
-    return toRecord(full);
+    const record = toRecord(full);
+    if (this.listeners.size) this.announce(entry.tenantId, record);
+    return record;
+  }
+
+  /**
+   * Calls `listener` with every record once it is committed; a record whose
+   * transaction rolled back is never announced. Returns the unsubscribe.
+   */
+  subscribe(listener: (record: AuditRecord, tenantId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Transactions here are synchronous, so by the next turn of the event loop
+   * the one that appended the record has committed or rolled back: the row
+   * is still there only if it committed.
+   */
+  private announce(tenantId: string, record: AuditRecord): void {
+    setImmediate(() => {
+      if (!this.stored.get(tenantId, record.seq, record.hash)) return;
+      for (const listener of this.listeners) listener(record, tenantId);
+    });
   }
 
   /**

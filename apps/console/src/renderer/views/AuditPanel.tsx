@@ -1,4 +1,4 @@
-import { AuditType, auditTypeLabels, endReasonMessages, errorMessages, isErrorCode, type AuditQuery, type AuditRecord, type AuditVerification, type EndReason } from '@roomlink/shared';
+import { AuditType, auditSummary, auditTypeLabels, type AuditQuery, type AuditVerification } from '@roomlink/shared';
 import { useCallback, useEffect, useState } from 'react';
 import type { CachedAuditPage, ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
@@ -25,64 +25,6 @@ function queryOf(filters: Filters, before?: number): AuditQuery {
     ...(filters.from && { from: new Date(filters.from).toISOString() }),
     ...(filters.to && { to: new Date(filters.to).toISOString() }),
   };
-}
-
-/** "3 min 12 s", "45 s": how long a session lasted, as a person says it. */
-function duration(ms: unknown): string | null {
-  if (typeof ms !== 'number') return null;
-  const seconds = Math.round(ms / 1000);
-  return seconds >= 60 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : `${seconds} s`;
-}
-
-const levelLabel = (level: unknown) => (level === 'modify' ? 'Modify' : level === 'view' ? 'View' : null);
-const deviceLabel = (device: unknown) => (device && typeof device === 'object' && 'name' in device ? `from ${String((device as { name: unknown }).name)}` : null);
-const refusal = (code: unknown) => (isErrorCode(code) ? errorMessages[code] : null);
-const repeated = (data: Record<string, unknown>) => (typeof data.repeated === 'number' ? `and ${data.repeated} more like it until ${new Date(String(data.lastAt)).toLocaleTimeString()}` : null);
-const roleLine = (role: unknown) => {
-  if (!role || typeof role !== 'object') return null;
-  const r = role as { name?: string; permissions?: string[]; assignments?: unknown[] };
-  return `${r.name ?? 'role'}: ${(r.permissions ?? []).join(', ')}; ${(r.assignments ?? []).length} assignment(s)`;
-};
-
-/** What a record says, in words a person reads; key contents never exist here, only counts. */
-export function summary(record: AuditRecord): string {
-  const data = record.data;
-  const input = data.input as { accepted?: number; dropped?: number } | null | undefined;
-  const keys = input === null ? 'keys unknown (the room never reported)' : input ? `${input.accepted ?? 0} keys${input.dropped ? ` (${input.dropped} dropped)` : ''}` : null;
-  const parts: (string | null)[] = (() => {
-    switch (record.type) {
-      case 'session.started':
-        return [levelLabel(data.level), deviceLabel(data.consoleDevice)];
-      case 'session.ended':
-        return [
-          levelLabel(data.level),
-          endReasonMessages[data.reason as EndReason] ?? String(data.reason),
-          duration(data.durationMs) ?? 'duration unknown',
-          keys,
-          deviceLabel(data.consoleDevice),
-          data.restarted === true ? 'the room restarted afterwards' : null,
-        ];
-      case 'session.refused':
-      case 'session.rejected':
-        return [refusal(data.code), deviceLabel(data.consoleDevice), repeated(data)];
-      case 'session.lowered':
-        return ['Access dropped from Modify to View during the session'];
-      case 'role.created':
-      case 'role.deleted':
-        return [roleLine(data.role)];
-      case 'role.updated':
-        return [`before: ${roleLine(data.before) ?? '—'}`, `after: ${roleLine(data.after) ?? '—'}`];
-      case 'remoteAccess.enabled':
-        return [`acknowledged by ${String(data.acknowledgingEmail)}`];
-      case 'agent.proofFailed':
-        return [`from ${String(data.address)}`, repeated(data)];
-      default:
-        return Object.entries(data)
-          .filter(([, v]) => v !== null && typeof v !== 'object')
-          .map(([k, v]) => `${k}: ${String(v)}`);
-    }
-  })();
-  return parts.filter(Boolean).join(' · ');
 }
 
 export function AuditPanel() {
@@ -209,7 +151,7 @@ export function AuditPanel() {
               <td>{auditTypeLabels[record.type]}</td>
               <td>{record.actorName ?? '—'}</td>
               <td>{record.roomName ?? '—'}</td>
-              <td className="details">{summary(record)}</td>
+              <td className="details">{auditSummary(record)}</td>
             </tr>
           ))}
         </tbody>

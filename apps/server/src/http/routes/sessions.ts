@@ -87,11 +87,19 @@ export function sessionRoutes(services: Services) {
       body: EnrollRequest,
       response: EnrollResponse,
       handler: ({ body, request }) => {
-        if (!services.enrollLimiter.take(request.ip)) throw new ApiFailure('rate_limited');
-        const room = services.db.transaction(() => {
-          const enrolled = directory.enroll(body.code, body.publicKey, body.platform);
-          audit.append({ tenantId: enrolled.tenantId, type: 'room.enrolled', roomId: enrolled.id, roomName: enrolled.name, data: { platform: body.platform, agentVersion: body.agentVersion, address: request.ip } });
-          return enrolled;
+        // Only wrong codes are counted: they are what guessing looks like, and a site enrolling many rooms at once is not.
+        if (!services.enrollLimiter.allows(request.ip)) throw new ApiFailure('rate_limited');
+        const room = (() => {
+          try {
+            return services.db.transaction(() => {
+              const enrolled = directory.enroll(body.code, body.publicKey, body.platform);
+              audit.append({ tenantId: enrolled.tenantId, type: 'room.enrolled', roomId: enrolled.id, roomName: enrolled.name, data: { platform: body.platform, agentVersion: body.agentVersion, address: request.ip } });
+              return enrolled;
+            })();
+          } catch (error) {
+            services.enrollLimiter.take(request.ip);
+            throw error;
+          }
         })();
         // A re-enrolled room's old connection proved a key that is no longer the room's.
         services.agents.disconnect(room.id);

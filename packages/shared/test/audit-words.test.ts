@@ -1,13 +1,18 @@
-import type { AuditRecord } from '@roomlink/shared';
 import { describe, expect, it } from 'vitest';
-import { summary } from '../src/renderer/views/AuditPanel';
+import type { AuditRecord } from '../src/api';
+import { auditSummary as summary, formatDuration } from '../src/audit-words';
 
 const record = (type: AuditRecord['type'], data: Record<string, unknown>): AuditRecord => ({ seq: 1, at: '2026-12-01T10:00:00.000Z', type, actorId: 'u-tech', actorName: 'Tomas', roomId: 'r1', roomName: 'Fjord', sessionId: null, data, hash: 'x' });
 
 describe('audit rows in words', () => {
   it('says how a session ended: level, reason, duration, keys, device and restart', () => {
     const ended = record('session.ended', { level: 'modify', reason: 'user_ended', durationMs: 192_400, input: { accepted: 42, dropped: 3 }, consoleDevice: { name: 'TECH-LAPTOP-7' }, restarted: true, startedAt: '2026-12-01T09:56:48.000Z' });
-    expect(summary(ended)).toBe('Modify · The session was ended by the technician. · 3 min 12 s · 42 keys (3 dropped) · from TECH-LAPTOP-7 · the room restarted afterwards');
+    expect(summary(ended)).toBe('Modify · The session was ended by the technician. · 0:03:12 · 42 keys (3 dropped) · from TECH-LAPTOP-7 · the room restarted afterwards');
+  });
+
+  it('writes durations as h:mm:ss, and nothing for a duration that is not one', () => {
+    expect([0, 45_000, 192_400, 3_792_000, 90_000_000].map(formatDuration)).toEqual(['0:00:00', '0:00:45', '0:03:12', '1:03:12', '25:00:00']);
+    expect([null, -1, Number.NaN, '12'].map(formatDuration)).toEqual([null, null, null, null]);
   });
 
   it('says unknown where the room never reported, never zero', () => {

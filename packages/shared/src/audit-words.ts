@@ -1,0 +1,62 @@
+import type { AuditRecord } from './api';
+import { endReasonMessages, type EndReason } from './domain';
+import { errorMessages, isErrorCode } from './errors';
+
+/** "1:03:12", "0:00:45": how long a session lasted, as h:mm:ss. */
+export function formatDuration(ms: unknown): string | null {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return null;
+  const seconds = Math.round(ms / 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${Math.floor(seconds / 3600)}:${pad(Math.floor(seconds / 60) % 60)}:${pad(seconds % 60)}`;
+}
+
+const levelLabel = (level: unknown) => (level === 'modify' ? 'Modify' : level === 'view' ? 'View' : null);
+const deviceLabel = (device: unknown) => (device && typeof device === 'object' && 'name' in device ? `from ${String((device as { name: unknown }).name)}` : null);
+const refusal = (code: unknown) => (isErrorCode(code) ? errorMessages[code] : null);
+const repeated = (data: Record<string, unknown>) => (typeof data.repeated === 'number' ? `and ${data.repeated} more like it until ${new Date(String(data.lastAt)).toLocaleTimeString()}` : null);
+const roleLine = (role: unknown) => {
+  if (!role || typeof role !== 'object') return null;
+  const r = role as { name?: string; permissions?: string[]; assignments?: unknown[] };
+  return `${r.name ?? 'role'}: ${(r.permissions ?? []).join(', ')}; ${(r.assignments ?? []).length} assignment(s)`;
+};
+
+/** What a record says, in words a person reads; key contents never exist here, only counts. */
+export function auditSummary(record: AuditRecord): string {
+  const data = record.data;
+  const input = data.input as { accepted?: number; dropped?: number } | null | undefined;
+  const keys = input === null ? 'keys unknown (the room never reported)' : input ? `${input.accepted ?? 0} keys${input.dropped ? ` (${input.dropped} dropped)` : ''}` : null;
+  const parts: (string | null)[] = (() => {
+    switch (record.type) {
+      case 'session.started':
+        return [levelLabel(data.level), deviceLabel(data.consoleDevice)];
+      case 'session.ended':
+        return [
+          levelLabel(data.level),
+          endReasonMessages[data.reason as EndReason] ?? String(data.reason),
+          formatDuration(data.durationMs) ?? 'duration unknown',
+          keys,
+          deviceLabel(data.consoleDevice),
+          data.restarted === true ? 'the room restarted afterwards' : null,
+        ];
+      case 'session.refused':
+      case 'session.rejected':
+        return [refusal(data.code), deviceLabel(data.consoleDevice), repeated(data)];
+      case 'session.lowered':
+        return ['Access dropped from Modify to View during the session'];
+      case 'role.created':
+      case 'role.deleted':
+        return [roleLine(data.role)];
+      case 'role.updated':
+        return [`before: ${roleLine(data.before) ?? '—'}`, `after: ${roleLine(data.after) ?? '—'}`];
+      case 'remoteAccess.enabled':
+        return [`acknowledged by ${String(data.acknowledgingEmail)}`];
+      case 'agent.proofFailed':
+        return [`from ${String(data.address)}`, repeated(data)];
+      default:
+        return Object.entries(data)
+          .filter(([, v]) => v !== null && typeof v !== 'object')
+          .map(([k, v]) => `${k}: ${String(v)}`);
+    }
+  })();
+  return parts.filter(Boolean).join(' · ');
+}
