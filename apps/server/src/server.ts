@@ -121,6 +121,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       const caller = await verifyToken(token);
       if (!directory.tenantExists(caller.principal.tenantId)) throw new ApiFailure('tenant_not_provisioned');
       broker.principalSeen(caller.principal);
+      directory.recordPrincipals(caller.principal.tenantId, { id: caller.principal.userId, name: caller.name, username: caller.username }, caller.principal.groups);
       return caller;
     } catch (error) {
       if (error instanceof AuthError) throw new ApiFailure('unauthenticated', [error.message]);

@@ -58,6 +58,24 @@ describe('rule 4: a manager cannot widen their own access', () => {
     expect((await h.api<{ license: string }>(ADMIN, 'GET', `/api/rooms/${basic.body.id}`)).body.license).toBe('basic');
   });
 
+  it('refuses moving a floor, with its rooms, to where the mover may type, and a building out of the mover’s scope', async () => {
+    const floor = await location('North 2', 'floor', north);
+    const huddle = (await h.api<{ id: string }>(ADMIN, 'POST', '/api/rooms', { name: 'Huddle North 2', locationId: floor })).body.id;
+    expect(await h.api<Failure>(TECH, 'PATCH', `/api/locations/${floor}`, { parentId: south })).toMatchObject({ status: 403, body: { error: { code: 'not_permitted' } } });
+    expect((await h.api<{ locationPath: { id: string }[] }>(ADMIN, 'GET', `/api/rooms/${huddle}`)).body.locationPath.map((l) => l.id)).toContain(north);
+    expect((await h.api(TECH, 'PATCH', `/api/locations/${north}`, { parentId: elsewhere })).status).toBe(403);
+    expect((await h.api(TECH, 'DELETE', `/api/locations/${elsewhere}`)).status).toBe(403);
+    // Renaming widens nothing.
+    expect((await h.api(TECH, 'PATCH', `/api/locations/${floor}`, { name: 'North, 2nd floor' })).status).toBe(200);
+  });
+
+  it('refuses retiring or revoking a room outside the mover’s scope', async () => {
+    const outside = (await h.api<{ id: string }>(ADMIN, 'POST', '/api/rooms', { name: 'Far away', locationId: elsewhere })).body.id;
+    expect((await h.api(TECH, 'DELETE', `/api/rooms/${outside}`)).status).toBe(403);
+    expect((await h.api(TECH, 'DELETE', `/api/rooms/${outside}/enrollment`)).status).toBe(403);
+    expect((await h.api(ADMIN, 'GET', `/api/rooms/${outside}`)).status).toBe(200);
+  });
+
   it('refuses moving a room out of the mover’s scope', async () => {
     expect((await h.api(TECH, 'PATCH', `/api/rooms/${boardSouth}`, { locationId: elsewhere })).status).toBe(403);
   });

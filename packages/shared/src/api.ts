@@ -84,6 +84,9 @@ export const LocationKind = z.enum(['region', 'building', 'floor']);
 export type LocationKind = z.infer<typeof LocationKind>;
 export const LocationInput = z.strictObject({ name: Name, kind: LocationKind, parentId: LocationId.nullable().default(null) });
 export type LocationInput = z.input<typeof LocationInput>;
+/** Rename, or move under another parent of the right kind (a building into another region, a floor into another building). */
+export const LocationPatch = z.strictObject({ name: Name, parentId: LocationId }).partial();
+export type LocationPatch = z.infer<typeof LocationPatch>;
 export const Location = z.strictObject({ id: LocationId, name: z.string(), kind: LocationKind, parentId: LocationId.nullable() });
 export type Location = z.infer<typeof Location>;
 
@@ -129,6 +132,12 @@ export const Room = z.strictObject({
 export type Room = z.infer<typeof Room>;
 
 export const EnrollmentCode = z.strictObject({ code: z.string(), expiresAt: IsoTime });
+/** People who have signed in and the groups their tokens carried: what a role's assignments can name. */
+export const Principals = z.strictObject({
+  users: z.array(z.strictObject({ id: z.string(), name: z.string(), username: z.string() })),
+  groups: z.array(z.strictObject({ id: z.string() })),
+});
+export type Principals = z.infer<typeof Principals>;
 export type EnrollmentCode = z.infer<typeof EnrollmentCode>;
 
 export const StartSession = z.strictObject({ roomId: RoomId });
@@ -163,11 +172,17 @@ export const AuditType = z.enum([
   'role.updated',
   'role.deleted',
   'location.created',
+  'location.updated',
+  'location.deleted',
   'room.created',
   'room.updated',
+  'room.retired',
   'room.enrollmentCodeIssued',
   'room.enrolled',
+  'room.deviceRevoked',
   'room.restartRequested',
+  'room.logsRequested',
+  'room.logsCollected',
   'session.refused',
   'session.started',
   'session.rejected',
@@ -185,11 +200,17 @@ export const auditTypeLabels: Record<AuditType, string> = {
   'role.updated': 'Role changed',
   'role.deleted': 'Role deleted',
   'location.created': 'Location created',
+  'location.updated': 'Location changed',
+  'location.deleted': 'Location deleted',
   'room.created': 'Room created',
   'room.updated': 'Room changed',
+  'room.retired': 'Room retired',
   'room.enrollmentCodeIssued': 'Enrollment code issued',
   'room.enrolled': 'Room enrolled',
+  'room.deviceRevoked': 'Device enrollment revoked',
   'room.restartRequested': 'Restart requested',
+  'room.logsRequested': 'Logs requested',
+  'room.logsCollected': 'Logs collected',
   'session.refused': 'Session refused',
   'session.started': 'Session started',
   'session.rejected': 'Session refused by the room',

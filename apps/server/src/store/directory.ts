@@ -102,6 +102,7 @@ const newId = (prefix: string) => `${prefix}-${randomUUID()}`;
  */
 export class Directory {
   private readonly policies = new Map<string, Policy>();
+  private readonly principalsWritten = new Map<string, string>();
 
   constructor(
     private readonly db: Db,
@@ -153,20 +154,65 @@ export class Directory {
   }
 
   createLocation(tenantId: string, input: { name: string; kind: LocationKind; parentId: string | null }): Location {
-    // Regions hold buildings, buildings hold floors: nothing else nests, nothing below a region floats.
-    const parentKind: Record<LocationKind, LocationKind | null> = { region: null, building: 'region', floor: 'building' };
-    const wanted = parentKind[input.kind];
-    if (wanted === null && input.parentId) throw new DirectoryError('bad_request', 'A region sits inside no other location.');
-    if (wanted !== null) {
-      const parent = input.parentId ? this.locationRow(tenantId, input.parentId) : undefined;
-      if (!input.parentId) throw new DirectoryError('bad_request', `A ${input.kind} needs a ${wanted} to sit inside.`);
-      if (!parent) throw new DirectoryError('bad_request', 'The parent location does not exist.');
-      if (parent.kind !== wanted) throw new DirectoryError('bad_request', `A ${input.kind} sits inside a ${wanted}, not a ${parent.kind}.`);
-    }
+    this.checkParent(tenantId, input.kind, input.parentId);
     this.ensureTenant(tenantId);
     const id = newId('loc');
     this.db.prepare('INSERT INTO locations (tenant_id, id, name, kind, parent_id) VALUES (?, ?, ?, ?, ?)').run(tenantId, id, input.name, input.kind, input.parentId);
     return { id: id as Location['id'], name: input.name, kind: input.kind, parentId: input.parentId as Location['parentId'] };
+  }
+
+  location(tenantId: string, id: string): Location | undefined {
+    return this.locations(tenantId).find((l) => l.id === id);
+  }
+
+  /**
+   * Renames a location or moves it under another parent of the right kind;
+   * the rooms beneath it take the new path in the same write.
+   */
+  updateLocation(tenantId: string, id: string, patch: { name?: string; parentId?: string }): Location {
+    const current = this.location(tenantId, id);
+    if (!current) throw new DirectoryError('bad_request', 'The location does not exist.');
+    const parentId = patch.parentId ?? current.parentId;
+    if (patch.parentId !== undefined) this.checkParent(tenantId, current.kind, patch.parentId);
+    this.db.prepare('UPDATE locations SET name = ?, parent_id = ? WHERE tenant_id = ? AND id = ?').run(patch.name ?? current.name, parentId, tenantId, id);
+    const setPath = this.db.prepare('UPDATE rooms SET location_path = ?, updated_at = ? WHERE tenant_id = ? AND id = ?');
+    for (const room of this.roomsUnder(tenantId, id)) setPath.run(JSON.stringify(this.locationPath(tenantId, room.locationId)), this.iso(), tenantId, room.id);
+    return this.location(tenantId, id)!;
+  }
+
+  /** Deletes a location that holds nothing: no locations, no rooms, and no role assignment names it. */
+  deleteLocation(tenantId: string, id: string): Location {
+    const current = this.location(tenantId, id);
+    if (!current) throw new DirectoryError('bad_request', 'The location does not exist.');
+    const children = this.db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM locations WHERE tenant_id = ? AND parent_id = ?').get(tenantId, id)!.n;
+    if (children > 0) throw new DirectoryError('conflict', `${current.name} still holds ${children} location(s). Move or delete them first.`);
+    const rooms = this.roomsUnder(tenantId, id).length;
+    if (rooms > 0) throw new DirectoryError('conflict', `${current.name} still holds ${rooms} room(s). Move or retire them first.`);
+    const roles = this.db
+      .prepare<[string, string], { name: string }>('SELECT DISTINCT r.name FROM assignments a JOIN roles r ON r.tenant_id = a.tenant_id AND r.id = a.role_id WHERE a.tenant_id = ? AND EXISTS (SELECT 1 FROM json_each(a.locations) WHERE value = ?)')
+      .all(tenantId, id)
+      .map((r) => r.name);
+    if (roles.length > 0) throw new DirectoryError('conflict', `${current.name} is named by the role(s) ${roles.join(', ')}. Change their assignments first.`);
+    this.db.prepare('DELETE FROM locations WHERE tenant_id = ? AND id = ?').run(tenantId, id);
+    return current;
+  }
+
+  /** Rooms at the location or anywhere beneath it. */
+  roomsUnder(tenantId: string, locationId: string): RoomRecord[] {
+    return this.db.prepare<[string, string], RoomRow>('SELECT * FROM rooms WHERE tenant_id = ? AND EXISTS (SELECT 1 FROM json_each(location_path) WHERE value = ?)').all(tenantId, locationId).map(toRoom);
+  }
+
+  private checkParent(tenantId: string, kind: LocationKind, parentId: string | null): void {
+    // Regions hold buildings, buildings hold floors: nothing else nests, nothing below a region floats.
+    const parentKind: Record<LocationKind, LocationKind | null> = { region: null, building: 'region', floor: 'building' };
+    const wanted = parentKind[kind];
+    if (wanted === null && parentId) throw new DirectoryError('bad_request', 'A region sits inside no other location.');
+    if (wanted !== null) {
+      const parent = parentId ? this.locationRow(tenantId, parentId) : undefined;
+      if (!parentId) throw new DirectoryError('bad_request', `A ${kind} needs a ${wanted} to sit inside.`);
+      if (!parent) throw new DirectoryError('bad_request', 'The parent location does not exist.');
+      if (parent.kind !== wanted) throw new DirectoryError('bad_request', `A ${kind} sits inside a ${wanted}, not a ${parent.kind}.`);
+    }
   }
 
   private locationRow(tenantId: string, id: string) {
@@ -219,6 +265,61 @@ export class Directory {
       .prepare('UPDATE rooms SET name = ?, location_id = ?, location_path = ?, tags = ?, platform = ?, license = ?, updated_at = ? WHERE tenant_id = ? AND id = ?')
       .run(next.name, next.locationId, JSON.stringify(this.locationPath(tenantId, next.locationId)), JSON.stringify([...new Set(next.tags)]), next.platform, next.license, this.iso(), tenantId, roomId);
     return this.room(tenantId, roomId)!;
+  }
+
+  /**
+   * Takes a room out of the directory: its row, its unused codes, and its id
+   * in any assignment (a scope that named only this room names nothing now).
+   * Its audit records and session history stay. Returns the role names whose
+   * assignments changed.
+   */
+  retireRoom(tenantId: string, roomId: string): string[] {
+    if (!this.room(tenantId, roomId)) throw new DirectoryError('room_not_found', 'No such room.');
+    const named = this.db
+      .prepare<[string, string], { id: string; rooms: string; name: string }>(
+        'SELECT a.id, a.rooms, r.name FROM assignments a JOIN roles r ON r.tenant_id = a.tenant_id AND r.id = a.role_id WHERE a.tenant_id = ? AND EXISTS (SELECT 1 FROM json_each(a.rooms) WHERE value = ?)',
+      )
+      .all(tenantId, roomId);
+    const setRooms = this.db.prepare('UPDATE assignments SET rooms = ? WHERE tenant_id = ? AND id = ?');
+    for (const a of named) setRooms.run(JSON.stringify((JSON.parse(a.rooms) as string[]).filter((id) => id !== roomId)), tenantId, a.id);
+    this.db.prepare('DELETE FROM enrollment_codes WHERE tenant_id = ? AND room_id = ?').run(tenantId, roomId);
+    this.db.prepare('DELETE FROM rooms WHERE tenant_id = ? AND id = ?').run(tenantId, roomId);
+    this.policies.delete(tenantId);
+    return [...new Set(named.map((a) => a.name))];
+  }
+
+  /** Forgets the room's device: its key no longer proves the room, and its unused codes are void. */
+  revokeDevice(tenantId: string, roomId: string): RoomRecord {
+    if (!this.room(tenantId, roomId)) throw new DirectoryError('room_not_found', 'No such room.');
+    this.db.prepare('DELETE FROM enrollment_codes WHERE tenant_id = ? AND room_id = ? AND used_at IS NULL').run(tenantId, roomId);
+    this.db.prepare('UPDATE rooms SET agent_public_key = NULL, enrolled_at = NULL, updated_at = ? WHERE tenant_id = ? AND id = ?').run(this.iso(), tenantId, roomId);
+    return this.room(tenantId, roomId)!;
+  }
+
+  /**
+   * Remembers who signed in and the groups their token carried, for the role
+   * wizard's pickers. Every request calls this: it writes only when something
+   * changed or an hour has passed.
+   */
+  recordPrincipals(tenantId: string, user: { id: string; name: string; username: string }, groups: readonly string[]): void {
+    const key = `${tenantId}\n${user.id}`;
+    const signature = JSON.stringify([user.name, user.username, groups, Math.floor(this.now().getTime() / 3_600_000)]);
+    if (this.principalsWritten.get(key) === signature) return;
+    if (this.principalsWritten.size > 100_000) this.principalsWritten.clear();
+    this.principalsWritten.set(key, signature);
+    const upsert = this.db.prepare(
+      'INSERT INTO principals (tenant_id, kind, id, name, username, seen_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, kind, id) DO UPDATE SET name = excluded.name, username = excluded.username, seen_at = excluded.seen_at',
+    );
+    const at = this.iso();
+    this.db.transaction(() => {
+      upsert.run(tenantId, 'user', user.id, user.name, user.username, at);
+      for (const group of groups) upsert.run(tenantId, 'group', group, group, '', at);
+    })();
+  }
+
+  principals(tenantId: string): { users: { id: string; name: string; username: string }[]; groups: { id: string }[] } {
+    const rows = this.db.prepare<[string], { kind: 'user' | 'group'; id: string; name: string; username: string }>('SELECT kind, id, name, username FROM principals WHERE tenant_id = ? ORDER BY name').all(tenantId);
+    return { users: rows.filter((r) => r.kind === 'user').map(({ id, name, username }) => ({ id, name, username })), groups: rows.filter((r) => r.kind === 'group').map(({ id }) => ({ id })) };
   }
 
   recordAgentState(roomId: string, state: { signals?: HealthSignals; inCall?: boolean; displays?: DisplayInfo[]; seen?: boolean }): void {

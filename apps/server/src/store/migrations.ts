@@ -130,4 +130,16 @@ export const migrations: readonly string[] = [
   -- 0 when the room never reported its input counts: the record says unknown, never a made-up zero.
   ALTER TABLE sessions ADD COLUMN input_known INTEGER NOT NULL DEFAULT 1 CHECK (input_known IN (0, 1));
   `,
+  `
+  -- Who has signed in, and the groups their tokens carried: what the role wizard offers to pick from.
+  CREATE TABLE principals (
+    tenant_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('user', 'group')),
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    username TEXT NOT NULL DEFAULT '',
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, kind, id)
+  ) STRICT;
+  `,
 ];

@@ -3,8 +3,11 @@ import {
   AssignmentInput,
   EnrollmentCode,
   Location,
+  LocationId,
   LocationInput,
+  LocationPatch,
   Me,
+  Principals,
   RemoteAccessSettings,
   RoleInput,
   RoleView,
@@ -24,6 +27,7 @@ import { requirePermission, requireRoleManager, roomRef, roomView, type Services
 
 const RoomParams = z.strictObject({ roomId: RoomId });
 const RoleParams = z.strictObject({ roleId: z.string().min(1).max(128) });
+const LocationParams = z.strictObject({ locationId: LocationId });
 const BuiltInAssignments = z.strictObject({ assignments: z.array(AssignmentInput).max(100) });
 
 export function directoryRoutes(services: Services) {
@@ -184,6 +188,65 @@ export function directoryRoutes(services: Services) {
       },
     }),
     route({
+      method: 'PATCH',
+      url: '/api/locations/:locationId',
+      summary: 'Rename a location, or move it (with its rooms) under another parent of the right kind',
+      params: LocationParams,
+      body: LocationPatch,
+      response: Location,
+      handler: ({ caller, params, body }) => {
+        const tenantId = caller.principal.tenantId;
+        const policy = directory.policy(tenantId);
+        const current = directory.location(tenantId, params.locationId);
+        if (!current) throw new ApiFailure('bad_request', ['The location does not exist.']);
+        const path = directory.locationPath(tenantId, current.id);
+        if (!canInLocation(policy, caller.principal, 'rooms.manage', path)) throw new ApiFailure('not_permitted');
+        if (body.parentId !== undefined && body.parentId !== current.parentId) {
+          const parentPath = directory.locationPath(tenantId, body.parentId);
+          // Where it goes, the mover must already manage: holding the location itself does not carry it anywhere.
+          if (!canInLocation(policy, caller.principal, 'rooms.manage', parentPath)) throw new ApiFailure('not_permitted');
+          // Every room beneath moves with it: each must stay within what the mover may reach (rule 4).
+          for (const room of directory.roomsUnder(tenantId, current.id)) {
+            const below = room.locationPath.slice(room.locationPath.indexOf(current.id));
+            requireNoWidening(services, caller, room, { location: [...parentPath, ...below] });
+          }
+        }
+        return audited(caller, () => {
+          const location = directory.updateLocation(tenantId, current.id, body);
+          audit.append({ tenantId, type: 'location.updated', ...actor(caller), data: { before: current, after: location } });
+          return location;
+        });
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/api/locations/:locationId',
+      summary: 'Delete a location that holds no location or room and that no role names',
+      params: LocationParams,
+      response: Location,
+      handler: ({ caller, params }) => {
+        const tenantId = caller.principal.tenantId;
+        const current = directory.location(tenantId, params.locationId);
+        if (!current) throw new ApiFailure('bad_request', ['The location does not exist.']);
+        if (!canInLocation(directory.policy(tenantId), caller.principal, 'rooms.manage', directory.locationPath(tenantId, current.id))) throw new ApiFailure('not_permitted');
+        return audited(caller, () => {
+          const location = directory.deleteLocation(tenantId, current.id);
+          audit.append({ tenantId, type: 'location.deleted', ...actor(caller), data: { location } });
+          return location;
+        });
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/principals',
+      summary: 'Users who have signed in and the groups their tokens carried (for role assignments)',
+      response: Principals,
+      handler: ({ caller }) => {
+        requireRoleManager(services, caller);
+        return directory.principals(caller.principal.tenantId);
+      },
+    }),
+    route({
       method: 'GET',
       url: '/api/rooms',
       summary: 'Rooms the caller may see, with health, presence and the caller’s remote-access level',
@@ -236,7 +299,11 @@ export function directoryRoutes(services: Services) {
         const current = directory.room(tenantId, params.roomId);
         if (!current) throw new ApiFailure('room_not_found');
         requirePermission(services, caller, 'rooms.manage', current);
-        requireNoWidening(services, caller, current, body);
+        requireNoWidening(services, caller, current, {
+          location: body.locationId === undefined ? current.locationPath : directory.locationPath(tenantId, body.locationId),
+          tags: body.tags,
+          license: body.license,
+        });
         audited(caller, () => {
           const room = directory.updateRoom(tenantId, params.roomId, body);
           audit.append({ tenantId, type: 'room.updated', ...actor(caller), roomId: room.id, roomName: room.name, data: { before: { name: current.name, locationId: current.locationId, tags: current.tags, license: current.license }, patch: body } });
@@ -266,6 +333,38 @@ export function directoryRoutes(services: Services) {
       },
     }),
     route({
+      method: 'DELETE',
+      url: '/api/rooms/:roomId',
+      summary: 'Retire a room: it leaves the directory and its device is disconnected; its audit history stays',
+      params: RoomParams,
+      response: z.strictObject({ ok: z.literal(true) }),
+      handler: ({ caller, params }) => {
+        const room = manageableIdleRoom(services, caller, params.roomId);
+        audited(caller, () => {
+          const rolesChanged = directory.retireRoom(room.tenantId, room.id);
+          audit.append({ tenantId: room.tenantId, type: 'room.retired', ...actor(caller), roomId: room.id, roomName: room.name, data: { before: { name: room.name, locationId: room.locationId, tags: room.tags, license: room.license }, rolesChanged } });
+        });
+        services.agents.disconnect(room.id);
+        return { ok: true as const };
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/api/rooms/:roomId/enrollment',
+      summary: 'Revoke the room’s device: its key stops proving the room until it is enrolled again with a new code',
+      params: RoomParams,
+      response: Room,
+      handler: ({ caller, params }) => {
+        const room = manageableIdleRoom(services, caller, params.roomId);
+        audited(caller, () => {
+          directory.revokeDevice(room.tenantId, room.id);
+          audit.append({ tenantId: room.tenantId, type: 'room.deviceRevoked', ...actor(caller), roomId: room.id, roomName: room.name, data: { enrolledAt: room.enrolledAt } });
+        });
+        services.agents.disconnect(room.id);
+        return visibleRoom(services, caller, room.id);
+      },
+    }),
+    route({
       method: 'POST',
       url: '/api/rooms/:roomId/enrollment-code',
       summary: 'A one-time code that enrolls an agent into this room (24 h)',
@@ -288,22 +387,27 @@ export function directoryRoutes(services: Services) {
 }
 
 /**
- * Rule 4 for a room that moves, is retagged or relicensed: the caller must
- * manage it where it goes as well as where it is, and the change may not
- * give the caller a remote-access level on it they do not hold already.
+ * Rule 4 for a room that moves (itself or with its location), is retagged
+ * or relicensed: the caller must manage it where it goes as well as where it
+ * is, and the change may not give the caller a remote-access level on it
+ * they do not hold already.
  */
-function requireNoWidening(services: Services, caller: Caller, current: RoomRecord, patch: z.infer<typeof RoomPatch>): void {
-  const { directory } = services;
-  const tenantId = caller.principal.tenantId;
-  const policy = directory.policy(tenantId);
-  const next = {
-    ...roomRef(current),
-    location: patch.locationId === undefined ? current.locationPath : directory.locationPath(tenantId, patch.locationId),
-    tags: patch.tags ?? current.tags,
-  };
+function requireNoWidening(services: Services, caller: Caller, current: RoomRecord, change: { location: string[]; tags?: string[] | undefined; license?: RoomRecord['license'] | undefined }): void {
+  const policy = services.directory.policy(caller.principal.tenantId);
+  const next = { ...roomRef(current), location: change.location, tags: change.tags ?? current.tags };
   if (!can(policy, caller.principal, 'rooms.manage', next)) throw new ApiFailure('not_permitted');
   const reachable = (ref: typeof next, license: RoomRecord['license']) => (license === 'pro' ? levelRank[remoteAccessLevel(policy, caller.principal, ref).level] : 0);
-  if (reachable(next, patch.license ?? current.license) > reachable(roomRef(current), current.license)) throw new ApiFailure('not_permitted', ['The change would give you remote access you do not have on this room.']);
+  if (reachable(next, change.license ?? current.license) > reachable(roomRef(current), current.license)) throw new ApiFailure('not_permitted', ['The change would give you remote access you do not have on this room.']);
+}
+
+/** A room the caller manages and no session holds: what retiring it or revoking its device needs. */
+function manageableIdleRoom(services: Services, caller: Caller, roomId: string): RoomRecord {
+  const room = services.directory.room(caller.principal.tenantId, roomId);
+  if (!room) throw new ApiFailure('room_not_found');
+  requirePermission(services, caller, 'rooms.manage', room);
+  // The technician in it would lose the room mid-task: they end the session first.
+  if (services.broker.activeInRoom(room.id)) throw new ApiFailure('room_busy');
+  return room;
 }
 
 const levelRank = { none: 0, view: 1, modify: 2 } as const;
