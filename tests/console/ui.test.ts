@@ -94,8 +94,15 @@ describe('console UI in Chromium, against the browser host', () => {
     await admin.getByLabel('Remote Access: Modify (keyboard and shortcuts)').check();
     expect(await admin.getByLabel('Remote Access: View').isChecked()).toBe(true);
     await admin.getByRole('button', { name: 'Next' }).click();
-    await admin.getByLabel('Security groups (ids, comma separated)').fill('room-technicians');
-    await admin.getByLabel('Locations').selectOption({ label: 'Norway › Oslo HQ' });
+    // People are picked from the directory by name or username (here the admin, seen at sign-in), groups typed or picked.
+    await admin.getByLabel('Users', { exact: true }).fill('admin@contoso.test');
+    await admin.getByLabel('Users', { exact: true }).press('Enter');
+    const chosenUsers = admin.getByRole('list', { name: 'Users chosen' });
+    await expect.poll(() => chosenUsers.textContent()).toContain('Adele Admin (admin@contoso.test)');
+    await chosenUsers.getByRole('button', { name: 'Remove Adele Admin (admin@contoso.test)' }).click();
+    await admin.getByLabel('Security groups', { exact: true }).fill('room-technicians');
+    await admin.getByRole('button', { name: 'Add to Security groups' }).click();
+    await admin.getByRole('group', { name: 'Locations' }).getByLabel('Norway › Oslo HQ', { exact: true }).check();
     await shoot(admin, '03-role-wizard-assignments');
     await admin.getByRole('button', { name: 'Next' }).click();
     const review = admin.getByTestId('role-review');
@@ -114,7 +121,8 @@ describe('console UI in Chromium, against the browser host', () => {
     await admin.locator('tr[data-role="Pro Manager"]').getByRole('button', { name: 'Assign' }).click();
     await admin.getByRole('button', { name: 'Add Pro Managers' }).click();
     const holder = admin.getByTestId('pro-manager');
-    await holder.getByLabel('Security groups (ids, comma separated)').fill('room-leads');
+    await holder.getByLabel('Security groups', { exact: true }).fill('room-leads');
+    await holder.getByLabel('Security groups', { exact: true }).press('Enter');
     await holder.getByLabel('Where').selectOption({ label: 'Norway › Oslo HQ' });
     await admin.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => admin.locator('tr[data-role="Pro Manager"]').textContent()).toContain('1');
@@ -216,6 +224,51 @@ describe('console UI in Chromium, against the browser host', () => {
     const again = (await admin.getByRole('dialog', { name: 'Enroll Huddle 7' }).getByTestId('enrollment-code').textContent())!;
     expect(again).not.toBe(code);
     await admin.getByRole('dialog', { name: 'Enroll Huddle 7' }).getByRole('button', { name: 'Done' }).click();
+  });
+
+  it('edits the room, moves its floor to another building in the location tree, revokes its device, retires it and deletes the empty floor', async () => {
+    type Listed = { name: string; enrolled: boolean; locationPath: { name: string }[]; tags: string[] };
+    const listed = async (name: string) => (await system.api<Listed[]>(ADMIN, 'GET', '/api/rooms')).find((r) => r.name === name);
+    const details = () => admin.getByRole('complementary', { name: /^Room Huddle 7/ });
+    await details().getByRole('button', { name: 'Edit room' }).click();
+    const edit = admin.getByRole('dialog', { name: 'Edit Huddle 7' });
+    await edit.getByLabel('Name').fill('Huddle 7A');
+    await edit.getByLabel('Tags (comma separated)').fill('huddle');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await listed('Huddle 7A'))?.tags).toEqual(['huddle']);
+
+    await admin.getByRole('button', { name: 'Settings' }).click();
+    await admin.getByRole('tab', { name: 'Locations' }).click();
+    const floor = admin.getByTestId('location-Floor 9');
+    await expect.poll(() => floor.textContent()).toContain('Floor · 1 room');
+    await floor.getByRole('button', { name: 'Rename or move' }).click();
+    const move = admin.getByRole('dialog', { name: 'Change Floor 9' });
+    await move.getByLabel('In which building').selectOption({ label: 'Norway › Bergen Office' });
+    await move.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await listed('Huddle 7A'))?.locationPath.map((l) => l.name)).toEqual(['Norway', 'Bergen Office', 'Floor 9']);
+    await shoot(admin, '06-locations');
+
+    await admin.getByRole('button', { name: 'Rooms', exact: true }).click();
+    await admin.locator('[data-room="Huddle 7A"]').click();
+    const room = admin.getByRole('complementary', { name: 'Room Huddle 7A' });
+    await room.getByRole('button', { name: 'Revoke device' }).click();
+    await admin.getByRole('dialog', { name: "Revoke Huddle 7A's device?" }).getByRole('button', { name: 'Revoke device' }).click();
+    await expect.poll(async () => (await listed('Huddle 7A'))?.enrolled).toBe(false);
+    await expect.poll(() => room.getByRole('button', { name: 'Revoke device' }).count()).toBe(0);
+    await room.getByRole('button', { name: 'Retire room' }).click();
+    await admin.getByRole('dialog', { name: 'Retire Huddle 7A?' }).getByRole('button', { name: 'Retire room' }).click();
+    await expect.poll(() => admin.locator('[data-room="Huddle 7A"]').count()).toBe(0);
+    expect(await listed('Huddle 7A')).toBeUndefined();
+
+    await admin.getByRole('button', { name: 'Settings' }).click();
+    await admin.getByRole('tab', { name: 'Locations' }).click();
+    await admin.getByTestId('location-Floor 9').getByRole('button', { name: 'Delete' }).click();
+    await admin.getByRole('dialog', { name: 'Delete Floor 9?' }).getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => admin.getByTestId('location-Floor 9').count()).toBe(0);
+    // A building that still holds floors says so instead of vanishing.
+    await admin.getByTestId('location-Oslo HQ').getByRole('button', { name: 'Delete', exact: true }).first().click();
+    await admin.getByRole('dialog', { name: 'Delete Oslo HQ?' }).getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => admin.getByRole('alert').textContent()).toContain('Oslo HQ still holds 2 location(s)');
   });
 
 });

@@ -107,6 +107,7 @@ export const RoomInput = z.strictObject({
 export type RoomInput = z.input<typeof RoomInput>;
 /** Only the fields sent change: no defaults here, or an empty patch would reset the room. */
 export const RoomPatch = z.strictObject(roomFields).partial();
+export type RoomPatch = z.infer<typeof RoomPatch>;
 export const Room = z.strictObject({
   id: RoomId,
   name: z.string(),

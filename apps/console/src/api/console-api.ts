@@ -7,8 +7,11 @@ import {
   type EnrollmentCode,
   type ErrorCode,
   type Location,
+  LocationId,
   LocationInput,
+  LocationPatch,
   type Me,
+  type Principals,
   type RemoteAccessSettings,
   RoleId,
   RoleInput,
@@ -16,6 +19,7 @@ import {
   type Room,
   RoomId,
   RoomInput,
+  RoomPatch,
   SessionId,
   type SessionStarted,
   type SessionStateChanged,
@@ -49,8 +53,20 @@ export interface ConsoleApi {
   deleteRole(roleId: RoleId): Promise<RoleView>;
   /** Creates a region, a building in a region or a floor in a building (inside the caller's rooms.manage scope). */
   createLocation(location: LocationInput): Promise<Location>;
+  /** Renames or moves a location; the rooms beneath it move with it. */
+  updateLocation(locationId: LocationId, patch: LocationPatch): Promise<Location>;
+  /** Deletes a location that holds nothing and that no role names. */
+  deleteLocation(locationId: LocationId): Promise<Location>;
   /** Creates a room (inside the caller's rooms.manage scope) and returns it. */
   createRoom(room: RoomInput): Promise<Room>;
+  /** Renames, moves, retags or relicenses a room. */
+  updateRoom(roomId: RoomId, patch: RoomPatch): Promise<Room>;
+  /** Takes the room out of the directory; refused during a session. */
+  retireRoom(roomId: RoomId): Promise<void>;
+  /** Forgets the room's device until it is enrolled again with a new code. */
+  revokeDevice(roomId: RoomId): Promise<Room>;
+  /** Users who have signed in and groups seen in tokens: what a role assignment can name. */
+  principals(): Promise<Principals>;
   /** Restarts the room's PC now; refused during a call or a session. */
   restartRoom(roomId: RoomId): Promise<void>;
   /** A one-time code that enrolls an agent into the room, valid 24 h. */
@@ -85,7 +101,13 @@ export const consoleApiArgs = {
   deleteRole: z.tuple([RoleId]),
   assignBuiltInRole: z.tuple([RoleId, z.array(AssignmentInput).max(100)]),
   createLocation: z.tuple([LocationInput]),
+  updateLocation: z.tuple([LocationId, LocationPatch]),
+  deleteLocation: z.tuple([LocationId]),
   createRoom: z.tuple([RoomInput]),
+  updateRoom: z.tuple([RoomId, RoomPatch]),
+  retireRoom: z.tuple([RoomId]),
+  revokeDevice: z.tuple([RoomId]),
+  principals: z.tuple([]),
   enrollmentCode: z.tuple([RoomId]),
   restartRoom: z.tuple([RoomId]),
   auditPage: z.tuple([AuditQuery]),

@@ -7,7 +7,10 @@ import {
   AuditVerification,
   EnrollmentCode,
   Location,
+  type LocationId,
+  type LocationPatch,
   Me,
+  Principals,
   RemoteAccessSettings,
   type RoleId,
   type RoleInput,
@@ -15,6 +18,7 @@ import {
   Room,
   type RoomId,
   type RoomInput,
+  type RoomPatch,
   type LocationInput,
   type ServerToConsole,
   type SessionId,
@@ -174,8 +178,32 @@ export class ConsoleHost implements ConsoleApi {
     return this.client.json('POST', '/api/locations', Location, location);
   }
 
+  updateLocation(locationId: LocationId, patch: LocationPatch): Promise<Location> {
+    return this.client.json('PATCH', `/api/locations/${encodeURIComponent(locationId)}`, Location, patch);
+  }
+
+  deleteLocation(locationId: LocationId): Promise<Location> {
+    return this.client.json('DELETE', `/api/locations/${encodeURIComponent(locationId)}`, Location);
+  }
+
   createRoom(room: RoomInput): Promise<Room> {
     return this.client.json('POST', '/api/rooms', Room, room);
+  }
+
+  updateRoom(roomId: RoomId, patch: RoomPatch): Promise<Room> {
+    return this.client.json('PATCH', `/api/rooms/${encodeURIComponent(roomId)}`, Room, patch);
+  }
+
+  async retireRoom(roomId: RoomId): Promise<void> {
+    await this.client.json('DELETE', `/api/rooms/${encodeURIComponent(roomId)}`, z.strictObject({ ok: z.literal(true) }));
+  }
+
+  revokeDevice(roomId: RoomId): Promise<Room> {
+    return this.client.json('DELETE', `/api/rooms/${encodeURIComponent(roomId)}/enrollment`, Room);
+  }
+
+  principals(): Promise<Principals> {
+    return this.client.json('GET', '/api/principals', Principals);
   }
 
   async restartRoom(roomId: RoomId): Promise<void> {

@@ -10,7 +10,7 @@ export interface ServerClientOptions {
   timeoutMs?: number;
 }
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * The server's REST API, typed by the shared schemas: every answer is

@@ -1,7 +1,7 @@
 import type { SliceCreator } from './store';
 
 export type View = 'rooms' | 'settings';
-export type SettingsTab = 'remoteAccess' | 'roles' | 'general';
+export type SettingsTab = 'remoteAccess' | 'roles' | 'locations' | 'general';
 
 export interface NavSlice {
   view: View;

@@ -4,6 +4,7 @@ import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
 import { filterOptions, pathLabel } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
+import { Checklist, TokenPicker, usePrincipals } from './pickers';
 import { ErrorNote } from './ui';
 
 export const permissionLabels: Record<Permission, string> = {
@@ -25,11 +26,6 @@ const steps: [Step, string][] = [
 ];
 type Scope = Required<AssignmentInput>;
 const emptyScope = (): Scope => ({ users: [], groups: [], rooms: [], locations: [], tags: [] });
-const splitIds = (text: string) =>
-  text
-    .split(/[\s,;]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
 
 /** Create or edit a custom role: name → permissions → who and which rooms → review. */
 export function RoleWizard({ role, onDone }: { role: RoleView | null; onDone(): void }) {
@@ -44,6 +40,9 @@ export function RoleWizard({ role, onDone }: { role: RoleView | null; onDone(): 
   const [error, setError] = useState<ConsoleFailure | null>(null);
   const [saving, setSaving] = useState(false);
   const { tags } = useMemo(() => filterOptions(rooms), [rooms]);
+  const principals = usePrincipals();
+  const locationOptions = useMemo(() => locations.map((l) => ({ value: l.id, label: pathLabel(l, locations) })).sort((a, b) => a.label.localeCompare(b.label)), [locations]);
+  const roomOptions = useMemo(() => rooms.map((r) => ({ value: r.id, label: r.name })), [rooms]);
   useEffect(() => {
     api.locations().then(setLocations, (e: unknown) => setError(failureOf(e)));
   }, [api]);
@@ -126,17 +125,11 @@ export function RoleWizard({ role, onDone }: { role: RoleView | null; onDone(): 
           {assignments.map((scope, i) => (
             <fieldset key={i} className="assignment" aria-label={`Assignment ${i + 1}`}>
               <legend>Assignment {i + 1}</legend>
-              <label>
-                Users (object ids, comma separated)
-                <input defaultValue={scope.users.join(', ')} onBlur={(e) => setScope(i, { users: splitIds(e.target.value) })} />
-              </label>
-              <label>
-                Security groups (ids, comma separated)
-                <input defaultValue={scope.groups.join(', ')} onBlur={(e) => setScope(i, { groups: splitIds(e.target.value) })} />
-              </label>
-              <MultiSelect label="Locations" options={locations.map((l) => ({ value: l.id, label: pathLabel(l, locations) })).sort((a, b) => a.label.localeCompare(b.label))} value={scope.locations} onChange={(locations) => setScope(i, { locations })} />
-              <MultiSelect label="Tags" options={tags.map((t) => ({ value: t, label: t }))} value={scope.tags} onChange={(tags) => setScope(i, { tags })} />
-              <MultiSelect label="Rooms" options={rooms.map((r) => ({ value: r.id, label: r.name }))} value={scope.rooms} onChange={(rooms) => setScope(i, { rooms })} />
+              <TokenPicker label="Users" options={principals.users} value={scope.users} onChange={(users) => setScope(i, { users })} />
+              <TokenPicker label="Security groups" options={principals.groups} value={scope.groups} onChange={(groups) => setScope(i, { groups })} />
+              <Checklist label="Locations" options={locationOptions} value={scope.locations} onChange={(locations) => setScope(i, { locations })} />
+              <Checklist label="Tags" options={tags.map((t) => ({ value: t, label: t }))} value={scope.tags} onChange={(tags) => setScope(i, { tags })} />
+              <TokenPicker label="Rooms" options={roomOptions} value={scope.rooms} onChange={(rooms) => setScope(i, { rooms })} free={false} />
               <button type="button" onClick={() => setAssignments((all) => all.filter((_, j) => j !== i))}>
                 Remove assignment
               </button>
@@ -184,20 +177,5 @@ export function RoleWizard({ role, onDone }: { role: RoleView | null; onDone(): 
         )}
       </div>
     </section>
-  );
-}
-
-function MultiSelect({ label, options, value, onChange }: { label: string; options: { value: string; label: string }[]; value: string[]; onChange(value: string[]): void }) {
-  return (
-    <label>
-      {label}
-      <select multiple value={value} size={Math.min(6, Math.max(2, options.length))} onChange={(e) => onChange([...e.target.selectedOptions].map((o) => o.value))}>
-        {options.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.label}
-          </option>
-        ))}
-      </select>
-    </label>
   );
 }

@@ -5,6 +5,7 @@ import { failureOf } from '../errors';
 import { useConsole, usePlatform } from '../store/store';
 import { permissionLabels, RoleWizard } from './RoleWizard';
 import { LocationSelect } from './RoomForms';
+import { TokenPicker, usePrincipals } from './pickers';
 import { Confirm, ErrorNote } from './ui';
 
 export function RolesPanel() {
@@ -117,11 +118,9 @@ export function RolesPanel() {
 }
 
 const PRO_MANAGER = 'pro-manager';
-const list = (text: string) => [...new Set(text.split(',').map((item) => item.trim()).filter(Boolean))];
-
 interface Holder {
-  users: string;
-  groups: string;
+  users: string[];
+  groups: string[];
   /** A location id, or '' for the whole organization. */
   location: string;
 }
@@ -132,7 +131,8 @@ interface Holder {
  */
 function ProManagers({ role, onDone }: { role: RoleView; onDone(): void }) {
   const { api } = usePlatform();
-  const [holders, setHolders] = useState<Holder[]>(role.assignments.map((a) => ({ users: a.users.join(', '), groups: a.groups.join(', '), location: a.locations[0] ?? '' })));
+  const [holders, setHolders] = useState<Holder[]>(role.assignments.map((a) => ({ users: a.users, groups: a.groups, location: a.locations[0] ?? '' })));
+  const principals = usePrincipals();
   const [locations, setLocations] = useState<Location[]>([]);
   const [error, setError] = useState<ConsoleFailure | null>(null);
   useEffect(() => void api.locations().then(setLocations, (e: unknown) => setError(failureOf(e))), [api]);
@@ -140,7 +140,7 @@ function ProManagers({ role, onDone }: { role: RoleView; onDone(): void }) {
   const save = async () => {
     try {
       const assignments = holders
-        .map((h) => ({ users: list(h.users), groups: list(h.groups), locations: h.location ? [h.location] : [] }))
+        .map((h) => ({ users: h.users, groups: h.groups, locations: h.location ? [h.location] : [] }))
         .filter((a) => a.users.length > 0 || a.groups.length > 0);
       await api.assignBuiltInRole(role.id, assignments);
       onDone();
@@ -155,14 +155,8 @@ function ProManagers({ role, onDone }: { role: RoleView; onDone(): void }) {
       <ErrorNote error={error} />
       {holders.map((holder, index) => (
         <fieldset key={index} className="assignment" data-testid="pro-manager">
-          <label>
-            Users (ids, comma separated)
-            <input value={holder.users} onChange={(e) => change(index, { users: e.target.value })} />
-          </label>
-          <label>
-            Security groups (ids, comma separated)
-            <input value={holder.groups} onChange={(e) => change(index, { groups: e.target.value })} />
-          </label>
+          <TokenPicker label="Users" options={principals.users} value={holder.users} onChange={(users) => change(index, { users })} />
+          <TokenPicker label="Security groups" options={principals.groups} value={holder.groups} onChange={(groups) => change(index, { groups })} />
           <LocationSelect label="Where" none="The whole organization" locations={locations} value={holder.location} onChange={(location) => change(index, { location })} />
           <button type="button" onClick={() => setHolders(holders.filter((_, i) => i !== index))}>
             Remove
@@ -170,7 +164,7 @@ function ProManagers({ role, onDone }: { role: RoleView; onDone(): void }) {
         </fieldset>
       ))}
       <div className="actions">
-        <button type="button" onClick={() => setHolders([...holders, { users: '', groups: '', location: '' }])}>
+        <button type="button" onClick={() => setHolders([...holders, { users: [], groups: [], location: '' }])}>
           Add Pro Managers
         </button>
         <button type="button" onClick={onDone}>

@@ -4,7 +4,7 @@ import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
 import { locationText } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
-import { EnrollmentCodeButton, RestartRoomButton } from './RoomForms';
+import { RoomAdminActions } from './RoomForms';
 import { Ago, ErrorNote } from './ui';
 
 type Tab = 'overview' | 'health' | 'remoteAccess';
@@ -63,12 +63,7 @@ function Overview({ room }: { room: Room }) {
           <Ago at={room.lastSeenAt} />
         </dd>
       </dl>
-      {canManage && (
-        <div className="actions">
-          <RestartRoomButton room={room} />
-          <EnrollmentCodeButton room={room} />
-        </div>
-      )}
+      {canManage && <RoomAdminActions room={room} />}
     </div>
   );
 }

@@ -13,32 +13,35 @@ const platformChoices: [Platform, string][] = [
 
 /**
  * A new room, then its enrollment code: what an administrator does before
- * installing the agent on the room's PC. The server decides where the
- * caller may create one; a refusal is shown as it comes.
+ * installing the agent on the room's PC. With `room`, the same form edits
+ * it (name, location, tags, licence). The server decides where the caller
+ * may put a room; a refusal is shown as it comes.
  */
-export function AddRoomDialog({ onClose }: { onClose(): void }) {
+export function RoomDialog({ room, onClose }: { room?: Room; onClose(): void }) {
   const { api } = usePlatform();
   const syncRooms = useConsole((s) => s.syncRooms);
+  const knownTags = useConsole((s) => [...new Set(s.rooms.flatMap((r) => r.tags))].sort().join('\n'));
   const [locations, setLocations] = useState<Location[]>([]);
-  const [name, setName] = useState('');
-  const [locationId, setLocationId] = useState('');
-  const [tags, setTags] = useState('');
+  const [name, setName] = useState(room?.name ?? '');
+  const [locationId, setLocationId] = useState<string>(room?.locationId ?? '');
+  const [tags, setTags] = useState(room?.tags.join(', ') ?? '');
   const [platform, setPlatform] = useState<Platform>('windows');
-  const [license, setLicense] = useState<'pro' | 'basic'>('pro');
+  const [license, setLicense] = useState<'pro' | 'basic'>(room?.license ?? 'pro');
   const [created, setCreated] = useState<{ room: Room; code: EnrollmentCode } | null>(null);
   const [error, setError] = useState<ConsoleFailure | null>(null);
   useEffect(() => void api.locations().then(setLocations, (e: unknown) => setError(failureOf(e))), [api]);
 
-  const create = async () => {
+  const save = async () => {
+    const fields = { name: name.trim(), locationId: (locationId || null) as Room['locationId'], tags: [...new Set(tags.split(',').map((t) => t.trim()).filter(Boolean))], license };
     try {
-      const room = await api.createRoom({
-        name: name.trim(),
-        locationId: (locationId || null) as Room['locationId'],
-        tags: [...new Set(tags.split(',').map((t) => t.trim()).filter(Boolean))],
-        platform,
-        license,
-      });
-      setCreated({ room, code: await api.enrollmentCode(room.id) });
+      if (room) {
+        await api.updateRoom(room.id, fields);
+        void syncRooms();
+        onClose();
+        return;
+      }
+      const added = await api.createRoom({ ...fields, platform });
+      setCreated({ room: added, code: await api.enrollmentCode(added.id) });
       void syncRooms();
     } catch (e) {
       setError(failureOf(e));
@@ -47,7 +50,7 @@ export function AddRoomDialog({ onClose }: { onClose(): void }) {
 
   if (created) return <EnrollmentCodeDialog room={created.room} code={created.code} onClose={onClose} />;
   return (
-    <FormDialog title="Add a room" error={error} action="Add room" canAct={name.trim().length > 0} onAct={() => void create()} onClose={onClose}>
+    <FormDialog title={room ? `Edit ${room.name}` : 'Add a room'} error={error} action={room ? 'Save' : 'Add room'} canAct={name.trim().length > 0} onAct={() => void save()} onClose={onClose}>
       <label>
         Name
         <input value={name} onChange={(e) => setName(e.target.value)} autoFocus />
@@ -55,18 +58,25 @@ export function AddRoomDialog({ onClose }: { onClose(): void }) {
       <LocationSelect label="Location" none="No location" locations={locations} value={locationId} onChange={setLocationId} />
       <label>
         Tags (comma separated)
-        <input value={tags} onChange={(e) => setTags(e.target.value)} />
+        <input value={tags} onChange={(e) => setTags(e.target.value)} list="known-tags" />
       </label>
-      <label>
-        Platform
-        <select value={platform} onChange={(e) => setPlatform(e.target.value as Platform)}>
-          {platformChoices.map(([value, label]) => (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          ))}
-        </select>
-      </label>
+      <datalist id="known-tags">
+        {knownTags.split('\n').filter(Boolean).map((tag) => (
+          <option key={tag} value={tag} />
+        ))}
+      </datalist>
+      {!room && (
+        <label>
+          Platform
+          <select value={platform} onChange={(e) => setPlatform(e.target.value as Platform)}>
+            {platformChoices.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <label>
         License
         <select value={license} onChange={(e) => setLicense(e.target.value as 'pro' | 'basic')}>
@@ -75,6 +85,73 @@ export function AddRoomDialog({ onClose }: { onClose(): void }) {
         </select>
       </label>
     </FormDialog>
+  );
+}
+
+/**
+ * What a room manager does to a room from its details: edit it, issue a
+ * code, restart it, revoke its device, retire it. Each asks first where it
+ * cannot be undone, and the server checks the permission again.
+ */
+export function RoomAdminActions({ room }: { room: Room }) {
+  const { api } = usePlatform();
+  const syncRooms = useConsole((s) => s.syncRooms);
+  const selectRoom = useConsole((s) => s.selectRoom);
+  const [open, setOpen] = useState<'edit' | 'retire' | 'revoke' | null>(null);
+  const [error, setError] = useState<ConsoleFailure | null>(null);
+  const act = async (run: () => Promise<unknown>) => {
+    setOpen(null);
+    setError(null);
+    try {
+      await run();
+      await syncRooms();
+    } catch (e) {
+      setError(failureOf(e));
+    }
+  };
+  return (
+    <div className="actions">
+      <button type="button" onClick={() => setOpen('edit')}>
+        Edit room
+      </button>
+      <RestartRoomButton room={room} />
+      <EnrollmentCodeButton room={room} />
+      {room.enrolled && (
+        <button type="button" onClick={() => setOpen('revoke')}>
+          Revoke device
+        </button>
+      )}
+      <button type="button" className="danger" onClick={() => setOpen('retire')}>
+        Retire room
+      </button>
+      <ErrorNote error={error} />
+      {open === 'edit' && <RoomDialog room={room} onClose={() => setOpen(null)} />}
+      {open === 'revoke' && (
+        <Confirm
+          title={`Revoke ${room.name}'s device?`}
+          body={<p>The room's PC is disconnected and can no longer prove it is this room. To bring it back, issue a new enrollment code and enroll it again.</p>}
+          action="Revoke device"
+          danger
+          onCancel={() => setOpen(null)}
+          onConfirm={() => void act(() => api.revokeDevice(room.id))}
+        />
+      )}
+      {open === 'retire' && (
+        <Confirm
+          title={`Retire ${room.name}?`}
+          body={<p>The room leaves the directory and role assignments, and its device is disconnected. Its sessions and audit records are kept.</p>}
+          action="Retire room"
+          danger
+          onCancel={() => setOpen(null)}
+          onConfirm={() =>
+            void act(async () => {
+              await api.retireRoom(room.id);
+              selectRoom(null);
+            })
+          }
+        />
+      )}
+    </div>
   );
 }
 
@@ -123,7 +200,8 @@ export function EnrollmentCodeButton({ room }: { room: Room }) {
   );
 }
 
-const parentKind: Record<LocationKind, LocationKind | null> = { region: null, building: 'region', floor: 'building' };
+/** What each kind of location sits inside: the only nesting the directory accepts. */
+export const parentKind: Record<LocationKind, LocationKind | null> = { region: null, building: 'region', floor: 'building' };
 const kindLabels: Record<LocationKind, string> = { region: 'Region', building: 'Building', floor: 'Floor' };
 
 /** A region, a building in a region, or a floor in a building: the only nesting the directory accepts. */

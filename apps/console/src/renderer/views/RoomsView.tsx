@@ -4,7 +4,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { filterOptions, filterRooms, indexRooms, locationText, type SortKey } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
 import { RoomDetails } from './RoomDetails';
-import { AddLocationDialog, AddRoomDialog } from './RoomForms';
+import { AddLocationDialog, RoomDialog } from './RoomForms';
 import { Ago, ErrorNote } from './ui';
 import { VirtualList } from './VirtualList';
 
@@ -112,7 +112,7 @@ export function RoomsView() {
         <VirtualList items={shown} rowHeight={ROW_HEIGHT} label="Rooms" activeIndex={activeIndex} render={(room) => <RoomRow room={room} selected={room.id === selectedRoomId} onSelect={() => selectRoom(room.id)} />} />
       </section>
       {selected && <RoomDetails room={selected} />}
-      {adding === 'room' && <AddRoomDialog onClose={() => setAdding(null)} />}
+      {adding === 'room' && <RoomDialog onClose={() => setAdding(null)} />}
       {adding === 'location' && <AddLocationDialog onClose={() => setAdding(null)} />}
     </div>
   );

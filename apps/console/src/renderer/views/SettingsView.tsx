@@ -5,18 +5,29 @@ import { failureOf } from '../errors';
 import type { SettingsTab } from '../store/nav-slice';
 import { useConsole, usePlatform } from '../store/store';
 import { AuditPanel } from './AuditPanel';
+import { LocationsPanel } from './LocationsPanel';
 import { RolesPanel } from './RolesPanel';
 import { Ago, Confirm, ErrorNote } from './ui';
 
-const tabLabels: Record<SettingsTab, string> = { remoteAccess: 'Remote Access', roles: 'Roles', general: 'General' };
+const tabLabels: Record<SettingsTab, string> = { remoteAccess: 'Remote Access', roles: 'Roles', locations: 'Locations', general: 'General' };
 
 export function SettingsView() {
-  const tab = useConsole((s) => s.settingsTab);
+  const account = useConsole((s) => s.status?.account ?? null);
+  const chosen = useConsole((s) => s.settingsTab);
   const openSettings = useConsole((s) => s.openSettings);
+  // Only what the user may use: everyone reads whether remote access is on; the rest follows their permissions.
+  const allowed: Record<SettingsTab, boolean> = {
+    remoteAccess: true,
+    roles: account?.canManageRoles ?? false,
+    locations: account?.permissions.includes('rooms.manage') ?? false,
+    general: account?.permissions.includes('audit.read') ?? false,
+  };
+  const tabs = (Object.keys(tabLabels) as SettingsTab[]).filter((id) => allowed[id]);
+  const tab = allowed[chosen] ? chosen : 'remoteAccess';
   return (
     <div className="settings">
       <div role="tablist" aria-label="Settings">
-        {(Object.keys(tabLabels) as SettingsTab[]).map((id) => (
+        {tabs.map((id) => (
           <button key={id} role="tab" type="button" aria-selected={tab === id} onClick={() => openSettings(id)}>
             {tabLabels[id]}
           </button>
@@ -24,6 +35,7 @@ export function SettingsView() {
       </div>
       {tab === 'remoteAccess' && <RemoteAccessPanel />}
       {tab === 'roles' && <RolesPanel />}
+      {tab === 'locations' && <LocationsPanel />}
       {tab === 'general' && <AuditPanel />}
     </div>
   );
