@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { EnrollmentCode, Platform, Room } from '@roomlink/shared';
 import { AGENT_VERSION, type RoomAgent } from '../../apps/room-agent/src/core/agent';
 import { enroll, identityPath } from '../../apps/room-agent/src/core/identity';
-import { createLogger } from '../../apps/room-agent/src/core/log';
+import { createLogger, RecentLines } from '../../apps/room-agent/src/core/log';
 import { startAgent } from '../../apps/room-agent/src/run';
 
 export interface DemoAgent {
@@ -38,6 +38,7 @@ export async function startRoomAgent(options: RoomAgentOptions): Promise<{ agent
     await enroll({ serverUrl: options.serverUrl, code, dataDir: options.dataDir, platform: options.platform, agentVersion: AGENT_VERSION });
   }
   const roomStateFile = join(options.dataDir, 'room-state.json');
+  const recentLog = new RecentLines();
   const agent = await startAgent({
     dataDir: options.dataDir,
     platform: options.platform,
@@ -47,7 +48,8 @@ export async function startRoomAgent(options: RoomAgentOptions): Promise<{ agent
     restartCommand: options.restartCommand,
     graceMs: options.graceMs,
     loopbackOnly: options.loopbackOnly,
-    log: createLogger(options.logLevel),
+    log: createLogger(options.logLevel, recentLog),
+    recentLog,
   });
   return { agent, roomStateFile };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import type { RemoteAccessSettings, RoleView } from '@roomlink/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -269,6 +270,28 @@ describe('console UI in Chromium, against the browser host', () => {
     await admin.getByTestId('location-Oslo HQ').getByRole('button', { name: 'Delete', exact: true }).first().click();
     await admin.getByRole('dialog', { name: 'Delete Oslo HQ?' }).getByRole('button', { name: 'Delete' }).click();
     await expect.poll(() => admin.getByRole('alert').textContent()).toContain('Oslo HQ still holds 2 location(s)');
+  });
+
+  it('collects logs from a live room outside any session: a downloadable bundle from the real agent, both steps audited', async () => {
+    const glacier = system.tenant.rooms.find((r) => r.name === 'Glacier')!;
+    await system.roomAgent(glacier, { platform: 'synthetic' });
+    await admin.getByRole('button', { name: 'Rooms', exact: true }).click();
+    await admin.getByRole('button', { name: 'Refresh' }).click();
+    await admin.locator('[data-room="Glacier"]').click();
+    const details = admin.getByRole('complementary', { name: 'Room Glacier' });
+    await expect.poll(() => details.getByRole('button', { name: 'Collect logs' }).isEnabled()).toBe(true);
+    await details.getByRole('button', { name: 'Collect logs' }).click();
+    const bundle = details.locator('.bundles li').first();
+    await expect.poll(() => bundle.getAttribute('data-status'), { timeout: 10_000 }).toBe('ready');
+    const download = admin.waitForEvent('download');
+    await bundle.getByRole('button', { name: /^Download/ }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toMatch(/^Glacier-.+\.json\.gz$/);
+    const content = JSON.parse(gunzipSync(readFileSync((await file.path())!)).toString()) as { platform: string; agent: { roomName: string; version: string }; recentLog: string[] };
+    expect(content).toMatchObject({ platform: 'synthetic', agent: { roomName: 'Glacier' } });
+    expect(Array.isArray(content.recentLog)).toBe(true);
+    const records = await system.api<{ records: { type: string }[] }>(ADMIN, 'GET', `/api/audit?roomId=${glacier.id}`);
+    expect(records.records.map((r) => r.type)).toEqual(expect.arrayContaining(['room.logsRequested', 'room.logsCollected']));
   });
 
 });

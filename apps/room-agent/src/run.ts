@@ -7,7 +7,7 @@ import { defaultPumpOptions } from './core/picture/picture-pump';
 import { AgentSetupError, enroll, ensureDataDir, loadIdentity } from './core/identity';
 import { EndReports } from './core/end-reports';
 import { FileGrantLedger } from './core/ledger';
-import { createLogger, type Logger } from './core/log';
+import { createLogger, RecentLines, type Logger } from './core/log';
 import { defaultMediaOptions } from './core/media';
 import type { Overlay, Platform } from './core/platform';
 import { FileRoomState } from './core/room-state-file';
@@ -53,6 +53,8 @@ export interface AgentConfig {
   graceMs: number;
   loopbackOnly: boolean;
   log: Logger;
+  /** The lines `log` writes, kept for log bundles. */
+  recentLog?: RecentLines;
 }
 
 export function pickPlatform(requested: string, env: NodeJS.ProcessEnv, os: NodeJS.Platform): PlatformName {
@@ -104,6 +106,7 @@ export async function startAgent(config: AgentConfig, overlay?: Overlay): Promis
     ledger,
     reports: new EndReports(join(config.dataDir, 'end-reports.json')),
     log: config.log,
+    ...(config.recentLog && { recentLog: config.recentLog }),
   });
   await agent.start();
   return agent;
@@ -124,7 +127,8 @@ export async function runAgent(argv: string[], host: { overlay?: Overlay } = {})
     process.stdout.write(`${usage}\n`);
     return command || values.help ? 0 : 2;
   }
-  const log = createLogger(values['log-level']);
+  const recentLog = new RecentLines();
+  const log = createLogger(values['log-level'], recentLog);
   const dataDir = resolve(values['data-dir']);
   try {
     const platform = pickPlatform(values.platform, process.env, process.platform);
@@ -149,6 +153,7 @@ export async function runAgent(argv: string[], host: { overlay?: Overlay } = {})
         graceMs,
         loopbackOnly: values['loopback-only'],
         log,
+        recentLog,
       },
       host.overlay,
     );

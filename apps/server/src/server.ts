@@ -17,12 +17,14 @@ import { ConsoleHub } from './hub/consoles';
 import { openApi, registerRoutes } from './http/route';
 import { directoryRoutes } from './http/routes/directory';
 import { sessionRoutes } from './http/routes/sessions';
+import { logRoutes } from './http/routes/logs';
 import type { Services } from './http/services';
 import { loadServerKeys } from './keys';
 import { SessionBroker } from './sessions/broker';
 import { RateLimiter } from './sessions/rate-limit';
 import { openDatabase } from './store/db';
 import { Directory, DirectoryError } from './store/directory';
+import { LogBundles } from './store/log-bundles';
 
 export const SERVER_VERSION = '0.1.0';
 export const DEFAULT_SERVER_PORT = 47_800;
@@ -111,7 +113,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   );
   agents.broker = broker;
   consoles.broker = broker;
-  const services: Services = { db, directory, audit, broker, agents, keys, enrollLimiter: new RateLimiter(config.enrollmentRate.burst, config.enrollmentRate.perSecond, () => now().getTime()), now };
+  const services: Services = { db, directory, audit, broker, agents, keys, enrollLimiter: new RateLimiter(config.enrollmentRate.burst, config.enrollmentRate.perSecond, () => now().getTime()), logBundles: new LogBundles(db, now), now };
   const verifyToken = tokenVerifier(config.auth, now);
 
   async function authenticate(request: Pick<FastifyRequest, 'headers'>): Promise<Caller> {
@@ -144,7 +146,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   app.setNotFoundHandler((_request, reply) => void reply.status(404).send({ error: roomlinkError('bad_request', ['no such route']) }));
 
-  const routes = [...directoryRoutes(services), ...sessionRoutes(services)];
+  // Log bundles arrive as gzip bytes, not JSON.
+  app.addContentTypeParser('application/gzip', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  const routes = [...directoryRoutes(services), ...sessionRoutes(services), ...logRoutes(services)];
   registerRoutes(app, routes, authenticate);
   const spec = openApi(routes, SERVER_VERSION);
   app.get('/openapi.json', () => spec);
@@ -180,6 +184,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     try {
       const purged = audit.purge();
       if (purged.records > 0) log.info(purged, 'audit retention purge');
+      const bundles = services.logBundles.purge();
+      if (bundles > 0) log.info({ bundles }, 'log bundle retention purge');
     } catch (error) {
       log.error({ err: error }, 'audit retention purge failed');
     }

@@ -133,6 +133,25 @@ export const Room = z.strictObject({
 export type Room = z.infer<typeof Room>;
 
 export const EnrollmentCode = z.strictObject({ code: z.string(), expiresAt: IsoTime });
+export const LogBundleStatus = z.enum(['requested', 'ready', 'failed']);
+/** Logs a room was asked for: waiting, ready to download, or failed (the room never sent them). */
+export const LogBundle = z.strictObject({
+  id: z.string(),
+  roomId: RoomId,
+  status: LogBundleStatus,
+  requestedBy: z.string(),
+  requestedAt: IsoTime,
+  receivedAt: IsoTime.nullable(),
+  size: z.number().int().nonnegative().nullable(),
+  sha256: z.string().nullable(),
+  /** Why it failed, in words. */
+  problem: z.string().nullable(),
+});
+export type LogBundle = z.infer<typeof LogBundle>;
+/** The most a room may upload as one bundle (gzip), and how long bundles are kept. */
+export const LOG_BUNDLE_MAX_BYTES = 5 * 1024 * 1024;
+export const LOG_BUNDLE_RETENTION_DAYS = 30;
+
 /** People who have signed in and the groups their tokens carried: what a role's assignments can name. */
 export const Principals = z.strictObject({
   users: z.array(z.strictObject({ id: z.string(), name: z.string(), username: z.string() })),

@@ -7,6 +7,7 @@ import {
   type EnrollmentCode,
   type ErrorCode,
   type Location,
+  type LogBundle,
   LocationId,
   LocationInput,
   LocationPatch,
@@ -67,6 +68,11 @@ export interface ConsoleApi {
   revokeDevice(roomId: RoomId): Promise<Room>;
   /** Users who have signed in and groups seen in tokens: what a role assignment can name. */
   principals(): Promise<Principals>;
+  /** Asks the room for its logs; it uploads them to the server within 2 minutes. */
+  collectLogs(roomId: RoomId): Promise<LogBundle>;
+  logBundles(roomId: RoomId): Promise<LogBundle[]>;
+  /** One bundle's bytes (gzip), base64, with its file name. */
+  downloadLogs(roomId: RoomId, bundleId: string): Promise<LogDownload>;
   /** Restarts the room's PC now; refused during a call or a session. */
   restartRoom(roomId: RoomId): Promise<void>;
   /** A one-time code that enrolls an agent into the room, valid 24 h. */
@@ -108,6 +114,9 @@ export const consoleApiArgs = {
   retireRoom: z.tuple([RoomId]),
   revokeDevice: z.tuple([RoomId]),
   principals: z.tuple([]),
+  collectLogs: z.tuple([RoomId]),
+  logBundles: z.tuple([RoomId]),
+  downloadLogs: z.tuple([RoomId, z.string().min(1).max(64)]),
   enrollmentCode: z.tuple([RoomId]),
   restartRoom: z.tuple([RoomId]),
   auditPage: z.tuple([AuditQuery]),
@@ -148,6 +157,11 @@ export interface RoomsSnapshot {
 export interface CachedAuditPage extends AuditPage {
   /** Set when the server could not be reached and this page came from the cache. */
   cachedAt: string | null;
+}
+
+export interface LogDownload {
+  filename: string;
+  base64: string;
 }
 
 export interface AuditExport {

@@ -7,6 +7,7 @@ import {
   AuditVerification,
   EnrollmentCode,
   Location,
+  LogBundle,
   type LocationId,
   type LocationPatch,
   Me,
@@ -27,7 +28,7 @@ import {
   type SignalData,
 } from '@roomlink/shared';
 import { z } from 'zod';
-import type { AuditExport, CachedAuditPage, ConsoleApi, ConsoleStatus, RoomsSnapshot } from '../api/console-api';
+import type { AuditExport, CachedAuditPage, ConsoleApi, ConsoleStatus, LogDownload, RoomsSnapshot } from '../api/console-api';
 import { ConsoleError, ConsoleEventBus } from '../api/rpc';
 import { Auth, type AuthConfig } from './auth';
 import { ConsoleCache } from './cache';
@@ -204,6 +205,19 @@ export class ConsoleHost implements ConsoleApi {
 
   principals(): Promise<Principals> {
     return this.client.json('GET', '/api/principals', Principals);
+  }
+
+  collectLogs(roomId: RoomId): Promise<LogBundle> {
+    return this.client.json('POST', `/api/rooms/${encodeURIComponent(roomId)}/logs`, LogBundle);
+  }
+
+  logBundles(roomId: RoomId): Promise<LogBundle[]> {
+    return this.client.json('GET', `/api/rooms/${encodeURIComponent(roomId)}/logs`, z.array(LogBundle));
+  }
+
+  async downloadLogs(roomId: RoomId, bundleId: string): Promise<LogDownload> {
+    const { bytes, filename } = await this.client.file(`/api/rooms/${encodeURIComponent(roomId)}/logs/${encodeURIComponent(bundleId)}`);
+    return { filename: filename ?? `${bundleId}.json.gz`, base64: bytes.toString('base64') };
   }
 
   async restartRoom(roomId: RoomId): Promise<void> {

@@ -31,6 +31,14 @@ export class ServerClient {
     return this.send('GET', path, undefined, (response) => response.text());
   }
 
+  /** A download: its bytes and the file name the server suggests. */
+  file(path: string): Promise<{ bytes: Buffer; filename: string | null }> {
+    return this.send('GET', path, undefined, async (response) => ({
+      bytes: Buffer.from(await response.arrayBuffer()),
+      filename: /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? null,
+    }));
+  }
+
   private async send<T>(method: Method, path: string, body: unknown, read: (response: Response) => Promise<T>): Promise<T> {
     const token = await this.options.accessToken();
     let response: Response;

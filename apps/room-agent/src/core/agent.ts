@@ -6,7 +6,8 @@ import type { PumpOptions } from './picture/picture-pump';
 import type { EndReports } from './end-reports';
 import { checkGrant, type GrantLedger } from './grants';
 import type { AgentIdentity } from './identity';
-import type { Logger } from './log';
+import type { Logger, RecentLines } from './log';
+import { uploadLogBundle } from './log-upload';
 import type { MediaOptions } from './media';
 import type { Platform, RoomStatus } from './platform';
 import { AgentSession } from './session';
@@ -27,6 +28,8 @@ export interface AgentOptions {
   /** End reports the server has not acknowledged yet. */
   reports: EndReports;
   log: Logger;
+  /** The newest log lines, for log bundles. */
+  recentLog?: RecentLines;
   now?: () => number;
 }
 
@@ -154,7 +157,7 @@ export class RoomAgent {
         return;
       case 'device.action':
         if (message.action === 'collectLogs') {
-          void this.platform.device.collectLogs().then((path) => this.options.log.info({ path }, 'collected logs'));
+          void this.collectLogs(message.upload);
           return;
         }
         if (this.session) void this.session.end('device_restart');
@@ -162,6 +165,22 @@ export class RoomAgent {
         return;
       case 'error':
         return;
+    }
+  }
+
+  /** Writes the platform's bundle and, when the server asked with an upload token, sends it. */
+  private async collectLogs(upload: { bundleId: string; token: string } | undefined): Promise<void> {
+    try {
+      const platformFile = await this.platform.device.collectLogs();
+      if (!upload) {
+        this.options.log.info({ path: platformFile }, 'collected logs');
+        return;
+      }
+      const agent = { version: AGENT_VERSION, roomId: this.identity.roomId, roomName: this.identity.roomName, platform: this.platform.name, counters: this.counters, status: this.status, displays: this.displays, inSession: this.session !== null };
+      const sent = await uploadLogBundle({ serverUrl: this.identity.serverUrl, ...upload, platformFile, agent, recentLog: this.options.recentLog?.lines() ?? [] });
+      this.options.log.info({ bundleId: upload.bundleId, bytes: sent.size }, 'uploaded logs');
+    } catch (error) {
+      this.options.log.error({ err: (error as Error).message }, 'collecting logs failed');
     }
   }
 

@@ -27,8 +27,10 @@ export interface Route<P extends Schema | undefined = Schema | undefined, Q exte
   query?: Q;
   body?: B;
   response: Schema;
-  /** For responses that are not JSON (CSV). */
+  /** For responses that are not JSON (CSV, a gzip download). */
   contentType?: string;
+  /** A larger request body than the server's default, for uploads. */
+  bodyLimit?: number;
   status?: number;
   handler(context: RouteContext<Infer<P>, Infer<Q>, Infer<B>>): unknown;
 }
@@ -47,6 +49,7 @@ export function registerRoutes(app: FastifyInstance, routes: readonly Route[], a
     app.route({
       method: definition.method,
       url: definition.url,
+      ...(definition.bodyLimit && { bodyLimit: definition.bodyLimit }),
       handler: async (request, reply) => {
         const caller = definition.public ? (undefined as unknown as Caller) : await authenticate(request);
         const context = {

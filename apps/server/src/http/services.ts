@@ -9,6 +9,7 @@ import type { SessionBroker } from '../sessions/broker';
 import type { RateLimiter } from '../sessions/rate-limit';
 import type { Directory, RoomRecord } from '../store/directory';
 import type { Db } from '../store/db';
+import type { LogBundles } from '../store/log-bundles';
 
 /** Everything a route handler may use. */
 export interface Services {
@@ -19,6 +20,7 @@ export interface Services {
   agents: AgentHub;
   keys: ServerKeys;
   enrollLimiter: RateLimiter;
+  logBundles: LogBundles;
   now: () => Date;
 }
 

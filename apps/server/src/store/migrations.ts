@@ -142,4 +142,20 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (tenant_id, kind, id)
   ) STRICT;
   `,
+  `
+  -- Log bundles rooms were asked for; the upload token is kept only as its hash.
+  CREATE TABLE log_bundles (
+    tenant_id TEXT NOT NULL,
+    id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    received_at TEXT,
+    size INTEGER,
+    sha256 TEXT,
+    content BLOB
+  ) STRICT;
+  CREATE INDEX log_bundles_by_room ON log_bundles(tenant_id, room_id, requested_at);
+  `,
 ];

@@ -117,6 +117,8 @@ export const DeviceAction = z.strictObject({
   ...base,
   type: z.literal('device.action'),
   action: z.enum(['restart', 'collectLogs']),
+  /** For collectLogs: where the bundle goes (POST /api/agent/logs/:bundleId) and the one-time token that lets it in. */
+  upload: z.strictObject({ bundleId: z.string().min(1).max(64), token: z.string().min(32).max(128) }).optional(),
 });
 export const ProtocolError = z.strictObject({
   ...base,

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { CachedAuditPage, ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
 import { useConsole, usePlatform } from '../store/store';
+import { saveFile } from './save-file';
 import { Ago, ErrorNote } from './ui';
 
 const PAGE = 50;
@@ -63,11 +64,7 @@ export function AuditPanel() {
   const exportCsv = async () => {
     try {
       const { filename, csv } = await api.exportAudit({ ...queryOf(filters), limit: 10_000 });
-      const link = document.createElement('a');
-      link.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
-      link.download = filename;
-      link.click();
-      URL.revokeObjectURL(link.href);
+      saveFile(filename, csv, 'text/csv');
     } catch (e) {
       setError(failureOf(e));
     }

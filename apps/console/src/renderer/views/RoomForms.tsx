@@ -4,6 +4,7 @@ import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
 import { pathLabel } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
+import { RoomLogs } from './RoomLogs';
 import { Confirm, Dialog, ErrorNote, FormDialog } from './ui';
 
 const platformChoices: [Platform, string][] = [
@@ -125,6 +126,7 @@ export function RoomAdminActions({ room }: { room: Room }) {
         Retire room
       </button>
       <ErrorNote error={error} />
+      <RoomLogs room={room} />
       {open === 'edit' && <RoomDialog room={room} onClose={() => setOpen(null)} />}
       {open === 'revoke' && (
         <Confirm
