@@ -190,6 +190,30 @@ describe('console UI in Chromium, against the browser host', () => {
     await viewer.getByRole('button', { name: 'Sign in' }).waitFor();
   });
 
+  it('recovers at once when the sign-in window is closed, or the page is reloaded while it waits', async () => {
+    const { web } = await system.console('recovering');
+    const page = await (await system.chromium()).newPage();
+    await page.goto(web.url);
+    const signIn = page.getByRole('button', { name: 'Sign in' });
+    let popup = page.context().waitForEvent('page');
+    await signIn.click();
+    await (await popup).close();
+    await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 5_000 }).toContain('Sign-in was cancelled. The sign-in window was closed.');
+    expect(await signIn.isEnabled()).toBe(true);
+
+    // A reload loses the window's handle; the next Sign in replaces the waiting one and opens a fresh page.
+    popup = page.context().waitForEvent('page');
+    await signIn.click();
+    const abandoned = await popup;
+    await page.reload();
+    popup = page.context().waitForEvent('page');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const fresh = await popup;
+    expect(fresh).not.toBe(abandoned);
+    await fresh.getByRole('button', { name: /viewer@contoso\.test/ }).click();
+    await expect.poll(() => page.getByTestId('who').textContent()).toContain('viewer@contoso.test');
+  });
+
   it('adds a floor and a room on it, and gives the code and the command that enroll its PC', async () => {
     await admin.getByRole('button', { name: 'Rooms', exact: true }).click();
     await admin.getByRole('button', { name: 'Add location' }).click();

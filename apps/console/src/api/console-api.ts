@@ -40,6 +40,8 @@ export interface ConsoleApi {
   status(): Promise<ConsoleStatus>;
   /** Interactive sign-in: the host asks the renderer to open the provider's page (event `signIn.open`). */
   signIn(): Promise<ConsoleStatus>;
+  /** Ends a sign-in still waiting for its page (the window was closed); the waiting `signIn` fails at once. */
+  cancelSignIn(): Promise<void>;
   signOut(): Promise<ConsoleStatus>;
   /** Rooms from the local cache, at once, even with the server down. */
   cachedRooms(): Promise<RoomsSnapshot>;
@@ -95,6 +97,7 @@ export type ConsoleMethod = keyof ConsoleApi;
 export const consoleApiArgs = {
   status: z.tuple([]),
   signIn: z.tuple([]),
+  cancelSignIn: z.tuple([]),
   signOut: z.tuple([]),
   cachedRooms: z.tuple([]),
   syncRooms: z.tuple([]),

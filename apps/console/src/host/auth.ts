@@ -37,6 +37,8 @@ const page = (title: string, text: string) =>
 export class Auth {
   private readonly app: PublicClientApplication;
   private pending: Promise<AccountInfo> | null = null;
+  /** Where the waiting sign-in's loopback listens, its state, and why it was cancelled (once it is). */
+  private attempt: { redirectUri: string; state: string; cancelled: string | null } | null = null;
 
   constructor(private readonly options: AuthOptions) {
     const { config } = options;
@@ -57,36 +59,63 @@ export class Auth {
     return accounts[0] ?? null;
   }
 
-  /** Interactive sign-in through the system's browser and a loopback redirect (PKCE). One at a time. */
+  /**
+   * Interactive sign-in through the system's browser and a loopback redirect
+   * (PKCE). One at a time: a new one first cancels one still waiting, whose
+   * window was closed or lost with a reload, so Sign in always opens a page.
+   */
   signIn(): Promise<AccountInfo> {
-    this.pending ??= this.interactive().finally(() => (this.pending = null));
-    return this.pending;
+    const previous = this.pending;
+    const attempt: Promise<AccountInfo> = (previous ? this.cancelSignIn('Another sign-in was started.').then(() => previous.catch(() => undefined)) : Promise.resolve())
+      .then(() => this.interactive())
+      .finally(() => {
+        if (this.pending === attempt) this.pending = null;
+      });
+    this.pending = attempt;
+    return attempt;
+  }
+
+  /**
+   * Ends a sign-in that waits for a page nobody will finish (its window was
+   * closed): the loopback listener is answered the way a provider answers a
+   * refusal, so MSAL closes it and the waiting sign-in fails at once.
+   */
+  async cancelSignIn(reason: string): Promise<void> {
+    const attempt = this.attempt;
+    if (!attempt || attempt.cancelled) return;
+    attempt.cancelled = reason;
+    await fetch(attempt.redirectUri, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ error: 'access_denied', error_description: reason, state: attempt.state }).toString(),
+    }).catch((error: unknown) => this.options.log('cancelling the sign-in listener failed', error));
   }
 
   private async interactive(): Promise<AccountInfo> {
     const timeoutMs = this.options.interactiveTimeoutMs ?? 5 * 60_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new ConsoleError('sign_in_failed', 'Sign-in timed out: the sign-in page was not completed.')), timeoutMs);
-    });
+    const timer = setTimeout(() => void this.cancelSignIn('The sign-in page was not completed in time.'), timeoutMs);
     try {
-      const result = await Promise.race([
-        this.app.acquireTokenInteractive({
-          scopes: this.options.config.scopes,
-          openBrowser: this.options.openBrowser,
-          successTemplate: page('Signed in to Roomlink', 'You can close this tab and return to the console.'),
-          errorTemplate: page('Sign-in failed', 'Return to the console and try again.'),
-        }),
-        timeout,
-      ]);
+      const result = await this.app.acquireTokenInteractive({
+        scopes: this.options.config.scopes,
+        openBrowser: async (url) => {
+          const query = new URL(url).searchParams;
+          this.attempt = { redirectUri: query.get('redirect_uri') ?? '', state: query.get('state') ?? '', cancelled: null };
+          await this.options.openBrowser(url);
+        },
+        successTemplate: page('Signed in to Roomlink', 'You can close this tab and return to the console.'),
+        errorTemplate: page('Sign-in failed', 'Return to the console and try again.'),
+      });
       if (!result.account) throw new ConsoleError('sign_in_failed');
       return result.account;
     } catch (error) {
       if (error instanceof ConsoleError) throw error;
+      const cancelled = this.attempt?.cancelled;
+      if (cancelled) throw new ConsoleError('sign_in_failed', `Sign-in was cancelled. ${cancelled}`);
       this.options.log('interactive sign-in failed', error);
       throw new ConsoleError('sign_in_failed', `Sign-in did not complete: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       clearTimeout(timer);
+      this.attempt = null;
     }
   }
 

@@ -131,6 +131,10 @@ export class ConsoleHost implements ConsoleApi {
     return this.publishStatus();
   }
 
+  cancelSignIn(): Promise<void> {
+    return this.auth.cancelSignIn('The sign-in window was closed.');
+  }
+
   async signOut(): Promise<ConsoleStatus> {
     this.hub.stop();
     await this.auth.signOut();
