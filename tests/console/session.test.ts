@@ -47,9 +47,14 @@ describe('session window', () => {
     await expect.poll(() => picturePixel(page, 0.02, 0.98).then((p) => near(p, [30, 60, 160])), { timeout: 10_000 }).toBe(true);
     await page.screenshot({ path: 'test-results/console/06-session-live.png' });
 
+    // The old picture stays up while the new display's first picture is on its way: the window says it is switching.
+    await page.evaluate(`window.roomlinkSawSwitching = [];
+      new MutationObserver(() => { const notice = document.querySelector('[data-testid=switching]'); if (notice) window.roomlinkSawSwitching.push(notice.textContent); }).observe(document.body, { childList: true, subtree: true, characterData: true });`);
     await displays.getByRole('button', { name: 'Front of Room 2' }).click();
     await expect.poll(() => picturePixel(page, 0.02, 0.98).then((p) => near(p, [200, 110, 20])), { timeout: 10_000 }).toBe(true);
     expect(await displays.getByRole('button', { name: 'Front of Room 2' }).getAttribute('aria-pressed')).toBe('true');
+    expect(await page.evaluate('window.roomlinkSawSwitching[0]')).toBe('Switching to Front of Room 2…');
+    await expect.poll(() => page.getByTestId('switching').count()).toBe(0);
 
     // On a 1280x720 laptop the whole window fits: typing into the picture never scrolls End session away.
     const viewport = page.viewportSize();
@@ -82,7 +87,7 @@ describe('session window', () => {
     expect(ended.roomName).toBe('Fjord');
     expect(ended.data).toMatchObject({ reason: 'user_ended', level: 'modify', input: { dropped: 0 } });
     // H, i and ! (Shift+Digit1): three keys, each down and up; the Shift state rides along as a modifier.
-    expect(ended.data.input).toEqual({ accepted: 6, dropped: 0 });
+    expect(ended.data.input).toEqual({ accepted: 6, dropped: 0, pointer: { accepted: 0, dropped: 0 } });
     await page.getByRole('button', { name: 'Close', exact: true }).click();
     await expect.poll(() => page.getByTestId('session-phase').count()).toBe(0);
   });

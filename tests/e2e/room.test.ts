@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +61,22 @@ async function closeSessionWindow(): Promise<void> {
 async function roomRow(name: string): Promise<string> {
   await page.getByRole('button', { name: 'Refresh' }).click();
   return (await page.locator(`[data-room="${name}"]`).textContent()) ?? '';
+}
+/** Where the X pointer is, as the X server says. */
+function xPointer(): { x: number; y: number } {
+  const shell = execFileSync('xdotool', ['getmouselocation', '--shell'], { env: { ...process.env, DISPLAY: xserver.display } }).toString();
+  return { x: Number(/X=(\d+)/.exec(shell)![1]), y: Number(/Y=(\d+)/.exec(shell)![1]) };
+}
+/** The page point over a fraction of the room's picture (drawn scaled to fit, centred). */
+async function overPicture(fx: number, fy: number): Promise<{ x: number; y: number }> {
+  return page.getByTestId('remote-picture').evaluate(
+    (canvas: HTMLCanvasElement, [x, y]) => {
+      const box = canvas.getBoundingClientRect();
+      const scale = Math.min(box.width / canvas.width, box.height / canvas.height);
+      return { x: box.left + (box.width - canvas.width * scale) / 2 + x! * canvas.width * scale, y: box.top + (box.height - canvas.height * scale) / 2 + y! * canvas.height * scale };
+    },
+    [fx, fy],
+  );
 }
 async function lastAudit(type: string) {
   return (await system.api<AuditPage>(ADMIN, 'GET', `/api/audit?type=${type}&limit=1`)).records[0]!;
@@ -153,6 +170,33 @@ describe('a technician in a three-monitor room', () => {
     rmSync(restartMarker());
   });
 
+  it('with pointer control on, drives the X pointer on the shown display with the mouse, and the audit counts it beside the keys', async () => {
+    await system.api(ADMIN, 'PUT', '/api/settings/pointer-control', { enabled: true });
+    await startSessionThroughUi(page, 'Fjord');
+    await waitLive(page);
+    await page.getByRole('group', { name: 'Displays' }).getByRole('button', { name: 'Front of Room 2' }).click();
+    await expect.poll(() => page.getByTestId('remote-picture').getAttribute('data-pointer')).toBe('true');
+    await expect.poll(() => page.getByTestId('switching').count(), { timeout: 10_000 }).toBe(0);
+    const monitor = xserver.monitors[2]!;
+    for (const [fx, fy] of [
+      [0.25, 0.5],
+      [0.75, 0.2],
+    ] as const) {
+      const at = await overPicture(fx, fy);
+      await page.mouse.move(at.x, at.y);
+      await expect.poll(xPointer, { timeout: 5_000 }).toEqual({ x: expect.closeTo(monitor.x + fx * monitor.width, -1) as number, y: expect.closeTo(monitor.y + fy * monitor.height, -1) as number });
+    }
+    await page.mouse.down();
+    await page.mouse.up();
+    await page.getByRole('button', { name: 'End session' }).click();
+    await endedMessage();
+    await closeSessionWindow();
+    await expect.poll(() => lastAudit('session.ended').then((r) => (r.data.input as { pointer?: { accepted: number } } | null)?.pointer?.accepted ?? 0), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+    await system.api(ADMIN, 'PUT', '/api/settings/pointer-control', { enabled: false });
+    await expect.poll(() => existsSync(restartMarker()), { timeout: 5_000 }).toBe(true);
+    rmSync(restartMarker());
+  });
+
   it('is refused while the room is in a call, and a call that starts mid-session ends it and says why', async () => {
     setInCall(true);
     await expect.poll(() => roomRow('Fjord'), { timeout: 10_000 }).toContain('In a call');
@@ -214,7 +258,8 @@ describe('access that changes mid-session (rule 14)', () => {
 });
 
 describe('a viewer in the same room', () => {
-  it('gets a VIEW session without shortcut commands, and no key reaches the X display', async () => {
+  it('gets a VIEW session without shortcut commands, and no key or pointer move reaches the X display, pointer control on or not', async () => {
+    await system.api(ADMIN, 'PUT', '/api/settings/pointer-control', { enabled: true });
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signInThroughUi(page, VIEWER);
     const typedBefore = await target.text();
@@ -222,7 +267,16 @@ describe('a viewer in the same room', () => {
     await waitLive(page);
     expect(await page.getByTestId('session-level').textContent()).toBe('VIEW');
     expect(await page.getByLabel('Shortcut commands').count()).toBe(0);
+    expect(await page.getByTestId('remote-picture').getAttribute('data-pointer')).toBe('false');
     target.focus();
+    const pointerBefore = xPointer();
+    for (const [fx, fy] of [
+      [0.1, 0.1],
+      [0.6, 0.7],
+    ] as const) {
+      const at = await overPicture(fx, fy);
+      await page.mouse.move(at.x, at.y);
+    }
     await page.getByTestId('remote-picture').click();
     await page.keyboard.type('not allowed');
     await page.screenshot({ path: `${shots}/04-view-session.png` });
@@ -230,8 +284,10 @@ describe('a viewer in the same room', () => {
     await endedMessage();
     await closeSessionWindow();
     expect(await target.text()).toBe(typedBefore);
+    expect(xPointer()).toEqual(pointerBefore);
     await expect.poll(() => lastAudit('session.ended').then((r) => r.data.level), { timeout: 10_000 }).toBe('view');
-    expect((await lastAudit('session.ended')).data).toMatchObject({ input: { accepted: 0 } });
+    expect((await lastAudit('session.ended')).data).toMatchObject({ input: { accepted: 0, pointer: { accepted: 0 } } });
+    await system.api(ADMIN, 'PUT', '/api/settings/pointer-control', { enabled: false });
     rmSync(restartMarker(), { force: true });
   });
 });

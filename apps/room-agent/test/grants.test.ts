@@ -16,6 +16,7 @@ interface Claims {
   tid: string;
   rid: string;
   lvl: string;
+  ptr: boolean;
   sub: string;
   jti: string;
   iat: number;
@@ -23,8 +24,8 @@ interface Claims {
 }
 
 function sign(overrides: Partial<Claims> = {}, key: KeyObject = server.privateKey): Promise<string> {
-  const c: Claims = { sid: 'ses-1', tid: 'contoso', rid: 'room-1', lvl: 'view', sub: 'u-tech', jti: 'grant-1', iat: now / 1000, exp: now / 1000 + 60, ...overrides };
-  return new SignJWT({ sid: c.sid, tid: c.tid, rid: c.rid, lvl: c.lvl })
+  const c: Claims = { sid: 'ses-1', tid: 'contoso', rid: 'room-1', lvl: 'view', ptr: false, sub: 'u-tech', jti: 'grant-1', iat: now / 1000, exp: now / 1000 + 60, ...overrides };
+  return new SignJWT({ sid: c.sid, tid: c.tid, rid: c.rid, lvl: c.lvl, ptr: c.ptr })
     .setProtectedHeader({ alg: 'EdDSA' })
     .setIssuer('roomlink-server')
     .setAudience('roomlink-agent')

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionSummary } from '../src/core/session';
-import type { RecordingDevice, RecordingKeyboard, RecordingOverlay } from '../src/platform/synthetic/index';
+import type { RecordingDevice, RecordingKeyboard, RecordingOverlay, RecordingPointer } from '../src/platform/synthetic/index';
 import { enrolledAgent, type TestAgent } from './support/agent';
 import { ControlPlane } from './support/control-plane';
 import { eventually, Viewer } from './support/viewer';
@@ -14,7 +14,7 @@ import { eventually, Viewer } from './support/viewer';
 let plane: ControlPlane;
 let room: TestAgent;
 let viewer: Viewer | null = null;
-const recorded = () => room.agent.platform as unknown as { keyboard: RecordingKeyboard; overlay: RecordingOverlay; device: RecordingDevice };
+const recorded = () => room.agent.platform as unknown as { keyboard: RecordingKeyboard; pointer: RecordingPointer; overlay: RecordingOverlay; device: RecordingDevice };
 
 beforeEach(async () => {
   plane = new ControlPlane();
@@ -29,8 +29,8 @@ afterEach(async () => {
   await plane.kill();
 });
 
-async function openSession(level: 'view' | 'modify') {
-  const { sessionId, grant } = await plane.offer(level);
+async function openSession(level: 'view' | 'modify', pointer = false) {
+  const { sessionId, grant } = await plane.offer(level, { fields: { ptr: pointer } });
   viewer = new Viewer(plane, sessionId);
   await plane.waitFor('session.accept', (m) => m.sessionId === sessionId);
   await plane.waitFor('session.active', (m) => m.sessionId === sessionId);
@@ -145,7 +145,7 @@ describe('a modify session', () => {
     plane.send({ type: 'session.lower', sessionId: sessionId as never, level: 'view' });
     viewer.send({ type: 'control.end' });
     const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
-    expect(end.input).toEqual({ accepted: 1, dropped: 2 });
+    expect(end.input).toEqual({ accepted: 1, dropped: 2, pointer: { accepted: 0, dropped: 0 } });
     expect(recorded().keyboard.events).toHaveLength(2);
   });
 
@@ -204,6 +204,60 @@ describe('a view session (rule 7)', () => {
     const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
     expect(end.input.accepted).toBe(0);
     expect(end.input.dropped).toBeGreaterThanOrEqual(samples.length);
+  });
+});
+
+describe('pointer control', () => {
+  const pointer = (action: 'move' | 'down' | 'up', x: number, y: number) =>
+    action === 'move' ? { type: 'input.pointer' as const, action, x, y } : { type: 'input.pointer' as const, action, x, y, button: 'left' as const };
+
+  it('drives the pointer on the selected display when the grant allows it, counts the events apart from keys, and lets go of a held button at the end', async () => {
+    const { sessionId, viewer } = await openSession('modify', true);
+    expect((await viewer.waitForMessage('session.info')).pointer).toBe(true);
+    viewer.send({ type: 'control.selectDisplay', displayId: 'frontOfRoom2' as never });
+    await viewer.waitForMessage('session.info', (m) => m.selectedDisplay === 'frontOfRoom2');
+    viewer.send(pointer('move', 0.5, 0.5));
+    viewer.send(pointer('down', 0.25, 0.5));
+    viewer.send({ type: 'input.pointer', action: 'wheel', x: 0.25, y: 0.5, deltaY: 3 });
+    await eventually(() => recorded().pointer.events.length === 5, 'two moves, a press, a move and a wheel');
+    // The third synthetic monitor starts at x = 2 × 1280.
+    expect(recorded().pointer.events).toEqual([{ move: [3200, 360] }, { move: [2880, 360] }, { button: 'left', down: true }, { move: [2880, 360] }, { wheel: 3 }]);
+    plane.send({ type: 'session.end', sessionId: sessionId as never, reason: 'user_ended' });
+    const end = await plane.waitFor('session.end');
+    expect(recorded().pointer.events.at(-1)).toEqual({ button: 'left', down: false });
+    expect(end.input).toEqual({ accepted: 0, dropped: 0, pointer: { accepted: 3, dropped: 0 } });
+  });
+
+  it('refuses and counts pointer events when the grant does not allow them, and in any view session (rule 7)', async () => {
+    const modify = await openSession('modify', false);
+    expect((await modify.viewer.waitForMessage('session.info')).pointer).toBe(false);
+    modify.viewer.send(pointer('down', 0.5, 0.5));
+    modify.viewer.send(pointer('up', 0.5, 0.5));
+    modify.viewer.send({ type: 'ping', t: 1 });
+    await modify.viewer.waitForMessage('pong');
+    plane.send({ type: 'session.end', sessionId: modify.sessionId as never, reason: 'user_ended' });
+    expect((await plane.waitFor('session.end')).input).toEqual({ accepted: 0, dropped: 0, pointer: { accepted: 0, dropped: 2 } });
+    viewer?.close();
+    await eventually(() => recorded().overlay.history.length === 2, 'the first ring down');
+
+    // A grant that says pointer but view: the level wins.
+    const view = await openSession('view', true);
+    expect((await view.viewer.waitForMessage('session.info')).pointer).toBe(false);
+    view.viewer.send(pointer('move', 0.1, 0.1));
+    expect(await view.viewer.waitForMessage('error')).toMatchObject({ code: 'input_not_permitted' });
+    plane.send({ type: 'session.end', sessionId: view.sessionId as never, reason: 'user_ended' });
+    expect((await plane.waitFor('session.end', (m) => m.sessionId === view.sessionId)).input?.pointer).toEqual({ accepted: 0, dropped: 1 });
+    expect(recorded().pointer.events).toEqual([]);
+  });
+
+  it('drops a malformed pointer event without moving anything: outside the picture, an unknown button, a wheel of a thousand notches', async () => {
+    const { viewer } = await openSession('modify', true);
+    viewer.sendRaw(JSON.stringify({ v: 1, type: 'input.pointer', action: 'move', x: 1.5, y: 0 }));
+    viewer.sendRaw(JSON.stringify({ v: 1, type: 'input.pointer', action: 'down', x: 0, y: 0, button: 'fourth' }));
+    viewer.sendRaw(JSON.stringify({ v: 1, type: 'input.pointer', action: 'wheel', x: 0, y: 0, deltaY: 1000 }));
+    viewer.send({ type: 'ping', t: 2 });
+    await viewer.waitForMessage('pong');
+    expect(recorded().pointer.events).toEqual([]);
   });
 });
 

@@ -316,7 +316,7 @@ describe('keyboard (rule 7) into a real X window', () => {
     await viewer.waitForMessage('pong');
     const done = plane.waitFor('session.end', (m) => m.sessionId === sessionId);
     viewer.send({ type: 'control.end' });
-    expect((await done).input).toEqual({ accepted: 0, dropped: 34 });
+    expect((await done).input).toEqual({ accepted: 0, dropped: 34, pointer: { accepted: 0, dropped: 0 } });
     expect(await page.inputValue('#t')).toBe('');
   });
 });

@@ -97,6 +97,28 @@ describe('rule 5: who may start a session, and every refusal audited', () => {
   });
 });
 
+describe('pointer control', () => {
+  it('is off until an administrator turns it on, audited; then only modify grants carry it', async () => {
+    // A fresh room each time: an ended session keeps its room until the room reports the end.
+    const grantOf = async (username: string) => {
+      const { roomId, agent } = await h.room({ locationId: building });
+      expect((await start(username, roomId)).status).toBe(201);
+      return decodeJwt((await agent.next('session.offer')).grant);
+    };
+    expect((await h.api<{ pointerControl: boolean }>(TECH, 'GET', '/api/settings/remote-access')).body.pointerControl).toBe(false);
+    expect((await grantOf(TECH)).ptr).toBe(false);
+
+    expect((await h.api(TECH, 'PUT', '/api/settings/pointer-control', { enabled: true })).status).toBe(403);
+    expect((await h.api(ADMIN, 'PUT', '/api/settings/pointer-control', { enabled: 'yes' })).status).toBe(400);
+    expect((await h.api(ADMIN, 'PUT', '/api/settings/pointer-control', { enabled: true })).body).toMatchObject({ pointerControl: true });
+    expect(await lastAudit('pointerControl.enabled')).toMatchObject({ actorName: 'Adele Admin' });
+    expect((await grantOf(TECH)).ptr).toBe(true);
+    expect((await grantOf(VIEWER)).ptr).toBe(false);
+    await h.api(ADMIN, 'PUT', '/api/settings/pointer-control', { enabled: false });
+    expect((await grantOf(TECH)).ptr).toBe(false);
+  });
+});
+
 describe('rule 6: the grant', () => {
   it('is a single-use EdDSA JWS naming session, tenant, room, user and level, valid 60 s, signed by the pinned key', async () => {
     const { roomId, agent } = await h.room({ locationId: building });
@@ -106,7 +128,7 @@ describe('rule 6: the grant', () => {
     expect(decodeProtectedHeader(offer.grant)).toMatchObject({ alg: 'EdDSA' });
     const key = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: agent.grantPublicKey }, 'EdDSA');
     const { payload } = await jwtVerify(offer.grant, key, { issuer: GRANT_ISSUER, audience: GRANT_AUDIENCE });
-    expect(payload).toMatchObject({ sid: started.body.sessionId, tid: 'contoso', rid: roomId, sub: 'u-viewer', lvl: 'view' });
+    expect(payload).toMatchObject({ sid: started.body.sessionId, tid: 'contoso', rid: roomId, sub: 'u-viewer', lvl: 'view', ptr: false });
     expect(payload.exp! - payload.iat!).toBe(GRANT_TTL_SECONDS);
     expect(decodeJwt(offer.grant).jti).toEqual(expect.any(String));
     agent.send({ type: 'session.reject', sessionId: started.body.sessionId as never, code: 'grant_replayed' });

@@ -35,6 +35,8 @@ export const RemoteAccessSettings = z.strictObject({
   acknowledgedBy: z.string().nullable(),
   changedBy: z.string().nullable(),
   changedAt: IsoTime.nullable(),
+  /** Mouse and touch in modify sessions, beside the keyboard: off until an administrator turns it on. */
+  pointerControl: z.boolean(),
 });
 export type RemoteAccessSettings = z.infer<typeof RemoteAccessSettings>;
 export const SetRemoteAccess = z.discriminatedUnion('enabled', [
@@ -42,6 +44,8 @@ export const SetRemoteAccess = z.discriminatedUnion('enabled', [
   z.strictObject({ enabled: z.literal(false) }),
 ]);
 export type SetRemoteAccess = z.infer<typeof SetRemoteAccess>;
+export const SetPointerControl = z.strictObject({ enabled: z.boolean() });
+export type SetPointerControl = z.infer<typeof SetPointerControl>;
 
 export const AssignmentInput = z.strictObject({
   users: z.array(Ref).max(500).default([]),
@@ -188,6 +192,8 @@ export type SessionView = z.infer<typeof SessionView>;
 export const AuditType = z.enum([
   'remoteAccess.enabled',
   'remoteAccess.disabled',
+  'pointerControl.enabled',
+  'pointerControl.disabled',
   'role.created',
   'role.updated',
   'role.deleted',
@@ -216,6 +222,8 @@ export type AuditType = z.infer<typeof AuditType>;
 export const auditTypeLabels: Record<AuditType, string> = {
   'remoteAccess.enabled': 'Remote access turned on',
   'remoteAccess.disabled': 'Remote access turned off',
+  'pointerControl.enabled': 'Pointer control turned on',
+  'pointerControl.disabled': 'Pointer control turned off',
   'role.created': 'Role created',
   'role.updated': 'Role changed',
   'role.deleted': 'Role deleted',

@@ -23,8 +23,9 @@ const roleLine = (role: unknown) => {
 /** What a record says, in words a person reads; key contents never exist here, only counts. */
 export function auditSummary(record: AuditRecord): string {
   const data = record.data;
-  const input = data.input as { accepted?: number; dropped?: number } | null | undefined;
+  const input = data.input as { accepted?: number; dropped?: number; pointer?: { accepted?: number; dropped?: number } } | null | undefined;
   const keys = input === null ? 'keys unknown (the room never reported)' : input ? `${input.accepted ?? 0} keys${input.dropped ? ` (${input.dropped} dropped)` : ''}` : null;
+  const pointer = input?.pointer && (input.pointer.accepted || input.pointer.dropped) ? `${input.pointer.accepted ?? 0} pointer events${input.pointer.dropped ? ` (${input.pointer.dropped} dropped)` : ''}` : null;
   const parts: (string | null)[] = (() => {
     switch (record.type) {
       case 'session.started':
@@ -35,6 +36,7 @@ export function auditSummary(record: AuditRecord): string {
           endReasonMessages[data.reason as EndReason] ?? String(data.reason),
           formatDuration(data.durationMs) ?? 'duration unknown',
           keys,
+          pointer,
           deviceLabel(data.consoleDevice),
           data.restarted === true ? 'the room restarted afterwards' : null,
         ];

@@ -15,6 +15,12 @@ describe('audit rows in words', () => {
     expect([null, -1, Number.NaN, '12'].map(formatDuration)).toEqual([null, null, null, null]);
   });
 
+  it('counts pointer events beside keys when there were any', () => {
+    const ended = record('session.ended', { level: 'modify', reason: 'user_ended', durationMs: 5_000, input: { accepted: 2, dropped: 0, pointer: { accepted: 40, dropped: 1 } } });
+    expect(summary(ended)).toBe('Modify · The session was ended by the technician. · 0:00:05 · 2 keys · 40 pointer events (1 dropped)');
+    expect(summary(record('session.ended', { level: 'modify', reason: 'user_ended', durationMs: 5_000, input: { accepted: 2, dropped: 0, pointer: { accepted: 0, dropped: 0 } } }))).not.toContain('pointer');
+  });
+
   it('says unknown where the room never reported, never zero', () => {
     const orphan = record('session.ended', { level: 'view', reason: 'control_plane_lost', durationMs: null, input: null });
     expect(summary(orphan)).toBe('View · The connection to the service was lost. · duration unknown · keys unknown (the room never reported)');

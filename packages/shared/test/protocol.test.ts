@@ -64,12 +64,15 @@ describe('decodeMessage', () => {
 });
 
 describe('grant claims', () => {
-  const claims = { iss: 'roomlink-server', aud: 'roomlink-agent', jti: 'g1', sid: 's1', tid: 't1', rid: 'r1', sub: 'u1', lvl: 'view', iat: 1, exp: 61 };
+  const claims = { iss: 'roomlink-server', aud: 'roomlink-agent', jti: 'g1', sid: 's1', tid: 't1', rid: 'r1', sub: 'u1', lvl: 'view', ptr: false, iat: 1, exp: 61 };
 
   it('accepts a well-formed grant and refuses one with an unknown level', () => {
     expect(GrantClaims.safeParse(claims).success).toBe(true);
     expect(GrantClaims.safeParse({ ...claims, lvl: 'admin' }).success).toBe(false);
     expect(GrantClaims.safeParse({ ...claims, aud: 'roomlink-console' }).success).toBe(false);
+    // Pointer control is part of what the server signs: a grant that does not say is not one.
+    const { ptr: _ptr, ...withoutPointer } = claims;
+    expect(GrantClaims.safeParse(withoutPointer).success).toBe(false);
   });
 });
 

@@ -24,6 +24,7 @@ import {
   SessionId,
   type SessionStarted,
   type SessionStateChanged,
+  SetPointerControl,
   SetRemoteAccess,
   SignalData,
   type Unversioned,
@@ -50,6 +51,8 @@ export interface ConsoleApi {
   locations(): Promise<Location[]>;
   remoteAccess(): Promise<RemoteAccessSettings>;
   setRemoteAccess(change: SetRemoteAccess): Promise<RemoteAccessSettings>;
+  /** Mouse and touch in modify sessions started from now on. */
+  setPointerControl(change: SetPointerControl): Promise<RemoteAccessSettings>;
   roles(): Promise<RoleView[]>;
   createRole(role: RoleInput): Promise<RoleView>;
   updateRole(roleId: RoleId, role: RoleInput): Promise<RoleView>;
@@ -104,6 +107,7 @@ export const consoleApiArgs = {
   locations: z.tuple([]),
   remoteAccess: z.tuple([]),
   setRemoteAccess: z.tuple([SetRemoteAccess]),
+  setPointerControl: z.tuple([SetPointerControl]),
   roles: z.tuple([]),
   createRole: z.tuple([RoleInput]),
   updateRole: z.tuple([RoleId, RoleInput]),

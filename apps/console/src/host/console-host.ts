@@ -24,6 +24,7 @@ import {
   type ServerToConsole,
   type SessionId,
   SessionStarted,
+  type SetPointerControl,
   type SetRemoteAccess,
   type SignalData,
 } from '@roomlink/shared';
@@ -165,6 +166,10 @@ export class ConsoleHost implements ConsoleApi {
 
   setRemoteAccess(change: SetRemoteAccess): Promise<RemoteAccessSettings> {
     return this.client.json('PUT', '/api/settings/remote-access', RemoteAccessSettings, change);
+  }
+
+  setPointerControl(change: SetPointerControl): Promise<RemoteAccessSettings> {
+    return this.client.json('PUT', '/api/settings/pointer-control', RemoteAccessSettings, change);
   }
 
   roles(): Promise<RoleView[]> {

@@ -1,5 +1,5 @@
-import type { InputCounts, InputKey, Modifiers, SessionLevel, ShortcutCommand } from '@roomlink/shared';
-import type { Keyboard } from './platform';
+import type { InputCounts, InputKey, InputPointer, Modifiers, PointerButton, SessionLevel, ShortcutCommand } from '@roomlink/shared';
+import type { Keyboard, Monitor, Pointer } from './platform';
 
 type Modifier = keyof Modifiers;
 
@@ -43,12 +43,21 @@ export const shortcutChords: Record<ShortcutCommand, readonly string[]> = {
  */
 export class InputController {
   private readonly held = new Set<string>();
+  private readonly buttons = new Set<PointerButton>();
   private readonly counts = { accepted: 0, dropped: 0 };
+  private readonly pointerCounts = { accepted: 0, dropped: 0 };
 
+  /** `pointer`: the room's pointer when this session may drive it (the grant said so and the platform can), else null. */
   constructor(
     private level: SessionLevel,
     private readonly keyboard: Keyboard,
+    private readonly pointerDevice: Pointer | null = null,
   ) {}
+
+  /** Whether mouse and touch from this session reach the room. */
+  get pointerAllowed(): boolean {
+    return this.level === 'modify' && this.pointerDevice !== null;
+  }
 
   /** Access dropped to view: nothing more reaches the keyboard, and what this session holds is let go. */
   lowerToView(): void {
@@ -57,7 +66,7 @@ export class InputController {
   }
 
   get input(): InputCounts {
-    return { ...this.counts };
+    return { ...this.counts, pointer: { ...this.pointerCounts } };
   }
 
   /** Counts a message refused before it was understood, e.g. garbage on the data channel. */
@@ -95,9 +104,42 @@ export class InputController {
     return true;
   }
 
-  /** Lets go of every key this session pressed. Called on every end path. */
+  /**
+   * One pointer event on `monitor`, its position a fraction of the monitor's
+   * size. Returns whether it reached the pointer; refused ones are counted
+   * apart from keys (rule 7: a view session never moves the room's pointer).
+   */
+  pointer(event: InputPointer, monitor: Monitor): boolean {
+    const device = this.pointerDevice;
+    if (this.level !== 'modify' || !device) {
+      this.pointerCounts.dropped += 1;
+      return false;
+    }
+    this.pointerCounts.accepted += 1;
+    device.move(monitor.x + Math.min(monitor.width - 1, Math.floor(event.x * monitor.width)), monitor.y + Math.min(monitor.height - 1, Math.floor(event.y * monitor.height)));
+    if (event.action === 'wheel') device.wheel(event.deltaY);
+    if (event.action === 'down' || event.action === 'up') this.setButton(event.button, event.action === 'down');
+    return true;
+  }
+
+  /** Counts a pointer event refused before it was understood. */
+  dropPointer(): void {
+    this.pointerCounts.dropped += 1;
+  }
+
+  /** Lets go of every key and button this session pressed. Called on every end path. */
   releaseAll(): void {
     for (const code of [...this.held].reverse()) this.set(code, false);
+    for (const button of [...this.buttons]) this.setButton(button, false);
+  }
+
+  private setButton(button: PointerButton, down: boolean): void {
+    // As with keys: never release a button this session did not press.
+    if (!down && !this.buttons.has(button)) return;
+    if (down && this.buttons.has(button)) return;
+    this.pointerDevice?.button(button, down);
+    if (down) this.buttons.add(button);
+    else this.buttons.delete(button);
   }
 
   private syncModifiers(wanted: Modifiers): void {

@@ -1,4 +1,4 @@
-import type { DisplayInfo, HealthSignals, Platform as PlatformName } from '@roomlink/shared';
+import type { DisplayInfo, HealthSignals, Platform as PlatformName, PointerButton } from '@roomlink/shared';
 
 /**
  * What the core needs from the operating system, one interface per concern.
@@ -50,6 +50,14 @@ export interface Keyboard {
   toggle(code: string, down: boolean): void;
 }
 
+/** The room's pointer, in the desktop's pixel coordinates (a monitor's x and y included). */
+export interface Pointer {
+  move(x: number, y: number): void;
+  button(button: PointerButton, down: boolean): void;
+  /** Wheel notches: positive scrolls down. */
+  wheel(notches: number): void;
+}
+
 /** The red ring of rule 8: one around every display while any frame can leave the device. */
 export interface Overlay {
   /** Resolves once the ring is on screen, so capture may start. */
@@ -81,6 +89,8 @@ export interface Platform {
   displays: Displays;
   capture: Capture;
   keyboard: Keyboard;
+  /** Null where the platform cannot drive the pointer: sessions there are keyboard-only. */
+  pointer: Pointer | null;
   overlay: Overlay;
   device: Device;
   roomState: RoomState;

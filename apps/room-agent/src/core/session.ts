@@ -24,6 +24,8 @@ export type AgentSessionState = 'connecting' | 'active' | 'ending' | 'ended';
 export interface SessionSetup {
   sessionId: SessionId;
   level: SessionLevel;
+  /** The grant allows pointer control (the tenant's setting when the session began). */
+  pointer: boolean;
   userId: string;
   media: MediaOptions;
   pump: PumpOptions;
@@ -88,7 +90,7 @@ export class AgentSession {
     private readonly context: SessionContext,
   ) {
     this.level = setup.level;
-    this.input = new InputController(setup.level, context.platform.keyboard);
+    this.input = new InputController(setup.level, context.platform.keyboard, setup.pointer ? context.platform.pointer : null);
     const first = context.displays[0];
     if (!first) throw new Error('no display to show');
     this.selected = first;
@@ -208,6 +210,7 @@ export class AgentSession {
       displays: this.context.displays.map((d) => d.info),
       selectedDisplay: this.selected.info.id,
       restartAfterSession: this.restartAfterSession,
+      pointer: this.input.pointerAllowed,
     });
   }
 
@@ -236,6 +239,10 @@ export class AgentSession {
         return;
       case 'control.shortcut':
         if (this.input.shortcut(message.command)) this.pump?.input();
+        else this.refusedInput();
+        return;
+      case 'input.pointer':
+        if (this.input.pointer(message, this.selected.monitor)) this.pump?.input();
         else this.refusedInput();
         return;
       case 'control.selectDisplay':

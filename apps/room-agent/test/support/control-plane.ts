@@ -26,6 +26,7 @@ export interface GrantFields {
   rid: string;
   sub: string;
   lvl: SessionLevel;
+  ptr: boolean;
   jti: string;
   iat: number;
   exp: number;
@@ -155,11 +156,11 @@ export class ControlPlane {
 
   grantFields(overrides: Partial<GrantFields> = {}): GrantFields {
     const iat = Math.floor(Date.now() / 1000);
-    return { sid: `s-${randomUUID()}`, tid: TENANT, rid: ROOM, sub: USER, lvl: 'modify', jti: randomUUID(), iat, exp: iat + GRANT_TTL_SECONDS, ...overrides };
+    return { sid: `s-${randomUUID()}`, tid: TENANT, rid: ROOM, sub: USER, lvl: 'modify', ptr: false, jti: randomUUID(), iat, exp: iat + GRANT_TTL_SECONDS, ...overrides };
   }
 
   signGrant(fields: GrantFields, key = this.grantKeys.privateKey): Promise<string> {
-    return new SignJWT({ sid: fields.sid, tid: fields.tid, rid: fields.rid, lvl: fields.lvl })
+    return new SignJWT({ sid: fields.sid, tid: fields.tid, rid: fields.rid, lvl: fields.lvl, ptr: fields.ptr })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'roomlink-grant+jwt' })
       .setIssuer(GRANT_ISSUER)
       .setAudience(GRANT_AUDIENCE)

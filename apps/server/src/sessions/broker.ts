@@ -206,7 +206,9 @@ export class SessionBroker {
 
   private signGrant(session: Live): Promise<string> {
     const iat = Math.floor(session.startedAt / 1000);
-    return new SignJWT({ sid: session.id, tid: session.tenantId, rid: session.room.id, lvl: session.level })
+    // Pointer control is the tenant's setting at the start; only a modify session may use it.
+    const ptr = session.level === 'modify' && this.directory.remoteAccess(session.tenantId).pointerControl;
+    return new SignJWT({ sid: session.id, tid: session.tenantId, rid: session.room.id, lvl: session.level, ptr })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'roomlink-grant+jwt' })
       .setIssuer(GRANT_ISSUER)
       .setAudience(GRANT_AUDIENCE)

@@ -123,7 +123,7 @@ export class Directory {
 
   remoteAccess(tenantId: string): RemoteAccessSettings {
     const row = this.db
-      .prepare<[string], { remote_access_enabled: number; remote_access_ack_email: string | null; remote_access_changed_by: string | null; remote_access_changed_at: string | null }>(
+      .prepare<[string], { remote_access_enabled: number; remote_access_ack_email: string | null; remote_access_changed_by: string | null; remote_access_changed_at: string | null; pointer_control: number }>(
         'SELECT * FROM tenants WHERE id = ?',
       )
       .get(tenantId);
@@ -132,7 +132,14 @@ export class Directory {
       acknowledgedBy: row?.remote_access_ack_email ?? null,
       changedBy: row?.remote_access_changed_by ?? null,
       changedAt: row?.remote_access_changed_at ?? null,
+      pointerControl: row?.pointer_control === 1,
     };
+  }
+
+  setPointerControl(tenantId: string, enabled: boolean): RemoteAccessSettings {
+    this.ensureTenant(tenantId);
+    this.db.prepare('UPDATE tenants SET pointer_control = ? WHERE id = ?').run(enabled ? 1 : 0, tenantId);
+    return this.remoteAccess(tenantId);
   }
 
   setRemoteAccess(tenantId: string, enabled: boolean, ackEmail: string | null, changedBy: string): RemoteAccessSettings {

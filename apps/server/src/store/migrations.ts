@@ -158,4 +158,8 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX log_bundles_by_room ON log_bundles(tenant_id, room_id, requested_at);
   `,
+  `
+  -- Pointer control (mouse and touch in modify sessions): off for every tenant until an administrator turns it on.
+  ALTER TABLE tenants ADD COLUMN pointer_control INTEGER NOT NULL DEFAULT 0 CHECK (pointer_control IN (0, 1));
+  `,
 ];

@@ -19,10 +19,9 @@ export const DisplayInfo = z.strictObject({
 });
 export type DisplayInfo = z.infer<typeof DisplayInfo>;
 
-export const InputCounts = z.strictObject({
-  accepted: z.number().int().min(0),
-  dropped: z.number().int().min(0),
-});
+const Counts = { accepted: z.number().int().min(0), dropped: z.number().int().min(0) };
+/** What a session sent to the room: keys and shortcuts, and pointer events (counted apart, present once pointer control existed). */
+export const InputCounts = z.strictObject({ ...Counts, pointer: z.strictObject(Counts).optional() });
 export type InputCounts = z.infer<typeof InputCounts>;
 
 const base = { v: ProtocolVersion };

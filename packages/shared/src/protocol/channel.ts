@@ -32,6 +32,19 @@ export const InputKey = z.strictObject({
 });
 export type InputKey = z.infer<typeof InputKey>;
 
+export const PointerButton = z.enum(['left', 'middle', 'right']);
+export type PointerButton = z.infer<typeof PointerButton>;
+/** Where 0..1 across the selected display's picture, so the console never needs the room's pixel size. */
+const Fraction = z.number().min(0).max(1);
+
+/** Mouse and touch on the picture (pointer control, a tenant setting): a move, a button, or the wheel. */
+export const InputPointer = z.discriminatedUnion('action', [
+  z.strictObject({ ...base, type: z.literal('input.pointer'), action: z.literal('move'), x: Fraction, y: Fraction }),
+  z.strictObject({ ...base, type: z.literal('input.pointer'), action: z.enum(['down', 'up']), x: Fraction, y: Fraction, button: PointerButton }),
+  z.strictObject({ ...base, type: z.literal('input.pointer'), action: z.literal('wheel'), x: Fraction, y: Fraction, deltaY: z.number().int().min(-20).max(20) }),
+]);
+export type InputPointer = z.infer<typeof InputPointer>;
+
 export const SelectDisplay = z.strictObject({ ...base, type: z.literal('control.selectDisplay'), displayId: DisplayId });
 export const Shortcut = z.strictObject({ ...base, type: z.literal('control.shortcut'), command: ShortcutCommand });
 export const SetRestartAfterSession = z.strictObject({
@@ -46,6 +59,7 @@ export const Ping = z.strictObject({ ...base, type: z.literal('ping'), t: z.numb
 
 export const ConsoleToAgent = z.discriminatedUnion('type', [
   InputKey,
+  InputPointer,
   SelectDisplay,
   Shortcut,
   SetRestartAfterSession,
@@ -57,7 +71,7 @@ export const ConsoleToAgent = z.discriminatedUnion('type', [
 export type ConsoleToAgent = z.infer<typeof ConsoleToAgent>;
 
 /** Commands that send input to the operating system: refused in view sessions (rule 7). */
-export const inputMessageTypes: ReadonlySet<ConsoleToAgent['type']> = new Set(['input.key', 'control.shortcut']);
+export const inputMessageTypes: ReadonlySet<ConsoleToAgent['type']> = new Set(['input.key', 'input.pointer', 'control.shortcut']);
 
 export const SessionInfo = z.strictObject({
   ...base,
@@ -66,6 +80,8 @@ export const SessionInfo = z.strictObject({
   displays: z.array(DisplayInfo).max(16),
   selectedDisplay: DisplayId,
   restartAfterSession: z.boolean(),
+  /** Whether mouse and touch on the picture reach the room: a modify session, pointer control on for the tenant, a room that can. */
+  pointer: z.boolean(),
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 export const Pong = z.strictObject({ ...base, type: z.literal('pong'), t: z.number() });

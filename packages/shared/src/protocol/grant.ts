@@ -17,6 +17,8 @@ export const GrantClaims = z.strictObject({
   rid: RoomId,
   sub: UserId,
   lvl: SessionLevel,
+  /** Pointer control: the tenant allows mouse and touch in modify sessions. */
+  ptr: z.boolean(),
   iat: z.number().int(),
   exp: z.number().int(),
 });

@@ -54,6 +54,11 @@ export class PictureReceiver {
     this.closed = true;
   }
 
+  /** Which display picture is being drawn: it changes when the room starts sending another display. */
+  get epoch(): number {
+    return this.display.epoch;
+  }
+
   private handle(message: PictureMessage): void {
     if (message.kind === 'display') {
       this.display = { epoch: message.epoch, width: message.width, height: message.height };

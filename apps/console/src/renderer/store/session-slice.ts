@@ -13,6 +13,10 @@ export interface SessionView {
   displays: DisplayInfo[];
   selectedDisplay: DisplayId | null;
   restartAfterSession: boolean;
+  /** Mouse and touch on the picture reach the room (the room says so in its session info). */
+  pointer: boolean;
+  /** The display asked for, until its first picture is drawn: the old picture is still up meanwhile. */
+  switchingTo: DisplayId | null;
   stream: MediaStream | null;
   /** Why it ended, for the technician. */
   endMessage: string | null;
@@ -28,6 +32,8 @@ export interface SessionSlice {
   closeSessionWindow(): void;
   markLive(): void;
   selectDisplay(displayId: DisplayId): void;
+  /** The asked-for display's first picture is on screen. */
+  displaySwitched(): void;
   sendShortcut(command: ShortcutCommand): void;
   setRestartAfterSession(enabled: boolean): void;
   restartDevice(): void;
@@ -46,7 +52,7 @@ export const sessionSlice: SliceCreator<SessionSlice> = (set, get, { api, events
     startSession: async (room) => {
       get().endSession();
       set({
-        session: { roomId: room.id, roomName: room.name, phase: 'requesting', phaseAt: { requesting: performance.now() }, level: null, displays: [], selectedDisplay: null, restartAfterSession: true, stream: null, endMessage: null, notice: null },
+        session: { roomId: room.id, roomName: room.name, phase: 'requesting', phaseAt: { requesting: performance.now() }, level: null, displays: [], selectedDisplay: null, restartAfterSession: true, pointer: false, switchingTo: null, stream: null, endMessage: null, notice: null },
       });
       // The room may answer (or refuse) before the start request's reply arrives: keep what comes early.
       const backlog: SessionEvent[] = [];
@@ -67,7 +73,7 @@ export const sessionSlice: SliceCreator<SessionSlice> = (set, get, { api, events
           started,
           {
             phase: enter,
-            info: (info) => update({ level: info.level, displays: info.displays, selectedDisplay: info.selectedDisplay, restartAfterSession: info.restartAfterSession }),
+            info: (info) => update({ level: info.level, displays: info.displays, selectedDisplay: info.selectedDisplay, restartAfterSession: info.restartAfterSession, pointer: info.pointer }),
             stream: (stream) => update({ stream }),
             refused: (notice) => update({ notice }),
             ended: (endMessage) => {
@@ -93,9 +99,11 @@ export const sessionSlice: SliceCreator<SessionSlice> = (set, get, { api, events
       if (get().session?.phase === 'connecting' || get().session?.phase === 'waiting') enter('live');
     },
     selectDisplay: (displayId) => {
+      if (displayId === get().session?.selectedDisplay) return;
       connection?.send({ type: 'control.selectDisplay', displayId });
-      update({ selectedDisplay: displayId });
+      update({ selectedDisplay: displayId, switchingTo: displayId });
     },
+    displaySwitched: () => update({ switchingTo: null }),
     sendShortcut: (command) => connection?.send({ type: 'control.shortcut', command }),
     setRestartAfterSession: (enabled) => {
       connection?.send({ type: 'control.restartAfterSession', enabled });

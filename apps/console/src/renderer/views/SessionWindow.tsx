@@ -1,8 +1,9 @@
-import { displayRoleLabels, ShortcutCommand, shortcutLabels } from '@roomlink/shared';
+import { type DisplayInfo, displayRoleLabels, ShortcutCommand, shortcutLabels } from '@roomlink/shared';
 import { useEffect, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { HeldKeys, keyMessage } from '../session/keyboard';
 import { PictureReceiver } from '../session/picture';
+import { pictureFraction, pointerMessage, wheelNotches } from '../session/pointer';
 import type { SessionConnection, SessionPhase } from '../session/connection';
 import { useConsole } from '../store/store';
 import { Confirm, Dialog } from './ui';
@@ -22,6 +23,7 @@ export function SessionWindow() {
       close: s.closeSessionWindow,
       markLive: s.markLive,
       selectDisplay: s.selectDisplay,
+      displaySwitched: s.displaySwitched,
       sendShortcut: s.sendShortcut,
       setRestartAfterSession: s.setRestartAfterSession,
       restartDevice: s.restartDevice,
@@ -34,6 +36,7 @@ export function SessionWindow() {
   const [confirmEnd, setConfirmEnd] = useState(false);
   const ended = session.phase === 'ended';
   const modify = session.level === 'modify';
+  const switchingTo = session.displays.find((d) => d.id === session.switchingTo) ?? null;
 
   // Closing the console's window ends the session on the room too.
   useEffect(() => {
@@ -72,8 +75,8 @@ export function SessionWindow() {
         <div className="session-tools" role="toolbar" aria-label="Session commands">
           <div role="group" aria-label="Displays">
             {session.displays.map((display) => (
-              <button key={display.id} type="button" aria-pressed={display.id === session.selectedDisplay} onClick={() => actions.selectDisplay(display.id)}>
-                {display.role ? displayRoleLabels[display.role] : display.label}
+              <button key={display.id} type="button" aria-pressed={display.id === session.selectedDisplay} aria-busy={display.id === session.switchingTo} onClick={() => actions.selectDisplay(display.id)}>
+                {displayName(display)}
               </button>
             ))}
           </div>
@@ -113,7 +116,23 @@ export function SessionWindow() {
             Session ended. {session.endMessage}
           </p>
         ) : (
-          <RoomPicture phase={session.phase} stream={session.stream} modify={modify} onFirstFrame={actions.markLive} connection={actions.connection} />
+          <>
+            <RoomPicture
+              phase={session.phase}
+              stream={session.stream}
+              modify={modify}
+              pointer={modify && session.pointer}
+              switching={session.switchingTo !== null}
+              onFirstFrame={actions.markLive}
+              onSwitched={actions.displaySwitched}
+              connection={actions.connection}
+            />
+            {switchingTo && (
+              <p className="switching" role="status" data-testid="switching">
+                Switching to {displayName(switchingTo)}…
+              </p>
+            )}
+          </>
         )}
       </div>
       {confirmEnd && !ended && (
@@ -146,6 +165,8 @@ export function SessionWindow() {
   );
 }
 
+const displayName = (display: DisplayInfo) => (display.role ? displayRoleLabels[display.role] : display.label);
+
 function Progress({ phase, phaseAt }: { phase: SessionPhase; phaseAt: Partial<Record<SessionPhase, number>> }) {
   const [, tick] = useState(0);
   useEffect(() => {
@@ -167,25 +188,64 @@ function Progress({ phase, phaseAt }: { phase: SessionPhase; phaseAt: Partial<Re
   );
 }
 
+interface RoomPictureProps {
+  phase: SessionPhase;
+  stream: MediaStream | null;
+  modify: boolean;
+  /** Mouse and touch drive the room's pointer. */
+  pointer: boolean;
+  /** Another display was asked for: the next picture of a new display ends the switch. */
+  switching: boolean;
+  onFirstFrame(): void;
+  onSwitched(): void;
+  connection(): SessionConnection | null;
+}
+
 /**
  * The room's display: a canvas the picture channel's tiles and the video
  * region are drawn on (see `PictureReceiver`); in a modify session it takes
- * the keyboard while it has focus.
+ * the keyboard while it has focus, and with pointer control the mouse and
+ * touch on it.
  */
-function RoomPicture({ phase, stream, modify, onFirstFrame, connection }: { phase: SessionPhase; stream: MediaStream | null; modify: boolean; onFirstFrame(): void; connection(): SessionConnection | null }) {
+function RoomPicture({ phase, stream, modify, pointer, switching, onFirstFrame, onSwitched, connection }: RoomPictureProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const video = useRef<HTMLVideoElement>(null);
   const held = useRef(new HeldKeys());
   const drawing = useRef<{ connection: SessionConnection; receiver: PictureReceiver } | null>(null);
+  /** The picture being drawn when the switch was asked for; a frame of any other one ends it. */
+  const switchFrom = useRef<number | null>(null);
+  const pendingMove = useRef<{ x: number; y: number } | null>(null);
+  useEffect(() => {
+    switchFrom.current = switching ? (drawing.current?.receiver.epoch ?? null) : null;
+  }, [switching]);
   // The connection exists from the 'waiting' phase on; the picture is drawn on this canvas from then until it unmounts.
   useEffect(() => {
     const live = connection();
     if (!canvas.current || !video.current || !live || drawing.current?.connection === live) return;
     drawing.current?.receiver.close();
-    const receiver = new PictureReceiver(canvas.current, video.current, onFirstFrame);
+    const receiver = new PictureReceiver(canvas.current, video.current, () => {
+      onFirstFrame();
+      if (switchFrom.current !== null && receiver.epoch !== switchFrom.current) {
+        switchFrom.current = null;
+        onSwitched();
+      }
+    });
     live.drawPictureOn(receiver);
     drawing.current = { connection: live, receiver };
-  }, [phase, onFirstFrame, connection]);
+  }, [phase, onFirstFrame, onSwitched, connection]);
+  // The wheel is taken only with pointer control, and then it must not scroll the console (a passive listener could not stop it).
+  useEffect(() => {
+    const element = canvas.current;
+    if (!element || !pointer) return;
+    const wheel = (event: WheelEvent) => {
+      event.preventDefault();
+      const at = pictureFraction(element, event.clientX, event.clientY);
+      const deltaY = wheelNotches(event.deltaY, event.deltaMode);
+      if (at && deltaY) connection()?.send({ type: 'input.pointer', action: 'wheel', ...at, deltaY });
+    };
+    element.addEventListener('wheel', wheel, { passive: false });
+    return () => element.removeEventListener('wheel', wheel);
+  }, [pointer, connection]);
   useEffect(() => () => drawing.current?.receiver.close(), []);
   useEffect(() => {
     if (video.current && stream) video.current.srcObject = stream;
@@ -204,6 +264,28 @@ function RoomPicture({ phase, stream, modify, onFirstFrame, connection }: { phas
   const release = () => {
     for (const up of held.current.releaseAll()) connection()?.send(up);
   };
+  const onPointer = (event: React.PointerEvent<HTMLCanvasElement>, kind: 'move' | 'down' | 'up') => {
+    if (!pointer) return;
+    const at = pictureFraction(event.currentTarget, event.clientX, event.clientY);
+    if (kind === 'move') {
+      // Moves go out at most once a frame: the newest position is all the room needs.
+      if (!pendingMove.current && at) requestAnimationFrame(() => {
+        const next = pendingMove.current;
+        pendingMove.current = null;
+        const message = pointerMessage('move', next, 0);
+        if (message) connection()?.send(message);
+      });
+      pendingMove.current = at ?? pendingMove.current;
+      return;
+    }
+    event.preventDefault();
+    if (kind === 'down') {
+      event.currentTarget.focus();
+      event.currentTarget.setPointerCapture(event.pointerId);
+    }
+    const message = pointerMessage(kind, at, event.button);
+    if (message) connection()?.send(message);
+  };
 
   return (
     <>
@@ -214,11 +296,16 @@ function RoomPicture({ phase, stream, modify, onFirstFrame, connection }: { phas
         width={0}
         height={0}
         tabIndex={0}
-        aria-label={modify ? 'Room display — click to type into the room' : 'Room display (view only)'}
+        aria-label={pointer ? 'Room display — your keyboard and mouse go to the room' : modify ? 'Room display — click to type into the room' : 'Room display (view only)'}
         onKeyDown={(e) => onKey(e, true)}
         onKeyUp={(e) => onKey(e, false)}
         onBlur={release}
         onClick={(e) => e.currentTarget.focus()}
+        onPointerMove={(e) => onPointer(e, 'move')}
+        onPointerDown={(e) => onPointer(e, 'down')}
+        onPointerUp={(e) => onPointer(e, 'up')}
+        onContextMenu={(e) => pointer && e.preventDefault()}
+        data-pointer={pointer}
       />
       {/* The moving region's frames, drawn onto the canvas; never shown itself. */}
       <video ref={video} className="region-video" autoPlay muted playsInline aria-hidden="true" />

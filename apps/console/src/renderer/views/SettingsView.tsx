@@ -51,6 +51,14 @@ function RemoteAccessPanel() {
   const load = useCallback(() => api.remoteAccess().then(setSettings, (e: unknown) => setError(failureOf(e))), [api]);
   useEffect(() => void load(), [load]);
 
+  const setPointer = async (enabled: boolean) => {
+    setError(null);
+    try {
+      setSettings(await api.setPointerControl({ enabled }));
+    } catch (e) {
+      setError(failureOf(e));
+    }
+  };
   const apply = async (enabled: boolean) => {
     setConfirm(null);
     setError(null);
@@ -97,6 +105,15 @@ function RemoteAccessPanel() {
       {canManage && settings.enabled && (
         <button type="button" className="danger" onClick={() => setConfirm('disable')}>
           Disable remote access
+        </button>
+      )}
+      <h3>Pointer control</h3>
+      <p data-testid="pointer-control-state">
+        Pointer control is <b>{settings.pointerControl ? 'on' : 'off'}</b>. {settings.pointerControl ? 'In Modify sessions, the technician’s mouse and touch drive the room’s pointer, and the audit counts pointer events beside keys.' : 'Modify sessions send the keyboard only, as the room expects by default.'}
+      </p>
+      {canManage && (
+        <button type="button" onClick={() => void setPointer(!settings.pointerControl)}>
+          {settings.pointerControl ? 'Turn pointer control off' : 'Turn pointer control on'}
         </button>
       )}
       <ErrorNote error={error} />

@@ -1,5 +1,6 @@
 import { writeLogBundle } from '../../core/log-bundle';
-import type { Capture, Device, Displays, Frame, Keyboard, Monitor, Overlay, Platform, RoomState } from '../../core/platform';
+import type { Capture, Device, Displays, Frame, Keyboard, Monitor, Overlay, Platform, Pointer, RoomState } from '../../core/platform';
+import type { PointerButton } from '@roomlink/shared';
 import { drawTestPattern } from './pattern';
 
 export interface SyntheticOptions {
@@ -19,6 +20,20 @@ export class RecordingKeyboard implements Keyboard {
   }
   toggle(code: string, down: boolean): void {
     this.events.push({ code, down });
+  }
+}
+
+/** A pointer that records where it was moved and what it pressed. */
+export class RecordingPointer implements Pointer {
+  readonly events: ({ move: [number, number] } | { button: PointerButton; down: boolean } | { wheel: number })[] = [];
+  move(x: number, y: number): void {
+    this.events.push({ move: [x, y] });
+  }
+  button(button: PointerButton, down: boolean): void {
+    this.events.push({ button, down });
+  }
+  wheel(notches: number): void {
+    this.events.push({ wheel: notches });
   }
 }
 
@@ -52,7 +67,7 @@ export class RecordingDevice implements Device {
  * a moving bar and a clock), with keyboard, ring and device that record what
  * they are asked to do. Everything in the core runs against it unchanged.
  */
-export function syntheticPlatform(options: SyntheticOptions): Platform & { keyboard: RecordingKeyboard; overlay: RecordingOverlay; device: RecordingDevice } {
+export function syntheticPlatform(options: SyntheticOptions): Platform & { keyboard: RecordingKeyboard; pointer: RecordingPointer; overlay: RecordingOverlay; device: RecordingDevice } {
   const width = options.width ?? 1280;
   const height = options.height ?? 720;
   const monitors: Monitor[] = ['SYNTH0', 'SYNTH1', 'SYNTH2'].map((name, i) => ({ id: name, name, primary: i === 0, x: i * width, y: 0, width, height }));
@@ -70,6 +85,7 @@ export function syntheticPlatform(options: SyntheticOptions): Platform & { keybo
     displays,
     capture,
     keyboard: new RecordingKeyboard(),
+    pointer: new RecordingPointer(),
     overlay: new RecordingOverlay(),
     device,
     roomState: options.roomState,

@@ -3,7 +3,7 @@ import { Monitor as ScreenMonitor } from 'node-screenshots';
 import { windowManager } from 'node-window-manager';
 import { libnutKey } from '../../core/key-names';
 import { writeLogBundle } from '../../core/log-bundle';
-import type { Capture, Device, Displays, Keyboard, Overlay, Platform, RoomState } from '../../core/platform';
+import type { Capture, Device, Displays, Keyboard, Overlay, Platform, Pointer, RoomState } from '../../core/platform';
 
 /**
  * The product target. It cannot run here, so it stays thin enough to review
@@ -44,6 +44,12 @@ const keyboard: Keyboard = {
   },
 };
 
+const pointer: Pointer = {
+  move: (x, y) => libnut.moveMouse(x, y),
+  button: (button, down) => libnut.mouseToggle(down ? 'down' : 'up', button),
+  wheel: (notches) => libnut.scrollMouse(0, -notches),
+};
+
 export function windowsPlatform(options: WindowsOptions): Platform {
   const device: Device = {
     restart: async () => {
@@ -57,6 +63,7 @@ export function windowsPlatform(options: WindowsOptions): Platform {
     displays,
     capture,
     keyboard,
+    pointer,
     overlay: options.overlay,
     device,
     roomState: options.roomState,

@@ -2,7 +2,7 @@ import type { Logger } from '../../core/log';
 import type { Platform, RoomState } from '../../core/platform';
 import { X11Capture, x11Displays } from './capture';
 import { CommandDevice } from './device';
-import { X11Keyboard } from './keyboard';
+import { X11Keyboard, X11Pointer } from './keyboard';
 import { X11Overlay } from './overlay';
 import { openDisplay } from './xconnection';
 
@@ -28,6 +28,7 @@ export async function x11Platform(options: X11Options): Promise<Platform> {
     displays: x11Displays,
     capture,
     keyboard: new X11Keyboard(options.display),
+    pointer: new X11Pointer(),
     overlay: new X11Overlay(x),
     device: new CommandDevice(options.restartCommand, options.logDir),
     roomState: options.roomState,

@@ -1,6 +1,7 @@
 import libnut from '@nut-tree-fork/libnut-linux';
+import type { PointerButton } from '@roomlink/shared';
 import { libnutKey } from '../../core/key-names';
-import type { Keyboard } from '../../core/platform';
+import type { Keyboard, Pointer } from '../../core/platform';
 
 /** Physical keys through XTEST; modifiers arrive as their own key events from the core. */
 export class X11Keyboard implements Keyboard {
@@ -17,5 +18,20 @@ export class X11Keyboard implements Keyboard {
   toggle(code: string, down: boolean): void {
     const key = libnutKey(code);
     if (key !== null) libnut.keyToggle(key, down ? 'down' : 'up');
+  }
+}
+
+/** The pointer through XTEST, on the same display as the keyboard (whose constructor names it to libnut). */
+export class X11Pointer implements Pointer {
+  move(x: number, y: number): void {
+    libnut.moveMouse(x, y);
+  }
+
+  button(button: PointerButton, down: boolean): void {
+    libnut.mouseToggle(down ? 'down' : 'up', button);
+  }
+
+  wheel(notches: number): void {
+    libnut.scrollMouse(0, -notches);
   }
 }

@@ -15,6 +15,7 @@ import {
   RoomId,
   RoomInput,
   RoomPatch,
+  SetPointerControl,
   SetRemoteAccess,
 } from '@roomlink/shared';
 import { z } from 'zod';
@@ -84,6 +85,22 @@ export function directoryRoutes(services: Services) {
           const email = body.enabled ? body.acknowledgingEmail : null;
           const settings = directory.setRemoteAccess(tenantId, body.enabled, email, caller.name);
           audit.append({ tenantId, type: body.enabled ? 'remoteAccess.enabled' : 'remoteAccess.disabled', ...actor(caller), data: body.enabled ? { acknowledgingEmail: email } : {} });
+          return settings;
+        });
+      },
+    }),
+    route({
+      method: 'PUT',
+      url: '/api/settings/pointer-control',
+      summary: 'Let modify sessions drive the room’s pointer with mouse and touch (applies to sessions started afterwards), or stop it',
+      body: SetPointerControl,
+      response: RemoteAccessSettings,
+      handler: ({ caller, body }) => {
+        requirePermission(services, caller, 'settings.manage');
+        const tenantId = caller.principal.tenantId;
+        return audited(caller, () => {
+          const settings = directory.setPointerControl(tenantId, body.enabled);
+          audit.append({ tenantId, type: body.enabled ? 'pointerControl.enabled' : 'pointerControl.disabled', ...actor(caller) });
           return settings;
         });
       },
