@@ -110,6 +110,15 @@ describe('session window', () => {
     await expect.poll(() => page.getByTestId('session-ended').textContent()).toContain('ended by the technician');
 
     expect((await lastSessionEnd('view')).data).toMatchObject({ level: 'view', reason: 'user_ended', input: { accepted: 0, dropped: 0 } });
+
+    // The room restarts after the session: the window follows it down and back up.
+    const roomReturn = page.getByTestId('room-return');
+    expect(await roomReturn.textContent()).toBe('Waiting for Fjord to restart…');
+    await room.stop();
+    await expect.poll(() => roomReturn.getAttribute('data-state'), { timeout: 10_000 }).toBe('down');
+    expect(await roomReturn.textContent()).toBe('Fjord is offline while it restarts…');
+    ({ agent: room } = await system.roomAgent(system.tenant.rooms.find((r) => r.name === 'Fjord')!, { platform: 'synthetic' }));
+    await expect.poll(() => roomReturn.textContent(), { timeout: 10_000 }).toBe('Fjord is back online.');
   });
 
   it('lets an administrator restart the room from its details, after a confirmation, and audits it', async () => {
@@ -123,7 +132,7 @@ describe('session window', () => {
     const restartsBefore = device.restarts;
     await details.getByRole('button', { name: 'Restart device' }).click();
     await page.getByRole('dialog', { name: 'Restart Fjord?' }).getByRole('button', { name: 'Restart device' }).click();
-    await expect.poll(() => details.getByRole('status').textContent()).toContain('Fjord is restarting');
+    await expect.poll(() => details.getByTestId('room-return').textContent()).toBe('Waiting for Fjord to restart…');
     await expect.poll(() => device.restarts).toBe(restartsBefore + 1);
     const audit = await system.api<AuditPage>(ADMIN, 'GET', '/api/audit?type=room.restartRequested&limit=1');
     expect(audit.records[0]).toMatchObject({ roomName: 'Fjord', actorName: 'Adele Admin' });

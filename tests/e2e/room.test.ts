@@ -197,6 +197,23 @@ describe('a technician in a three-monitor room', () => {
     rmSync(restartMarker());
   });
 
+  it('answers a start that races a call with a short refusal, and updates the list without a refresh', async () => {
+    await page.locator('[data-room="Fjord"]').click();
+    const details = page.getByRole('complementary', { name: 'Room Fjord' });
+    await details.getByRole('tab', { name: 'Remote Access' }).click();
+    expect(await details.getByRole('button', { name: 'Start session' }).isEnabled()).toBe(true);
+    // The call begins; the server hears of it, the console's list has not yet.
+    setInCall(true);
+    await expect.poll(() => system.api<Room>(TECH, 'GET', `/api/rooms/${fjord.id}`).then((r) => r.inCall), { timeout: 10_000 }).toBe(true);
+    await details.getByRole('button', { name: 'Start session' }).click();
+    expect(await endedMessage()).toBe('The session did not start. The room is in a call. Try again when the call has ended.');
+    expect(await page.locator('.session-window.not-started').count()).toBe(1);
+    await closeSessionWindow();
+    await expect.poll(() => page.locator('[data-room="Fjord"]').textContent(), { timeout: 5_000 }).toContain('In a call');
+    setInCall(false);
+    await expect.poll(() => roomRow('Fjord'), { timeout: 10_000 }).not.toContain('In a call');
+  });
+
   it('is refused while the room is in a call, and a call that starts mid-session ends it and says why', async () => {
     setInCall(true);
     await expect.poll(() => roomRow('Fjord'), { timeout: 10_000 }).toContain('In a call');

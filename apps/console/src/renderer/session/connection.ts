@@ -58,7 +58,8 @@ export interface SessionCallbacks {
   info(info: SessionInfo): void;
   stream(stream: MediaStream): void;
   /** The session is over; `why` is for the technician. */
-  ended(why: string): void;
+  /** `restarting`: the room restarts now (restart after session, or a restart asked for). */
+  ended(why: string, restarting: boolean): void;
   /** A command the room refused; the session goes on. */
   refused(message: string): void;
 }
@@ -142,7 +143,7 @@ export class SessionConnection {
     this.send({ type: 'control.end' });
     void this.api.endSession(this.started.sessionId).catch(() => undefined);
     // The room restarts after a live session unless the technician turned that off (rule 11); they should read it here.
-    this.finish(ended('user_ended', this.restartAfterSession === true));
+    this.finish(...ended('user_ended', this.restartAfterSession === true));
   }
 
   /**
@@ -179,7 +180,7 @@ export class SessionConnection {
   private onState(event: ConsoleEvents['session.state']): void {
     if (event.state === 'offered') this.on.phase('waiting');
     else if (event.state === 'connecting') this.on.phase('connecting');
-    else if (event.state === 'ended') this.finish(event.code ? errorMessages[event.code] : ended(event.reason ?? 'agent_ended', event.restarting ?? false));
+    else if (event.state === 'ended') this.finish(...(event.code ? ([errorMessages[event.code], false] as [string, boolean]) : ended(event.reason ?? 'agent_ended', event.restarting ?? false)));
   }
 
   private onData(raw: string): void {
@@ -191,19 +192,20 @@ export class SessionConnection {
       this.on.info(message);
     }
     else if (message.type === 'error') this.on.refused(message.message);
-    else if (message.type === 'session.ending') this.finish(ended(message.reason, message.restarting));
+    else if (message.type === 'session.ending') this.finish(...ended(message.reason, message.restarting));
   }
 
-  private finish(why: string): void {
+  private finish(why: string, restarting = false): void {
     if (this.over) return;
     this.over = true;
     for (const off of this.offs) off();
     this.peer.destroy();
-    this.on.ended(why);
+    this.on.ended(why, restarting);
   }
 }
 
 /** Why the session ended, and that the room restarts now when it does (a device restart already says so). */
-function ended(reason: EndReason, restarting: boolean): string {
-  return `${endReasonMessages[reason]}${restarting && reason !== 'device_restart' ? ' The room restarts now.' : ''}`;
+function ended(reason: EndReason, restarting: boolean): [string, boolean] {
+  const restarts = restarting || reason === 'device_restart';
+  return [`${endReasonMessages[reason]}${restarting && reason !== 'device_restart' ? ' The room restarts now.' : ''}`, restarts];
 }

@@ -20,6 +20,8 @@ export interface SessionView {
   stream: MediaStream | null;
   /** Why it ended, for the technician. */
   endMessage: string | null;
+  /** The room restarts after the session: the ended window follows it until it is back. */
+  restarting: boolean;
   /** The last command the room refused. */
   notice: string | null;
 }
@@ -52,7 +54,7 @@ export const sessionSlice: SliceCreator<SessionSlice> = (set, get, { api, events
     startSession: async (room) => {
       get().endSession();
       set({
-        session: { roomId: room.id, roomName: room.name, phase: 'requesting', phaseAt: { requesting: performance.now() }, level: null, displays: [], selectedDisplay: null, restartAfterSession: true, pointer: false, switchingTo: null, stream: null, endMessage: null, notice: null },
+        session: { roomId: room.id, roomName: room.name, phase: 'requesting', phaseAt: { requesting: performance.now() }, level: null, displays: [], selectedDisplay: null, restartAfterSession: true, pointer: false, switchingTo: null, stream: null, endMessage: null, restarting: false, notice: null },
       });
       // The room may answer (or refuse) before the start request's reply arrives: keep what comes early.
       const backlog: SessionEvent[] = [];
@@ -76,10 +78,12 @@ export const sessionSlice: SliceCreator<SessionSlice> = (set, get, { api, events
             info: (info) => update({ level: info.level, displays: info.displays, selectedDisplay: info.selectedDisplay, restartAfterSession: info.restartAfterSession, pointer: info.pointer }),
             stream: (stream) => update({ stream }),
             refused: (notice) => update({ notice }),
-            ended: (endMessage) => {
+            ended: (endMessage, restarting) => {
               connection = null;
               enter('ended');
-              update({ endMessage, stream: null });
+              update({ endMessage, restarting, stream: null });
+              // The room's state changed under the list (a call began, it went offline): show it as it is now.
+              void get().syncRooms();
             },
           },
           backlog.filter((event) => ('signal' in event ? event.signal.sessionId : event.state.sessionId) === started.sessionId),
@@ -88,6 +92,7 @@ export const sessionSlice: SliceCreator<SessionSlice> = (set, get, { api, events
         off();
         enter('ended');
         update({ endMessage: failureOf(error).message });
+        void get().syncRooms();
       }
     },
     endSession: () => connection?.end(),

@@ -5,6 +5,7 @@ import { failureOf } from '../errors';
 import { pathLabel } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
 import { RoomLogs } from './RoomLogs';
+import { RoomReturn } from './RoomReturn';
 import { Confirm, Dialog, ErrorNote, FormDialog } from './ui';
 
 const platformChoices: [Platform, string][] = [
@@ -293,7 +294,7 @@ export function RestartRoomButton({ room }: { room: Room }) {
       <button type="button" onClick={() => setAsking(true)} disabled={!room.online}>
         Restart device
       </button>
-      {done && <p role="status">{room.name} is restarting; it shows as offline until its agent is back.</p>}
+      {done && <RoomReturn roomId={room.id} roomName={room.name} />}
       <ErrorNote error={error} />
       {asking && (
         <Confirm

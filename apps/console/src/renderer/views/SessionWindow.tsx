@@ -6,6 +6,7 @@ import { PictureReceiver } from '../session/picture';
 import { pictureFraction, pointerMessage, wheelNotches } from '../session/pointer';
 import type { SessionConnection, SessionPhase } from '../session/connection';
 import { useConsole } from '../store/store';
+import { RoomReturn } from './RoomReturn';
 import { Confirm, Dialog } from './ui';
 
 const steps: [SessionPhase, string][] = [
@@ -35,6 +36,8 @@ export function SessionWindow() {
   const [confirmRestart, setConfirmRestart] = useState(false);
   const [confirmEnd, setConfirmEnd] = useState(false);
   const ended = session.phase === 'ended';
+  // Refused before any picture (a call began, the room went away): a short answer, not an empty session window.
+  const neverStarted = ended && session.phaseAt.live === undefined;
   const modify = session.level === 'modify';
   const switchingTo = session.displays.find((d) => d.id === session.switchingTo) ?? null;
 
@@ -54,7 +57,7 @@ export function SessionWindow() {
 
   return (
     // Esc is a key a technician presses in the room all day: on the window it asks before ending anything (a restart may follow).
-    <Dialog title={`Session with ${session.roomName}`} className="session-window" onClose={ended ? actions.close : () => setConfirmEnd(true)}>
+    <Dialog title={`Session with ${session.roomName}`} className={neverStarted ? 'session-window not-started' : 'session-window'} onClose={ended ? actions.close : () => setConfirmEnd(true)}>
       <header className="session-bar">
         <h2>{session.roomName}</h2>
         {session.level && <span className={`badge level-${session.level}`} data-testid="session-level">{session.level === 'view' ? 'VIEW' : 'MODIFY'}</span>}
@@ -112,9 +115,12 @@ export function SessionWindow() {
       )}
       <div ref={stage} className="stage">
         {ended ? (
-          <p className="ended" role="status" data-testid="session-ended">
-            Session ended. {session.endMessage}
-          </p>
+          <div className="ended">
+            <p role="status" data-testid="session-ended">
+              {neverStarted ? 'The session did not start.' : 'Session ended.'} {session.endMessage}
+            </p>
+            {session.restarting && <RoomReturn roomId={session.roomId} roomName={session.roomName} />}
+          </div>
         ) : (
           <>
             <RoomPicture
