@@ -136,5 +136,14 @@ describe('session window', () => {
     await expect.poll(() => device.restarts).toBe(restartsBefore + 1);
     const audit = await system.api<AuditPage>(ADMIN, 'GET', '/api/audit?type=room.restartRequested&limit=1');
     expect(audit.records[0]).toMatchObject({ roomName: 'Fjord', actorName: 'Adele Admin' });
+
+    // The audit view names the technician's console beside each session.
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'General' }).click();
+    await page.getByLabel('Event type').selectOption('session.ended');
+    await expect.poll(() => page.locator('tr[data-type="session.ended"]').count()).toBe(2);
+    const header = await page.locator('table.audit th').allTextContents();
+    const deviceColumn = header.indexOf('Device') + 1;
+    expect(await page.locator(`tr[data-type="session.ended"] td:nth-child(${deviceColumn})`).allTextContents()).toEqual(['test tech', 'test tech']);
   });
 });

@@ -92,6 +92,20 @@ describe('audit log', () => {
     ]);
   });
 
+  it('filters by part of the actor’s name in any case, its wildcards taken literally, and yields every match page by page', async () => {
+    const { log } = auditLog({ now: new Date() });
+    const by = (actorName: string, n: number) => log.append({ ...entry('t1', n), actorName });
+    for (let n = 0; n < 1200; n += 1) by(n % 2 ? 'Tomas Technician' : 'Adele Admin', n);
+    by('100% Sure', 1200);
+    expect(log.query('t1', { actor: 'ADELE', limit: 500 }).records).toHaveLength(500);
+    expect(log.query('t1', { actor: '%', limit: 500 }).records.map((r) => r.actorName)).toEqual(['100% Sure']);
+    expect(log.query('t1', { actor: '_', limit: 500 }).records).toEqual([]);
+    const all: number[] = [];
+    for await (const record of log.all('t1', { actor: 'tomas' })) all.push(record.data.n as number);
+    expect(all).toHaveLength(600);
+    expect(all[0]).toBe(1199);
+  });
+
   it('refuses updates and deletes through SQL', () => {
     const { db, log } = auditLog({ now: new Date() });
     log.append(entry('t1', 1));

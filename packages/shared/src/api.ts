@@ -267,13 +267,15 @@ export const AuditQuery = z.strictObject({
   type: AuditType.optional(),
   roomId: Ref.optional(),
   userId: Ref.optional(),
+  /** Part of the name of who did it, any case. */
+  actor: z.string().trim().min(1).max(120).optional(),
   /** Records with a smaller seq than this, newest first. */
   before: z.coerce.number().int().positive().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type AuditQuery = z.input<typeof AuditQuery>;
-/** The CSV export's query: the same filters, up to 10,000 records at once. */
-export const AuditExportQuery = AuditQuery.extend({ limit: z.coerce.number().int().min(1).max(10_000).default(10_000) });
+/** The CSV export's query: the same filters, and every record that matches them (streamed). */
+export const AuditExportQuery = AuditQuery.omit({ before: true, limit: true });
 export type AuditExportQuery = z.input<typeof AuditExportQuery>;
 export const AuditPage = z.strictObject({ records: z.array(AuditRecord), nextBefore: z.number().int().nullable() });
 export type AuditPage = z.infer<typeof AuditPage>;

@@ -31,6 +31,18 @@ interface Row {
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
+const EXPORT_PAGE = 500;
+
+/** What audit reads can filter on. */
+export interface AuditFilter {
+  from?: string;
+  to?: string;
+  type?: AuditType;
+  roomId?: string;
+  userId?: string;
+  /** Part of the actor's name, any case. */
+  actor?: string;
+}
 export const RETENTION_DAYS = 180;
 
 /** JSON with sorted keys, so the same content always hashes the same. */
@@ -195,7 +207,7 @@ export class AuditLog {
   }
 
   /** Filters already validated at the boundary; newest first. `rooms`: only these rooms' records (a scoped reader), null for all. */
-  query(tenantId: string, q: { from?: string; to?: string; type?: AuditType; roomId?: string; userId?: string; before?: number; limit?: number }, rooms: readonly string[] | null = null): AuditPage {
+  query(tenantId: string, q: AuditFilter & { before?: number; limit?: number }, rooms: readonly string[] | null = null): AuditPage {
     const limit = q.limit ?? 100;
     const where = ['tenant_id = @tenantId'];
     if (rooms) where.push('room_id IN (SELECT value FROM json_each(@rooms))');
@@ -204,12 +216,35 @@ export class AuditLog {
     if (q.type) where.push('type = @type');
     if (q.roomId) where.push('room_id = @roomId');
     if (q.userId) where.push('actor_id = @userId');
+    if (q.actor) where.push("actor_name LIKE @actorLike ESCAPE '\\'");
     if (q.before) where.push('seq < @before');
     const rows = this.db
       .prepare<Record<string, unknown>, Row>(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
-      .all({ ...q, tenantId, limit: limit + 1, ...(rooms && { rooms: JSON.stringify(rooms) }) });
+      .all({
+        ...q,
+        tenantId,
+        limit: limit + 1,
+        ...(q.actor && { actorLike: `%${q.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%` }),
+        ...(rooms && { rooms: JSON.stringify(rooms) }),
+      });
     const page = rows.slice(0, limit).map(toRecord);
     return { records: page, nextBefore: rows.length > limit ? page[page.length - 1]!.seq : null };
+  }
+
+  /**
+   * Every record that matches, newest first, a page at a time: each page is
+   * its own short query, so a long export never holds the database while
+   * the reader is slow.
+   */
+  async *all(tenantId: string, q: AuditFilter, rooms: readonly string[] | null = null): AsyncGenerator<AuditRecord> {
+    for (let before: number | undefined; ; ) {
+      const page = this.query(tenantId, { ...q, ...(before !== undefined && { before }), limit: EXPORT_PAGE }, rooms);
+      yield* page.records;
+      if (page.nextBefore === null) return;
+      before = page.nextBefore;
+      // Let other requests in between pages.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Walks the tenant's chain and holds it against every checkpoint, from the file and the database. */
@@ -308,13 +343,20 @@ export function verifyChain(db: Db, tenantId: string, checkpoints: readonly Chec
 }
 
 /** RFC 4180 CSV of audit records, with formula-looking cells defused for spreadsheets. */
+const csvCell = (value: unknown) => {
+  let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+};
+const csvLine = (r: AuditRecord) => `${[r.seq, r.at, r.type, r.actorId, r.actorName, r.roomId, r.roomName, r.sessionId, r.data, r.hash].map(csvCell).join(',')}\r\n`;
+const CSV_HEADER = 'seq,at,type,actorId,actorName,roomId,roomName,sessionId,data,hash\r\n';
+
 export function auditCsv(records: readonly AuditRecord[]): string {
-  const header = ['seq', 'at', 'type', 'actorId', 'actorName', 'roomId', 'roomName', 'sessionId', 'data', 'hash'];
-  const cell = (value: unknown) => {
-    let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
-    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-    return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  };
-  const lines = records.map((r) => [r.seq, r.at, r.type, r.actorId, r.actorName, r.roomId, r.roomName, r.sessionId, r.data, r.hash].map(cell).join(','));
-  return `${[header.join(','), ...lines].join('\r\n')}\r\n`;
+  return CSV_HEADER + records.map(csvLine).join('');
+}
+
+/** The CSV of every record `records` yields, as it yields them. */
+export async function* auditCsvLines(records: AsyncIterable<AuditRecord>): AsyncGenerator<string> {
+  yield CSV_HEADER;
+  for await (const record of records) yield csvLine(record);
 }

@@ -1,4 +1,4 @@
-import { AuditType, auditSummary, auditTypeLabels, type AuditQuery, type AuditVerification } from '@roomlink/shared';
+import { AuditType, auditSummary, auditTypeLabels, type AuditQuery, type AuditRecord, type AuditVerification } from '@roomlink/shared';
 import { useCallback, useEffect, useState } from 'react';
 import type { CachedAuditPage, ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
@@ -11,7 +11,8 @@ const PAGE = 50;
 interface Filters {
   type: AuditType | '';
   roomId: string;
-  userId: string;
+  /** Part of who did it, by name. */
+  actor: string;
   from: string;
   to: string;
 }
@@ -22,16 +23,25 @@ function queryOf(filters: Filters, before?: number): AuditQuery {
     ...(before !== undefined && { before }),
     ...(filters.type && { type: filters.type }),
     ...(filters.roomId.trim() && { roomId: filters.roomId.trim() }),
-    ...(filters.userId.trim() && { userId: filters.userId.trim() }),
+    ...(filters.actor.trim() && { actor: filters.actor.trim() }),
     ...(filters.from && { from: new Date(filters.from).toISOString() }),
     ...(filters.to && { to: new Date(filters.to).toISOString() }),
   };
 }
 
+/** Every time here is local: one zone, named once in the header. */
+const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** The technician's console that did it, where the record names one (sessions and refusals). */
+const deviceOf = (record: AuditRecord) => {
+  const device = record.data.consoleDevice;
+  return device && typeof device === 'object' && 'name' in device ? String((device as { name: unknown }).name) : null;
+};
+
 export function AuditPanel() {
   const { api } = usePlatform();
   const rooms = useConsole((s) => s.rooms);
-  const [filters, setFilters] = useState<Filters>({ type: '', roomId: '', userId: '', from: '', to: '' });
+  const [filters, setFilters] = useState<Filters>({ type: '', roomId: '', actor: '', from: '', to: '' });
   const [page, setPage] = useState<CachedAuditPage | null>(null);
   /** The `before` cursor of this page and of the newer pages, for "Newer". */
   const [cursor, setCursor] = useState<number | undefined>(undefined);
@@ -63,7 +73,8 @@ export function AuditPanel() {
 
   const exportCsv = async () => {
     try {
-      const { filename, csv } = await api.exportAudit({ ...queryOf(filters), limit: 10_000 });
+      const { limit: _limit, ...filtersOnly } = queryOf(filters);
+      const { filename, csv } = await api.exportAudit(filtersOnly);
       saveFile(filename, csv, 'text/csv');
     } catch (e) {
       setError(failureOf(e));
@@ -99,11 +110,10 @@ export function AuditPanel() {
           ))}
         </select>
         <input
-          aria-label="User id"
-          placeholder="User id (Enter)"
-          defaultValue={filters.userId}
-          onBlur={(e) => set({ userId: e.target.value })}
-          onKeyDown={(e) => e.key === 'Enter' && set({ userId: e.currentTarget.value })}
+          aria-label="Who"
+          placeholder="Who (name, then Enter)"
+          defaultValue={filters.actor}
+          onKeyDown={(e) => e.key === 'Enter' && set({ actor: e.currentTarget.value })}
         />
         <label>
           From <input type="datetime-local" value={filters.from} onChange={(e) => set({ from: e.target.value })} />
@@ -132,9 +142,10 @@ export function AuditPanel() {
       <table className="grid audit">
         <thead>
           <tr>
-            <th>When</th>
+            <th>When ({timeZone})</th>
             <th>Event</th>
             <th>Who</th>
+            <th>Device</th>
             <th>Room</th>
             <th>Details</th>
           </tr>
@@ -143,10 +154,11 @@ export function AuditPanel() {
           {(page?.records ?? []).map((record) => (
             <tr key={record.seq} data-type={record.type}>
               <td>
-                <time title={record.at}>{new Date(record.at).toLocaleString()}</time>
+                <time dateTime={record.at}>{new Date(record.at).toLocaleString()}</time>
               </td>
               <td>{auditTypeLabels[record.type]}</td>
               <td>{record.actorName ?? '—'}</td>
+              <td>{deviceOf(record) ?? '—'}</td>
               <td>{record.roomName ?? '—'}</td>
               <td className="details">{auditSummary(record)}</td>
             </tr>
