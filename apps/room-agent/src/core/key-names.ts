@@ -11,7 +11,8 @@ const named: Record<string, string> = {
   Period: '.',
   Slash: '/',
   Space: 'space',
-  Enter: 'enter',
+  // libnut's "enter" is the keypad's (it sits with its numpad keys); the main key is "return".
+  Enter: 'return',
   NumpadEnter: 'enter',
   Tab: 'tab',
   Backspace: 'backspace',
