@@ -68,7 +68,7 @@ describe('console UI in Chromium, against the browser host', () => {
     await expect.poll(() => details.textContent()).toContain("the room's agent has not reported yet");
     await admin.keyboard.press('Escape');
     expect(await admin.locator('.room-row .badge').count()).toBe(0);
-    expect(await admin.getByTestId('remote-access-off').textContent()).toContain('Remote access is turned off for your organization');
+    expect(await admin.getByTestId('remote-access-off').textContent()).toBe('Remote access is turned off for your organization: no session can start. It has never been turned on: ask your Roomlink administrator to turn it on in Settings › Remote Access.');
   });
 
   it('turns remote access on with the acknowledging email, after a confirmation', async () => {
@@ -260,6 +260,10 @@ describe('console UI in Chromium, against the browser host', () => {
     const enroll = admin.getByRole('dialog', { name: 'Enroll Huddle 7' });
     const code = (await enroll.getByTestId('enrollment-code').textContent())!;
     expect(await enroll.getByTestId('enroll-command').textContent()).toBe(`npm run agent -- enroll --server ${system.server.url} --code ${code}`);
+    await admin.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await enroll.getByRole('button', { name: 'Copy command' }).click();
+    await expect.poll(() => enroll.getByRole('status').textContent()).toContain('Copied.');
+    expect(await admin.evaluate(() => navigator.clipboard.readText())).toBe(`npm run agent -- enroll --server ${system.server.url} --code ${code}`);
     await shoot(admin, '04-add-room');
     await enroll.getByRole('button', { name: 'Done' }).click();
     await expect.poll(() => admin.locator('[data-room="Huddle 7"]').count()).toBe(1);

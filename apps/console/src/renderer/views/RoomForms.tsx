@@ -161,6 +161,8 @@ export function RoomAdminActions({ room }: { room: Room }) {
 /** The code and the one command that enrolls the room's PC with it. */
 export function EnrollmentCodeDialog({ room, code, onClose }: { room: Room; code: EnrollmentCode; onClose(): void }) {
   const serverUrl = useConsole((s) => s.status?.serverUrl ?? '');
+  const [copied, setCopied] = useState(false);
+  const command = `npm run agent -- enroll --server ${serverUrl} --code ${code.code}`;
   return (
     <Dialog title={`Enroll ${room.name}`} onClose={onClose}>
       <h2>Enroll {room.name}</h2>
@@ -169,7 +171,11 @@ export function EnrollmentCodeDialog({ room, code, onClose }: { room: Room; code
           Enrollment code: <code data-testid="enrollment-code">{code.code}</code>, usable once until {new Date(code.expiresAt).toLocaleString()}.
         </p>
         <p>On the room's PC, with the Roomlink agent installed, run:</p>
-        <pre data-testid="enroll-command">{`npm run agent -- enroll --server ${serverUrl} --code ${code.code}`}</pre>
+        <pre data-testid="enroll-command">{command}</pre>
+        <button type="button" onClick={() => void navigator.clipboard.writeText(command).then(() => setCopied(true), () => setCopied(false))}>
+          Copy command
+        </button>
+        {copied && <span role="status"> Copied.</span>}
       </div>
       <div className="dialog-actions">
         <button type="button" className="primary" onClick={onClose} autoFocus>

@@ -1,4 +1,4 @@
-import { Platform, type Room, RoomHealth, roomHealthLabels } from '@roomlink/shared';
+import { Platform, type RemoteAccessSettings, type Room, RoomHealth, roomHealthLabels } from '@roomlink/shared';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { filterOptions, filterRooms, indexRooms, locationText, type SortKey } from '../rooms/filter';
@@ -89,7 +89,14 @@ export function RoomsView() {
         <SyncLine onSync={() => void syncRooms()} />
         {remoteAccessOff && (
           <p className="notice" role="status" data-testid="remote-access-off">
-            Remote access is turned off for your organization: no session can start. An administrator can turn it on in Settings › Remote Access.
+            Remote access is turned off for your organization: no session can start.{' '}
+            {remoteAccessOff.changedBy ? (
+              <>
+                {remoteAccessOff.changedBy} turned it off <Ago at={remoteAccessOff.changedAt} />; ask them or another administrator to turn it on in Settings › Remote Access.
+              </>
+            ) : (
+              'It has never been turned on: ask your Roomlink administrator to turn it on in Settings › Remote Access.'
+            )}
           </p>
         )}
         <div className="room-row head" aria-hidden>
@@ -162,13 +169,14 @@ function SyncLine({ onSync }: { onSync(): void }) {
 }
 
 /** Whether the tenant has remote access off: said once above the list, so a technician with a role knows why no room offers a session. */
-function useRemoteAccessOff(): boolean {
+/** The tenant's remote-access setting when it is off (who changed it last, to ask), else null. */
+function useRemoteAccessOff(): RemoteAccessSettings | null {
   const { api } = usePlatform();
-  const [off, setOff] = useState(false);
+  const [off, setOff] = useState<RemoteAccessSettings | null>(null);
   useEffect(() => {
     api.remoteAccess().then(
-      (settings) => setOff(!settings.enabled),
-      () => setOff(false),
+      (settings) => setOff(settings.enabled ? null : settings),
+      () => setOff(null),
     );
   }, [api]);
   return off;
