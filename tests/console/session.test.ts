@@ -55,6 +55,12 @@ describe('session window', () => {
     expect(await displays.getByRole('button', { name: 'Front of Room 2' }).getAttribute('aria-pressed')).toBe('true');
     expect(await page.evaluate('window.roomlinkSawSwitching[0]')).toBe('Switching to Front of Room 2…');
     await expect.poll(() => page.getByTestId('switching').count()).toBe(0);
+    // Every toolbar action hands the keyboard back to the picture.
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName);
+    expect(await focused()).toBe('remote-picture');
+    await page.getByLabel('Restart after session').uncheck();
+    expect(await focused()).toBe('remote-picture');
+    await page.getByLabel('Restart after session').check();
 
     // On a 1280x720 laptop the whole window fits: typing into the picture never scrolls End session away.
     const viewport = page.viewportSize();

@@ -20,6 +20,34 @@ const roleLine = (role: unknown) => {
   return `${r.name ?? 'role'}: ${(r.permissions ?? []).join(', ')}; ${(r.assignments ?? []).length} assignment(s)`;
 };
 
+type RoomFields = { name?: string; tags?: string[]; license?: string; locationId?: string | null };
+const asObject = <T>(value: unknown): T | null => (value && typeof value === 'object' ? (value as T) : null);
+const roomLine = (value: unknown) => {
+  const room = asObject<RoomFields>(value);
+  return room ? [room.name, room.license && `${room.license === 'pro' ? 'Pro' : 'Basic'} licence`, room.tags?.length ? `tags ${room.tags.join(', ')}` : null].filter(Boolean).join(', ') : null;
+};
+/** Each field a room change touched, before → after; a move names no location (ids mean nothing to a reader). */
+const roomChanges = (beforeValue: unknown, patchValue: unknown): string[] => {
+  const before = asObject<RoomFields>(beforeValue) ?? {};
+  const patch = asObject<RoomFields>(patchValue) ?? {};
+  const changes: string[] = [];
+  if (patch.name !== undefined && patch.name !== before.name) changes.push(`name: ${before.name ?? '—'} → ${patch.name}`);
+  if (patch.locationId !== undefined && patch.locationId !== before.locationId) changes.push('moved to another location');
+  if (patch.tags !== undefined && patch.tags.join() !== before.tags?.join()) changes.push(`tags: ${before.tags?.join(', ') || '—'} → ${patch.tags.join(', ') || '—'}`);
+  if (patch.license !== undefined && patch.license !== before.license) changes.push(`licence: ${before.license ?? '—'} → ${patch.license}`);
+  return changes.length ? changes : ['nothing changed'];
+};
+type LocationFields = { name?: string; kind?: string; parentId?: string | null };
+const locationLine = (value: unknown) => {
+  const location = asObject<LocationFields>(value);
+  return location ? `${location.name ?? '—'} (${location.kind ?? 'location'})` : null;
+};
+const locationChanges = (beforeValue: unknown, afterValue: unknown): string[] => {
+  const before = asObject<LocationFields>(beforeValue) ?? {};
+  const after = asObject<LocationFields>(afterValue) ?? {};
+  return [after.name !== before.name ? `renamed ${before.name ?? '—'} → ${after.name ?? '—'}` : locationLine(after), after.parentId !== before.parentId ? 'moved, with its rooms, to another parent' : null].filter((part): part is string => Boolean(part));
+};
+
 /** What a record says, in words a person reads; key contents never exist here, only counts. */
 export function auditSummary(record: AuditRecord): string {
   const data = record.data;
@@ -54,6 +82,21 @@ export function auditSummary(record: AuditRecord): string {
         return [`acknowledged by ${String(data.acknowledgingEmail)}`];
       case 'agent.proofFailed':
         return [`from ${String(data.address)}`, repeated(data)];
+      case 'room.created':
+        return [roomLine(data.body)];
+      case 'room.updated':
+        return roomChanges(data.before, data.patch);
+      case 'room.retired':
+        return [roomLine(data.before), Array.isArray(data.rolesChanged) && data.rolesChanged.length ? `removed from the role(s) ${data.rolesChanged.join(', ')}` : null];
+      case 'location.created':
+      case 'location.deleted':
+        return [locationLine(data.location)];
+      case 'location.updated':
+        return locationChanges(data.before, data.after);
+      case 'room.enrollmentCodeIssued':
+        return [typeof data.expiresAt === 'string' ? `valid until ${new Date(data.expiresAt).toLocaleString()}` : null];
+      case 'room.logsCollected':
+        return [typeof data.size === 'number' ? `${(data.size / 1024).toFixed(1)} KB` : null, typeof data.sha256 === 'string' ? `SHA-256 ${data.sha256.slice(0, 12)}…` : null];
       default:
         return Object.entries(data)
           .filter(([, v]) => v !== null && typeof v !== 'object')

@@ -21,6 +21,16 @@ describe('audit rows in words', () => {
     expect(summary(record('session.ended', { level: 'modify', reason: 'user_ended', durationMs: 5_000, input: { accepted: 2, dropped: 0, pointer: { accepted: 0, dropped: 0 } } }))).not.toContain('pointer');
   });
 
+  it('says what a directory change changed, before and after', () => {
+    expect(summary(record('room.updated', { before: { name: 'Fjord', locationId: 'loc-1', tags: ['huddle'], license: 'basic' }, patch: { name: 'Fjord 2', tags: ['huddle', 'new'], license: 'pro', locationId: 'loc-1' } }))).toBe(
+      'name: Fjord → Fjord 2 · tags: huddle → huddle, new · licence: basic → pro',
+    );
+    expect(summary(record('room.updated', { before: { name: 'Fjord', locationId: 'loc-1' }, patch: { locationId: 'loc-2' } }))).toBe('moved to another location');
+    expect(summary(record('location.updated', { before: { name: 'Oslo', kind: 'building', parentId: 'r1' }, after: { name: 'Oslo HQ', kind: 'building', parentId: 'r2' } }))).toBe('renamed Oslo → Oslo HQ · moved, with its rooms, to another parent');
+    expect(summary(record('room.retired', { before: { name: 'Old', license: 'pro', tags: [] }, rolesChanged: ['Oslo technicians'] }))).toBe('Old, Pro licence · removed from the role(s) Oslo technicians');
+    expect(summary(record('location.deleted', { location: { name: 'Floor 9', kind: 'floor' } }))).toBe('Floor 9 (floor)');
+  });
+
   it('says unknown where the room never reported, never zero', () => {
     const orphan = record('session.ended', { level: 'view', reason: 'control_plane_lost', durationMs: null, input: null });
     expect(summary(orphan)).toBe('View · The connection to the service was lost. · duration unknown · keys unknown (the room never reported)');

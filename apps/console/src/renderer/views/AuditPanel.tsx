@@ -165,6 +165,7 @@ export function AuditPanel() {
           ))}
         </tbody>
       </table>
+      {page && page.records.length === 0 && <p className="empty">No audit records match these filters.</p>}
       <div className="pager">
         <button
           type="button"

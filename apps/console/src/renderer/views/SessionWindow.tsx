@@ -48,11 +48,12 @@ export function SessionWindow() {
     return () => window.removeEventListener('pagehide', end);
   }, [actions]);
 
-  // The picture takes the keyboard after full screen: a technician expects to type, not to press the button again.
+  // The picture takes the keyboard back after every toolbar action: a technician expects to type, not to click the picture again.
+  const backToPicture = () => stage.current?.querySelector('canvas')?.focus();
   const fullScreen = () =>
     void stage.current
       ?.requestFullscreen()
-      .then(() => stage.current?.querySelector('canvas')?.focus())
+      .then(backToPicture)
       .catch(() => undefined);
 
   return (
@@ -78,7 +79,16 @@ export function SessionWindow() {
         <div className="session-tools" role="toolbar" aria-label="Session commands">
           <div role="group" aria-label="Displays">
             {session.displays.map((display) => (
-              <button key={display.id} type="button" aria-pressed={display.id === session.selectedDisplay} aria-busy={display.id === session.switchingTo} onClick={() => actions.selectDisplay(display.id)}>
+              <button
+                key={display.id}
+                type="button"
+                aria-pressed={display.id === session.selectedDisplay}
+                aria-busy={display.id === session.switchingTo}
+                onClick={() => {
+                  actions.selectDisplay(display.id);
+                  backToPicture();
+                }}
+              >
                 {displayName(display)}
               </button>
             ))}
@@ -87,7 +97,14 @@ export function SessionWindow() {
             Full screen
           </button>
           {modify && (
-            <select aria-label="Shortcut commands" value="" onChange={(e) => e.target.value && actions.sendShortcut(e.target.value as ShortcutCommand)}>
+            <select
+              aria-label="Shortcut commands"
+              value=""
+              onChange={(e) => {
+                if (e.target.value) actions.sendShortcut(e.target.value as ShortcutCommand);
+                backToPicture();
+              }}
+            >
               <option value="">Shortcut commands…</option>
               {ShortcutCommand.options.map((command) => (
                 <option key={command} value={command}>
@@ -97,7 +114,14 @@ export function SessionWindow() {
             </select>
           )}
           <label className="toggle">
-            <input type="checkbox" checked={session.restartAfterSession} onChange={(e) => actions.setRestartAfterSession(e.target.checked)} />
+            <input
+              type="checkbox"
+              checked={session.restartAfterSession}
+              onChange={(e) => {
+                actions.setRestartAfterSession(e.target.checked);
+                backToPicture();
+              }}
+            />
             Restart after session
           </label>
           <button type="button" onClick={() => setConfirmRestart(true)} disabled={!session.stream}>
