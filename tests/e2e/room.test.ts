@@ -197,21 +197,38 @@ describe('a technician in a three-monitor room', () => {
     rmSync(restartMarker());
   });
 
-  it('answers a start that races a call with a short refusal, and updates the list without a refresh', async () => {
-    await page.locator('[data-room="Fjord"]').click();
-    const details = page.getByRole('complementary', { name: 'Room Fjord' });
+  it('answers a start that races a call with a short refusal instead of an empty session window', async () => {
+    // A console whose pushed room states are held back: its list still says the room is free when the call has begun,
+    // as any console's does for the moment the push is on its way.
+    const { web } = await system.console('racing');
+    const racing = await (await system.chromium()).newPage();
+    await racing.routeWebSocket(/\/api$/, (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((message) => {
+        if (!String(message).includes('room.state')) ws.send(message);
+      });
+      ws.onMessage((message) => server.send(message));
+    });
+    await racing.goto(web.url);
+    await signInThroughUi(racing, TECH);
+    await racing.locator('[data-room="Fjord"]').click();
+    const details = racing.getByRole('complementary', { name: 'Room Fjord' });
     await details.getByRole('tab', { name: 'Remote Access' }).click();
-    expect(await details.getByRole('button', { name: 'Start session' }).isEnabled()).toBe(true);
-    // The call begins; the server hears of it, the console's list has not yet.
     setInCall(true);
     await expect.poll(() => system.api<Room>(TECH, 'GET', `/api/rooms/${fjord.id}`).then((r) => r.inCall), { timeout: 10_000 }).toBe(true);
+    expect(await details.getByRole('button', { name: 'Start session' }).isEnabled()).toBe(true);
     await details.getByRole('button', { name: 'Start session' }).click();
-    expect(await endedMessage()).toBe('The session did not start. The room is in a call. Try again when the call has ended.');
-    expect(await page.locator('.session-window.not-started').count()).toBe(1);
-    await closeSessionWindow();
+    await expect.poll(() => racing.getByTestId('session-ended').count(), { timeout: 15_000 }).toBe(1);
+    expect(await racing.getByTestId('session-ended').textContent()).toBe('The session did not start. The room is in a call. Try again when the call has ended.');
+    expect(await racing.locator('.session-window.not-started').count()).toBe(1);
+    await racing.getByRole('button', { name: 'Close', exact: true }).click();
+    // The refusal itself brings the list up to date.
+    await expect.poll(() => racing.locator('[data-room="Fjord"]').textContent(), { timeout: 5_000 }).toContain('In a call');
+    await racing.close();
+    // The console that hears pushes knew at once.
     await expect.poll(() => page.locator('[data-room="Fjord"]').textContent(), { timeout: 5_000 }).toContain('In a call');
     setInCall(false);
-    await expect.poll(() => roomRow('Fjord'), { timeout: 10_000 }).not.toContain('In a call');
+    await expect.poll(() => page.locator('[data-room="Fjord"]').textContent(), { timeout: 5_000 }).not.toContain('In a call');
   });
 
   it('is refused while the room is in a call, and a call that starts mid-session ends it and says why', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
+import { can, remoteAccessLevel } from '@roomlink/rbac';
 import { MAX_MESSAGE_BYTES, roomlinkError, type IceServer } from '@roomlink/shared';
 import { CHECKPOINT_FILE, CheckpointFile, loadCheckpointKey } from './audit/checkpoints';
 import { AuditFolder } from './audit/fold';
@@ -18,7 +19,9 @@ import { openApi, registerRoutes } from './http/route';
 import { directoryRoutes } from './http/routes/directory';
 import { sessionRoutes } from './http/routes/sessions';
 import { logRoutes } from './http/routes/logs';
-import type { Services } from './http/services';
+import { monitoringRoutes } from './http/routes/monitoring';
+import { roomRef, type Services } from './http/services';
+import { RoomMonitor } from './monitoring/room-monitor';
 import { loadServerKeys } from './keys';
 import { SessionBroker } from './sessions/broker';
 import { RateLimiter } from './sessions/rate-limit';
@@ -94,7 +97,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const checkpoints = new CheckpointFile(join(config.auditCheckpointDir ?? join(config.dataDir, 'audit-checkpoints'), CHECKPOINT_FILE));
   const audit = new AuditLog(db, loadCheckpointKey(config.dataDir), checkpoints, now);
   const folder = new AuditFolder(audit, config.auditFoldMs ?? DEFAULT_AUDIT_FOLD_MS, now);
-  const agents = new AgentHub(directory, folder, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
+  const monitor = new RoomMonitor(db, directory, now);
+  const agents = new AgentHub(directory, monitor, folder, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
   const consoles = new ConsoleHub(log);
   const broker = new SessionBroker(
     db,
@@ -113,7 +117,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   );
   agents.broker = broker;
   consoles.broker = broker;
-  const services: Services = { db, directory, audit, broker, agents, keys, enrollLimiter: new RateLimiter(config.enrollmentRate.burst, config.enrollmentRate.perSecond, () => now().getTime()), logBundles: new LogBundles(db, now), now };
+  const services: Services = { db, directory, audit, broker, agents, keys, enrollLimiter: new RateLimiter(config.enrollmentRate.burst, config.enrollmentRate.perSecond, () => now().getTime()), logBundles: new LogBundles(db, now), monitor, now };
+  // Live state: every change reaches each console that may see the room, at once.
+  monitor.onChange(({ room, state }) => {
+    const policy = directory.policy(room.tenantId);
+    const ref = roomRef(room);
+    consoles.broadcast(room.tenantId, { type: 'room.state', ...state, roomId: room.id as never }, (caller) => can(policy, caller.principal, 'rooms.read', ref) || remoteAccessLevel(policy, caller.principal, ref).level !== 'none');
+  });
+  // Agents have three heartbeats to come back after a restart; rooms that do not are offline in the history too.
+  const settleTimer = setTimeout(() => monitor.settle(), 3 * config.heartbeatMs);
+  settleTimer.unref();
   const verifyToken = tokenVerifier(config.auth, now);
 
   async function authenticate(request: Pick<FastifyRequest, 'headers'>): Promise<Caller> {
@@ -148,7 +161,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
   // Log bundles arrive as gzip bytes, not JSON.
   app.addContentTypeParser('application/gzip', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  const routes = [...directoryRoutes(services), ...sessionRoutes(services), ...logRoutes(services)];
+  const routes = [...directoryRoutes(services), ...sessionRoutes(services), ...logRoutes(services), ...monitoringRoutes(services)];
   registerRoutes(app, routes, authenticate);
   const spec = openApi(routes, SERVER_VERSION);
   app.get('/openapi.json', () => spec);
@@ -186,6 +199,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       if (purged.records > 0) log.info(purged, 'audit retention purge');
       const bundles = services.logBundles.purge();
       if (bundles > 0) log.info({ bundles }, 'log bundle retention purge');
+      const events = monitor.purge();
+      if (events > 0) log.info({ events }, 'room history retention purge');
     } catch (error) {
       log.error({ err: error }, 'audit retention purge failed');
     }
@@ -217,6 +232,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     log,
     async close() {
       clearInterval(purgeTimer);
+      clearTimeout(settleTimer);
       clearInterval(sealTimer);
       broker.shutdown();
       agents.close();

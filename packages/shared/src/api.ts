@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EndReason, HealthSignals, License, Platform, RemoteAccessLevel, RoomHealth, SessionLevel, SessionState } from './domain';
+import { EndReason, HealthSignals, License, Platform, RemoteAccessLevel, RoomHealth, RoomSubject, SessionLevel, SessionState } from './domain';
 import { AssignmentId, LocationId, RoleId, RoomId, SessionId, TenantId, UserId } from './ids';
 import { DisplayInfo, ErrorCodeSchema, InputCounts } from './protocol/agent';
 import { IceServer } from './protocol/common';
@@ -155,6 +155,14 @@ export type LogBundle = z.infer<typeof LogBundle>;
 /** The most a room may upload as one bundle (gzip), and how long bundles are kept. */
 export const LOG_BUNDLE_MAX_BYTES = 5 * 1024 * 1024;
 export const LOG_BUNDLE_RETENTION_DAYS = 30;
+
+/** One change in a room's state, from its history. */
+export const RoomEvent = z.strictObject({ at: IsoTime, subject: RoomSubject, state: z.string() });
+export type RoomEvent = z.infer<typeof RoomEvent>;
+export const RoomHistoryQuery = z.strictObject({ from: IsoTime, to: IsoTime.optional() });
+/** The room's events in the window, with the state of every subject as it stood when the window opened. */
+export const RoomHistory = z.strictObject({ from: IsoTime, to: IsoTime, initial: z.array(RoomEvent), events: z.array(RoomEvent) });
+export type RoomHistory = z.infer<typeof RoomHistory>;
 
 /** People who have signed in and the groups their tokens carried: what a role's assignments can name. */
 export const Principals = z.strictObject({

@@ -56,6 +56,10 @@ export const HealthSignals = z.strictObject({
 });
 export type HealthSignals = z.infer<typeof HealthSignals>;
 
+/** What a room event is about: one health signal, its presence, its call state, or its overall health. */
+export const RoomSubject = z.enum([...HealthSignal.options, 'presence', 'call', 'health']);
+export type RoomSubject = z.infer<typeof RoomSubject>;
+
 export const RoomHealth = z.enum(['healthy', 'nonUrgent', 'critical', 'offline']);
 export type RoomHealth = z.infer<typeof RoomHealth>;
 export const roomHealthLabels: Record<RoomHealth, string> = {

@@ -21,6 +21,8 @@ import {
   RoomId,
   RoomInput,
   RoomPatch,
+  type RoomHistory,
+  type RoomStateChanged,
   SessionId,
   type SessionStarted,
   type SessionStateChanged,
@@ -73,6 +75,8 @@ export interface ConsoleApi {
   revokeDevice(roomId: RoomId): Promise<Room>;
   /** Users who have signed in and groups seen in tokens: what a role assignment can name. */
   principals(): Promise<Principals>;
+  /** The room's presence, call, signal and health changes since `from`, with the state at `from`. */
+  roomHistory(roomId: RoomId, from: string): Promise<RoomHistory>;
   /** Asks the room for its logs; it uploads them to the server within 2 minutes. */
   collectLogs(roomId: RoomId): Promise<LogBundle>;
   logBundles(roomId: RoomId): Promise<LogBundle[]>;
@@ -121,6 +125,7 @@ export const consoleApiArgs = {
   retireRoom: z.tuple([RoomId]),
   revokeDevice: z.tuple([RoomId]),
   principals: z.tuple([]),
+  roomHistory: z.tuple([RoomId, z.iso.datetime()]),
   collectLogs: z.tuple([RoomId]),
   logBundles: z.tuple([RoomId]),
   downloadLogs: z.tuple([RoomId, z.string().min(1).max(64)]),
@@ -182,9 +187,11 @@ export interface ConsoleEvents {
   'signIn.open': { url: string };
   'session.state': Unversioned<SessionStateChanged>;
   'session.signal': { sessionId: SessionId; data: SignalData };
+  /** A room's live state changed (pushed by the server). */
+  'room.state': Omit<RoomStateChanged, 'v' | 'type'>;
 }
 export type ConsoleEventName = keyof ConsoleEvents;
-export const consoleEventNames = ['status', 'signIn.open', 'session.state', 'session.signal'] as const satisfies readonly ConsoleEventName[];
+export const consoleEventNames = ['status', 'signIn.open', 'session.state', 'session.signal', 'room.state'] as const satisfies readonly ConsoleEventName[];
 
 /** The error every call rejects with: a code the UI can look up and a message a person can read. */
 export interface ConsoleFailure {

@@ -17,6 +17,7 @@ import {
   type RoleInput,
   RoleView,
   Room,
+  RoomHistory,
   type RoomId,
   type RoomInput,
   type RoomPatch,
@@ -216,6 +217,10 @@ export class ConsoleHost implements ConsoleApi {
     return this.client.json('GET', '/api/principals', Principals);
   }
 
+  roomHistory(roomId: RoomId, from: string): Promise<RoomHistory> {
+    return this.client.json('GET', `/api/rooms/${encodeURIComponent(roomId)}/history?from=${encodeURIComponent(from)}`, RoomHistory);
+  }
+
   collectLogs(roomId: RoomId): Promise<LogBundle> {
     return this.client.json('POST', `/api/rooms/${encodeURIComponent(roomId)}/logs`, LogBundle);
   }
@@ -307,6 +312,9 @@ export class ConsoleHost implements ConsoleApi {
       this.events.emit('session.state', event);
     } else if (message.type === 'session.signal') {
       this.events.emit('session.signal', { sessionId: message.sessionId, data: message.data });
+    } else if (message.type === 'room.state') {
+      const { v: _v, type: _type, ...state } = message;
+      this.events.emit('room.state', state);
     } else {
       this.options.log(`hub error: ${message.code} ${message.message}`);
     }

@@ -1,4 +1,4 @@
-import { can, canManageRoles, holdsAnywhere, type Permission } from '@roomlink/rbac';
+import { can, canManageRoles, holdsAnywhere, roomsWithRemoteAccess, type Permission } from '@roomlink/rbac';
 import { roomHealth, type Location, type Room } from '@roomlink/shared';
 import type { AuditLog } from '../audit/log';
 import type { Caller } from '../auth/tokens';
@@ -10,6 +10,7 @@ import type { RateLimiter } from '../sessions/rate-limit';
 import type { Directory, RoomRecord } from '../store/directory';
 import type { Db } from '../store/db';
 import type { LogBundles } from '../store/log-bundles';
+import type { RoomMonitor } from '../monitoring/room-monitor';
 
 /** Everything a route handler may use. */
 export interface Services {
@@ -21,6 +22,7 @@ export interface Services {
   keys: ServerKeys;
   enrollLimiter: RateLimiter;
   logBundles: LogBundles;
+  monitor: RoomMonitor;
   now: () => Date;
 }
 
@@ -72,4 +74,15 @@ export function roomView(services: Services, room: RoomRecord, level: Room['remo
     remoteAccess: level,
     updatedAt: room.updatedAt,
   };
+}
+
+/** The room as the caller sees it; `room_not_found` when it does not exist or the caller may not see it (no read, no remote access). */
+export function visibleRoom(services: Services, caller: Caller, roomId: string): Room {
+  const tenantId = caller.principal.tenantId;
+  const room = services.directory.room(tenantId, roomId);
+  if (!room) throw new ApiFailure('room_not_found');
+  const policy = services.directory.policy(tenantId);
+  const level = roomsWithRemoteAccess(policy, caller.principal, [roomRef(room)]).get(room.id) ?? 'none';
+  if (level === 'none' && !can(policy, caller.principal, 'rooms.read', roomRef(room))) throw new ApiFailure('room_not_found');
+  return roomView(services, room, level, new Map(services.directory.locations(tenantId).map((l) => [l.id as string, l])));
 }

@@ -4,6 +4,7 @@ import { AgentToServer, agentProofPayload, type ServerToAgent, type Unversioned 
 import type { Logger } from 'pino';
 import type { AuditFolder } from '../audit/fold';
 import { ed25519FromRaw } from '../keys';
+import type { RoomMonitor } from '../monitoring/room-monitor';
 import type { SessionBroker } from '../sessions/broker';
 import type { Directory, RoomRecord } from '../store/directory';
 import { decodeFrame, sendMessage } from './socket';
@@ -33,6 +34,7 @@ export class AgentHub {
 
   constructor(
     private readonly directory: Directory,
+    private readonly monitor: RoomMonitor,
     private readonly folder: AuditFolder,
     private readonly config: AgentHubConfig,
     private readonly log: Logger,
@@ -115,7 +117,7 @@ export class AgentHub {
           connection = { ws, room, lastSeen: Date.now(), invalid: 0 };
           this.connections.get(room.id)?.ws.close(4000, 'replaced by a newer connection');
           this.connections.set(room.id, connection);
-          this.directory.recordAgentState(room.id, { seen: true });
+          this.monitor.observe(room.id, { online: true });
           sendMessage<ServerToAgent>(ws, { type: 'agent.welcome', roomId: room.id as never, tenantId: room.tenantId as never, heartbeatMs: this.config.heartbeatMs, sessionId: this.broker.activeInRoom(room.id) as never });
           this.broker.onAgentPresence(room.id, true);
           return;
@@ -128,10 +130,10 @@ export class AgentHub {
         case 'agent.heartbeat':
           return;
         case 'agent.health':
-          this.directory.recordAgentState(roomId, { signals: message.signals, displays: message.displays });
+          this.monitor.observe(roomId, { signals: message.signals, displays: message.displays });
           return;
         case 'agent.callState':
-          this.directory.recordAgentState(roomId, { inCall: message.inCall });
+          this.monitor.observe(roomId, { inCall: message.inCall });
           this.broker.onCallState(roomId, message.inCall);
           return;
         case 'agent.hello':
@@ -146,7 +148,7 @@ export class AgentHub {
       clearTimeout(handshake);
       if (connection && this.connections.get(connection.room.id) === connection) {
         this.connections.delete(connection.room.id);
-        this.directory.recordAgentState(connection.room.id, { seen: true });
+        this.monitor.observe(connection.room.id, { online: false });
         this.broker.onAgentPresence(connection.room.id, false);
       }
     });

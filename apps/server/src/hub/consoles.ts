@@ -13,6 +13,8 @@ import { decodeFrame, sendMessage } from './socket';
  */
 export class ConsoleHub {
   private readonly connections = new Map<string, Set<WebSocket>>();
+  /** Who each socket belongs to, as their token said: what a broadcast asks before it sends. */
+  private readonly callers = new Map<WebSocket, Caller>();
   broker!: SessionBroker;
 
   constructor(private readonly log: Logger) {}
@@ -29,12 +31,18 @@ export class ConsoleHub {
     for (const ws of this.connections.get(this.key(tenantId, userId)) ?? []) sendMessage<ServerToConsole>(ws, message);
   }
 
+  /** Sends to every console of the tenant whose user `may` receive it. */
+  broadcast(tenantId: string, message: Unversioned<ServerToConsole>, may: (caller: Caller) => boolean): void {
+    for (const [ws, caller] of this.callers) if (caller.principal.tenantId === tenantId && may(caller)) sendMessage<ServerToConsole>(ws, message);
+  }
+
   accept(ws: WebSocket, caller: Caller): void {
     const { tenantId, userId } = caller.principal;
     const key = this.key(tenantId, userId);
     const set = this.connections.get(key) ?? new Set<WebSocket>();
     set.add(ws);
     this.connections.set(key, set);
+    this.callers.set(ws, caller);
     this.broker.onConsolePresence(tenantId, userId, true);
     const expiry = setTimeout(() => ws.close(4401, 'token expired'), Math.max(0, caller.expiresAt - Date.now()));
 
@@ -61,6 +69,7 @@ export class ConsoleHub {
     ws.on('close', () => {
       clearTimeout(expiry);
       set.delete(ws);
+      this.callers.delete(ws);
       if (set.size === 0) {
         this.connections.delete(key);
         this.broker.onConsolePresence(tenantId, userId, false);

@@ -162,4 +162,16 @@ export const migrations: readonly string[] = [
   -- Pointer control (mouse and touch in modify sessions): off for every tenant until an administrator turns it on.
   ALTER TABLE tenants ADD COLUMN pointer_control INTEGER NOT NULL DEFAULT 0 CHECK (pointer_control IN (0, 1));
   `,
+  `
+  -- Every change of a room's state, kept 180 days: its presence, call, each health signal, and its overall health.
+  CREATE TABLE room_events (
+    tenant_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    state TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX room_events_by_room ON room_events(tenant_id, room_id, at);
+  CREATE INDEX room_events_by_time ON room_events(at);
+  `,
 ];

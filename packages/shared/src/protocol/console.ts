@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { EndReason, SessionState } from '../domain';
-import { SessionId } from '../ids';
+import { EndReason, HealthSignals, RoomHealth, SessionState } from '../domain';
+import { RoomId, SessionId } from '../ids';
 import { ErrorCodeSchema } from './agent';
 import { ProtocolVersion, SessionSignalBody } from './common';
 
@@ -32,5 +32,18 @@ export const ConsoleError = z.strictObject({
   message: z.string().max(1024),
 });
 
-export const ServerToConsole = z.discriminatedUnion('type', [SessionStateChanged, ConsoleSessionSignal, ConsoleError]);
+/** A room's live state changed (presence, call, health): pushed to every console that may see the room. */
+export const RoomStateChanged = z.strictObject({
+  ...base,
+  type: z.literal('room.state'),
+  roomId: RoomId,
+  online: z.boolean(),
+  inCall: z.boolean(),
+  signals: HealthSignals.nullable(),
+  health: RoomHealth,
+  lastSeenAt: z.iso.datetime().nullable(),
+});
+export type RoomStateChanged = z.infer<typeof RoomStateChanged>;
+
+export const ServerToConsole = z.discriminatedUnion('type', [SessionStateChanged, ConsoleSessionSignal, RoomStateChanged, ConsoleError]);
 export type ServerToConsole = z.infer<typeof ServerToConsole>;

@@ -17,7 +17,6 @@ export interface AuthSlice {
   signOut(): Promise<void>;
 }
 
-const ROOMS_REFRESH_MS = 30_000;
 /** How often a sign-in window is checked for having been closed. */
 const POPUP_CHECK_MS = 500;
 
@@ -29,10 +28,13 @@ export const authSlice: SliceCreator<AuthSlice> = (set, get, { api, events, clos
   hostLost: false,
   initAuth: async () => {
     events.on('status', (status) => {
-      const wasSignedIn = get().status?.account;
+      const previous = get().status;
       set({ status });
-      if (status.account && !wasSignedIn) void get().loadRooms();
+      if (status.account && !previous?.account) void get().loadRooms();
+      // Changes pushed while the hub was down are lost: catch up once it is back, instead of polling.
+      else if (status.account && status.connection === 'connected' && previous?.connection !== 'connected') void get().syncRooms();
     });
+    events.on('room.state', (state) => get().applyRoomState(state));
     events.on('signIn.open', ({ url }) => {
       const popup = window.open(url, '_blank', 'popup,width=520,height=680');
       if (!popup) {
@@ -49,10 +51,6 @@ export const authSlice: SliceCreator<AuthSlice> = (set, get, { api, events, clos
       }, POPUP_CHECK_MS);
     });
     void closed.then(() => set({ hostLost: true }));
-    // Presence, calls and health change all day: refresh the list while someone is signed in.
-    setInterval(() => {
-      if (get().status?.account && !get().syncing) void get().syncRooms();
-    }, ROOMS_REFRESH_MS);
     const status = await api.status();
     set({ status });
     if (status.account) await get().loadRooms();

@@ -1,5 +1,5 @@
 import type { Room, RoomId } from '@roomlink/shared';
-import type { ConsoleFailure } from '../../api/console-api';
+import type { ConsoleEvents, ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
 import { noFilters, type RoomFilters, type RoomSort } from '../rooms/filter';
 import type { SliceCreator } from './store';
@@ -16,6 +16,8 @@ export interface RoomsSlice {
   selectedRoomId: RoomId | null;
   loadRooms(): Promise<void>;
   syncRooms(): Promise<void>;
+  /** A room's live state, as the server pushed it: the room changes in place. */
+  applyRoomState(state: ConsoleEvents['room.state']): void;
   setFilter<K extends keyof RoomFilters>(key: K, value: RoomFilters[K]): void;
   clearFilters(): void;
   setSort(sort: RoomSort): void;
@@ -48,6 +50,14 @@ export const roomsSlice: SliceCreator<RoomsSlice> = (set, get, { api }) => ({
       set({ syncing: false });
     }
   },
+  applyRoomState: ({ roomId, ...state }) =>
+    set((current) => {
+      const index = current.rooms.findIndex((room) => room.id === roomId);
+      if (index < 0) return {};
+      const rooms = [...current.rooms];
+      rooms[index] = { ...rooms[index]!, ...state };
+      return { rooms };
+    }),
   setFilter: (key, value) => set((state) => ({ filters: { ...state.filters, [key]: value } })),
   clearFilters: () => set({ filters: noFilters }),
   setSort: (sort) => set({ sort }),

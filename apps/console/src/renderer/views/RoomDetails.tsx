@@ -4,6 +4,7 @@ import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
 import { locationText } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
+import { HealthTimeline } from './HealthTimeline';
 import { RoomAdminActions } from './RoomForms';
 import { Ago, ErrorNote } from './ui';
 
@@ -69,16 +70,22 @@ function Overview({ room }: { room: Room }) {
 }
 
 function Health({ room }: { room: Room }) {
-  if (!room.signals) return <p role="tabpanel">No health reports: the room's agent has not reported yet.</p>;
   return (
-    <ul className="signals" role="tabpanel">
-      {HealthSignal.options.map((signal) => (
-        <li key={signal} className={`signal ${room.signals![signal]}`}>
-          <span>{healthSignalLabels[signal]}</span>
-          <span>{room.signals![signal] === 'ok' ? 'OK' : room.signals![signal] === 'warning' ? 'Warning' : 'Error'}</span>
-        </li>
-      ))}
-    </ul>
+    <div role="tabpanel">
+      {room.signals ? (
+        <ul className="signals" aria-label="Signals now">
+          {HealthSignal.options.map((signal) => (
+            <li key={signal} className={`signal ${room.signals![signal]}`}>
+              <span>{healthSignalLabels[signal]}</span>
+              <span>{room.signals![signal] === 'ok' ? 'OK' : room.signals![signal] === 'warning' ? 'Warning' : 'Error'}</span>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p>No health reports: the room's agent has not reported yet.</p>
+      )}
+      <HealthTimeline room={room} />
+    </div>
   );
 }
 

@@ -24,7 +24,7 @@ import type { Caller } from '../../auth/tokens';
 import type { RoomRecord } from '../../store/directory';
 import { guardRoleChange } from '../role-guard';
 import { route } from '../route';
-import { requirePermission, requireRoleManager, roomRef, roomView, type Services } from '../services';
+import { requirePermission, requireRoleManager, roomRef, roomView, visibleRoom, type Services } from '../services';
 
 const RoomParams = z.strictObject({ roomId: RoomId });
 const RoleParams = z.strictObject({ roleId: z.string().min(1).max(128) });
@@ -437,14 +437,4 @@ function requireOk(check: () => void): boolean {
     if (error instanceof ApiFailure) return false;
     throw error;
   }
-}
-
-function visibleRoom(services: Services, caller: Parameters<typeof requirePermission>[1], roomId: string) {
-  const tenantId = caller.principal.tenantId;
-  const room = services.directory.room(tenantId, roomId);
-  if (!room) throw new ApiFailure('room_not_found');
-  const policy = services.directory.policy(tenantId);
-  const level = roomsWithRemoteAccess(policy, caller.principal, [roomRef(room)]).get(room.id) ?? 'none';
-  if (level === 'none' && !can(policy, caller.principal, 'rooms.read', roomRef(room))) throw new ApiFailure('room_not_found');
-  return roomView(services, room, level, new Map(services.directory.locations(tenantId).map((l) => [l.id as string, l])));
 }

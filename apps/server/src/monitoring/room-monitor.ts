@@ -1,0 +1,144 @@
+import { HealthSignal, roomHealth, type DisplayInfo, type HealthSignals, type RoomEvent, type RoomHealth, type RoomHistory, type RoomSubject } from '@roomlink/shared';
+import type { Db } from '../store/db';
+import type { Directory, RoomRecord } from '../store/directory';
+
+/** How long room events are kept: as long as the audit (rule 12's 180 days). */
+export const HISTORY_RETENTION_DAYS = 180;
+
+/** A room's live state as consoles see it. */
+export interface RoomState {
+  roomId: string;
+  online: boolean;
+  inCall: boolean;
+  signals: HealthSignals | null;
+  health: RoomHealth;
+  lastSeenAt: string | null;
+}
+
+export interface RoomChange {
+  room: RoomRecord;
+  state: RoomState;
+  /** What changed, as stored in the history. */
+  events: RoomEvent[];
+}
+
+/** What an agent says about its room; `online` comes from the agent hub (a proven connection, or none). */
+export interface Observation {
+  online?: boolean;
+  signals?: HealthSignals;
+  inCall?: boolean;
+  displays?: DisplayInfo[];
+}
+
+const subjectStates = (online: boolean, room: Pick<RoomRecord, 'signals' | 'inCall'>): Map<RoomSubject, string> => {
+  const states = new Map<RoomSubject, string>([
+    ['presence', online ? 'online' : 'offline'],
+    ['call', room.inCall ? 'inCall' : 'free'],
+    ['health', roomHealth(online, room.signals)],
+  ]);
+  if (room.signals) for (const signal of HealthSignal.options) states.set(signal, room.signals[signal]);
+  return states;
+};
+
+/**
+ * Every change of a room's state in one place: it updates the directory,
+ * writes each transition (presence, call, each signal, overall health) to
+ * the history in the same transaction, and tells listeners (the console
+ * hub's push, incident rules) once it is committed.
+ */
+export class RoomMonitor {
+  private readonly online = new Set<string>();
+  /** Each room's last recorded state per subject, read from the history once: a server restart adds no false transitions. */
+  private readonly recorded = new Map<string, Map<RoomSubject, string>>();
+  private readonly listeners = new Set<(change: RoomChange) => void>();
+  private readonly insert;
+  private readonly lastStates;
+
+  constructor(
+    private readonly db: Db,
+    private readonly directory: Directory,
+    private readonly now: () => Date,
+  ) {
+    this.insert = db.prepare('INSERT INTO room_events (tenant_id, room_id, at, subject, state) VALUES (?, ?, ?, ?, ?)');
+    this.lastStates = db.prepare<[string], { subject: RoomSubject; state: string }>(
+      'SELECT subject, state FROM room_events WHERE rowid IN (SELECT max(rowid) FROM room_events WHERE room_id = ? GROUP BY subject)',
+    );
+  }
+
+  /**
+   * Rooms the history last saw online that have not come back since this
+   * server started: called once agents have had time to reconnect, so a
+   * room that went away while the server was down shows as offline.
+   */
+  settle(): void {
+    const stale = this.db
+      .prepare<[], { room_id: string }>("SELECT room_id FROM room_events WHERE rowid IN (SELECT max(rowid) FROM room_events WHERE subject = 'presence' GROUP BY room_id) AND state = 'online'")
+      .all();
+    for (const { room_id: roomId } of stale) if (!this.online.has(roomId)) this.observe(roomId, { online: false });
+  }
+
+  isOnline(roomId: string): boolean {
+    return this.online.has(roomId);
+  }
+
+  onChange(listener: (change: RoomChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  observe(roomId: string, observation: Observation): void {
+    const change = this.db.transaction(() => {
+      const before = this.directory.roomById(roomId);
+      if (!before) return null;
+      const isOnline = observation.online ?? this.online.has(roomId);
+      this.directory.recordAgentState(roomId, { signals: observation.signals, inCall: observation.inCall, displays: observation.displays, seen: observation.online !== undefined });
+      const after = this.directory.roomById(roomId)!;
+      const was = this.recordedStates(roomId);
+      const at = this.now().toISOString();
+      const events: RoomEvent[] = [];
+      for (const [subject, state] of subjectStates(isOnline, after)) {
+        if (was.get(subject) === state) continue;
+        this.insert.run(after.tenantId, roomId, at, subject, state);
+        was.set(subject, state);
+        events.push({ at, subject, state });
+      }
+      return { room: after, events, isOnline };
+    })();
+    if (!change) return;
+    if (change.isOnline) this.online.add(roomId);
+    else this.online.delete(roomId);
+    if (change.events.length === 0) return;
+    const { room, events } = change;
+    const state: RoomState = { roomId, online: change.isOnline, inCall: room.inCall, signals: room.signals, health: roomHealth(change.isOnline, room.signals), lastSeenAt: room.lastSeenAt };
+    for (const listener of this.listeners) listener({ room, state, events });
+  }
+
+  private recordedStates(roomId: string): Map<RoomSubject, string> {
+    let states = this.recorded.get(roomId);
+    if (!states) {
+      states = new Map(this.lastStates.all(roomId).map((row) => [row.subject, row.state]));
+      this.recorded.set(roomId, states);
+    }
+    return states;
+  }
+
+  /** The room's events between `from` and `to`, with each subject's state as it stood at `from`. */
+  history(tenantId: string, roomId: string, from: string, to: string): RoomHistory {
+    const initial = this.db
+      .prepare<[string, string, string], RoomEvent>(
+        `SELECT e.at, e.subject, e.state FROM room_events e
+         WHERE e.rowid IN (SELECT max(rowid) FROM room_events WHERE tenant_id = ? AND room_id = ? AND at < ? GROUP BY subject)`,
+      )
+      .all(tenantId, roomId, from);
+    const events = this.db
+      .prepare<[string, string, string, string], RoomEvent>('SELECT at, subject, state FROM room_events WHERE tenant_id = ? AND room_id = ? AND at >= ? AND at < ? ORDER BY at, rowid')
+      .all(tenantId, roomId, from, to);
+    return { from, to, initial, events };
+  }
+
+  /** Drops events older than the retention; returns how many. */
+  purge(): number {
+    const cutoff = new Date(this.now().getTime() - HISTORY_RETENTION_DAYS * 86_400_000).toISOString();
+    return this.db.prepare('DELETE FROM room_events WHERE at < ?').run(cutoff).changes;
+  }
+}

@@ -1,0 +1,107 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HealthSignals, RoomHistory, ServerToConsole } from '@roomlink/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RoomMonitor } from '../src/monitoring/room-monitor';
+import { openDatabase } from '../src/store/db';
+import { Directory } from '../src/store/directory';
+import { ADMIN, grantAccess, OUTSIDER, startHarness, TECH, VIEWER, type Harness } from './harness';
+
+/** Live room state and its history: every transition stored once, pushed at once to the consoles that may see the room. */
+
+let h: Harness;
+const ok: HealthSignals = { app: 'ok', audio: 'ok', camera: 'ok', display: 'ok', network: 'ok', signIn: 'ok' };
+const health = (signals: HealthSignals) => ({ type: 'agent.health' as const, signals, displays: [] });
+const history = (roomId: string, from: string, as = ADMIN) => h.api<RoomHistory>(as, 'GET', `/api/rooms/${roomId}/history?from=${encodeURIComponent(from)}`);
+const roomState = (m: ServerToConsole) => m.type === 'room.state';
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+
+describe('room history', () => {
+  it('stores each transition of presence, call, signal and health once, and answers a window with the state at its start', async () => {
+    const start = new Date(Date.now() - 1000).toISOString();
+    const { roomId, agent } = await h.room({ name: 'Watched' });
+    agent.send(health(ok));
+    agent.send(health(ok));
+    agent.send(health({ ...ok, camera: 'error' }));
+    agent.send({ type: 'agent.callState', inCall: true });
+    await expect.poll(async () => (await history(roomId, start)).body.events.length).toBe(13);
+    await agent.close();
+    await expect.poll(async () => (await history(roomId, start)).body.events.length).toBe(15);
+    const { events, initial } = (await history(roomId, start)).body;
+    expect(initial).toEqual([]);
+    expect(events.map((e) => `${e.subject}:${e.state}`)).toEqual([
+      'presence:online',
+      'call:free',
+      'health:offline',
+      'health:healthy',
+      'app:ok',
+      'audio:ok',
+      'camera:ok',
+      'display:ok',
+      'network:ok',
+      'signIn:ok',
+      'health:nonUrgent',
+      'camera:error',
+      'call:inCall',
+      'presence:offline',
+      'health:offline',
+    ]);
+    // A window that opens later starts from the state each subject was in.
+    const later = (await history(roomId, events[12]!.at)).body;
+    expect(later.initial.find((e) => e.subject === 'camera')).toMatchObject({ state: 'error' });
+    expect(later.events.map((e) => e.subject)).toEqual(['call', 'presence', 'health']);
+  });
+
+  it('refuses a window the wrong way round or over 180 days, and a room the caller may not see', async () => {
+    const { roomId } = await h.room({ name: 'Private' });
+    expect((await h.api(ADMIN, 'GET', `/api/rooms/${roomId}/history?from=2030-01-01T00:00:00.000Z&to=2029-01-01T00:00:00.000Z`)).status).toBe(400);
+    expect((await h.api(ADMIN, 'GET', `/api/rooms/${roomId}/history?from=2020-01-01T00:00:00.000Z`)).status).toBe(400);
+    expect((await h.api(ADMIN, 'GET', `/api/rooms/${roomId}/history?from=yesterday`)).status).toBe(400);
+    expect((await history(roomId, new Date().toISOString(), TECH)).status).toBe(404);
+  });
+
+  it('adds no transition when a restarted server hears the same state again', () => {
+    const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'roomlink-monitor-')), 'server.db'));
+    const directory = new Directory(db, () => new Date());
+    directory.ensureTenant('t1');
+    const room = directory.createRoom('t1', { name: 'R', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
+    const count = () => db.prepare<[], { n: number }>('SELECT count(*) AS n FROM room_events').get()!.n;
+    const first = new RoomMonitor(db, directory, () => new Date());
+    first.observe(room.id, { online: true });
+    first.observe(room.id, { signals: ok });
+    const written = count();
+    const second = new RoomMonitor(db, directory, () => new Date());
+    second.observe(room.id, { online: true });
+    second.observe(room.id, { signals: ok });
+    expect(count()).toBe(written);
+    // The room never came back to this server: settling records it offline.
+    const third = new RoomMonitor(db, directory, () => new Date());
+    third.settle();
+    expect(db.prepare<[], { subject: string; state: string }>("SELECT subject, state FROM room_events WHERE subject IN ('presence', 'health') ORDER BY rowid DESC LIMIT 2").all()).toEqual([
+      { subject: 'health', state: 'offline' },
+      { subject: 'presence', state: 'offline' },
+    ]);
+  });
+});
+
+describe('live state', () => {
+  it('pushes each change to the consoles that may see the room, and to no one else', async () => {
+    const { roomId, agent } = await h.room({ name: 'Pushed' });
+    await grantAccess(h, 'view', 'room-observers', { rooms: [roomId] });
+    const viewer = await h.consoleSocket(VIEWER);
+    const tech = await h.consoleSocket(TECH);
+    const outsider = await h.consoleSocket(OUTSIDER);
+    agent.send(health({ ...ok, network: 'error' }));
+    const pushed = await viewer.next((m) => roomState(m) && m.roomId === roomId && m.health === 'critical');
+    expect(pushed).toMatchObject({ online: true, inCall: false, signals: { network: 'error' } });
+    await agent.close();
+    expect(await viewer.next((m) => roomState(m) && m.roomId === roomId && !m.online)).toMatchObject({ health: 'offline' });
+    expect(tech.messages.filter(roomState)).toEqual([]);
+    expect(outsider.messages.filter(roomState)).toEqual([]);
+  });
+});
