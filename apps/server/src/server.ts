@@ -19,14 +19,16 @@ import { openApi, registerRoutes } from './http/route';
 import { directoryRoutes } from './http/routes/directory';
 import { sessionRoutes } from './http/routes/sessions';
 import { logRoutes } from './http/routes/logs';
+import { incidentRoutes } from './http/routes/incidents';
 import { monitoringRoutes } from './http/routes/monitoring';
 import { roomRef, type Services } from './http/services';
+import { Incidents } from './monitoring/incidents';
 import { RoomMonitor } from './monitoring/room-monitor';
 import { loadServerKeys } from './keys';
 import { SessionBroker } from './sessions/broker';
 import { RateLimiter } from './sessions/rate-limit';
 import { openDatabase } from './store/db';
-import { Directory, DirectoryError } from './store/directory';
+import { Directory, DirectoryError, type RoomRecord } from './store/directory';
 import { LogBundles } from './store/log-bundles';
 
 export const SERVER_VERSION = '0.1.0';
@@ -63,11 +65,14 @@ export interface ServerConfig {
   auditFoldMs?: number;
   /** How often the audit chain heads are sealed with a signed checkpoint (sessions are sealed as they end). */
   checkpointEveryMs?: number;
+  /** How often incident rules look at every room (their thresholds are minutes). */
+  incidentEveryMs?: number;
   /** The clock; tests move it to check expiry and retention. */
   now: () => Date;
 }
 
 export const DEFAULT_CHECKPOINT_EVERY_MS = 5_000;
+export const DEFAULT_INCIDENT_EVERY_MS = 5_000;
 export const DEFAULT_AUDIT_FOLD_MS = 60_000;
 /** Long enough for a room that lost the server to notice, end its session and reconnect with backoff. */
 export const DEFAULT_ORPHAN_REPORT_MS = 120_000;
@@ -117,13 +122,30 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   );
   agents.broker = broker;
   consoles.broker = broker;
-  const services: Services = { db, directory, audit, broker, agents, keys, enrollLimiter: new RateLimiter(config.enrollmentRate.burst, config.enrollmentRate.perSecond, () => now().getTime()), logBundles: new LogBundles(db, now), monitor, now };
-  // Live state: every change reaches each console that may see the room, at once.
-  monitor.onChange(({ room, state }) => {
+  const services: Services = { db, directory, audit, broker, agents, keys, enrollLimiter: new RateLimiter(config.enrollmentRate.burst, config.enrollmentRate.perSecond, () => now().getTime()), logBundles: new LogBundles(db, now), monitor, incidents: new Incidents(db, directory, monitor, audit, now), now };
+  /** Who may hear about a room: anyone who may read it, or reach it remotely. */
+  const mayHearOf = (room: RoomRecord) => {
     const policy = directory.policy(room.tenantId);
     const ref = roomRef(room);
-    consoles.broadcast(room.tenantId, { type: 'room.state', ...state, roomId: room.id as never }, (caller) => can(policy, caller.principal, 'rooms.read', ref) || remoteAccessLevel(policy, caller.principal, ref).level !== 'none');
+    return (caller: Caller) => can(policy, caller.principal, 'rooms.read', ref) || remoteAccessLevel(policy, caller.principal, ref).level !== 'none';
+  };
+  // Live state: every change reaches each console that may see the room, at once.
+  monitor.onChange(({ room, state }) => consoles.broadcast(room.tenantId, { type: 'room.state', ...state, roomId: room.id as never }, mayHearOf(room)));
+  // Incidents are read with rooms.read alone.
+  services.incidents.onChange((tenantId, incident) => {
+    const room = directory.room(tenantId, incident.roomId);
+    if (!room) return;
+    const policy = directory.policy(tenantId);
+    consoles.broadcast(tenantId, { type: 'incident.changed', incident }, (caller) => can(policy, caller.principal, 'rooms.read', roomRef(room)));
   });
+  const incidentTimer = setInterval(() => {
+    try {
+      services.incidents.evaluate();
+    } catch (error) {
+      log.error({ err: error }, 'incident rules failed');
+    }
+  }, config.incidentEveryMs ?? DEFAULT_INCIDENT_EVERY_MS);
+  incidentTimer.unref();
   // Agents have three heartbeats to come back after a restart; rooms that do not are offline in the history too.
   const settleTimer = setTimeout(() => monitor.settle(), 3 * config.heartbeatMs);
   settleTimer.unref();
@@ -161,7 +183,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
   // Log bundles arrive as gzip bytes, not JSON.
   app.addContentTypeParser('application/gzip', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  const routes = [...directoryRoutes(services), ...sessionRoutes(services), ...logRoutes(services), ...monitoringRoutes(services)];
+  const routes = [...directoryRoutes(services), ...sessionRoutes(services), ...logRoutes(services), ...monitoringRoutes(services), ...incidentRoutes(services)];
   registerRoutes(app, routes, authenticate);
   const spec = openApi(routes, SERVER_VERSION);
   app.get('/openapi.json', () => spec);
@@ -233,6 +255,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     async close() {
       clearInterval(purgeTimer);
       clearTimeout(settleTimer);
+      clearInterval(incidentTimer);
       clearInterval(sealTimer);
       broker.shutdown();
       agents.close();

@@ -105,3 +105,48 @@ describe('live state', () => {
     expect(outsider.messages.filter(roomState)).toEqual([]);
   });
 });
+
+describe('incidents over the API', () => {
+  it('opens from a failing signal, pushes it, and lets incident managers acknowledge, assign, note and resolve it; bad input gets a clear error', async () => {
+    const fast = await startHarness({ incidentEveryMs: 50 });
+    try {
+      const { roomId, agent } = await fast.room({ name: 'Incident room' });
+      // The observers may read the room (and so its incidents), not manage its incidents.
+      await fast.api(ADMIN, 'POST', '/api/roles', { name: 'Readers', permissions: ['rooms.read'], assignments: [{ groups: ['room-observers'], rooms: [roomId] }] });
+      await grantAccess(fast, 'view', 'room-technicians', { rooms: [roomId] });
+      const watcher = await fast.consoleSocket(VIEWER);
+      const remoteOnly = await fast.consoleSocket(TECH);
+      agent.send(health({ ...ok, display: 'error' }));
+      await expect.poll(async () => (await fast.api<RoomHistory>(ADMIN, 'GET', `/api/rooms/${roomId}/history?from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`)).body.events.some((e) => e.subject === 'display')).toBe(true);
+      fast.clock.offsetMs += 3 * 60_000;
+      const pushed = await watcher.next((m) => m.type === 'incident.changed');
+      expect(pushed).toMatchObject({ incident: { roomName: 'Incident room', cause: 'signal.display', severity: 'critical', state: 'detected' } });
+      const id = (pushed as Extract<ServerToConsole, { type: 'incident.changed' }>).incident.id;
+      expect((await fast.api<{ id: string }[]>(VIEWER, 'GET', '/api/incidents?state=open')).body.map((i) => i.id)).toEqual([id]);
+      // Remote access alone does not read incidents.
+      expect((await fast.api(TECH, 'GET', '/api/incidents')).body).toEqual([]);
+      expect(remoteOnly.messages.filter((m) => m.type === 'incident.changed')).toEqual([]);
+
+      // Reading is not managing.
+      expect((await fast.api(VIEWER, 'POST', `/api/incidents/${id}/acknowledge`)).status).toBe(403);
+      expect((await fast.api(ADMIN, 'POST', `/api/incidents/${id}/acknowledge`)).body).toMatchObject({ state: 'active' });
+      expect((await fast.api<{ error: { code: string } }>(ADMIN, 'POST', `/api/incidents/${id}/acknowledge`)).body.error.code).toBe('conflict');
+      expect((await fast.api(ADMIN, 'POST', `/api/incidents/${id}/assign`, { userId: 'u-tech', name: 'Tomas Technician' })).body).toMatchObject({ state: 'investigating', assigneeName: 'Tomas Technician' });
+      expect((await fast.api(ADMIN, 'POST', `/api/incidents/${id}/notes`, { text: 'x'.repeat(4001) })).status).toBe(400);
+      expect((await fast.api(ADMIN, 'POST', `/api/incidents/${id}/notes`, { text: '   ' })).status).toBe(400);
+      expect((await fast.api(ADMIN, 'POST', `/api/incidents/${id}/notes`, { text: 'Display cable replaced.' })).status).toBe(200);
+      expect((await fast.api(ADMIN, 'POST', `/api/incidents/${id}/resolve`)).body).toMatchObject({ state: 'resolved', autoResolved: false });
+      expect((await fast.api(ADMIN, 'POST', '/api/incidents/nope/resolve')).status).toBe(400);
+      const detail = await fast.api<{ timeline: { kind: string }[] }>(VIEWER, 'GET', `/api/incidents/${id}`);
+      expect(detail.body.timeline.map((e) => e.kind)).toEqual(['opened', 'acknowledged', 'assigned', 'note', 'resolved']);
+      const csv = (await fast.api<string>(ADMIN, 'GET', '/api/incidents.csv')).body.trim().split('\r\n');
+      expect(csv[0]).toBe('id,roomName,cause,severity,state,openedAt,updatedAt,resolvedAt,autoResolved,reopened,assigneeName');
+      expect(csv[1]).toContain(`${id},Incident room,signal.display,critical,resolved`);
+
+      expect((await fast.api(TECH, 'PUT', '/api/settings/incident-rules', (await fast.api(ADMIN, 'GET', '/api/settings/incident-rules')).body)).status).toBe(403);
+      expect((await fast.api(ADMIN, 'PUT', '/api/settings/incident-rules', { signalErrorMinutes: 0 })).status).toBe(400);
+    } finally {
+      await fast.close();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EndReason, HealthSignals, License, Platform, RemoteAccessLevel, RoomHealth, RoomSubject, SessionLevel, SessionState } from './domain';
+import { criticalSignals, EndReason, HealthSignal, healthSignalLabels, HealthSignals, License, Platform, RemoteAccessLevel, RoomHealth, RoomSubject, SessionLevel, SessionState } from './domain';
 import { AssignmentId, LocationId, RoleId, RoomId, SessionId, TenantId, UserId } from './ids';
 import { DisplayInfo, ErrorCodeSchema, InputCounts } from './protocol/agent';
 import { IceServer } from './protocol/common';
@@ -164,6 +164,79 @@ export const RoomHistoryQuery = z.strictObject({ from: IsoTime, to: IsoTime.opti
 export const RoomHistory = z.strictObject({ from: IsoTime, to: IsoTime, initial: z.array(RoomEvent), events: z.array(RoomEvent) });
 export type RoomHistory = z.infer<typeof RoomHistory>;
 
+/** Why an incident opened: the room went offline, or one health signal failed. */
+export const IncidentCause = z.enum(['offline', ...HealthSignal.options.map((s) => `signal.${s}` as const)]);
+export type IncidentCause = z.infer<typeof IncidentCause>;
+export const IncidentSeverity = z.enum(['critical', 'warning']);
+export type IncidentSeverity = z.infer<typeof IncidentSeverity>;
+/** Detected (opened by a rule), Active (someone acknowledged it), Investigating (assigned), Resolved (by hand, or automatically once recovered). */
+export const IncidentState = z.enum(['detected', 'active', 'investigating', 'resolved']);
+export type IncidentState = z.infer<typeof IncidentState>;
+export const Incident = z.strictObject({
+  id: z.string(),
+  roomId: RoomId,
+  roomName: z.string(),
+  cause: IncidentCause,
+  severity: IncidentSeverity,
+  state: IncidentState,
+  openedAt: IsoTime,
+  updatedAt: IsoTime,
+  resolvedAt: IsoTime.nullable(),
+  /** Resolved because the room recovered, not by a person. */
+  autoResolved: z.boolean(),
+  /** How often it failed again soon after it was resolved. */
+  reopened: z.number().int().nonnegative(),
+  assigneeId: z.string().nullable(),
+  assigneeName: z.string().nullable(),
+});
+export type Incident = z.infer<typeof Incident>;
+export const IncidentEntry = z.strictObject({
+  at: IsoTime,
+  kind: z.enum(['opened', 'acknowledged', 'assigned', 'note', 'resolved', 'autoResolved', 'reopened']),
+  by: z.string().nullable(),
+  text: z.string().nullable(),
+});
+export type IncidentEntry = z.infer<typeof IncidentEntry>;
+export const IncidentDetail = z.strictObject({ incident: Incident, timeline: z.array(IncidentEntry) });
+export type IncidentDetail = z.infer<typeof IncidentDetail>;
+export const IncidentQuery = z.strictObject({
+  state: z.enum(['open', ...IncidentState.options]).optional(),
+  severity: IncidentSeverity.optional(),
+  roomId: Ref.optional(),
+  locationId: Ref.optional(),
+  assigneeId: Ref.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+export type IncidentQuery = z.input<typeof IncidentQuery>;
+export const IncidentNote = z.strictObject({ text: z.string().trim().min(1).max(4000) });
+export const IncidentAssign = z.strictObject({ userId: Ref, name: z.string().trim().min(1).max(200) });
+/**
+ * The tenant's incident rules. A signal in error for `signalErrorMinutes`
+ * opens an incident of that signal's severity; a room offline for
+ * `offlineMinutes` opens a critical one; an incident whose cause has been
+ * gone for `recoverMinutes` resolves itself; a cause back within
+ * `reopenMinutes` of resolving reopens it.
+ */
+export const IncidentRules = z.strictObject({
+  signalErrorMinutes: z.number().int().min(1).max(1440),
+  offlineMinutes: z.number().int().min(1).max(1440),
+  recoverMinutes: z.number().int().min(1).max(1440),
+  reopenMinutes: z.number().int().min(0).max(10080),
+  signalSeverity: z.strictObject(Object.fromEntries(HealthSignal.options.map((s) => [s, IncidentSeverity])) as Record<HealthSignal, typeof IncidentSeverity>),
+});
+export type IncidentRules = z.infer<typeof IncidentRules>;
+export const defaultIncidentRules: IncidentRules = {
+  signalErrorMinutes: 2,
+  offlineMinutes: 5,
+  recoverMinutes: 2,
+  reopenMinutes: 30,
+  signalSeverity: Object.fromEntries(HealthSignal.options.map((s) => [s, criticalSignals.has(s) ? 'critical' : 'warning'])) as Record<HealthSignal, IncidentSeverity>,
+};
+export const incidentCauseLabels: Record<IncidentCause, string> = {
+  offline: 'Room offline',
+  ...(Object.fromEntries(HealthSignal.options.map((s) => [`signal.${s}`, `${healthSignalLabels[s]} failing`])) as Record<`signal.${HealthSignal}`, string>),
+};
+
 /** People who have signed in and the groups their tokens carried: what a role's assignments can name. */
 export const Principals = z.strictObject({
   users: z.array(z.strictObject({ id: z.string(), name: z.string(), username: z.string() })),
@@ -217,6 +290,9 @@ export const AuditType = z.enum([
   'room.restartRequested',
   'room.logsRequested',
   'room.logsCollected',
+  'incident.opened',
+  'incident.changed',
+  'incidentRules.updated',
   'session.refused',
   'session.started',
   'session.rejected',
@@ -247,6 +323,9 @@ export const auditTypeLabels: Record<AuditType, string> = {
   'room.restartRequested': 'Restart requested',
   'room.logsRequested': 'Logs requested',
   'room.logsCollected': 'Logs collected',
+  'incident.opened': 'Incident opened',
+  'incident.changed': 'Incident changed',
+  'incidentRules.updated': 'Incident rules changed',
   'session.refused': 'Session refused',
   'session.started': 'Session started',
   'session.rejected': 'Session refused by the room',

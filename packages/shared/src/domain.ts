@@ -70,7 +70,7 @@ export const roomHealthLabels: Record<RoomHealth, string> = {
 };
 
 /** Signals whose failure makes a room unusable for meetings, so they count as critical. */
-const criticalSignals: ReadonlySet<HealthSignal> = new Set(['app', 'signIn', 'network', 'display']);
+export const criticalSignals: ReadonlySet<HealthSignal> = new Set(['app', 'signIn', 'network', 'display']);
 
 export function roomHealth(online: boolean, signals: HealthSignals | null): RoomHealth {
   if (!online || signals === null) return 'offline';

@@ -6,6 +6,7 @@ import {
   type AuditVerification,
   type EnrollmentCode,
   type ErrorCode,
+  type Incident,
   type Location,
   type LogBundle,
   LocationId,
@@ -189,9 +190,11 @@ export interface ConsoleEvents {
   'session.signal': { sessionId: SessionId; data: SignalData };
   /** A room's live state changed (pushed by the server). */
   'room.state': Omit<RoomStateChanged, 'v' | 'type'>;
+  /** An incident opened or changed (pushed by the server). */
+  incident: Incident;
 }
 export type ConsoleEventName = keyof ConsoleEvents;
-export const consoleEventNames = ['status', 'signIn.open', 'session.state', 'session.signal', 'room.state'] as const satisfies readonly ConsoleEventName[];
+export const consoleEventNames = ['status', 'signIn.open', 'session.state', 'session.signal', 'room.state', 'incident'] as const satisfies readonly ConsoleEventName[];
 
 /** The error every call rejects with: a code the UI can look up and a message a person can read. */
 export interface ConsoleFailure {

@@ -315,6 +315,8 @@ export class ConsoleHost implements ConsoleApi {
     } else if (message.type === 'room.state') {
       const { v: _v, type: _type, ...state } = message;
       this.events.emit('room.state', state);
+    } else if (message.type === 'incident.changed') {
+      this.events.emit('incident', message.incident);
     } else {
       this.options.log(`hub error: ${message.code} ${message.message}`);
     }

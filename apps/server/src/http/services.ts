@@ -10,6 +10,7 @@ import type { RateLimiter } from '../sessions/rate-limit';
 import type { Directory, RoomRecord } from '../store/directory';
 import type { Db } from '../store/db';
 import type { LogBundles } from '../store/log-bundles';
+import type { Incidents } from '../monitoring/incidents';
 import type { RoomMonitor } from '../monitoring/room-monitor';
 
 /** Everything a route handler may use. */
@@ -23,6 +24,7 @@ export interface Services {
   enrollLimiter: RateLimiter;
   logBundles: LogBundles;
   monitor: RoomMonitor;
+  incidents: Incidents;
   now: () => Date;
 }
 

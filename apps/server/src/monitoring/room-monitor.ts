@@ -5,6 +5,12 @@ import type { Directory, RoomRecord } from '../store/directory';
 /** How long room events are kept: as long as the audit (rule 12's 180 days). */
 export const HISTORY_RETENTION_DAYS = 180;
 
+/** A subject's state and when it began. */
+export interface Recorded {
+  state: string;
+  at: string;
+}
+
 /** A room's live state as consoles see it. */
 export interface RoomState {
   roomId: string;
@@ -48,8 +54,8 @@ const subjectStates = (online: boolean, room: Pick<RoomRecord, 'signals' | 'inCa
  */
 export class RoomMonitor {
   private readonly online = new Set<string>();
-  /** Each room's last recorded state per subject, read from the history once: a server restart adds no false transitions. */
-  private readonly recorded = new Map<string, Map<RoomSubject, string>>();
+  /** Each room's last recorded state per subject and since when, read from the history once: a server restart adds no false transitions. */
+  private readonly recorded = new Map<string, { tenantId: string; states: Map<RoomSubject, Recorded> }>();
   private readonly listeners = new Set<(change: RoomChange) => void>();
   private readonly insert;
   private readonly lastStates;
@@ -60,8 +66,8 @@ export class RoomMonitor {
     private readonly now: () => Date,
   ) {
     this.insert = db.prepare('INSERT INTO room_events (tenant_id, room_id, at, subject, state) VALUES (?, ?, ?, ?, ?)');
-    this.lastStates = db.prepare<[string], { subject: RoomSubject; state: string }>(
-      'SELECT subject, state FROM room_events WHERE rowid IN (SELECT max(rowid) FROM room_events WHERE room_id = ? GROUP BY subject)',
+    this.lastStates = db.prepare<[string], { subject: RoomSubject; state: string; at: string }>(
+      'SELECT subject, state, at FROM room_events WHERE rowid IN (SELECT max(rowid) FROM room_events WHERE room_id = ? GROUP BY subject)',
     );
   }
 
@@ -93,13 +99,13 @@ export class RoomMonitor {
       const isOnline = observation.online ?? this.online.has(roomId);
       this.directory.recordAgentState(roomId, { signals: observation.signals, inCall: observation.inCall, displays: observation.displays, seen: observation.online !== undefined });
       const after = this.directory.roomById(roomId)!;
-      const was = this.recordedStates(roomId);
+      const was = this.recordedStates(after);
       const at = this.now().toISOString();
       const events: RoomEvent[] = [];
       for (const [subject, state] of subjectStates(isOnline, after)) {
-        if (was.get(subject) === state) continue;
+        if (was.get(subject)?.state === state) continue;
         this.insert.run(after.tenantId, roomId, at, subject, state);
-        was.set(subject, state);
+        was.set(subject, { state, at });
         events.push({ at, subject, state });
       }
       return { room: after, events, isOnline };
@@ -113,13 +119,24 @@ export class RoomMonitor {
     for (const listener of this.listeners) listener({ room, state, events });
   }
 
-  private recordedStates(roomId: string): Map<RoomSubject, string> {
-    let states = this.recorded.get(roomId);
-    if (!states) {
-      states = new Map(this.lastStates.all(roomId).map((row) => [row.subject, row.state]));
-      this.recorded.set(roomId, states);
+  private recordedStates(room: RoomRecord): Map<RoomSubject, Recorded> {
+    let entry = this.recorded.get(room.id);
+    if (!entry) {
+      entry = { tenantId: room.tenantId, states: new Map(this.lastStates.all(room.id).map((row) => [row.subject, { state: row.state, at: row.at }])) };
+      this.recorded.set(room.id, entry);
     }
-    return states;
+    return entry.states;
+  }
+
+  /** Every room this server has heard of since it started, with each subject's state and since when: what incident rules read. */
+  *rooms(): Generator<{ roomId: string; tenantId: string; states: ReadonlyMap<RoomSubject, Recorded> }> {
+    for (const [roomId, entry] of this.recorded) yield { roomId, tenantId: entry.tenantId, states: entry.states };
+  }
+
+  /** Forgets a retired room. */
+  forget(roomId: string): void {
+    this.recorded.delete(roomId);
+    this.online.delete(roomId);
   }
 
   /** The room's events between `from` and `to`, with each subject's state as it stood at `from`. */

@@ -174,4 +174,34 @@ export const migrations: readonly string[] = [
   CREATE INDEX room_events_by_room ON room_events(tenant_id, room_id, at);
   CREATE INDEX room_events_by_time ON room_events(at);
   `,
+  `
+  -- Incidents: opened by the tenant's rules from room events, at most one open per room and cause.
+  CREATE TABLE incidents (
+    tenant_id TEXT NOT NULL,
+    id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    room_name TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('critical', 'warning')),
+    state TEXT NOT NULL CHECK (state IN ('detected', 'active', 'investigating', 'resolved')),
+    opened_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    resolved_at TEXT,
+    auto_resolved INTEGER NOT NULL DEFAULT 0 CHECK (auto_resolved IN (0, 1)),
+    reopened INTEGER NOT NULL DEFAULT 0,
+    assignee_id TEXT,
+    assignee_name TEXT
+  ) STRICT;
+  CREATE UNIQUE INDEX incidents_one_open ON incidents(room_id, cause) WHERE state != 'resolved';
+  CREATE INDEX incidents_by_tenant ON incidents(tenant_id, opened_at);
+  CREATE TABLE incident_entries (
+    incident_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    by_name TEXT,
+    text TEXT
+  ) STRICT;
+  CREATE INDEX incident_entries_by_incident ON incident_entries(incident_id, at);
+  CREATE TABLE incident_rules (tenant_id TEXT PRIMARY KEY, rules TEXT NOT NULL) STRICT;
+  `,
 ];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EndReason, HealthSignals, RoomHealth, SessionState } from '../domain';
 import { RoomId, SessionId } from '../ids';
+import { Incident } from '../api';
 import { ErrorCodeSchema } from './agent';
 import { ProtocolVersion, SessionSignalBody } from './common';
 
@@ -45,5 +46,9 @@ export const RoomStateChanged = z.strictObject({
 });
 export type RoomStateChanged = z.infer<typeof RoomStateChanged>;
 
-export const ServerToConsole = z.discriminatedUnion('type', [SessionStateChanged, ConsoleSessionSignal, RoomStateChanged, ConsoleError]);
+/** An incident opened or changed: pushed to every console that may see its room. */
+export const IncidentChanged = z.strictObject({ ...base, type: z.literal('incident.changed'), incident: Incident });
+export type IncidentChanged = z.infer<typeof IncidentChanged>;
+
+export const ServerToConsole = z.discriminatedUnion('type', [SessionStateChanged, ConsoleSessionSignal, RoomStateChanged, IncidentChanged, ConsoleError]);
 export type ServerToConsole = z.infer<typeof ServerToConsole>;

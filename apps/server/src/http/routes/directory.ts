@@ -362,6 +362,11 @@ export function directoryRoutes(services: Services) {
           audit.append({ tenantId: room.tenantId, type: 'room.retired', ...actor(caller), roomId: room.id, roomName: room.name, data: { before: { name: room.name, locationId: room.locationId, tags: room.tags, license: room.license }, rolesChanged } });
         });
         services.agents.disconnect(room.id);
+        services.monitor.forget(room.id);
+        // Nothing will resolve them any more: they close with the room.
+        for (const incident of services.incidents.list(room.tenantId, { state: 'open', roomId: room.id }, null)) {
+          services.incidents.change(incident.id, 'resolved', { id: caller.principal.userId, name: caller.name }, { text: 'The room was retired.' });
+        }
         return { ok: true as const };
       },
     }),
