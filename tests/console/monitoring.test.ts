@@ -10,6 +10,7 @@ let system: ConsoleSystem;
 let page: Page;
 let agent: RoomAgent;
 let roomStateFile: string;
+const clock = { offsetMs: 0 };
 
 function setRoomState(state: object): void {
   writeFileSync(`${roomStateFile}.tmp`, JSON.stringify(state));
@@ -17,7 +18,7 @@ function setRoomState(state: object): void {
 }
 
 beforeAll(async () => {
-  system = await startConsoleSystem();
+  system = await startConsoleSystem({ clock, incidentEveryMs: 100 });
   const aurora = system.tenant.rooms.find((r) => r.name === 'Aurora')!;
   ({ agent, roomStateFile } = await system.roomAgent(aurora, { platform: 'synthetic' }));
   const { web } = await system.console('monitoring');
@@ -26,6 +27,46 @@ beforeAll(async () => {
   await signInThroughUi(page, ADMIN);
 });
 afterAll(() => system.close());
+
+describe('incidents and the dashboard', () => {
+  it('opens an incident from a failing signal, shows it on the dashboard and in the list as it happens, and takes it from acknowledge to resolve', async () => {
+    await page.getByRole('button', { name: 'Dashboard' }).click();
+    const critical = page.getByTestId('dashboard-incidents-critical');
+    await expect.poll(() => critical.textContent()).toBe('0 Critical');
+    await expect.poll(() => page.getByTestId('dashboard-healthy').textContent(), { timeout: 10_000 }).toBe('1 Healthy');
+
+    setRoomState({ signals: { display: 'error' } });
+    await expect.poll(() => page.getByTestId('dashboard-critical').textContent()).toBe('1 Critical');
+    // The rule waits two minutes of error; the server's clock gets there at once.
+    clock.offsetMs += 3 * 60_000;
+    await expect.poll(() => critical.textContent(), { timeout: 5_000 }).toBe('1 Critical');
+    expect(await page.locator('.newest-incidents').textContent()).toContain('Display failing in Aurora');
+    await page.screenshot({ path: 'test-results/console/10-dashboard.png' });
+
+    await critical.click();
+    const row = page.locator('tr[data-incident]');
+    await expect.poll(() => row.count()).toBe(1);
+    await row.click();
+    const panel = page.getByRole('complementary', { name: 'Incident Display failing in Aurora' });
+    await panel.getByRole('button', { name: 'Acknowledge' }).click();
+    await expect.poll(() => panel.getByTestId('incident-state').textContent()).toBe('Active');
+    await panel.getByRole('button', { name: 'Assign to me' }).click();
+    await expect.poll(() => panel.getByTestId('incident-state').textContent()).toBe('Investigating');
+    await panel.getByLabel('Add a note').fill('Display cable reseated.');
+    await panel.getByRole('button', { name: 'Add note' }).click();
+    await expect.poll(() => panel.locator('li[data-kind="note"]').textContent()).toContain('Display cable reseated. — Adele Admin');
+    await panel.getByRole('button', { name: 'Resolve' }).click();
+    await expect.poll(() => panel.getByTestId('incident-state').textContent()).toBe('Resolved');
+    // The list shows open incidents: the resolved one leaves it.
+    await expect.poll(() => row.count()).toBe(0);
+    await page.screenshot({ path: 'test-results/console/11-incident.png' });
+    expect(await panel.locator('li').evaluateAll((items) => items.map((li) => li.getAttribute('data-kind')))).toEqual(['opened', 'acknowledged', 'assigned', 'note', 'resolved']);
+
+    setRoomState({});
+    await page.getByRole('button', { name: 'Rooms', exact: true }).click();
+    await expect.poll(() => page.locator('[data-room="Aurora"] .health').textContent(), { timeout: 5_000 }).toBe('Healthy');
+  });
+});
 
 describe('live room state', () => {
   it('shows a signal change and the room going offline as they happen, in the list, the details and the timeline', async () => {

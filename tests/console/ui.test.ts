@@ -62,7 +62,7 @@ describe('console UI in Chromium, against the browser host', () => {
   it('hides the Remote Access tab while nobody has a remote-access role', async () => {
     await admin.locator('[data-room="Fjord"]').click();
     const details = admin.getByRole('complementary', { name: 'Room Fjord' });
-    await expect.poll(() => details.getByRole('tab').allTextContents()).toEqual(['Overview', 'Health']);
+    await expect.poll(() => details.getByRole('tab').allTextContents()).toEqual(['Overview', 'Health', 'Incidents']);
     await expect.poll(() => details.textContent()).toContain('Oslo HQ');
     await details.getByRole('tab', { name: 'Health' }).click();
     await expect.poll(() => details.textContent()).toContain("the room's agent has not reported yet");
@@ -201,7 +201,7 @@ describe('console UI in Chromium, against the browser host', () => {
 
     await tech.locator('[data-room="Bryggen"]').click();
     const bryggen = tech.getByRole('complementary', { name: 'Room Bryggen' });
-    await expect.poll(() => bryggen.getByRole('tab').allTextContents()).toEqual(['Overview', 'Health']);
+    await expect.poll(() => bryggen.getByRole('tab').allTextContents()).toEqual(['Overview', 'Health', 'Incidents']);
 
     await tech.getByRole('button', { name: 'Settings' }).click();
     await expect.poll(() => tech.textContent('body')).toContain('Only administrators can change this setting.');
@@ -212,7 +212,7 @@ describe('console UI in Chromium, against the browser host', () => {
     await expect.poll(() => viewer.getByTestId('room-count').textContent()).toBe('12 rooms');
     expect(await viewer.locator('.room-row .badge').count()).toBe(0);
     await viewer.locator('[data-room="Fjord"]').click();
-    await expect.poll(() => viewer.getByRole('complementary', { name: 'Room Fjord' }).getByRole('tab').allTextContents()).toEqual(['Overview', 'Health']);
+    await expect.poll(() => viewer.getByRole('complementary', { name: 'Room Fjord' }).getByRole('tab').allTextContents()).toEqual(['Overview', 'Health', 'Incidents']);
     await viewer.getByRole('button', { name: 'Sign out' }).click();
     await viewer.getByRole('button', { name: 'Sign in' }).waitFor();
   });

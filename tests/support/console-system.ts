@@ -38,7 +38,8 @@ export interface ConsoleSystem {
 }
 
 /** The local provider, a server on SQLite seeded with the demo tenant, and console hosts on demand. */
-export async function startConsoleSystem(): Promise<ConsoleSystem> {
+/** `clock`: the server's time runs this far ahead of the real one, for rules measured in minutes. */
+export async function startConsoleSystem(options: { clock?: { offsetMs: number }; incidentEveryMs?: number } = {}): Promise<ConsoleSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'roomlink-console-'));
   const idp = await startIdp({ dataDir: join(dir, 'idp'), port: 0 });
   const server = await startServer({
@@ -50,7 +51,8 @@ export async function startConsoleSystem(): Promise<ConsoleSystem> {
     iceServers: [],
     ...defaultTimings,
     logLevel: 'silent',
-    now: () => new Date(),
+    now: () => new Date(Date.now() + (options.clock?.offsetMs ?? 0)),
+    ...(options.incidentEveryMs && { incidentEveryMs: options.incidentEveryMs }),
   });
   const tokens = new Map<string, Promise<string>>();
   const token = (username: string) => {

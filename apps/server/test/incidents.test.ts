@@ -145,6 +145,20 @@ describe('an incident’s life', () => {
     expect(incidents.detail('t2', id)).toBeNull();
   });
 
+  it('stays resolved when a person resolves it while the cause lasts, until it fails anew', () => {
+    camera('error', 0);
+    run(121);
+    const { id } = all()[0]!;
+    at(130);
+    incidents.change(id, 'resolved', admin, null);
+    run(400);
+    expect(all()).toEqual([expect.objectContaining({ id, state: 'resolved' })]);
+    camera('ok', 410);
+    camera('error', 420);
+    run(420 + 121);
+    expect(all()).toEqual([expect.objectContaining({ id, state: 'detected', reopened: 1 })]);
+  });
+
   it('never holds two open incidents for one room and cause, even written past the rules', () => {
     camera('error', 0);
     run(121);

@@ -7,6 +7,9 @@ import {
   type EnrollmentCode,
   type ErrorCode,
   type Incident,
+  type IncidentDetail,
+  IncidentNote,
+  IncidentQuery,
   type Location,
   type LogBundle,
   LocationId,
@@ -26,6 +29,7 @@ import {
   type RoomStateChanged,
   SessionId,
   type SessionStarted,
+  type SessionView,
   type SessionStateChanged,
   SetPointerControl,
   SetRemoteAccess,
@@ -76,6 +80,13 @@ export interface ConsoleApi {
   revokeDevice(roomId: RoomId): Promise<Room>;
   /** Users who have signed in and groups seen in tokens: what a role assignment can name. */
   principals(): Promise<Principals>;
+  incidents(query: IncidentQuery): Promise<Incident[]>;
+  /** Sessions in progress in the rooms whose audit the user may read. */
+  activeSessions(): Promise<SessionView[]>;
+  incident(incidentId: string): Promise<IncidentDetail>;
+  /** One step of an incident's life, by the signed-in user (incidents.manage). */
+  changeIncident(incidentId: string, change: IncidentChange): Promise<Incident>;
+  exportIncidents(query: IncidentQuery): Promise<AuditExport>;
   /** The room's presence, call, signal and health changes since `from`, with the state at `from`. */
   roomHistory(roomId: RoomId, from: string): Promise<RoomHistory>;
   /** Asks the room for its logs; it uploads them to the server within 2 minutes. */
@@ -100,6 +111,16 @@ export interface ConsoleApi {
 }
 
 export type ConsoleMethod = keyof ConsoleApi;
+
+const IncidentIdArg = z.string().min(1).max(64);
+/** What a person does to an incident from the console. */
+export const IncidentChange = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('acknowledge') }),
+  z.strictObject({ kind: z.literal('assignToMe') }),
+  z.strictObject({ kind: z.literal('note'), text: IncidentNote.shape.text }),
+  z.strictObject({ kind: z.literal('resolve') }),
+]);
+export type IncidentChange = z.infer<typeof IncidentChange>;
 
 /** Argument schemas, one tuple per call: what the host accepts and nothing else. */
 export const consoleApiArgs = {
@@ -127,6 +148,11 @@ export const consoleApiArgs = {
   revokeDevice: z.tuple([RoomId]),
   principals: z.tuple([]),
   roomHistory: z.tuple([RoomId, z.iso.datetime()]),
+  incidents: z.tuple([IncidentQuery]),
+  activeSessions: z.tuple([]),
+  incident: z.tuple([IncidentIdArg]),
+  changeIncident: z.tuple([IncidentIdArg, IncidentChange]),
+  exportIncidents: z.tuple([IncidentQuery]),
   collectLogs: z.tuple([RoomId]),
   logBundles: z.tuple([RoomId]),
   downloadLogs: z.tuple([RoomId, z.string().min(1).max(64)]),

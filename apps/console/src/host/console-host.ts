@@ -6,6 +6,9 @@ import {
   AuditPage,
   AuditVerification,
   EnrollmentCode,
+  Incident,
+  IncidentDetail,
+  type IncidentQuery,
   Location,
   LogBundle,
   type LocationId,
@@ -25,12 +28,13 @@ import {
   type ServerToConsole,
   type SessionId,
   SessionStarted,
+  SessionView,
   type SetPointerControl,
   type SetRemoteAccess,
   type SignalData,
 } from '@roomlink/shared';
 import { z } from 'zod';
-import type { AuditExport, CachedAuditPage, ConsoleApi, ConsoleStatus, LogDownload, RoomsSnapshot } from '../api/console-api';
+import type { AuditExport, CachedAuditPage, ConsoleApi, ConsoleStatus, IncidentChange, LogDownload, RoomsSnapshot } from '../api/console-api';
 import { ConsoleError, ConsoleEventBus } from '../api/rpc';
 import { Auth, type AuthConfig } from './auth';
 import { ConsoleCache } from './cache';
@@ -57,7 +61,7 @@ const LocationList = z.array(Location);
 const RoleList = z.array(RoleView);
 const Ok = z.strictObject({ ok: z.literal(true) });
 
-function auditSearch(query: AuditQuery): string {
+function searchOf(query: object): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
   return params.toString();
@@ -217,6 +221,41 @@ export class ConsoleHost implements ConsoleApi {
     return this.client.json('GET', '/api/principals', Principals);
   }
 
+  incidents(query: IncidentQuery): Promise<Incident[]> {
+    return this.client.json('GET', `/api/incidents?${searchOf(query)}`, z.array(Incident));
+  }
+
+  activeSessions(): Promise<SessionView[]> {
+    return this.client.json('GET', '/api/sessions?active=true', z.array(SessionView));
+  }
+
+  incident(incidentId: string): Promise<IncidentDetail> {
+    return this.client.json('GET', `/api/incidents/${encodeURIComponent(incidentId)}`, IncidentDetail);
+  }
+
+  changeIncident(incidentId: string, change: IncidentChange): Promise<Incident> {
+    const path = `/api/incidents/${encodeURIComponent(incidentId)}`;
+    switch (change.kind) {
+      case 'acknowledge':
+        return this.client.json('POST', `${path}/acknowledge`, Incident);
+      case 'assignToMe': {
+        const me = this.account();
+        const profile = this.cache.read(me, 'me', Me)?.value;
+        if (!profile) throw new ConsoleError('sign_in_required');
+        return this.client.json('POST', `${path}/assign`, Incident, { userId: profile.userId, name: profile.name });
+      }
+      case 'note':
+        return this.client.json('POST', `${path}/notes`, Incident, { text: change.text });
+      case 'resolve':
+        return this.client.json('POST', `${path}/resolve`, Incident);
+    }
+  }
+
+  async exportIncidents(query: IncidentQuery): Promise<AuditExport> {
+    const csv = await this.client.text(`/api/incidents.csv?${searchOf(query)}`);
+    return { filename: `roomlink-incidents-${this.now().toISOString().slice(0, 10)}.csv`, csv };
+  }
+
   roomHistory(roomId: RoomId, from: string): Promise<RoomHistory> {
     return this.client.json('GET', `/api/rooms/${encodeURIComponent(roomId)}/history?from=${encodeURIComponent(from)}`, RoomHistory);
   }
@@ -251,13 +290,13 @@ export class ConsoleHost implements ConsoleApi {
   }
 
   async auditPage(query: AuditQuery): Promise<CachedAuditPage> {
-    const search = auditSearch(query);
+    const search = searchOf(query);
     const cached = await this.cachedFetch(`audit?${search}`, AuditPage, () => this.client.json('GET', `/api/audit?${search}`, AuditPage));
     return { ...cached.value, cachedAt: cached.fresh ? null : cached.savedAt };
   }
 
   async exportAudit(query: AuditExportQuery): Promise<AuditExport> {
-    const csv = await this.client.text(`/api/audit.csv?${auditSearch(query)}`);
+    const csv = await this.client.text(`/api/audit.csv?${searchOf(query)}`);
     return { filename: `roomlink-audit-${this.now().toISOString().slice(0, 10)}.csv`, csv };
   }
 

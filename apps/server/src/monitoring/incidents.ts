@@ -130,7 +130,7 @@ export class Incidents {
         const openId = this.open.get(`${room.roomId}\n${cause}`);
         if (failing(recorded.state)) {
           const threshold = (cause === 'offline' ? rules.offlineMinutes : rules.signalErrorMinutes) * 60_000;
-          if (!openId && lasted >= threshold) this.openIncident(room.tenantId, room.roomId, cause, cause === 'offline' ? 'critical' : rules.signalSeverity[subject as HealthSignal]);
+          if (!openId && lasted >= threshold) this.openIncident(room.tenantId, room.roomId, cause, cause === 'offline' ? 'critical' : rules.signalSeverity[subject as HealthSignal], recorded.at);
         } else if (openId && lasted >= rules.recoverMinutes * 60_000) {
           this.change(openId, 'autoResolved', null, null);
         }
@@ -138,16 +138,16 @@ export class Incidents {
     }
   }
 
-  private openIncident(tenantId: string, roomId: string, cause: IncidentCause, severity: Incident['severity']): void {
+  /** `failingSince`: when this failure began. An incident resolved after that (by a person, while it still failed) stays resolved until it fails anew. */
+  private openIncident(tenantId: string, roomId: string, cause: IncidentCause, severity: Incident['severity'], failingSince: string): void {
     const room = this.directory.room(tenantId, roomId);
     if (!room) return;
     const at = this.now().toISOString();
     const rules = this.rules(tenantId);
-    const recent = this.db
-      .prepare<[string, string, string], Row>("SELECT * FROM incidents WHERE room_id = ? AND cause = ? AND state = 'resolved' AND resolved_at >= ? ORDER BY resolved_at DESC LIMIT 1")
-      .get(roomId, cause, new Date(Date.parse(at) - rules.reopenMinutes * 60_000).toISOString());
-    if (recent) {
-      this.change(recent.id, 'reopened', null, null);
+    const last = this.db.prepare<[string, string], Row>("SELECT * FROM incidents WHERE room_id = ? AND cause = ? AND state = 'resolved' ORDER BY resolved_at DESC LIMIT 1").get(roomId, cause);
+    if (last && last.resolved_at! >= failingSince) return;
+    if (last && Date.parse(last.resolved_at!) >= Date.parse(at) - rules.reopenMinutes * 60_000) {
+      this.change(last.id, 'reopened', null, null);
       return;
     }
     const id = `inc-${randomUUID()}`;

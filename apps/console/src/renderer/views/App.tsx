@@ -1,5 +1,7 @@
 import { useConsole } from '../store/store';
+import { Dashboard } from './Dashboard';
 import { Header } from './Header';
+import { IncidentsView } from './IncidentsView';
 import { RoomsView } from './RoomsView';
 import { SessionWindow } from './SessionWindow';
 import { SettingsView } from './SettingsView';
@@ -16,7 +18,12 @@ export function App() {
   return (
     <div className="app">
       <Header />
-      <main className="content">{view === 'rooms' ? <RoomsView /> : <SettingsView />}</main>
+      <main className="content">
+        {view === 'dashboard' && <Dashboard />}
+        {view === 'rooms' && <RoomsView />}
+        {view === 'incidents' && <IncidentsView />}
+        {view === 'settings' && <SettingsView />}
+      </main>
       {session && <SessionWindow />}
     </div>
   );

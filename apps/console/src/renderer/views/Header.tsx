@@ -1,4 +1,12 @@
+import type { View } from '../store/nav-slice';
 import { useConsole } from '../store/store';
+
+const views: [View, string][] = [
+  ['dashboard', 'Dashboard'],
+  ['rooms', 'Rooms'],
+  ['incidents', 'Incidents'],
+  ['settings', 'Settings'],
+];
 
 const connectionLabels = { connected: 'Connected', connecting: 'Connecting…', offline: 'Offline — reconnecting' } as const;
 
@@ -12,12 +20,11 @@ export function Header() {
     <header className="header">
       <span className="brand">Roomlink</span>
       <nav aria-label="Main">
-        <button type="button" aria-current={view === 'rooms' ? 'page' : undefined} onClick={() => go('rooms')}>
-          Rooms
-        </button>
-        <button type="button" aria-current={view === 'settings' ? 'page' : undefined} onClick={() => go('settings')}>
-          Settings
-        </button>
+        {views.map(([id, label]) => (
+          <button key={id} type="button" aria-current={view === id ? 'page' : undefined} onClick={() => go(id)}>
+            {label}
+          </button>
+        ))}
       </nav>
       <span className={`connection ${status.connection}`} data-testid="connection">
         {connectionLabels[status.connection]}

@@ -5,16 +5,17 @@ import { failureOf } from '../errors';
 import { locationText } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
 import { HealthTimeline } from './HealthTimeline';
+import { RoomIncidents } from './IncidentsView';
 import { RoomAdminActions } from './RoomForms';
 import { Ago, ErrorNote } from './ui';
 
-type Tab = 'overview' | 'health' | 'remoteAccess';
+type Tab = 'overview' | 'health' | 'incidents' | 'remoteAccess';
 
 export function RoomDetails({ room }: { room: Room }) {
   const [tab, setTab] = useState<Tab>('overview');
   const selectRoom = useConsole((s) => s.selectRoom);
   // The tab exists only for a level of view or modify: no tab, no permission.
-  const tabs: [Tab, string][] = [['overview', 'Overview'], ['health', 'Health'], ...(room.remoteAccess !== 'none' ? [['remoteAccess', 'Remote Access'] as [Tab, string]] : [])];
+  const tabs: [Tab, string][] = [['overview', 'Overview'], ['health', 'Health'], ['incidents', 'Incidents'], ...(room.remoteAccess !== 'none' ? [['remoteAccess', 'Remote Access'] as [Tab, string]] : [])];
   const current = tabs.some(([id]) => id === tab) ? tab : 'overview';
   return (
     <aside className="room-details" aria-label={`Room ${room.name}`}>
@@ -33,6 +34,7 @@ export function RoomDetails({ room }: { room: Room }) {
       </div>
       {current === 'overview' && <Overview room={room} />}
       {current === 'health' && <Health room={room} />}
+      {current === 'incidents' && <RoomIncidents roomId={room.id} />}
       {current === 'remoteAccess' && <RemoteAccessTab room={room} />}
     </aside>
   );
