@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { SmtpConfig } from './alerts/senders';
 import { DEFAULT_SERVER_PORT, defaultTimings, startServer } from './server';
 
 const usage = `roomlink-server: the Roomlink management service
@@ -24,6 +25,8 @@ Options (environment variable in brackets):
                       [ROOMLINK_AGENT_LIMITS] (default 10000/200/20; a site's rooms may share one NAT address)
   --checkpoint-dir DIR  where the signed audit checkpoints are appended [ROOMLINK_CHECKPOINT_DIR]
                       (default DATA_DIR/audit-checkpoints; best on storage the database's owner cannot rewrite)
+  --smtp URL          where alert mail goes: smtp://[user:pass@]host:port or smtps://… [ROOMLINK_SMTP]
+  --smtp-from ADDRESS the alerts' sender (default roomlink@localhost) [ROOMLINK_SMTP_FROM]
 `;
 
 const { values } = parseArgs({
@@ -42,6 +45,8 @@ const { values } = parseArgs({
     'session-rate': { type: 'string' },
     'checkpoint-dir': { type: 'string' },
     'agent-limits': { type: 'string' },
+    smtp: { type: 'string' },
+    'smtp-from': { type: 'string' },
     help: { type: 'boolean' },
   },
 });
@@ -56,6 +61,8 @@ const [agentSockets, agentBurst, agentRate] = (values['agent-limits'] ?? env.ROO
 if (!(agentSockets! > 0 && agentBurst! > 0 && agentRate! > 0)) throw new Error('--agent-limits takes SOCKETS/BURST/PER_SECOND, e.g. 10000/200/20');
 const checkpointDir = values['checkpoint-dir'] ?? env.ROOMLINK_CHECKPOINT_DIR;
 const caFile = values['ca-file'] ?? env.ROOMLINK_CA_FILE ?? (existsSync('.roomlink/idp/ca.pem') ? '.roomlink/idp/ca.pem' : undefined);
+const smtpUrl = values.smtp ?? env.ROOMLINK_SMTP;
+const smtp = smtpUrl ? smtpConfig(smtpUrl, values['smtp-from'] ?? env.ROOMLINK_SMTP_FROM ?? 'roomlink@localhost') : null;
 const server = await startServer({
   dataDir: resolve(values['data-dir'] ?? env.ROOMLINK_DATA_DIR ?? '.roomlink/server'),
   tenants: (values.tenants ?? env.ROOMLINK_TENANTS ?? 'contoso,fabrikam').split(',').map((t) => t.trim()).filter(Boolean),
@@ -74,6 +81,7 @@ const server = await startServer({
   sessionStartRate: { burst: burst!, perSecond: perSecond! },
   ...(checkpointDir && { auditCheckpointDir: resolve(checkpointDir) }),
   agentLimits: { socketsPerAddress: agentSockets!, connectsPerAddress: { burst: agentBurst!, perSecond: agentRate! } },
+  smtp,
   logLevel: values['log-level'] ?? env.ROOMLINK_LOG_LEVEL ?? 'info',
   now: () => new Date(),
 });
@@ -81,4 +89,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void server.close().then(() => process.exit(0));
   });
+}
+
+/** `smtp://[user:pass@]host:port` (STARTTLS when offered) or `smtps://…` (TLS from the start). */
+function smtpConfig(text: string, from: string): SmtpConfig {
+  const url = new URL(text);
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('--smtp takes smtp://host:port or smtps://host:port');
+  return {
+    host: url.hostname,
+    port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 25)),
+    secure: url.protocol === 'smtps:',
+    from,
+    ...(url.username && { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
+  };
 }

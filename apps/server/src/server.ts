@@ -8,6 +8,9 @@ import { WebSocketServer } from 'ws';
 import { can, remoteAccessLevel } from '@roomlink/rbac';
 import { MAX_MESSAGE_BYTES, roomlinkError, type IceServer } from '@roomlink/shared';
 import { CHECKPOINT_FILE, CheckpointFile, loadCheckpointKey } from './audit/checkpoints';
+import { Alerts } from './alerts/alerts';
+import type { MailCatcher } from './alerts/mail-catcher';
+import { realSenders, type SmtpConfig } from './alerts/senders';
 import { AuditFolder } from './audit/fold';
 import { AuditLog } from './audit/log';
 import { AuthError, tokenVerifier, type AuthConfig, type Caller } from './auth/tokens';
@@ -19,6 +22,7 @@ import { openApi, registerRoutes } from './http/route';
 import { directoryRoutes } from './http/routes/directory';
 import { sessionRoutes } from './http/routes/sessions';
 import { logRoutes } from './http/routes/logs';
+import { alertRoutes } from './http/routes/alerts';
 import { incidentRoutes } from './http/routes/incidents';
 import { monitoringRoutes } from './http/routes/monitoring';
 import { roomRef, type Services } from './http/services';
@@ -67,12 +71,19 @@ export interface ServerConfig {
   checkpointEveryMs?: number;
   /** How often incident rules look at every room (their thresholds are minutes). */
   incidentEveryMs?: number;
+  /** How often the alert outbox is looked at for due deliveries. */
+  alertEveryMs?: number;
+  /** Where alert mail goes; without it, email deliveries fail (and are retried, then given up). */
+  smtp?: SmtpConfig | null;
+  /** The development mail catcher, whose mail the console shows (npm start). */
+  mailCatcher?: MailCatcher | null;
   /** The clock; tests move it to check expiry and retention. */
   now: () => Date;
 }
 
 export const DEFAULT_CHECKPOINT_EVERY_MS = 5_000;
 export const DEFAULT_INCIDENT_EVERY_MS = 5_000;
+export const DEFAULT_ALERT_EVERY_MS = 500;
 export const DEFAULT_AUDIT_FOLD_MS = 60_000;
 /** Long enough for a room that lost the server to notice, end its session and reconnect with backoff. */
 export const DEFAULT_ORPHAN_REPORT_MS = 120_000;
@@ -131,6 +142,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
   // Live state: every change reaches each console that may see the room, at once.
   monitor.onChange(({ room, state }) => consoles.broadcast(room.tenantId, { type: 'room.state', ...state, roomId: room.id as never }, mayHearOf(room)));
+  let ownUrl = '';
+  const alerts = new Alerts(db, directory, audit, realSenders(config.smtp ?? null), now, () => (ownUrl ? [new URL(ownUrl).origin, new URL(ownUrl.replace('127.0.0.1', 'localhost')).origin] : []));
+  services.incidents.onWrite((tenantId, incident, entry) => alerts.enqueue(tenantId, incident, entry));
+  const alertTimer = setInterval(() => {
+    alerts.dispatch().catch((error: unknown) => log.error({ err: error }, 'alert dispatch failed'));
+  }, config.alertEveryMs ?? DEFAULT_ALERT_EVERY_MS);
+  alertTimer.unref();
   // Incidents are read with rooms.read alone.
   services.incidents.onChange((tenantId, incident) => {
     const room = directory.room(tenantId, incident.roomId);
@@ -183,7 +201,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
   // Log bundles arrive as gzip bytes, not JSON.
   app.addContentTypeParser('application/gzip', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  const routes = [...directoryRoutes(services), ...sessionRoutes(services), ...logRoutes(services), ...monitoringRoutes(services), ...incidentRoutes(services)];
+  const routes = [...directoryRoutes(services), ...sessionRoutes(services), ...logRoutes(services), ...monitoringRoutes(services), ...incidentRoutes(services), ...alertRoutes({ ...services, alerts }, config.mailCatcher ?? null)];
   registerRoutes(app, routes, authenticate);
   const spec = openApi(routes, SERVER_VERSION);
   app.get('/openapi.json', () => spec);
@@ -244,6 +262,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  ownUrl = url;
   log.info({ url }, 'roomlink server listening');
 
   return {
@@ -256,6 +275,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       clearInterval(purgeTimer);
       clearTimeout(settleTimer);
       clearInterval(incidentTimer);
+      clearInterval(alertTimer);
       clearInterval(sealTimer);
       broker.shutdown();
       agents.close();

@@ -237,6 +237,64 @@ export const incidentCauseLabels: Record<IncidentCause, string> = {
   ...(Object.fromEntries(HealthSignal.options.map((s) => [`signal.${s}`, `${healthSignalLabels[s]} failing`])) as Record<`signal.${HealthSignal}`, string>),
 };
 
+/** Which incidents an alert rule is about (empty = any) and at which moments. */
+export const AlertRuleInput = z.strictObject({
+  name: Name,
+  enabled: z.boolean().default(true),
+  severities: z.array(IncidentSeverity).max(2).default([]),
+  causes: z.array(IncidentCause).max(16).default([]),
+  locations: z.array(Ref).max(100).default([]),
+  tags: z.array(Tag).max(100).default([]),
+  onOpen: z.boolean().default(true),
+  onChange: z.boolean().default(false),
+  onResolve: z.boolean().default(true),
+  emails: z.array(z.email().max(254)).max(50).default([]),
+  webhookIds: z.array(Ref).max(20).default([]),
+});
+export type AlertRuleInput = z.input<typeof AlertRuleInput>;
+export const AlertRule = AlertRuleInput.extend({ id: z.string() }).required();
+export type AlertRule = z.infer<typeof AlertRule>;
+
+export const WebhookFormat = z.enum(['json', 'teams']);
+export const WebhookInput = z.strictObject({
+  name: Name,
+  url: z.url({ protocol: /^https?$/, hostname: z.regexes.hostname }).max(2000),
+  format: WebhookFormat.default('json'),
+});
+export type WebhookInput = z.input<typeof WebhookInput>;
+export const Webhook = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  url: z.string(),
+  format: WebhookFormat,
+  /** Disabled after repeated failure, with why; null while it works. */
+  disabledReason: z.string().nullable(),
+  consecutiveFailures: z.number().int().nonnegative(),
+});
+export type Webhook = z.infer<typeof Webhook>;
+/** A new webhook with its signing secret, shown this once. */
+export const WebhookCreated = z.strictObject({ webhook: Webhook, secret: z.string() });
+
+export const DeliveryState = z.enum(['pending', 'delivered', 'dead']);
+export const Delivery = z.strictObject({
+  id: z.string(),
+  ruleId: z.string(),
+  incidentId: z.string(),
+  channel: z.enum(['email', 'webhook']),
+  target: z.string(),
+  event: z.string(),
+  state: DeliveryState,
+  attempts: z.number().int(),
+  lastStatus: z.string().nullable(),
+  createdAt: IsoTime,
+  deliveredAt: IsoTime.nullable(),
+  nextAttemptAt: IsoTime.nullable(),
+});
+export type Delivery = z.infer<typeof Delivery>;
+/** Mail the development catcher received (npm start), newest first. */
+export const CaughtMail = z.strictObject({ at: IsoTime, from: z.string(), to: z.array(z.string()), subject: z.string(), text: z.string() });
+export type CaughtMail = z.infer<typeof CaughtMail>;
+
 /** People who have signed in and the groups their tokens carried: what a role's assignments can name. */
 export const Principals = z.strictObject({
   users: z.array(z.strictObject({ id: z.string(), name: z.string(), username: z.string() })),
@@ -293,6 +351,12 @@ export const AuditType = z.enum([
   'incident.opened',
   'incident.changed',
   'incidentRules.updated',
+  'alertRule.created',
+  'alertRule.updated',
+  'alertRule.deleted',
+  'webhook.created',
+  'webhook.deleted',
+  'webhook.disabled',
   'session.refused',
   'session.started',
   'session.rejected',
@@ -326,6 +390,12 @@ export const auditTypeLabels: Record<AuditType, string> = {
   'incident.opened': 'Incident opened',
   'incident.changed': 'Incident changed',
   'incidentRules.updated': 'Incident rules changed',
+  'alertRule.created': 'Alert rule created',
+  'alertRule.updated': 'Alert rule changed',
+  'alertRule.deleted': 'Alert rule deleted',
+  'webhook.created': 'Webhook added',
+  'webhook.deleted': 'Webhook removed',
+  'webhook.disabled': 'Webhook disabled after failures',
   'session.refused': 'Session refused',
   'session.started': 'Session started',
   'session.rejected': 'Session refused by the room',

@@ -81,6 +81,7 @@ export class Incidents {
   /** Open incidents by room and cause. */
   private readonly open = new Map<string, string>();
   private readonly listeners = new Set<(tenantId: string, incident: Incident, entry: IncidentEntry) => void>();
+  private readonly writers = new Set<(tenantId: string, incident: Incident, entry: IncidentEntry) => void>();
 
   constructor(
     private readonly db: Db,
@@ -95,6 +96,15 @@ export class Incidents {
   onChange(listener: (tenantId: string, incident: Incident, entry: IncidentEntry) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Calls `writer` inside the transaction of every change, with the incident
+   * as it will be: what it writes (alert deliveries) commits with the change
+   * or not at all.
+   */
+  onWrite(writer: (tenantId: string, incident: Incident, entry: IncidentEntry) => void): void {
+    this.writers.add(writer);
   }
 
   rules(tenantId: string): IncidentRules {
@@ -158,6 +168,7 @@ export class Incidents {
         .run(tenantId, id, roomId, room.name, cause, severity, 'detected', at, at);
       this.addEntry(id, entry);
       this.audit.append({ tenantId, type: 'incident.opened', roomId, roomName: room.name, data: { incidentId: id, cause, severity } });
+      this.written(tenantId, id, entry);
     })();
     this.open.set(`${roomId}\n${cause}`, id);
     this.announce(tenantId, id, entry);
@@ -197,6 +208,7 @@ export class Incidents {
         roomName: current.room_name,
         data: { incidentId: id, cause: current.cause, change: kind, ...(text !== null && { text }) },
       });
+      this.written(current.tenant_id, id, entry);
     })();
     const key = `${current.room_id}\n${current.cause}`;
     if (next.state === 'resolved') this.open.delete(key);
@@ -240,6 +252,12 @@ export class Incidents {
 
   private addEntry(id: string, entry: IncidentEntry): void {
     this.db.prepare('INSERT INTO incident_entries (incident_id, at, kind, by_name, text) VALUES (?, ?, ?, ?, ?)').run(id, entry.at, entry.kind, entry.by, entry.text);
+  }
+
+  private written(tenantId: string, id: string, entry: IncidentEntry): void {
+    if (this.writers.size === 0) return;
+    const incident = toIncident(this.row(id)!);
+    for (const writer of this.writers) writer(tenantId, incident, entry);
   }
 
   private announce(tenantId: string, id: string, entry: IncidentEntry): Incident {

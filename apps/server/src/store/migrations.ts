@@ -204,4 +204,39 @@ export const migrations: readonly string[] = [
   CREATE INDEX incident_entries_by_incident ON incident_entries(incident_id, at);
   CREATE TABLE incident_rules (tenant_id TEXT PRIMARY KEY, rules TEXT NOT NULL) STRICT;
   `,
+  `
+  -- Alerts: rules and webhooks per tenant, and the outbox every delivery goes through (idempotency key unique).
+  CREATE TABLE alert_rules (tenant_id TEXT NOT NULL, id TEXT PRIMARY KEY, rule TEXT NOT NULL) STRICT;
+  CREATE TABLE webhooks (
+    tenant_id TEXT NOT NULL,
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    format TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    disabled_reason TEXT
+  ) STRICT;
+  CREATE TABLE outbox (
+    tenant_id TEXT NOT NULL,
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    rule_id TEXT NOT NULL,
+    incident_id TEXT NOT NULL,
+    channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+    target TEXT NOT NULL,
+    event TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_status TEXT,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT
+  ) STRICT;
+  CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+  CREATE INDEX outbox_by_tenant ON outbox(tenant_id, created_at);
+  CREATE TABLE delivery_attempts (outbox_id TEXT NOT NULL, at TEXT NOT NULL, status TEXT NOT NULL) STRICT;
+  CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts(outbox_id, at);
+  `,
 ];
