@@ -258,7 +258,7 @@ export class Alerts {
     this.db.transaction(() => {
       this.db.prepare('UPDATE outbox SET attempts = ?, last_status = ?, next_attempt_at = ? WHERE id = ?').run(attempts, status, new Date(this.now().getTime() + delay).toISOString(), row.id);
       this.db.prepare('INSERT INTO delivery_attempts (outbox_id, at, status) VALUES (?, ?, ?)').run(row.id, this.now().toISOString(), status);
-      if (hook) this.webhookFailed(hook);
+      if (hook) this.webhookFailed(hook, status);
     })();
   }
 
@@ -268,18 +268,19 @@ export class Alerts {
       this.db.prepare('UPDATE outbox SET state = ?, attempts = attempts + 1, last_status = ?, next_attempt_at = NULL, delivered_at = ? WHERE id = ?').run(state, status, ok ? at : null, row.id);
       this.db.prepare('INSERT INTO delivery_attempts (outbox_id, at, status) VALUES (?, ?, ?)').run(row.id, at, status);
       if (hook && ok) this.db.prepare('UPDATE webhooks SET consecutive_failures = 0 WHERE id = ?').run(hook.id);
-      if (hook && !ok) this.webhookFailed(hook);
+      if (hook && !ok) this.webhookFailed(hook, status);
     })();
   }
 
-  private webhookFailed(hook: WebhookRow): void {
+  /** `status`: how this delivery failed, which the reason names when the webhook is disabled. */
+  private webhookFailed(hook: WebhookRow, status: string): void {
     // Read again: other deliveries to the same webhook may have failed since `hook` was read.
     const now = this.db.prepare<[string], { consecutive_failures: number; disabled_reason: string | null }>('SELECT consecutive_failures, disabled_reason FROM webhooks WHERE id = ?').get(hook.id);
     if (!now) return;
     const failures = now.consecutive_failures + 1;
     this.db.prepare('UPDATE webhooks SET consecutive_failures = ? WHERE id = ?').run(failures, hook.id);
     if (failures < WEBHOOK_DISABLE_AFTER || now.disabled_reason) return;
-    const reason = `${failures} deliveries in a row failed; the last: ${this.db.prepare<[string], { last_status: string | null }>("SELECT last_status FROM outbox WHERE target = ? ORDER BY rowid DESC LIMIT 1").get(hook.id)?.last_status ?? 'unknown'}`;
+    const reason = `${failures} deliveries in a row failed; the last: ${status}`;
     this.db.prepare('UPDATE webhooks SET disabled_reason = ? WHERE id = ?').run(reason, hook.id);
     this.audit.append({ tenantId: hook.tenant_id, type: 'webhook.disabled', data: { id: hook.id, name: hook.name, reason } });
   }
