@@ -10,7 +10,9 @@ import { ConsoleHost } from '../apps/console/src/host/console-host';
 import { ownerOnlyFile } from '../apps/console/src/host/token-cache';
 import { DEFAULT_SERVER_PORT, defaultTimings, startServer } from '../apps/server/src/server';
 import { buildConsole } from './build-console';
+import { startMailCatcher } from '../apps/server/src/alerts/mail-catcher';
 import { startDemoAgents } from './demo/agents';
+import { seedDemoAlerts, startDemoReceiver } from './demo/alerts';
 import { apiPoster, seedDemoTenant } from './demo/seed';
 import { devTenants } from './dev-idp/accounts';
 import { API_AUDIENCE, API_SCOPE, DEFAULT_IDP_PORT, DEV_CLIENT_ID, startIdp } from './dev-idp/idp';
@@ -24,6 +26,8 @@ the sign-in provider, the server on SQLite with a demo organization, room agents
   --idp-port PORT         local sign-in provider port (default ${DEFAULT_IDP_PORT}; keep it fixed, sign-in caches key on it)
   --console-port PORT     the console's browser host (default 47802)
   --synthetic-rooms N     how many demo rooms get a synthetic agent besides the first (default 3)
+  --webhook-port PORT     the demo's local webhook receiver (default 47803)
+  --fault-after SECONDS   when a demo room's camera fails, to show an incident and its alerts (default 60)
   --display NAME          X display for the first room's agent (default $DISPLAY; synthetic without one)
   --browser-host          use the browser host even when Electron is installed
   --reset                 delete the data directory first (a fresh demo organization)
@@ -37,6 +41,8 @@ const { values } = parseArgs({
     'idp-port': { type: 'string', default: String(DEFAULT_IDP_PORT) },
     'console-port': { type: 'string', default: '47802' },
     'synthetic-rooms': { type: 'string', default: '3' },
+    'webhook-port': { type: 'string', default: '47803' },
+    'fault-after': { type: 'string', default: '60' },
     display: { type: 'string', default: process.env.DISPLAY },
     'browser-host': { type: 'boolean', default: false },
     reset: { type: 'boolean', default: false },
@@ -52,7 +58,13 @@ if (values.reset) rmSync(dataDir, { recursive: true, force: true });
 const log = (message: string, error?: unknown) => console.error(`[console] ${message}${error ? `: ${error instanceof Error ? error.message : String(error)}` : ''}`);
 
 const idp = await startIdp({ dataDir: join(dataDir, 'idp'), port: Number(values['idp-port']) });
+// Alert mail lands in an SMTP catcher in this process; the console shows it under Settings › Alerts.
+const mailCatcher = await startMailCatcher();
+const webhookSecretFile = join(dataDir, 'demo-webhook-secret');
+const receiver = await startDemoReceiver(Number(values['webhook-port']), webhookSecretFile, (line) => console.log(line));
 const server = await startServer({
+  smtp: { host: '127.0.0.1', port: mailCatcher.port, secure: false, from: 'roomlink@contoso.test' },
+  mailCatcher,
   dataDir: join(dataDir, 'server'),
   tenants: devTenants,
   host: '127.0.0.1',
@@ -66,16 +78,22 @@ const server = await startServer({
 
 // The demo organization, made once through the server's own API as its administrator would.
 const adminToken = (await devSignIn(idp.issuer, idp.caPem, 'admin@contoso.test')).accessToken;
-const api = async <T>(method: string, path: string): Promise<T> => {
-  const response = await fetch(new URL(path, server.url), { method, headers: { authorization: `Bearer ${adminToken}` } });
+const apiCall = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const response = await fetch(new URL(path, server.url), {
+    method,
+    headers: { authorization: `Bearer ${adminToken}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 };
+const api = <T>(method: string, path: string): Promise<T> => apiCall<T>(method, path);
 const seededMarker = join(dataDir, 'demo-seeded');
 if (!existsSync(seededMarker)) {
   await seedDemoTenant(apiPoster(server.url, adminToken));
   writeFileSync(seededMarker, new Date().toISOString());
 }
+await seedDemoAlerts(<T>(method: string, path: string, body?: unknown) => apiCall<T>(method, path, body), receiver.url, webhookSecretFile);
 // Oslo HQ first: the first steps below give the technicians that building.
 const inOslo = (room: Room) => room.locationPath.some((l) => l.name === 'Oslo HQ');
 const rooms = (await api<Room[]>('GET', '/api/rooms')).filter((room) => room.license === 'pro').sort((a, b) => Number(inOslo(b)) - Number(inOslo(a)));
@@ -122,6 +140,12 @@ if (electronPath) {
   if (values.display) spawn('xdg-open', [writeLaunchPage(join(dataDir, 'console'), web.url)], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref();
 }
 
+// A camera that fails a while after start: an incident opens a minute later, and its alerts go out.
+const faulty = agents.find((a) => a.platform === 'synthetic');
+if (faulty) {
+  setTimeout(() => writeFileSync(faulty.roomStateFile, JSON.stringify({ signals: { camera: 'error' } })), Number(values['fault-after']) * 1000).unref();
+}
+
 console.log(`
 Roomlink is running.
   console           ${consoleLine}
@@ -135,6 +159,8 @@ ${idp.accounts
   .join('\n')}
 
 Rooms with a live agent: ${agents.map((a) => `${a.room.name} (${a.platform})`).join(', ')}.
+Monitoring: ${faulty ? `${faulty.room.name}'s camera fails in ${values['fault-after']} s and an incident opens a minute later: ` : ''}see Dashboard and Incidents;
+  alert mail is caught locally (Settings › Alerts shows it and every delivery), webhooks go to ${receiver.url} and print here.
 Remote access is off, as the product ships. What to do first:
   1. Open the console and sign in as admin@contoso.test.
   2. Settings › Remote Access: enable it with your email.
@@ -159,6 +185,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     void (async () => {
       await closeConsole();
+      await receiver.close();
+      await mailCatcher.close();
       await Promise.all(agents.map((a) => a.agent.stop()));
       await server.close();
       await idp.close();

@@ -11,7 +11,7 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** `npm start`'s script as a person runs it, on ports of its own so it never meets a running copy. */
 function start(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--data-dir', dataDir, '--port', '0', '--idp-port', '0', '--console-port', '0', '--browser-host', '--display', '', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--data-dir', dataDir, '--port', '0', '--idp-port', '0', '--console-port', '0', '--browser-host', '--display', '', '--webhook-port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DISPLAY: '' },
   });
@@ -38,6 +38,8 @@ describe('npm start', () => {
     expect(live).toHaveLength(9);
     expect(live.every((room) => room.endsWith(' (synthetic)'))).toBe(true);
     const first = live[0]!.replace(' (synthetic)', '');
+    expect(output).toMatch(new RegExp(`Monitoring: ${first}'s camera fails in 60 s and an incident opens a minute later`));
+    expect(output).toMatch(/webhooks go to http:\/\/127\.0\.0\.1:\d+\/roomlink and print here/);
     const url = /console +(http:\/\/127\.0\.0\.1:\d+\/#key=\S+)/.exec(output)![1]!;
 
     const browser = await launchChromium();
@@ -51,6 +53,12 @@ describe('npm start', () => {
       await page.getByRole('button', { name: 'Restart device' }).click();
       await page.getByRole('dialog').getByRole('button', { name: 'Restart device' }).click();
       await expect.poll(run.output, { timeout: 5_000 }).toMatch(new RegExp(`\\] Restart requested: ${first}, Adele Admin`));
+      // The demo's alerting is set up: a webhook to the local receiver and a rule that sends every incident.
+      await page.getByRole('button', { name: 'Settings' }).click();
+      await page.getByRole('tab', { name: 'Alerts' }).click();
+      await expect.poll(() => page.locator('[data-webhook="Demo receiver"]').count()).toBe(1);
+      expect(await page.locator('[data-rule="Every incident to IT"]').textContent()).toContain('it-team@contoso.test, Demo receiver');
+      expect(await page.getByText('Sent mail (development catcher)').count()).toBe(1);
     } finally {
       await browser.close();
     }

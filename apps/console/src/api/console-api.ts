@@ -1,4 +1,10 @@
 import {
+  type AlertRule,
+  AlertRuleInput,
+  type CaughtMail,
+  type Delivery,
+  type Webhook,
+  WebhookInput,
   AssignmentInput,
   AuditExportQuery,
   AuditQuery,
@@ -80,6 +86,17 @@ export interface ConsoleApi {
   revokeDevice(roomId: RoomId): Promise<Room>;
   /** Users who have signed in and groups seen in tokens: what a role assignment can name. */
   principals(): Promise<Principals>;
+  alertRules(): Promise<AlertRule[]>;
+  /** Creates (id null) or replaces an alert rule. */
+  saveAlertRule(id: string | null, rule: AlertRuleInput): Promise<AlertRule>;
+  deleteAlertRule(id: string): Promise<void>;
+  webhooks(): Promise<Webhook[]>;
+  /** Adds a webhook; its signing secret comes back this once. */
+  addWebhook(webhook: WebhookInput): Promise<{ webhook: Webhook; secret: string }>;
+  deleteWebhook(id: string): Promise<void>;
+  deliveries(): Promise<Delivery[]>;
+  /** Mail the development catcher received (npm start); an error elsewhere. */
+  caughtMail(): Promise<CaughtMail[]>;
   incidents(query: IncidentQuery): Promise<Incident[]>;
   /** Sessions in progress in the rooms whose audit the user may read. */
   activeSessions(): Promise<SessionView[]>;
@@ -148,6 +165,14 @@ export const consoleApiArgs = {
   revokeDevice: z.tuple([RoomId]),
   principals: z.tuple([]),
   roomHistory: z.tuple([RoomId, z.iso.datetime()]),
+  alertRules: z.tuple([]),
+  saveAlertRule: z.tuple([z.string().min(1).max(64).nullable(), AlertRuleInput]),
+  deleteAlertRule: z.tuple([z.string().min(1).max(64)]),
+  webhooks: z.tuple([]),
+  addWebhook: z.tuple([WebhookInput]),
+  deleteWebhook: z.tuple([z.string().min(1).max(64)]),
+  deliveries: z.tuple([]),
+  caughtMail: z.tuple([]),
   incidents: z.tuple([IncidentQuery]),
   activeSessions: z.tuple([]),
   incident: z.tuple([IncidentIdArg]),

@@ -1,5 +1,12 @@
 import { join } from 'node:path';
 import {
+  AlertRule,
+  type AlertRuleInput,
+  CaughtMail,
+  Delivery,
+  Webhook,
+  WebhookCreated,
+  type WebhookInput,
   type AssignmentInput,
   type AuditExportQuery,
   type AuditQuery,
@@ -223,6 +230,38 @@ export class ConsoleHost implements ConsoleApi {
 
   incidents(query: IncidentQuery): Promise<Incident[]> {
     return this.client.json('GET', `/api/incidents?${searchOf(query)}`, z.array(Incident));
+  }
+
+  alertRules(): Promise<AlertRule[]> {
+    return this.client.json('GET', '/api/alerts/rules', z.array(AlertRule));
+  }
+
+  saveAlertRule(id: string | null, rule: AlertRuleInput): Promise<AlertRule> {
+    return id ? this.client.json('PUT', `/api/alerts/rules/${encodeURIComponent(id)}`, AlertRule, rule) : this.client.json('POST', '/api/alerts/rules', AlertRule, rule);
+  }
+
+  async deleteAlertRule(id: string): Promise<void> {
+    await this.client.json('DELETE', `/api/alerts/rules/${encodeURIComponent(id)}`, Ok);
+  }
+
+  webhooks(): Promise<Webhook[]> {
+    return this.client.json('GET', '/api/alerts/webhooks', z.array(Webhook));
+  }
+
+  addWebhook(webhook: WebhookInput): Promise<{ webhook: Webhook; secret: string }> {
+    return this.client.json('POST', '/api/alerts/webhooks', WebhookCreated, webhook);
+  }
+
+  async deleteWebhook(id: string): Promise<void> {
+    await this.client.json('DELETE', `/api/alerts/webhooks/${encodeURIComponent(id)}`, Ok);
+  }
+
+  deliveries(): Promise<Delivery[]> {
+    return this.client.json('GET', '/api/alerts/deliveries', z.array(Delivery));
+  }
+
+  caughtMail(): Promise<CaughtMail[]> {
+    return this.client.json('GET', '/api/dev/mail', z.array(CaughtMail));
   }
 
   activeSessions(): Promise<SessionView[]> {

@@ -2,7 +2,7 @@ import type { IncidentSeverity } from '@roomlink/shared';
 import type { SliceCreator } from './store';
 
 export type View = 'dashboard' | 'rooms' | 'incidents' | 'settings';
-export type SettingsTab = 'remoteAccess' | 'roles' | 'locations' | 'general';
+export type SettingsTab = 'remoteAccess' | 'roles' | 'locations' | 'alerts' | 'general';
 
 export interface NavSlice {
   view: View;

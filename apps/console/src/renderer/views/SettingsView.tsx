@@ -4,12 +4,13 @@ import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
 import type { SettingsTab } from '../store/nav-slice';
 import { useConsole, usePlatform } from '../store/store';
+import { AlertsPanel } from './AlertsPanel';
 import { AuditPanel } from './AuditPanel';
 import { LocationsPanel } from './LocationsPanel';
 import { RolesPanel } from './RolesPanel';
 import { Ago, Confirm, ErrorNote } from './ui';
 
-const tabLabels: Record<SettingsTab, string> = { remoteAccess: 'Remote Access', roles: 'Roles', locations: 'Locations', general: 'General' };
+const tabLabels: Record<SettingsTab, string> = { remoteAccess: 'Remote Access', roles: 'Roles', locations: 'Locations', alerts: 'Alerts', general: 'General' };
 
 export function SettingsView() {
   const account = useConsole((s) => s.status?.account ?? null);
@@ -20,6 +21,7 @@ export function SettingsView() {
     remoteAccess: true,
     roles: account?.canManageRoles ?? false,
     locations: account?.permissions.includes('rooms.manage') ?? false,
+    alerts: account?.permissions.includes('settings.manage') ?? false,
     general: account?.permissions.includes('audit.read') ?? false,
   };
   const tabs = (Object.keys(tabLabels) as SettingsTab[]).filter((id) => allowed[id]);
@@ -36,6 +38,7 @@ export function SettingsView() {
       {tab === 'remoteAccess' && <RemoteAccessPanel />}
       {tab === 'roles' && <RolesPanel />}
       {tab === 'locations' && <LocationsPanel />}
+      {tab === 'alerts' && <AlertsPanel />}
       {tab === 'general' && <AuditPanel />}
     </div>
   );
