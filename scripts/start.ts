@@ -171,7 +171,7 @@ Ctrl+C stops everything.
 `);
 
 /** Session starts, ends and restarts as they happen, so the terminal shows what the room went through. */
-const printed = new Set<AuditRecord['type']>(['session.started', 'session.ended', 'session.refused', 'session.lowered', 'room.restartRequested']);
+const printed = new Set<AuditRecord['type']>(['session.started', 'session.ended', 'session.refused', 'session.lowered', 'room.restartRequested', 'incident.opened', 'incident.changed']);
 server.services.audit.subscribe((record) => {
   if (!printed.has(record.type)) return;
   const details = auditSummary(record);

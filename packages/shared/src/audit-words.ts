@@ -1,4 +1,4 @@
-import type { AuditRecord } from './api';
+import { incidentCauseLabels, IncidentCause, type AuditRecord } from './api';
 import { endReasonMessages, type EndReason } from './domain';
 import { errorMessages, isErrorCode } from './errors';
 
@@ -20,6 +20,7 @@ const roleLine = (role: unknown) => {
   return `${r.name ?? 'role'}: ${(r.permissions ?? []).join(', ')}; ${(r.assignments ?? []).length} assignment(s)`;
 };
 
+const causeLabel = (cause: unknown) => (IncidentCause.safeParse(cause).success ? incidentCauseLabels[cause as IncidentCause] : null);
 type RoomFields = { name?: string; tags?: string[]; license?: string; locationId?: string | null };
 const asObject = <T>(value: unknown): T | null => (value && typeof value === 'object' ? (value as T) : null);
 const roomLine = (value: unknown) => {
@@ -95,6 +96,10 @@ export function auditSummary(record: AuditRecord): string {
         return locationChanges(data.before, data.after);
       case 'room.enrollmentCodeIssued':
         return [typeof data.expiresAt === 'string' ? `valid until ${new Date(data.expiresAt).toLocaleString()}` : null];
+      case 'incident.opened':
+        return [causeLabel(data.cause), typeof data.severity === 'string' ? data.severity : null];
+      case 'incident.changed':
+        return [causeLabel(data.cause), typeof data.change === 'string' ? `${data.change}${typeof data.text === 'string' ? `: ${data.text}` : ''}` : null];
       case 'room.logsCollected':
         return [typeof data.size === 'number' ? `${(data.size / 1024).toFixed(1)} KB` : null, typeof data.sha256 === 'string' ? `SHA-256 ${data.sha256.slice(0, 12)}…` : null];
       default:

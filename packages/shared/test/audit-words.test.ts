@@ -31,6 +31,11 @@ describe('audit rows in words', () => {
     expect(summary(record('location.deleted', { location: { name: 'Floor 9', kind: 'floor' } }))).toBe('Floor 9 (floor)');
   });
 
+  it('names an incident by its cause, and what happened to it', () => {
+    expect(summary(record('incident.opened', { incidentId: 'inc-1', cause: 'signal.camera', severity: 'warning' }))).toBe('Camera failing · warning');
+    expect(summary(record('incident.changed', { incidentId: 'inc-1', cause: 'offline', change: 'note', text: 'on my way' }))).toBe('Room offline · note: on my way');
+  });
+
   it('says unknown where the room never reported, never zero', () => {
     const orphan = record('session.ended', { level: 'view', reason: 'control_plane_lost', durationMs: null, input: null });
     expect(summary(orphan)).toBe('View · The connection to the service was lost. · duration unknown · keys unknown (the room never reported)');
