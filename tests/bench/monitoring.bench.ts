@@ -52,7 +52,18 @@ export default async function monitoringBench(): Promise<BenchReport> {
   const { child, url } = await startServerProcess(join(dir, 'server'), idp.issuer, idp.caFile, ['--agent-limits', `${ROOMS * 2}/${ROOMS * 2}/${ROOMS * 2}`]);
   try {
     for (const agent of agents) Object.assign(agent, { serverUrl: url });
-    for (let i = 0; i < agents.length; i += 500) await Promise.all(agents.slice(i, i + 500).map((a) => a.connect()));
+    // Every agent says it is alive each heartbeat (10 s), as real agents do: 1,000 a second at 10,000 rooms, from the first connection on.
+    let beat = 0;
+    const beatsPerTick = Math.max(1, Math.round(ROOMS / 10 / 20));
+    // Only a welcomed agent may say anything but hello and its proof.
+    const welcomed = new Set<TestAgent>();
+    const heartbeats = setInterval(() => {
+      for (let n = 0; n < beatsPerTick; n += 1) {
+        const agent = agents[beat++ % agents.length]!;
+        if (welcomed.has(agent) && agent.ws.readyState === WebSocket.OPEN) agent.send({ type: 'agent.heartbeat' });
+      }
+    }, 50);
+    for (let i = 0; i < agents.length; i += 500) await Promise.all(agents.slice(i, i + 500).map(async (a) => (await a.connect()).type === 'agent.welcome' && welcomed.add(a)));
     for (const agent of agents) agent.send({ type: 'agent.health', signals: ok, displays: [] });
     await new Promise((resolve) => setTimeout(resolve, 5_000));
 
@@ -114,7 +125,9 @@ export default async function monitoringBench(): Promise<BenchReport> {
       { metric: 'dashboard: open incidents query, p50', value: await timed('/api/incidents?state=open'), unit: 'ms', goal: '< 50' },
       { metric: 'dashboard: all rooms query, p50', value: await timed('/api/rooms'), unit: 'ms', goal: '< 50' },
       { metric: 'server RSS', value: Math.round(rssKb / 1024), unit: 'MiB' },
+      { metric: 'agents still connected at the end', value: agents.filter((a) => a.ws.readyState === WebSocket.OPEN).length, unit: 'agents' },
     ];
+    clearInterval(heartbeats);
     consoleSocket.close();
     await Promise.all(agents.map((a) => a.close()));
     return { name: 'monitoring', rows, context: { rooms: ROOMS, windowSeconds: WINDOW_S, pushes: pushMs.length } };

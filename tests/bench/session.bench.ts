@@ -14,7 +14,7 @@ import { cpuSeconds, cpuSecondsOfProcessesWith } from '../../scripts/bench/cpu';
 import { percentile, type BenchReport, type BenchRow } from '../../scripts/bench/report';
 import { launchChromium } from '../support/chromium';
 import { ADMIN, sessionConsolePage, startConsoleSystem, TECH } from '../support/console-system';
-import { keepPeerConnections, startSessionThroughUi, waitLive } from '../support/session-ui';
+import { keepPeerConnections, startSessionThroughUi, waitLive, endSessionThroughUi } from '../support/session-ui';
 import { samplePoints, startTargetApp, type Workload } from '../support/target-app';
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 30);
@@ -134,7 +134,7 @@ export default async function sessionBench(): Promise<BenchReport> {
       for (let i = 0; i < 100 && (await system.api<SessionView[]>(ADMIN, 'GET', '/api/sessions?active=true')).length > 0; i += 1) await new Promise((r) => setTimeout(r, 50));
     };
     const endSession = async () => {
-      await page.getByRole('button', { name: 'End session' }).click();
+      await endSessionThroughUi(page);
       await page.getByRole('button', { name: 'Close', exact: true }).click();
       await roomFree();
     };

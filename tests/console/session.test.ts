@@ -3,7 +3,7 @@ import type { RoomAgent } from '../../apps/room-agent/src/core/agent';
 import type { RecordingDevice } from '../../apps/room-agent/src/platform/synthetic/index';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dtlsRole, keepPeerConnections, near, startSessionThroughUi, picturePixel, waitLive } from '../support/session-ui';
+import { dtlsRole, keepPeerConnections, near, startSessionThroughUi, picturePixel, waitLive, endSessionThroughUi } from '../support/session-ui';
 import { ADMIN, sessionConsolePage, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
 
 let system: ConsoleSystem;
@@ -85,7 +85,7 @@ describe('session window', () => {
     expect(await confirm.count()).toBe(0);
     expect(await page.getByTestId('session-ended').count()).toBe(0);
 
-    await page.getByRole('button', { name: 'End session' }).click();
+    await endSessionThroughUi(page);
     await expect.poll(() => page.getByTestId('session-ended').textContent()).toBe('Session ended. The session was ended by the technician. The room restarts now.');
     await page.screenshot({ path: 'test-results/console/07-session-ended.png' });
 
@@ -112,7 +112,7 @@ describe('session window', () => {
     await page.getByTestId('remote-picture').click();
     await page.keyboard.type('typed in a view session');
     await page.screenshot({ path: 'test-results/console/08-view-session.png' });
-    await page.getByRole('button', { name: 'End session' }).click();
+    await endSessionThroughUi(page);
     await expect.poll(() => page.getByTestId('session-ended').textContent()).toContain('ended by the technician');
 
     expect((await lastSessionEnd('view')).data).toMatchObject({ level: 'view', reason: 'user_ended', input: { accepted: 0, dropped: 0 } });

@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startXorg, type XServer } from '../../apps/room-agent/test/support/xorg';
 import { ADMIN, sessionConsolePage, signInThroughUi, startConsoleSystem, TECH, VIEWER, type ConsoleSystem } from '../support/console-system';
-import { isRed, waitLive, near, startSessionThroughUi, typeLikeAPerson, picturePixel, type Rgb } from '../support/session-ui';
+import { isRed, waitLive, near, startSessionThroughUi, typeLikeAPerson, picturePixel, type Rgb, endSessionThroughUi } from '../support/session-ui';
 import { startTargetApp, type TargetApp } from '../support/target-app';
 
 /**
@@ -132,7 +132,7 @@ describe('a technician in a three-monitor room', () => {
     await expect.poll(() => picturePixel(page, 0.5, 0.9).then((p) => near(p, after)), { timeout: 10_000 }).toBe(true);
     await page.screenshot({ path: `${shots}/02-front-of-room-2-typed.png` });
 
-    await page.getByRole('button', { name: 'End session' }).click();
+    await endSessionThroughUi(page);
     expect(await endedMessage()).toBe('Session ended. The session was ended by the technician. The room restarts now.');
     await expect.poll(ringDown, { timeout: 5_000 }).toBe(true);
     await closeSessionWindow();
@@ -154,7 +154,7 @@ describe('a technician in a three-monitor room', () => {
     const toggle = page.getByLabel('Restart after session');
     expect(await toggle.isChecked()).toBe(true);
     await toggle.uncheck();
-    await page.getByRole('button', { name: 'End session' }).click();
+    await endSessionThroughUi(page);
     await endedMessage();
     await closeSessionWindow();
     await expect.poll(() => lastAudit('session.ended').then((r) => r.seq), { timeout: 10_000 }).toBeGreaterThan(previous);
@@ -163,7 +163,7 @@ describe('a technician in a three-monitor room', () => {
     await startSessionThroughUi(page, 'Fjord');
     await waitLive(page);
     await expect.poll(() => page.getByLabel('Restart after session').isChecked()).toBe(true);
-    await page.getByRole('button', { name: 'End session' }).click();
+    await endSessionThroughUi(page);
     await endedMessage();
     await closeSessionWindow();
     await expect.poll(() => existsSync(restartMarker()), { timeout: 5_000 }).toBe(true);
@@ -188,7 +188,7 @@ describe('a technician in a three-monitor room', () => {
     }
     await page.mouse.down();
     await page.mouse.up();
-    await page.getByRole('button', { name: 'End session' }).click();
+    await endSessionThroughUi(page);
     await endedMessage();
     await closeSessionWindow();
     await expect.poll(() => lastAudit('session.ended').then((r) => (r.data.input as { pointer?: { accepted: number } } | null)?.pointer?.accepted ?? 0), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
@@ -314,7 +314,7 @@ describe('a viewer in the same room', () => {
     await page.getByTestId('remote-picture').click();
     await page.keyboard.type('not allowed');
     await page.screenshot({ path: `${shots}/04-view-session.png` });
-    await page.getByRole('button', { name: 'End session' }).click();
+    await endSessionThroughUi(page);
     await endedMessage();
     await closeSessionWindow();
     expect(await target.text()).toBe(typedBefore);

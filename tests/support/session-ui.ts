@@ -83,3 +83,10 @@ export async function typeLikeAPerson(page: Page, text: string): Promise<number>
   }
   return events;
 }
+
+/** Ends the live session as a technician does: End session, then the confirmation when the room would restart. */
+export async function endSessionThroughUi(page: Page): Promise<void> {
+  await page.locator('.session-bar').getByRole('button', { name: 'End session' }).click();
+  const confirm = page.getByRole('dialog', { name: 'End the session?' });
+  if (await confirm.count()) await confirm.getByRole('button', { name: 'End session' }).click();
+}

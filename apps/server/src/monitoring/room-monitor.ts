@@ -94,11 +94,10 @@ export class RoomMonitor {
 
   observe(roomId: string, observation: Observation): void {
     const change = this.db.transaction(() => {
-      const before = this.directory.roomById(roomId);
-      if (!before) return null;
       const isOnline = observation.online ?? this.online.has(roomId);
       this.directory.recordAgentState(roomId, { signals: observation.signals, inCall: observation.inCall, displays: observation.displays, seen: observation.online !== undefined });
-      const after = this.directory.roomById(roomId)!;
+      const after = this.directory.roomById(roomId);
+      if (!after) return null;
       const was = this.recordedStates(after);
       const at = this.now().toISOString();
       const events: RoomEvent[] = [];

@@ -103,11 +103,20 @@ const newId = (prefix: string) => `${prefix}-${randomUUID()}`;
 export class Directory {
   private readonly policies = new Map<string, Policy>();
   private readonly principalsWritten = new Map<string, string>();
+  /** The statements every agent report runs, prepared once: at 10,000 rooms they are most of the ingest. */
+  private readonly byId;
+  private readonly agentState;
 
   constructor(
     private readonly db: Db,
     private readonly now: () => Date,
-  ) {}
+  ) {
+    this.byId = db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE id = ?');
+    this.agentState = db.prepare<{ id: string; signals: string | null; inCall: number | null; displays: string | null; seen: number; now: string }>(
+      `UPDATE rooms SET signals = coalesce(@signals, signals), in_call = coalesce(@inCall, in_call), displays = coalesce(@displays, displays),
+       last_seen_at = CASE WHEN @seen = 1 THEN @now ELSE last_seen_at END, updated_at = @now WHERE id = @id`,
+    );
+  }
 
   private iso(): string {
     return this.now().toISOString();
@@ -251,7 +260,7 @@ export class Directory {
 
   /** For the agent hub, which knows a room id before it knows the tenant. */
   roomById(roomId: string): RoomRecord | undefined {
-    const row = this.db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE id = ?').get(roomId);
+    const row = this.byId.get(roomId);
     return row && toRoom(row);
   }
 
@@ -330,14 +339,15 @@ export class Directory {
   }
 
   recordAgentState(roomId: string, state: { signals?: HealthSignals; inCall?: boolean; displays?: DisplayInfo[]; seen?: boolean }): void {
-    const columns: [string, unknown][] = [];
-    if (state.signals) columns.push(['signals', JSON.stringify(state.signals)]);
-    if (state.inCall !== undefined) columns.push(['in_call', state.inCall ? 1 : 0]);
-    if (state.displays) columns.push(['displays', JSON.stringify(state.displays)]);
-    if (state.seen) columns.push(['last_seen_at', this.iso()]);
-    if (columns.length === 0) return;
-    columns.push(['updated_at', this.iso()]);
-    this.db.prepare(`UPDATE rooms SET ${columns.map(([name]) => `${name} = ?`).join(', ')} WHERE id = ?`).run(...columns.map(([, value]) => value), roomId);
+    if (!state.signals && state.inCall === undefined && !state.displays && !state.seen) return;
+    this.agentState.run({
+      id: roomId,
+      signals: state.signals ? JSON.stringify(state.signals) : null,
+      inCall: state.inCall === undefined ? null : state.inCall ? 1 : 0,
+      displays: state.displays ? JSON.stringify(state.displays) : null,
+      seen: state.seen ? 1 : 0,
+      now: this.iso(),
+    });
   }
 
   // Enrollment

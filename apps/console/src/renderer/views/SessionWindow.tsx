@@ -65,7 +65,8 @@ export function SessionWindow() {
         <Progress phase={session.phase} phaseAt={session.phaseAt} />
         <span className="spacer" />
         {!ended && (
-          <button type="button" className="danger" onClick={actions.endSession}>
+          // With restart after session on, ending restarts the room: the button asks first, saying so.
+          <button type="button" className="danger" onClick={() => (session.restartAfterSession ? setConfirmEnd(true) : actions.endSession())}>
             End session
           </button>
         )}
