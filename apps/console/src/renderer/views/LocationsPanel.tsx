@@ -4,7 +4,7 @@ import type { ConsoleFailure } from '../../api/console-api';
 import { failureOf } from '../errors';
 import { pathLabel } from '../rooms/filter';
 import { useConsole, usePlatform } from '../store/store';
-import { AddLocationDialog, parentKind } from './RoomForms';
+import { AddLocationDialog, ParentSelect, parentKind } from './RoomForms';
 import { Confirm, ErrorNote, FormDialog } from './ui';
 
 interface Node {
@@ -125,7 +125,6 @@ function EditLocationDialog({ location, locations, onClose }: { location: Locati
   const [parentId, setParentId] = useState<string>(location.parentId ?? '');
   const [error, setError] = useState<ConsoleFailure | null>(null);
   const wanted = parentKind[location.kind];
-  const parents = locations.filter((l) => l.kind === wanted);
   const save = async () => {
     try {
       await api.updateLocation(location.id, {
@@ -143,18 +142,7 @@ function EditLocationDialog({ location, locations, onClose }: { location: Locati
         Name
         <input value={name} onChange={(e) => setName(e.target.value)} autoFocus />
       </label>
-      {wanted && (
-        <label>
-          In
-          <select aria-label={`In which ${wanted}`} value={parentId} onChange={(e) => setParentId(e.target.value)}>
-            {parents.map((l) => (
-              <option key={l.id} value={l.id}>
-                {pathLabel(l, locations)}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      <ParentSelect kind={location.kind} locations={locations} value={parentId} onChange={setParentId} />
     </FormDialog>
   );
 }

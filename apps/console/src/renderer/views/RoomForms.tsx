@@ -222,7 +222,6 @@ export function AddLocationDialog({ onClose }: { onClose(): void }) {
   const [parentId, setParentId] = useState('');
   const [error, setError] = useState<ConsoleFailure | null>(null);
   useEffect(() => void api.locations().then(setLocations, (e: unknown) => setError(failureOf(e))), [api]);
-  const parents = locations.filter((l) => l.kind === parentKind[kind]);
 
   const create = async () => {
     try {
@@ -262,20 +261,29 @@ export function AddLocationDialog({ onClose }: { onClose(): void }) {
         Name
         <input value={name} onChange={(e) => setName(e.target.value)} />
       </label>
-      {parentKind[kind] && (
-        <label>
-          In
-          <select aria-label={`In which ${parentKind[kind]}`} value={parentId} onChange={(e) => setParentId(e.target.value)}>
-            <option value="">Choose a {parentKind[kind]}…</option>
-            {parents.map((l) => (
-              <option key={l.id} value={l.id}>
-                {pathLabel(l, locations)}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      {parentKind[kind] && <ParentSelect kind={kind} locations={locations} value={parentId} onChange={setParentId} choose />}
     </FormDialog>
+  );
+}
+
+/** Where a location of `kind` sits: a location of its parent kind, each named by its full path. `choose`: start with no choice made. */
+export function ParentSelect({ kind, locations, value, onChange, choose = false }: { kind: LocationKind; locations: readonly Location[]; value: string; onChange(id: string): void; choose?: boolean }) {
+  const wanted = parentKind[kind];
+  if (!wanted) return null;
+  return (
+    <label>
+      In
+      <select aria-label={`In which ${wanted}`} value={value} onChange={(e) => onChange(e.target.value)}>
+        {choose && <option value="">Choose a {wanted}…</option>}
+        {locations
+          .filter((l) => l.kind === wanted)
+          .map((l) => (
+            <option key={l.id} value={l.id}>
+              {pathLabel(l, locations)}
+            </option>
+          ))}
+      </select>
+    </label>
   );
 }
 

@@ -46,6 +46,16 @@ export function directoryRoutes(services: Services) {
     return result;
   };
 
+  /** A location the caller manages rooms in, where it is now. */
+  const managedLocation = (caller: Caller, locationId: string) => {
+    const tenantId = caller.principal.tenantId;
+    const policy = directory.policy(tenantId);
+    const current = directory.location(tenantId, locationId);
+    if (!current) throw new ApiFailure('bad_request', ['The location does not exist.']);
+    if (!canInLocation(policy, caller.principal, 'rooms.manage', directory.locationPath(tenantId, current.id))) throw new ApiFailure('not_permitted');
+    return { tenantId, policy, current };
+  };
+
   return [
     route({
       method: 'GET',
@@ -212,12 +222,7 @@ export function directoryRoutes(services: Services) {
       body: LocationPatch,
       response: Location,
       handler: ({ caller, params, body }) => {
-        const tenantId = caller.principal.tenantId;
-        const policy = directory.policy(tenantId);
-        const current = directory.location(tenantId, params.locationId);
-        if (!current) throw new ApiFailure('bad_request', ['The location does not exist.']);
-        const path = directory.locationPath(tenantId, current.id);
-        if (!canInLocation(policy, caller.principal, 'rooms.manage', path)) throw new ApiFailure('not_permitted');
+        const { tenantId, policy, current } = managedLocation(caller, params.locationId);
         if (body.parentId !== undefined && body.parentId !== current.parentId) {
           const parentPath = directory.locationPath(tenantId, body.parentId);
           // Where it goes, the mover must already manage: holding the location itself does not carry it anywhere.
@@ -242,10 +247,7 @@ export function directoryRoutes(services: Services) {
       params: LocationParams,
       response: Location,
       handler: ({ caller, params }) => {
-        const tenantId = caller.principal.tenantId;
-        const current = directory.location(tenantId, params.locationId);
-        if (!current) throw new ApiFailure('bad_request', ['The location does not exist.']);
-        if (!canInLocation(directory.policy(tenantId), caller.principal, 'rooms.manage', directory.locationPath(tenantId, current.id))) throw new ApiFailure('not_permitted');
+        const { tenantId, current } = managedLocation(caller, params.locationId);
         return audited(caller, () => {
           const location = directory.deleteLocation(tenantId, current.id);
           audit.append({ tenantId, type: 'location.deleted', ...actor(caller), data: { location } });
