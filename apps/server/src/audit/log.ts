@@ -343,7 +343,8 @@ export function verifyChain(db: Db, tenantId: string, checkpoints: readonly Chec
 }
 
 /** RFC 4180 CSV of audit records, with formula-looking cells defused for spreadsheets. */
-const csvCell = (value: unknown) => {
+/** One CSV cell: quoted when it must be, and never read as a formula by a spreadsheet. */
+export const csvCell = (value: unknown) => {
   let text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

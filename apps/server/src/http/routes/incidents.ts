@@ -1,6 +1,7 @@
 import { can } from '@roomlink/rbac';
 import { Incident, IncidentAssign, IncidentDetail, IncidentNote, IncidentQuery, IncidentRules } from '@roomlink/shared';
 import { z } from 'zod';
+import { csvCell } from '../../audit/log';
 import type { Caller } from '../../auth/tokens';
 import { ApiFailure } from '../../errors';
 import { IncidentError, type Actor } from '../../monitoring/incidents';
@@ -8,11 +9,6 @@ import { route } from '../route';
 import { requirePermission, roomRef, type Services } from '../services';
 
 const IncidentParams = z.strictObject({ incidentId: z.string().min(1).max(64) });
-const csvCell = (value: unknown) => {
-  let text = value === null || value === undefined ? '' : String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-};
 
 /**
  * Incidents: read by anyone who may read the room, changed by whoever holds
