@@ -1,8 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AlertRule, Webhook } from '@roomlink/shared';
+import { signature } from '../../apps/server/src/alerts/alerts';
 
 type Api = <T>(method: string, path: string, body?: unknown) => Promise<T>;
 
@@ -16,7 +17,7 @@ export async function startDemoReceiver(port: number, secretFile: string, print:
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
       const secret = existsSync(secretFile) ? readFileSync(secretFile, 'utf8').trim() : '';
-      const expected = `sha256=${createHmac('sha256', secret).update(`${String(request.headers['x-roomlink-timestamp'])}.${body}`).digest('hex')}`;
+      const expected = signature(secret, String(request.headers['x-roomlink-timestamp']), body);
       const given = String(request.headers['x-roomlink-signature'] ?? '');
       const signed = given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
       try {

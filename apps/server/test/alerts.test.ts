@@ -14,7 +14,7 @@ import { startMailCatcher, type MailCatcher } from '../src/alerts/mail-catcher';
 import { devTenants } from '../../../scripts/dev-idp/accounts';
 import { defaultTimings, startServer, type RunningServer } from '../src/server';
 import { TestAgent } from './agent-client';
-import { ADMIN, startHarness, TECH, type Harness } from './harness';
+import { ADMIN, OUTSIDER, startHarness, TECH, type Harness } from './harness';
 import { startServerProcess } from './server-process';
 
 /**
@@ -130,6 +130,10 @@ describe('alert rules and webhooks', () => {
     await expect.poll(async () => (await deliveries(h)).find((d) => d.id === hook.id)?.state).toBe('delivered');
     const attempts = await h.api<{ status: string }[]>(ADMIN, 'GET', `/api/alerts/deliveries/${hook.id}/attempts`);
     expect(attempts.body.map((a) => a.status)).toEqual(['HTTP 500', 'HTTP 500', 'HTTP 200']);
+    // Another tenant's administrator sees none of it (rule 13).
+    expect((await h.api(OUTSIDER, 'GET', `/api/alerts/deliveries/${hook.id}/attempts`)).status).toBe(400);
+    expect((await h.api(OUTSIDER, 'GET', '/api/alerts/deliveries')).body).toEqual([]);
+    expect((await h.api(OUTSIDER, 'GET', '/api/alerts/webhooks')).body).toEqual([]);
   });
 
   it('give a delivery up after the last attempt, and disable a webhook that keeps failing, saying why', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { HealthSignals, RoomHistory, ServerToConsole } from '@roomlink/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomMonitor } from '../src/monitoring/room-monitor';
+import { LogBundles } from '../src/store/log-bundles';
 import { openDatabase } from '../src/store/db';
 import { Directory } from '../src/store/directory';
 import { ADMIN, grantAccess, OUTSIDER, startHarness, TECH, VIEWER, type Harness } from './harness';
@@ -86,6 +87,31 @@ describe('room history', () => {
       { subject: 'health', state: 'offline' },
       { subject: 'presence', state: 'offline' },
     ]);
+  });
+});
+
+describe('retention', () => {
+  it('drops room events after 180 days and log bundles after 30, and keeps the newer ones', () => {
+    const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'roomlink-retention-')), 'server.db'));
+    const clock = { now: new Date('2026-01-01T00:00:00.000Z') };
+    const directory = new Directory(db, () => clock.now);
+    directory.ensureTenant('t1');
+    const room = directory.createRoom('t1', { name: 'R', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
+    const monitor = new RoomMonitor(db, directory, () => clock.now);
+    const bundles = new LogBundles(db, () => clock.now);
+    // Online: three events (presence, call, health). A month and a half later, offline: one more (presence).
+    monitor.observe(room.id, { online: true });
+    clock.now = new Date('2026-02-15T00:00:00.000Z');
+    monitor.observe(room.id, { online: false });
+    clock.now = new Date('2026-06-01T00:00:00.000Z');
+    const oldBundle = bundles.request('t1', room.id, 'Adele').bundle;
+    clock.now = new Date('2026-07-01T00:00:00.000Z');
+    const newBundle = bundles.request('t1', room.id, 'Adele').bundle;
+    clock.now = new Date('2026-07-10T00:00:00.000Z');
+    expect(monitor.purge()).toBe(3);
+    expect(monitor.history('t1', room.id, '2026-01-15T00:00:00.000Z', '2026-07-10T00:00:00.000Z').events.map((e) => `${e.subject}:${e.state}`)).toEqual(['presence:offline']);
+    expect(bundles.purge()).toBe(1);
+    expect([oldBundle, newBundle].map((b) => bundles.get('t1', b.id)?.id)).toEqual([undefined, newBundle.id]);
   });
 });
 

@@ -40,12 +40,17 @@ export function requirePermission(services: Services, caller: Caller, permission
  * include the tenant's own records (settings, roles).
  */
 export function auditScope(services: Services, caller: Caller): string[] | null {
+  if (!holdsAnywhere(services.directory.policy(caller.principal.tenantId), caller.principal, 'audit.read')) throw new ApiFailure('not_permitted');
+  return roomScope(services, caller, 'audit.read');
+}
+
+/** The rooms where the caller holds `permission`: null for the whole tenant, else their ids (perhaps none). */
+export function roomScope(services: Services, caller: Caller, permission: Permission): string[] | null {
   const policy = services.directory.policy(caller.principal.tenantId);
-  if (!holdsAnywhere(policy, caller.principal, 'audit.read')) throw new ApiFailure('not_permitted');
-  if (can(policy, caller.principal, 'audit.read')) return null;
+  if (can(policy, caller.principal, permission)) return null;
   return services.directory
     .rooms(caller.principal.tenantId)
-    .filter((room) => can(policy, caller.principal, 'audit.read', roomRef(room)))
+    .filter((room) => can(policy, caller.principal, permission, roomRef(room)))
     .map((room) => room.id);
 }
 

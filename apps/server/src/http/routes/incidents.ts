@@ -1,4 +1,3 @@
-import { can } from '@roomlink/rbac';
 import { Incident, IncidentAssign, IncidentDetail, IncidentNote, IncidentQuery, IncidentRules } from '@roomlink/shared';
 import { z } from 'zod';
 import { csvCell } from '../../audit/log';
@@ -6,7 +5,7 @@ import type { Caller } from '../../auth/tokens';
 import { ApiFailure } from '../../errors';
 import { IncidentError, type Actor } from '../../monitoring/incidents';
 import { route } from '../route';
-import { requirePermission, roomRef, type Services } from '../services';
+import { requirePermission, roomScope, type Services } from '../services';
 
 const IncidentParams = z.strictObject({ incidentId: z.string().min(1).max(64) });
 
@@ -18,14 +17,7 @@ export function incidentRoutes(services: Services) {
   const { directory, incidents } = services;
   const actor = (caller: Caller): Actor => ({ id: caller.principal.userId, name: caller.name });
   /** The rooms whose incidents the caller may read; null for the whole tenant. */
-  const readable = (caller: Caller): string[] | null => {
-    const policy = directory.policy(caller.principal.tenantId);
-    if (can(policy, caller.principal, 'rooms.read')) return null;
-    return directory
-      .rooms(caller.principal.tenantId)
-      .filter((room) => can(policy, caller.principal, 'rooms.read', roomRef(room)))
-      .map((room) => room.id);
-  };
+  const readable = (caller: Caller) => roomScope(services, caller, 'rooms.read');
   const visible = (caller: Caller, incidentId: string): Incident => {
     const incident = incidents.get(caller.principal.tenantId, incidentId);
     const rooms = readable(caller);
