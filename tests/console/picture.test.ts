@@ -1,8 +1,9 @@
+import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePicture, fragmentPicture, type PictureMessage } from '@roomlink/shared';
+import { encodePicture, fragmentPicture, type PictureMessage, type Tile } from '@roomlink/shared';
 import { launchChromium } from '../support/chromium';
 
 /**
@@ -47,12 +48,16 @@ const send = (messages: (PictureMessage | Uint8Array)[]) =>
 const stats = () => page.evaluate(() => (window as unknown as { stats(): { frames: number; tiles: number; dropped: Record<string, number> } }).stats());
 const pixel = (x: number, y: number) => page.evaluate(([px, py]) => [...document.querySelector('canvas')!.getContext('2d')!.getImageData(px!, py!, 1, 1).data].slice(0, 3), [x, y]);
 const solid = (rgb: [number, number, number]) => sharp({ create: { width: 64, height: 64, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).webp({ lossless: true }).toBuffer();
-const tile = (frame: number, x: number, y: number, image: Uint8Array, size = 64): PictureMessage => ({ kind: 'tile', epoch: 1, frame, x, y, w: size, h: size, format: 'webp', image });
+const webp = (x: number, y: number, image: Uint8Array, size = 64): Tile => ({ x, y, w: size, h: size, format: 'webp', image });
+const fill = (x: number, y: number, w: number, h: number, rgb: [number, number, number]): Tile => ({ x, y, w, h, format: 'fill', image: new Uint8Array(rgb) });
+const frame = (number: number, tiles: Tile[], last = true, epoch = 1): PictureMessage => ({ kind: 'tiles', epoch, frame: number, last, tiles });
+/** A rectangle's RGB rows (a 2-colour pattern, like a glyph) as the room deflates them. */
+const glyph = (w: number, h: number) => Uint8Array.from({ length: w * h * 3 }, (_, i) => ((Math.floor(i / 3) % 3 === 0 ? 240 : 10) + (i % 3)));
 
 describe('the console picture receiver', () => {
   it('drops and counts malformed, misplaced, lying and undecodable tiles, and still draws the good ones', async () => {
     const red = await solid([220, 20, 20]);
-    await send([{ kind: 'display', epoch: 1, width: 640, height: 360 }, tile(1, 0, 0, red), { kind: 'frameEnd', epoch: 1, frame: 1 }]);
+    await send([{ kind: 'display', epoch: 1, width: 640, height: 360 }, frame(1, [webp(0, 0, red)])]);
     await expect.poll(() => stats().then((s) => s.frames)).toBe(1);
     expect(await pixel(10, 10)).toEqual([220, 20, 20]);
 
@@ -61,27 +66,67 @@ describe('the console picture receiver', () => {
     lossless.writeUInt32LE(((lossless.readUInt32LE(21) & ~0xfffffff) | 15999 | (15999 << 14)) >>> 0, 21);
     await send([
       new Uint8Array([9, 1, 2, 3]),
-      tile(2, 600, 0, red),
-      tile(2, 64, 0, lossless),
-      tile(2, 128, 0, red.subarray(0, 40)),
-      { kind: 'frameEnd', epoch: 1, frame: 2 },
+      frame(2, [webp(600, 0, red), webp(64, 0, lossless)], false),
+      frame(2, [webp(128, 0, red.subarray(0, 40)), fill(300, 0, 20, 20, [1, 2, 3])]),
     ]);
     await expect.poll(() => stats().then((s) => s.frames)).toBe(2);
     expect((await stats()).dropped).toEqual({ malformed: 1, outside_display: 1, size_mismatch: 1, undecodable: 1 });
     expect(await pixel(64 + 10, 10)).toEqual([0, 0, 0]);
     expect(await pixel(128 + 10, 10)).toEqual([0, 0, 0]);
+    expect(await pixel(310, 10)).toEqual([1, 2, 3]);
 
     const green = await solid([20, 200, 60]);
-    await send([tile(3, 64, 64, green), { kind: 'frameEnd', epoch: 1, frame: 3 }]);
+    await send([frame(3, [webp(64, 64, green)])]);
     await expect.poll(() => pixel(64 + 10, 64 + 10)).toEqual([20, 200, 60]);
     expect(await pixel(10, 10)).toEqual([220, 20, 20]);
   });
 
+  it('draws a small change (a fill and deflated pixels) exactly, in the task it arrives in', async () => {
+    await send([{ kind: 'display', epoch: 5, width: 640, height: 360 }]);
+    const pixels = glyph(9, 15);
+    const drawn = await page.evaluate(
+      ([fragments]) => {
+        (window as unknown as { receive(f: number[][]): void }).receive(fragments!);
+        // No await between receiving and reading: the frame must already be on the canvas.
+        const context = document.querySelector('canvas')!.getContext('2d')!;
+        return [[...context.getImageData(40, 40, 1, 1).data].slice(0, 3), [...context.getImageData(200, 100, 9, 15).data]];
+      },
+      [fragmentPicture(encodePicture(frame(1, [fill(30, 30, 40, 40, [240, 192, 32]), { x: 200, y: 100, w: 9, h: 15, format: 'zlib', image: deflateRawSync(pixels) }], true, 5))).map((f) => [...f])],
+    );
+    expect(drawn[0]).toEqual([240, 192, 32]);
+    const expected = Array.from({ length: 9 * 15 }, (_, p) => [...pixels.subarray(p * 3, p * 3 + 3), 255]).flat();
+    expect(drawn[1]).toEqual(expected);
+  });
+
+  it('refuses deflated pixels that are not what their tile says: junk, too few, or more than the tile holds', async () => {
+    await send([{ kind: 'display', epoch: 6, width: 640, height: 360 }, frame(1, [fill(0, 0, 640, 360, [0, 0, 0])], true, 6)]);
+    const before = await stats();
+    await send([
+      frame(
+        2,
+        [
+          { x: 0, y: 0, w: 8, h: 8, format: 'zlib', image: new Uint8Array([1, 2, 3, 4, 5]) },
+          { x: 16, y: 0, w: 8, h: 8, format: 'zlib', image: deflateRawSync(glyph(8, 7)) },
+          { x: 32, y: 0, w: 8, h: 8, format: 'zlib', image: deflateRawSync(glyph(8, 9)) },
+          // A deflate bomb: 64x64 declared, a megabyte inside.
+          { x: 48, y: 0, w: 64, h: 64, format: 'zlib', image: deflateRawSync(new Uint8Array(1 << 20)) },
+        ],
+        true,
+        6,
+      ),
+    ]);
+    await expect.poll(() => stats().then((s) => s.frames)).toBe(before.frames + 1);
+    const after = (await stats()).dropped;
+    expect((after.undecodable ?? 0) - (before.dropped.undecodable ?? 0)).toBe(1);
+    expect((after.size_mismatch ?? 0) - (before.dropped.size_mismatch ?? 0)).toBe(3);
+    for (const x of [0, 16, 32, 48]) expect(await pixel(x + 2, 2)).toEqual([0, 0, 0]);
+  });
+
   it('ignores tiles of a display the technician has left', async () => {
     const blue = await solid([20, 40, 220]);
-    await send([{ kind: 'display', epoch: 2, width: 640, height: 360 }, tile(1, 0, 0, blue), { kind: 'frameEnd', epoch: 1, frame: 1 }]);
+    await send([{ kind: 'display', epoch: 2, width: 640, height: 360 }, frame(1, [webp(0, 0, blue)])]);
     const before = (await stats()).frames;
-    await send([{ kind: 'frameEnd', epoch: 2, frame: 1 }]);
+    await send([frame(1, [fill(100, 100, 8, 8, [9, 9, 9])], true, 2)]);
     await expect.poll(() => stats().then((s) => s.frames)).toBe(before + 1);
     expect(await pixel(10, 10)).not.toEqual([20, 40, 220]);
   });

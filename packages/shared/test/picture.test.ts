@@ -1,27 +1,26 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkTile, decodePicture, encodePicture, fragmentPicture, imageSize, PICTURE_FRAGMENT_BYTES, PictureAssembler, PictureError, type PictureMessage } from '../src';
+import { checkTile, decodePicture, encodePicture, fragmentPicture, imageSize, MAX_ZLIB_TILE_PIXELS, PICTURE_FRAGMENT_BYTES, PictureAssembler, PictureError, tileFormats, type PictureMessage, type Tile } from '../src';
 
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const side = fc.integer({ min: 1, max: 8192 });
 
+const tileArbitrary = fc.record({
+  x: u16,
+  y: u16,
+  w: fc.integer({ min: 1, max: 0xffff }),
+  h: fc.integer({ min: 1, max: 0xffff }),
+  format: fc.constantFrom(...tileFormats),
+  image: fc.uint8Array({ minLength: 1, maxLength: 300 }),
+});
 const message: fc.Arbitrary<PictureMessage> = fc.oneof(
   fc.record({ kind: fc.constant('display' as const), epoch: u32, width: side, height: side }),
-  fc.record({ kind: fc.constant('frameEnd' as const), epoch: u32, frame: u32 }),
   fc.record({ kind: fc.constant('video' as const), epoch: u32, frame: u32, x: u16, y: u16, w: fc.integer({ min: 1, max: 0xffff }), h: fc.integer({ min: 1, max: 0xffff }) }),
-  fc.record({
-    kind: fc.constant('tile' as const),
-    epoch: u32,
-    frame: u32,
-    x: u16,
-    y: u16,
-    w: fc.integer({ min: 1, max: 0xffff }),
-    h: fc.integer({ min: 1, max: 0xffff }),
-    format: fc.constantFrom('png' as const, 'jpeg' as const, 'webp' as const),
-    image: fc.uint8Array({ minLength: 1, maxLength: 300 }),
-  }),
+  fc.record({ kind: fc.constant('tiles' as const), epoch: u32, frame: u32, last: fc.boolean(), tiles: fc.array(tileArbitrary, { minLength: 1, maxLength: 5 }) }),
 );
+/** A tile's image comes back as a view into the message: compare bytes. */
+const plain = (m: PictureMessage) => (m.kind === 'tiles' ? { ...m, tiles: m.tiles.map((t) => ({ ...t, image: [...t.image] })) } : m);
 
 /** A PNG header declaring `width` x `height` (what the console reads before decoding). */
 function pngHeader(width: number, height: number): Uint8Array {
@@ -36,9 +35,7 @@ describe('picture messages', () => {
   it('round-trip through encodePicture and decodePicture', () => {
     fc.assert(
       fc.property(message, (m) => {
-        const back = decodePicture(encodePicture(m));
-        // A tile's image comes back as a view into the message: compare its bytes.
-        expect(back.kind === 'tile' ? { ...back, image: [...back.image] } : back).toEqual(m.kind === 'tile' ? { ...m, image: [...m.image] } : m);
+        expect(plain(decodePicture(encodePicture(m)))).toEqual(plain(m));
       }),
     );
   });
@@ -55,8 +52,13 @@ describe('picture messages', () => {
       }),
     );
     expect(() => decodePicture(encodePicture({ kind: 'display', epoch: 1, width: 9000, height: 10 }))).toThrow('malformed');
-    const tile = encodePicture({ kind: 'tile', epoch: 1, frame: 1, x: 0, y: 0, w: 4, h: 4, format: 'png', image: new Uint8Array([1]) });
-    expect(() => decodePicture(tile.subarray(0, 18))).toThrow('malformed');
+    const tiles = encodePicture({ kind: 'tiles', epoch: 1, frame: 1, last: true, tiles: [{ x: 0, y: 0, w: 4, h: 4, format: 'png', image: new Uint8Array([1, 2]) }] });
+    // Cut short, with a byte too many, or declaring more tiles than it holds.
+    expect(() => decodePicture(tiles.subarray(0, tiles.byteLength - 1))).toThrow('malformed');
+    expect(() => decodePicture(new Uint8Array([...tiles, 0]))).toThrow('malformed');
+    const more = new Uint8Array(tiles);
+    more[10] = 2;
+    expect(() => decodePicture(more)).toThrow('malformed');
   });
 
   it('travel as fragments no larger than a data-channel message and assemble back', () => {
@@ -95,7 +97,7 @@ describe('picture messages', () => {
 
 describe('tile checks before decoding', () => {
   const display = { width: 1920, height: 1080 };
-  const tile = (x: number, y: number, w: number, h: number, image: Uint8Array) => ({ kind: 'tile' as const, epoch: 1, frame: 1, x, y, w, h, format: 'png' as const, image });
+  const tile = (x: number, y: number, w: number, h: number, image: Uint8Array, format: Tile['format'] = 'png'): Tile => ({ x, y, w, h, format, image });
 
   it('refuse a tile outside the display', () => {
     expect(() => checkTile(tile(1900, 0, 64, 64, pngHeader(64, 64)), display)).toThrow('outside display');
@@ -106,6 +108,17 @@ describe('tile checks before decoding', () => {
   it('refuse an image that declares another size than its tile: no small file unpacks into a huge bitmap', () => {
     expect(() => checkTile(tile(0, 0, 64, 64, pngHeader(60000, 60000)), display)).toThrow('size mismatch');
     expect(() => checkTile(tile(0, 0, 64, 64, new Uint8Array([1, 2, 3])), display)).toThrow('undecodable');
+  });
+
+  it('refuse a fill that is not one colour, and deflated pixels too many or too long to be honest', () => {
+    expect(() => checkTile(tile(0, 0, 64, 64, new Uint8Array([1, 2, 3]), 'fill'), display)).not.toThrow();
+    expect(() => checkTile(tile(0, 0, 64, 64, new Uint8Array([1, 2, 3, 4]), 'fill'), display)).toThrow('size mismatch');
+    expect(() => checkTile(tile(0, 0, 64, 64, new Uint8Array(100), 'zlib'), display)).not.toThrow();
+    // More pixels than a deflated tile may have: a large area goes as an image file the console can size before decoding.
+    expect(MAX_ZLIB_TILE_PIXELS).toBeLessThan(1920 * 1080);
+    expect(() => checkTile(tile(0, 0, 1024, 1024, new Uint8Array(100), 'zlib'), display)).toThrow('too large');
+    // Longer than even stored (uncompressed) deflate of 64x64 RGB could be.
+    expect(() => checkTile(tile(0, 0, 64, 64, new Uint8Array(64 * 64 * 3 + 64), 'zlib'), display)).toThrow('too large');
   });
 
   it('read the size of JPEG and WebP headers', () => {

@@ -1,3 +1,4 @@
+import { inflateRawSync } from 'node:zlib';
 import wrtc from '@roamhq/wrtc';
 import Peer from 'simple-peer';
 import sharp from 'sharp';
@@ -13,15 +14,18 @@ import {
   type ConsoleToAgent,
   type PictureMessage,
   type Rect,
+  rgbToRgba,
   type SignalData,
+  type Tile,
   type Unversioned,
 } from '@roomlink/shared';
 import type { ControlPlane } from './control-plane';
 
 type VideoFrame = { width: number; height: number; data: Uint8Array };
-type Tile = Extract<PictureMessage, { kind: 'tile' }>;
-/** A picture message as logged: tiles without their image bytes. */
-export type LoggedPicture = PictureMessage extends infer M ? (M extends { kind: 'tile' } ? Omit<M, 'image'> : M) : never;
+/** A tile as logged: where it is and how it was encoded, without its bytes. */
+export type LoggedTile = Omit<Tile, 'image'> & { epoch: number; frame: number; bytes: number };
+/** A picture message as logged: each tile on its own, then the frame's end. */
+export type LoggedPicture = Exclude<PictureMessage, { kind: 'tiles' }> | ({ kind: 'tile' } & LoggedTile) | { kind: 'frameEnd'; epoch: number; frame: number };
 
 /** The room's display as this viewer has drawn it, RGBA. */
 export interface Picture {
@@ -54,7 +58,7 @@ export class Viewer {
   readonly picture: RTCDataChannel;
   private sink: InstanceType<typeof wrtc.nonstandard.RTCVideoSink> | null = null;
   private readonly assembler = new PictureAssembler();
-  private pendingTiles: Promise<{ tile: Tile; rgba: Buffer }>[] = [];
+  private pendingTiles: Promise<{ tile: Tile; rgba: Uint8Array }>[] = [];
   private drawing: Promise<void> = Promise.resolve();
   /** The display the room last announced, as messages arrive (drawing follows behind). */
   private display = { epoch: -1, width: 0, height: 0 };
@@ -104,9 +108,9 @@ export class Viewer {
     const whole = this.assembler.push(fragment);
     if (!whole) return;
     const message = decodePicture(whole);
-    if (message.kind === 'tile') {
-      const { image: _image, ...logged } = message;
-      this.pictureLog.push(logged);
+    if (message.kind === 'tiles') {
+      for (const { image, ...tile } of message.tiles) this.pictureLog.push({ kind: 'tile', epoch: message.epoch, frame: message.frame, ...tile, bytes: image.byteLength });
+      if (message.last) this.pictureLog.push({ kind: 'frameEnd', epoch: message.epoch, frame: message.frame });
     } else this.pictureLog.push(message);
     if (message.kind !== 'display' && message.epoch !== this.display.epoch) return;
     switch (message.kind) {
@@ -121,13 +125,12 @@ export class Viewer {
           this.region = message.w ? { x: message.x, y: message.y, w: message.w, h: message.h } : null;
         });
         return;
-      case 'tile': {
-        checkTile(message, this.display);
-        const image = Buffer.from(message.image);
-        this.pendingTiles.push(sharp(image).ensureAlpha().raw().toBuffer().then((rgba) => ({ tile: message, rgba })));
-        return;
-      }
-      case 'frameEnd': {
+      case 'tiles': {
+        for (const tile of message.tiles) {
+          checkTile(tile, this.display);
+          this.pendingTiles.push(decodeTile(tile).then((rgba) => ({ tile, rgba })));
+        }
+        if (!message.last) return;
         const tiles = this.pendingTiles;
         this.pendingTiles = [];
         this.drawing = this.drawing.then(async () => {
@@ -173,6 +176,20 @@ export class Viewer {
     this.sink?.stop();
     this.peer.destroy();
   }
+}
+
+/** A tile's pixels as RGBA, decoded the way the console does: image files with sharp here, fills and deflated rows by hand. */
+async function decodeTile(tile: Tile): Promise<Uint8Array> {
+  const rgba = new Uint8Array(tile.w * tile.h * 4);
+  if (tile.format === 'fill') {
+    for (let i = 0; i < rgba.length; i += 4) rgba.set([...tile.image, 255], i);
+    return rgba;
+  }
+  if (tile.format === 'zlib') {
+    rgbToRgba(inflateRawSync(tile.image, { maxOutputLength: tile.w * tile.h * 3 }), rgba);
+    return rgba;
+  }
+  return sharp(Buffer.from(tile.image)).ensureAlpha().raw().toBuffer();
 }
 
 function blit(picture: Picture, rect: Rect, rgba: Uint8Array): void {

@@ -9,9 +9,12 @@
  * | kind | fields |
  * |---|---|
  * | `display` | epoch u32, width u16, height u16: a whole new picture follows (session start, display switch, refresh) |
- * | `tile` | epoch u32, frame u32, x y w h u16, format u8, image bytes |
- * | `frameEnd` | epoch u32, frame u32: draw every tile of the frame at once |
+ * | `tiles` | epoch u32, frame u32, flags u8 (1 = the frame's last), count u16, then per tile: x y w h u16, format u8, length u32, image bytes |
  * | `video` | epoch u32, frame u32, x y w h u16: from this frame on, the region shows the video track (w = 0: no region) |
+ *
+ * The console draws a frame's tiles together when its last `tiles` message
+ * arrives. A small change (a typed character and its caret) travels as one
+ * message; a large one as a message per band, sent as each is encoded.
  *
  * A message larger than a data-channel message travels as fragments, each
  * with a one-byte header saying whether more follow.
@@ -26,8 +29,20 @@ export const PICTURE_FRAGMENT_BYTES = 64 * 1024;
 export const MAX_PICTURE_MESSAGE_BYTES = 48 * 1024 * 1024;
 /** Largest display either end deals with, per side. */
 export const MAX_DISPLAY_SIDE = 8192;
+/**
+ * Largest `zlib` tile, in pixels. Raw deflate is for small changes that
+ * must draw at once; the cap keeps what a hostile room can make the
+ * console inflate small.
+ */
+export const MAX_ZLIB_TILE_PIXELS = 256 * 256;
 
-export const tileFormats = ['png', 'jpeg', 'webp'] as const;
+/**
+ * How a tile's pixels are encoded:
+ * - `png`, `jpeg`, `webp`: an image file, decoded by the console off its main thread;
+ * - `fill`: one colour (3 bytes, RGB) over the whole rectangle;
+ * - `zlib`: the rectangle's RGB rows, raw deflate (RFC 1951), at most `MAX_ZLIB_TILE_PIXELS`.
+ */
+export const tileFormats = ['png', 'jpeg', 'webp', 'fill', 'zlib'] as const;
 export type TileFormat = (typeof tileFormats)[number];
 
 export interface Rect {
@@ -37,14 +52,19 @@ export interface Rect {
   h: number;
 }
 
+export interface Tile extends Rect {
+  format: TileFormat;
+  image: Uint8Array;
+}
+
 export type PictureMessage =
   | { kind: 'display'; epoch: number; width: number; height: number }
-  | ({ kind: 'tile'; epoch: number; frame: number; format: TileFormat; image: Uint8Array } & Rect)
-  | { kind: 'frameEnd'; epoch: number; frame: number }
+  | { kind: 'tiles'; epoch: number; frame: number; last: boolean; tiles: Tile[] }
   | ({ kind: 'video'; epoch: number; frame: number } & Rect);
 
-const kinds = ['display', 'tile', 'frameEnd', 'video'] as const;
-const headerBytes: Record<PictureMessage['kind'], number> = { display: 9, tile: 18, frameEnd: 9, video: 17 };
+const kinds = ['display', 'tiles', 'video'] as const;
+const headerBytes: Record<PictureMessage['kind'], number> = { display: 9, tiles: 12, video: 17 };
+const TILE_HEADER_BYTES = 13;
 
 export class PictureError extends Error {
   constructor(readonly reason: 'malformed' | 'outside_display' | 'size_mismatch' | 'too_large' | 'undecodable') {
@@ -53,8 +73,8 @@ export class PictureError extends Error {
 }
 
 export function encodePicture(message: PictureMessage): Uint8Array {
-  const image = message.kind === 'tile' ? message.image : null;
-  const bytes = new Uint8Array(headerBytes[message.kind] + (image?.byteLength ?? 0));
+  const size = headerBytes[message.kind] + (message.kind === 'tiles' ? message.tiles.reduce((sum, t) => sum + TILE_HEADER_BYTES + t.image.byteLength, 0) : 0);
+  const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
   view.setUint8(0, kinds.indexOf(message.kind));
   view.setUint32(1, message.epoch, true);
@@ -63,20 +83,23 @@ export function encodePicture(message: PictureMessage): Uint8Array {
       view.setUint16(5, message.width, true);
       view.setUint16(7, message.height, true);
       break;
-    case 'frameEnd':
-      view.setUint32(5, message.frame, true);
-      break;
-    case 'tile':
     case 'video':
       view.setUint32(5, message.frame, true);
-      view.setUint16(9, message.x, true);
-      view.setUint16(11, message.y, true);
-      view.setUint16(13, message.w, true);
-      view.setUint16(15, message.h, true);
-      if (message.kind === 'tile') {
-        view.setUint8(17, tileFormats.indexOf(message.format));
-        bytes.set(message.image, 18);
+      writeRect(view, 9, message);
+      break;
+    case 'tiles': {
+      view.setUint32(5, message.frame, true);
+      view.setUint8(9, message.last ? 1 : 0);
+      view.setUint16(10, message.tiles.length, true);
+      let at = 12;
+      for (const tile of message.tiles) {
+        writeRect(view, at, tile);
+        view.setUint8(at + 8, tileFormats.indexOf(tile.format));
+        view.setUint32(at + 9, tile.image.byteLength, true);
+        bytes.set(tile.image, at + TILE_HEADER_BYTES);
+        at += TILE_HEADER_BYTES + tile.image.byteLength;
       }
+    }
   }
   return bytes;
 }
@@ -94,18 +117,39 @@ export function decodePicture(bytes: Uint8Array): PictureMessage {
     return { kind, epoch, width, height };
   }
   const frame = view.getUint32(5, true);
-  if (kind === 'frameEnd') {
-    if (bytes.byteLength !== 9) throw new PictureError('malformed');
-    return { kind, epoch, frame };
-  }
-  const rect = { x: view.getUint16(9, true), y: view.getUint16(11, true), w: view.getUint16(13, true), h: view.getUint16(15, true) };
   if (kind === 'video') {
+    const rect = readRect(view, 9);
     if (bytes.byteLength !== 17 || (rect.w === 0) !== (rect.h === 0)) throw new PictureError('malformed');
     return { kind, epoch, frame, ...rect };
   }
-  const format = tileFormats[view.getUint8(17)];
-  if (!format || rect.w === 0 || rect.h === 0 || bytes.byteLength === 18) throw new PictureError('malformed');
-  return { kind, epoch, frame, ...rect, format, image: bytes.subarray(18) };
+  const flags = view.getUint8(9);
+  const count = view.getUint16(10, true);
+  if (flags > 1 || count === 0) throw new PictureError('malformed');
+  const tiles: Tile[] = [];
+  let at = 12;
+  for (let i = 0; i < count; i++) {
+    if (bytes.byteLength < at + TILE_HEADER_BYTES) throw new PictureError('malformed');
+    const rect = readRect(view, at);
+    const format = tileFormats[view.getUint8(at + 8)];
+    const length = view.getUint32(at + 9, true);
+    at += TILE_HEADER_BYTES;
+    if (!format || rect.w === 0 || rect.h === 0 || length === 0 || bytes.byteLength < at + length) throw new PictureError('malformed');
+    tiles.push({ ...rect, format, image: bytes.subarray(at, at + length) });
+    at += length;
+  }
+  if (at !== bytes.byteLength) throw new PictureError('malformed');
+  return { kind, epoch, frame, last: flags === 1, tiles };
+}
+
+function writeRect(view: DataView, at: number, rect: Rect): void {
+  view.setUint16(at, rect.x, true);
+  view.setUint16(at + 2, rect.y, true);
+  view.setUint16(at + 4, rect.w, true);
+  view.setUint16(at + 6, rect.h, true);
+}
+
+function readRect(view: DataView, at: number): Rect {
+  return { x: view.getUint16(at, true), y: view.getUint16(at + 2, true), w: view.getUint16(at + 4, true), h: view.getUint16(at + 6, true) };
 }
 
 /** Whether `rect` lies wholly inside a display of the given size. */
@@ -178,7 +222,7 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
  * format. The console compares them with the tile before it decodes
  * anything, so a small file cannot unpack into a huge bitmap.
  */
-export function imageSize(format: TileFormat, bytes: Uint8Array): { width: number; height: number } | null {
+export function imageSize(format: 'png' | 'jpeg' | 'webp', bytes: Uint8Array): { width: number; height: number } | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const has = (n: number) => bytes.byteLength >= n;
   if (format === 'png') {
@@ -223,11 +267,37 @@ function ascii(bytes: Uint8Array, at: number, length: number): string {
 
 /**
  * Checks a tile against the display it is drawn on and against what its
- * image declares, before anything decodes it.
+ * image declares, before anything decodes it: an image file's header must
+ * declare the tile's size, a fill is one colour, and deflated pixels are
+ * small and no larger than their pixels could need.
  */
-export function checkTile(tile: Extract<PictureMessage, { kind: 'tile' }>, display: { width: number; height: number }): void {
+export function checkTile(tile: Tile, display: { width: number; height: number }): void {
   if (!insideDisplay(tile, display)) throw new PictureError('outside_display');
+  if (tile.format === 'fill') {
+    if (tile.image.byteLength !== 3) throw new PictureError('size_mismatch');
+    return;
+  }
+  if (tile.format === 'zlib') {
+    const raw = tile.w * tile.h * 3;
+    if (tile.w * tile.h > MAX_ZLIB_TILE_PIXELS || tile.image.byteLength > deflateBound(raw)) throw new PictureError('too_large');
+    return;
+  }
   const size = imageSize(tile.format, tile.image);
   if (!size) throw new PictureError('undecodable');
   if (size.width !== tile.w || size.height !== tile.h) throw new PictureError('size_mismatch');
+}
+
+/** The most raw deflate can take for `bytes` bytes: stored blocks of at most 65,535 bytes, 5 bytes of header each. */
+function deflateBound(bytes: number): number {
+  return bytes + 5 * Math.ceil(bytes / 65_535) + 5;
+}
+
+/** Spreads RGB rows (an inflated `zlib` tile) into RGBA, opaque. */
+export function rgbToRgba(rgb: Uint8Array, rgba: Uint8Array | Uint8ClampedArray): void {
+  for (let i = 0, j = 0; j < rgba.length; i += 3, j += 4) {
+    rgba[j] = rgb[i]!;
+    rgba[j + 1] = rgb[i + 1]!;
+    rgba[j + 2] = rgb[i + 2]!;
+    rgba[j + 3] = 255;
+  }
 }

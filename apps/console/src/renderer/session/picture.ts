@@ -1,6 +1,9 @@
-import { checkTile, decodePicture, PictureAssembler, PictureError, type PictureMessage, type Rect } from '@roomlink/shared';
+import { inflateSync } from 'fflate';
+import { checkTile, decodePicture, PictureAssembler, PictureError, rgbToRgba, type PictureMessage, type Rect, type Tile } from '@roomlink/shared';
 
-type Tile = Extract<PictureMessage, { kind: 'tile' }>;
+/** A checked, decoded tile, ready to draw; image files decode off the main thread, fills and deflated pixels at once. */
+type Drawable = (context: CanvasRenderingContext2D) => void;
+type Decoded = Drawable | null | Promise<Drawable | null>;
 
 export interface PictureStats {
   /** Frames drawn: tiles drawn together at a frame end. */
@@ -11,13 +14,15 @@ export interface PictureStats {
   dropped: Partial<Record<PictureError['reason'], number>>;
 }
 
-const mimeTypes: Record<Tile['format'], string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
+const mimeTypes = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const;
 
 /**
  * Draws the room's picture on a canvas: tiles from the picture channel,
- * decoded off the main thread (`createImageBitmap`) and drawn together at
- * their frame's end, and the video track in the region the room says is
- * moving. Everything is checked before it is decoded (see `checkTile`); a
+ * drawn together at their frame's end, and the video track in the region
+ * the room says is moving. Image files decode off the main thread
+ * (`createImageBitmap`); a small change (fills and deflated pixels) is drawn
+ * in the same task it arrives in, so a typed character reaches the screen
+ * at the next paint. Everything is checked before it is decoded (see `checkTile`); a
  * bad message is dropped and counted, never drawn, never thrown.
  */
 export class PictureReceiver {
@@ -26,8 +31,10 @@ export class PictureReceiver {
   private readonly context: CanvasRenderingContext2D;
   private display = { epoch: -1, width: 0, height: 0 };
   private region: Rect | null = null;
-  private tiles: Promise<{ tile: Tile; bitmap: ImageBitmap } | null>[] = [];
+  private tiles: Decoded[] = [];
   private drawing: Promise<void> = Promise.resolve();
+  /** Steps chained on `drawing` that have not run: while there are any, a new frame waits its turn. */
+  private queued = 0;
   private closed = false;
 
   constructor(
@@ -63,7 +70,7 @@ export class PictureReceiver {
     if (message.kind === 'display') {
       this.display = { epoch: message.epoch, width: message.width, height: message.height };
       this.tiles = [];
-      this.drawing = this.drawing.then(() => {
+      this.then(() => {
         if (this.canvas.width === message.width && this.canvas.height === message.height) return;
         this.canvas.width = message.width;
         this.canvas.height = message.height;
@@ -72,37 +79,79 @@ export class PictureReceiver {
     }
     // Pictures of a display the technician has left.
     if (message.epoch !== this.display.epoch) return;
-    switch (message.kind) {
-      case 'video':
-        this.drawing = this.drawing.then(() => {
-          this.region = message.w ? { x: message.x, y: message.y, w: message.w, h: message.h } : null;
-        });
-        return;
-      case 'tile':
-        checkTile(message, this.display);
-        this.tiles.push(this.decode(message));
-        return;
-      case 'frameEnd': {
-        const tiles = this.tiles;
-        this.tiles = [];
-        this.drawing = this.drawing.then(async () => {
-          for (const decoded of await Promise.all(tiles)) {
-            if (!decoded || this.closed) continue;
-            this.context.drawImage(decoded.bitmap, decoded.tile.x, decoded.tile.y);
-            decoded.bitmap.close();
-            this.stats.tiles += 1;
-          }
-          this.stats.frames += 1;
-          this.onFrame();
-        });
+    if (message.kind === 'video') {
+      this.then(() => {
+        this.region = message.w ? { x: message.x, y: message.y, w: message.w, h: message.h } : null;
+      });
+      return;
+    }
+    for (const tile of message.tiles) this.tiles.push(this.decode(tile));
+    if (!message.last) return;
+    const tiles = this.tiles;
+    this.tiles = [];
+    if (this.queued === 0 && tiles.every((tile) => !(tile instanceof Promise))) this.drawFrame(tiles as (Drawable | null)[]);
+    else this.then(async () => this.drawFrame(await Promise.all(tiles)));
+  }
+
+  /** Runs `step` after everything drawn before it. */
+  private then(step: () => void | Promise<void>): void {
+    this.queued += 1;
+    this.drawing = this.drawing.then(step).finally(() => (this.queued -= 1));
+  }
+
+  private drawFrame(tiles: (Drawable | null)[]): void {
+    if (this.closed) return;
+    for (const draw of tiles) {
+      if (!draw) continue;
+      draw(this.context);
+      this.stats.tiles += 1;
+    }
+    this.stats.frames += 1;
+    this.onFrame();
+  }
+
+  private decode(tile: Tile): Decoded {
+    try {
+      checkTile(tile, this.display);
+      if (tile.format === 'fill') {
+        const [r, g, b] = tile.image;
+        return (context) => {
+          context.fillStyle = `rgb(${r},${g},${b})`;
+          context.fillRect(tile.x, tile.y, tile.w, tile.h);
+        };
       }
+      if (tile.format === 'zlib') return this.inflate(tile);
+      return this.decodeImage(tile, tile.format);
+    } catch (error) {
+      this.drop(error);
+      return null;
     }
   }
 
-  private async decode(tile: Tile): Promise<{ tile: Tile; bitmap: ImageBitmap } | null> {
+  /** Deflated RGB rows, inflated into a buffer one byte longer than they may be: filling it means the tile lied about its size. */
+  private inflate(tile: Tile): Drawable | null {
+    const size = tile.w * tile.h * 3;
+    let rgb: Uint8Array;
     try {
-      const bitmap = await createImageBitmap(new Blob([tile.image as Uint8Array<ArrayBuffer>], { type: mimeTypes[tile.format] }));
-      if (bitmap.width === tile.w && bitmap.height === tile.h) return { tile, bitmap };
+      rgb = inflateSync(tile.image, { out: new Uint8Array(size + 1) });
+    } catch {
+      throw new PictureError('undecodable');
+    }
+    if (rgb.byteLength !== size) throw new PictureError('size_mismatch');
+    const image = new ImageData(tile.w, tile.h);
+    rgbToRgba(rgb, image.data);
+    return (context) => context.putImageData(image, tile.x, tile.y);
+  }
+
+  private async decodeImage(tile: Tile, format: keyof typeof mimeTypes): Promise<Drawable | null> {
+    try {
+      const bitmap = await createImageBitmap(new Blob([tile.image as Uint8Array<ArrayBuffer>], { type: mimeTypes[format] }));
+      if (bitmap.width === tile.w && bitmap.height === tile.h) {
+        return (context) => {
+          context.drawImage(bitmap, tile.x, tile.y);
+          bitmap.close();
+        };
+      }
       bitmap.close();
       this.drop(new PictureError('size_mismatch'));
     } catch {

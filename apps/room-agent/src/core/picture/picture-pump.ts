@@ -3,7 +3,7 @@ import type { PictureMessage, Rect } from '@roomlink/shared';
 import type { Capture, Monitor } from '../platform';
 import { defaultMotionOptions, MotionTracker, type MotionOptions } from './motion';
 import { encodeTile, type EncodedTile } from './tile-encoder';
-import { cropRgba, diffInto, TileGrid, unionRect } from './tile-grid';
+import { cropRgba, diffInto, JOIN_GAP, joinNear, TileGrid } from './tile-grid';
 
 type VideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
 
@@ -37,8 +37,10 @@ export const defaultPumpOptions: PumpOptions = { maxFps: 30, pollMs: 500, highWa
 
 /** Lossless refreshes per frame: enough to sharpen a quarter screen at once, little enough that a key never waits long behind them. */
 const REFINE_TILES_PER_FRAME = 64;
+/** Tiles ready at once travel together up to this many bytes, so a small change is one message on the wire. */
+const BATCH_BYTES = 32 * 1024;
 /** How long a change may wait for the rest of its repaint (an app draws in several requests). */
-const SETTLE_MS = 2;
+const SETTLE_MS = 1;
 const RETRY_MS = 5;
 const LATENCY_SAMPLES = 2000;
 
@@ -83,8 +85,8 @@ export class PicturePump {
   private height = 0;
   /** Tiles that changed and have not been sent. */
   private pending = new TileGrid(0, 0);
-  /** For pending tiles where only a few pixels changed (a typed character), their exact bounds; a pending tile without one goes whole. */
-  private pendingBounds = new Map<number, Rect>();
+  /** For pending tiles where only a few pixels changed (a typed character), boxes around them; a pending tile without any goes whole. */
+  private pendingBounds = new Map<number, Rect[]>();
   /** Tiles that must go losslessly with the next frame (a video region that ended, due refreshes). */
   private exactNow = new TileGrid(0, 0);
   /** Tiles the console shows lossy, with when each last changed. */
@@ -97,7 +99,7 @@ export class PicturePump {
   private frame = 0;
   private displaySent = false;
   /** The first picture, encoded while the link comes up. */
-  private prepared: Promise<EncodedTile>[] | null = null;
+  private prepared: (EncodedTile | Promise<EncodedTile>)[] | null = null;
 
   constructor(
     private readonly capture: Capture,
@@ -207,13 +209,13 @@ export class PicturePump {
   }
 
   /** Adds a frame's changed tiles to what waits; a tile stays exact-bounded only while every change to it was. */
-  private addPending(changed: TileGrid, bounds: Map<number, Rect> | null): void {
+  private addPending(changed: TileGrid, bounds: Map<number, Rect[]> | null): void {
     changed.marks.forEach((mark, index) => {
       if (!mark) return;
-      const box = bounds?.get(index);
+      const boxes = bounds?.get(index);
       const waiting = this.pending.marks[index] === 1;
       const before = this.pendingBounds.get(index);
-      if (box && (!waiting || before)) this.pendingBounds.set(index, unionRect(before ?? null, box));
+      if (boxes && (!waiting || before)) this.pendingBounds.set(index, [...(before ?? []), ...boxes]);
       else this.pendingBounds.delete(index);
     });
     this.pending.add(changed);
@@ -278,13 +280,22 @@ export class PicturePump {
     this.pendingBounds.clear();
     this.exactNow.clear();
     if (encoding.length === 0) return;
-    for (const next of encoding) {
-      const tile = await next;
+    let batch: EncodedTile[] = [];
+    let batchBytes = 0;
+    for (let i = 0; i < encoding.length; i++) {
+      const tile = await encoding[i]!;
       if (this.stopped) return;
-      this.out.sendPicture({ kind: 'tile', epoch: this.epoch, frame, ...tile });
+      batch.push(tile);
+      batchBytes += tile.image.byteLength;
       this.account(tile);
+      const next = encoding[i + 1];
+      // Tiles encoded at once join the message; one still encoding does not hold back those ready.
+      if (next === undefined || next instanceof Promise || batchBytes >= BATCH_BYTES) {
+        this.out.sendPicture({ kind: 'tiles', epoch: this.epoch, frame, last: next === undefined, tiles: batch.map(({ exact: _exact, ...sent }) => sent) });
+        batch = [];
+        batchBytes = 0;
+      }
     }
-    this.out.sendPicture({ kind: 'frameEnd', epoch: this.epoch, frame });
     this.stats.frames += 1;
     this.stats.firstFrameAt ??= Date.now();
     if (this.stats.latenciesMs.push(performance.now() - started) > LATENCY_SAMPLES) this.stats.latenciesMs.shift();
@@ -293,17 +304,20 @@ export class PicturePump {
   /**
    * Encodes the marked tiles as rectangles. Where every tile of a rectangle
    * has exact bounds and the console shows it exactly, only the changed
-   * pixels go: a typed character costs its own few hundred pixels, not whole
-   * tiles. A tile the console shows lossy goes whole, so that the lossless
-   * refresh that follows covers all of it.
+   * pixels go, as boxes joined where they nearly touch: a typed character
+   * and its caret cost their own few hundred pixels, not whole tiles or the
+   * line between them. A tile the console shows lossy goes whole, so that
+   * the lossless refresh that follows covers all of it.
    */
-  private encode(grid: TileGrid, exact: boolean, bounds?: Map<number, Rect>): Promise<EncodedTile>[] {
-    const reference = this.reference!;
-    return grid.rects().map((rect) => {
+  private encode(grid: TileGrid, exact: boolean, bounds?: Map<number, Rect[]>): (EncodedTile | Promise<EncodedTile>)[] {
+    const whole: Rect[] = [];
+    const changed: Rect[] = [];
+    for (const rect of grid.rects()) {
       const boxes = bounds ? grid.indices(rect).map((index) => (this.lossy.marks[index] ? undefined : bounds.get(index))) : [];
-      const tight = boxes.length > 0 && boxes.every((box) => box !== undefined) ? boxes.reduce((a, b) => unionRect(a!, b!))! : rect;
-      return encodeTile(reference, this.width, tight, exact);
-    });
+      if (boxes.length > 0 && boxes.every((box) => box !== undefined)) changed.push(...(boxes as Rect[][]).flat());
+      else whole.push(rect);
+    }
+    return [...joinNear(changed, JOIN_GAP), ...whole].map((rect) => encodeTile(this.reference!, this.width, rect, exact));
   }
 
   private account(tile: EncodedTile): void {

@@ -149,6 +149,27 @@ export class TileGrid {
   }
 }
 
+/**
+ * Joins rectangles that overlap or lie within `gap` pixels of each other
+ * (both ways), until none do: the pieces of one glyph that straddles tiles
+ * become one rectangle, a caret and a character far from it stay two.
+ */
+export function joinNear(rects: Rect[], gap: number): Rect[] {
+  const out = [...rects];
+  for (let i = 0; i < out.length; i++) {
+    for (let j = i + 1; j < out.length; j++) {
+      const a = out[i]!;
+      const b = out[j]!;
+      const apart = Math.max(a.x - (b.x + b.w), b.x - (a.x + a.w), a.y - (b.y + b.h), b.y - (a.y + a.h));
+      if (apart > gap) continue;
+      out[i] = unionRect(a, b);
+      out.splice(j, 1);
+      j = i;
+    }
+  }
+  return out;
+}
+
 /** Changes of at most this many tiles get their exact pixel bounds: a typed character, not a repainted window. */
 export const EXACT_BOUNDS_TILES = 8;
 
@@ -160,7 +181,7 @@ export const EXACT_BOUNDS_TILES = 8;
  * bounds of the differing pixels in each changed tile, by tile index; for a
  * large one, null (the tiles are sent whole).
  */
-export function diffInto(changed: TileGrid, reference: Uint8Array, current: Uint8Array, area: Rect): Map<number, Rect> | null {
+export function diffInto(changed: TileGrid, reference: Uint8Array, current: Uint8Array, area: Rect): Map<number, Rect[]> | null {
   const { width } = changed;
   const ref = Buffer.from(reference.buffer, reference.byteOffset, reference.byteLength);
   const cur = Buffer.from(current.buffer, current.byteOffset, current.byteLength);
@@ -186,29 +207,40 @@ export function diffInto(changed: TileGrid, reference: Uint8Array, current: Uint
   return bounds;
 }
 
-/** The bounding box of the pixels that differ, in each marked tile. */
-function changedBounds(grid: TileGrid, reference: Uint8Array, current: Uint8Array): Map<number, Rect> {
+/** Side of the cells whose changed pixels are boxed separately within a tile: a caret above a line of text stays apart from it. */
+const CELL = 16;
+/** Pixels between two changed boxes below which they are sent as one rectangle. */
+export const JOIN_GAP = 8;
+
+/** The boxes around the pixels that differ in each marked tile: one per 16-px cell that changed, joined where they nearly touch. */
+function changedBounds(grid: TileGrid, reference: Uint8Array, current: Uint8Array): Map<number, Rect[]> {
   const ref = new Uint32Array(reference.buffer, reference.byteOffset, reference.byteLength / 4);
   const cur = new Uint32Array(current.buffer, current.byteOffset, current.byteLength / 4);
-  const out = new Map<number, Rect>();
+  const out = new Map<number, Rect[]>();
   grid.marks.forEach((mark, index) => {
     if (!mark) return;
     const tile = grid.tileRect(index % grid.cols, Math.floor(index / grid.cols));
-    let left = Infinity;
-    let right = -1;
-    let top = Infinity;
-    let bottom = -1;
-    for (let y = tile.y; y < tile.y + tile.h; y++) {
-      const row = y * grid.width;
-      for (let x = tile.x; x < tile.x + tile.w; x++) {
-        if (ref[row + x] === cur[row + x]) continue;
-        left = Math.min(left, x);
-        right = Math.max(right, x);
-        top = Math.min(top, y);
-        bottom = y;
+    const boxes: Rect[] = [];
+    for (let cy = tile.y; cy < tile.y + tile.h; cy += CELL) {
+      for (let cx = tile.x; cx < tile.x + tile.w; cx += CELL) {
+        let left = Infinity;
+        let right = -1;
+        let top = Infinity;
+        let bottom = -1;
+        for (let y = cy; y < Math.min(cy + CELL, tile.y + tile.h); y++) {
+          const row = y * grid.width;
+          for (let x = cx; x < Math.min(cx + CELL, tile.x + tile.w); x++) {
+            if (ref[row + x] === cur[row + x]) continue;
+            left = Math.min(left, x);
+            right = Math.max(right, x);
+            top = Math.min(top, y);
+            bottom = y;
+          }
+        }
+        if (right >= 0) boxes.push({ x: left, y: top, w: right - left + 1, h: bottom - top + 1 });
       }
     }
-    if (right >= 0) out.set(index, { x: left, y: top, w: right - left + 1, h: bottom - top + 1 });
+    if (boxes.length > 0) out.set(index, joinNear(boxes, JOIN_GAP));
   });
   return out;
 }
