@@ -42,15 +42,37 @@ const instruments = `(() => {
     return () => context.getImageData(Math.floor(canvas.width * fx), Math.floor(canvas.height * fy), 1, 1).data;
   };
   const distance = (a, b) => Math.abs(a[0] - b[0]) + Math.abs(a[1] - b[1]) + Math.abs(a[2] - b[2]);
+  // Where a key's time goes: the key leaving the page, and the first picture bytes arriving after it.
+  window.keyTimes = { sent: 0, arrived: 0 };
+  const sent = () => { if (window.keyArmed && !window.keyTimes.sent) window.keyTimes.sent = performance.now(); };
+  const arrived = () => { if (window.keyTimes.sent && !window.keyTimes.arrived) window.keyTimes.arrived = performance.now(); };
+  for (const Channel of [RTCDataChannel, WebSocket]) {
+    const send = Channel.prototype.send;
+    Channel.prototype.send = function (...args) { sent(); return send.apply(this, args); };
+  }
+  const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
+  RTCPeerConnection.prototype.createDataChannel = function (...args) {
+    const channel = createDataChannel.apply(this, args);
+    if (args[0] === 'picture') channel.addEventListener('message', arrived);
+    return channel;
+  };
+  window.pictureArrived = arrived;
   window.armPhoton = (selector, fx, fy) => {
     const sample = at(selector, fx, fy);
     const baseline = sample();
     let keyAt = 0;
-    window.addEventListener('keydown', (event) => { keyAt = event.timeStamp; }, { once: true, capture: true });
+    window.keyTimes = { sent: 0, arrived: 0 };
+    window.keyArmed = false;
+    window.addEventListener('keydown', (event) => { keyAt = event.timeStamp; window.keyArmed = true; }, { once: true, capture: true });
     window.photon = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no change 5 s after the key: keydown ' + (keyAt > 0) + ', baseline ' + [...baseline] + ', now ' + [...sample()])), 5000);
       const check = (now) => {
-        if (keyAt && distance(sample(), baseline) > 60) { clearTimeout(timer); resolve(now - keyAt); } else requestAnimationFrame(check);
+        if (keyAt && distance(sample(), baseline) > 60) {
+          clearTimeout(timer);
+          window.keyArmed = false;
+          const { sent, arrived } = window.keyTimes;
+          resolve({ total: now - keyAt, sent: sent ? sent - keyAt : NaN, arrived: arrived ? arrived - keyAt : NaN });
+        } else requestAnimationFrame(check);
       };
       requestAnimationFrame(check);
     });
@@ -75,7 +97,7 @@ const countWebSocketBytes = `(() => {
   window.picturedBytes = 0;
   window.WebSocket = function (...args) {
     const socket = new Native(...args);
-    socket.addEventListener('message', (event) => { window.picturedBytes += event.data.byteLength ?? event.data.length ?? 0; });
+    socket.addEventListener('message', (event) => { window.picturedBytes += event.data.byteLength ?? event.data.length ?? 0; window.pictureArrived?.(); });
     return socket;
   };
   window.WebSocket.prototype = Native.prototype;
@@ -96,6 +118,9 @@ interface Client {
 
 interface KeyRun {
   latencies: number[];
+  /** Per key: keydown to the key leaving the page, and to the first picture bytes arriving. */
+  sentMs: number[];
+  arrivedMs: number[];
   bytesPerKey: number;
   roomCpuMsPerKey: number;
   consoleCpuMsPerKey: number;
@@ -203,6 +228,11 @@ export default async function sessionBench(): Promise<BenchReport> {
         { metric: `${name}: key-to-photon p95, noVNC`, value: percentile(them.latencies, 95), unit: 'ms' },
         { metric: `${name}: bytes per key, Roomlink`, value: Math.round(us.bytesPerKey), unit: 'B', goal: `<= ${Math.round(them.bytesPerKey)} (noVNC)` },
         { metric: `${name}: bytes per key, noVNC`, value: Math.round(them.bytesPerKey), unit: 'B' },
+        {
+          metric: `${name}: where the time goes, medians: key → sent / → first picture byte / → photon, Roomlink`,
+          value: usMedian,
+          unit: `ms (${percentile(us.sentMs, 50).toFixed(1)} / ${percentile(us.arrivedMs, 50).toFixed(1)} / ${usMedian.toFixed(1)}; noVNC ${percentile(them.sentMs, 50).toFixed(1)} / ${percentile(them.arrivedMs, 50).toFixed(1)} / ${themMedian.toFixed(1)})`,
+        },
         { metric: `${name}: room CPU per key, Roomlink / noVNC`, value: us.roomCpuMsPerKey, unit: `ms (noVNC ${them.roomCpuMsPerKey.toFixed(1)})` },
         { metric: `${name}: console CPU per key, Roomlink / noVNC`, value: us.consoleCpuMsPerKey, unit: `ms (noVNC ${them.consoleCpuMsPerKey.toFixed(1)})` },
       );
@@ -247,14 +277,19 @@ export default async function sessionBench(): Promise<BenchReport> {
       const [fx, fy] = await sampleAt(workload);
       const before = { bytes: await client.bytes(), room: roomCpu(), console: cpuSecondsOfProcessesWith(client.profile) };
       const latencies: number[] = [];
+      const sentMs: number[] = [];
+      const arrivedMs: number[] = [];
       for (let i = 0; i < KEYS; i += 1) {
         await client.page.evaluate(`window.armPhoton(${JSON.stringify(client.canvas)}, ${fx}, ${fy})`);
         await client.page.keyboard.press(i % 2 ? 'KeyK' : 'KeyJ');
-        latencies.push(await client.page.evaluate<number>('window.photon'));
+        const times = await client.page.evaluate<{ total: number; sent: number; arrived: number }>('window.photon');
+        latencies.push(times.total);
+        sentMs.push(times.sent);
+        arrivedMs.push(times.arrived);
         await client.page.waitForTimeout(150);
       }
       const after = { bytes: await client.bytes(), room: roomCpu(), console: cpuSecondsOfProcessesWith(client.profile) };
-      keys.set(name, { latencies, bytesPerKey: (after.bytes - before.bytes) / KEYS, roomCpuMsPerKey: ((after.room - before.room) / KEYS) * 1000, consoleCpuMsPerKey: ((after.console - before.console) / KEYS) * 1000 });
+      keys.set(name, { latencies, sentMs, arrivedMs, bytesPerKey: (after.bytes - before.bytes) / KEYS, roomCpuMsPerKey: ((after.room - before.room) / KEYS) * 1000, consoleCpuMsPerKey: ((after.console - before.console) / KEYS) * 1000 });
     }
     await target.workload('video');
     await target.play(true);
