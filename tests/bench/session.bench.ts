@@ -249,7 +249,9 @@ export default async function sessionBench(): Promise<BenchReport> {
       { metric: 'session totals: tiles sent lossy, then refreshed losslessly', value: picture.lossyTiles, unit: `tiles (${picture.refinedTiles} refreshed)` },
       { metric: 'session totals: tile frames, capture to last byte on the channel, p50', value: picture.latencyP50Ms, unit: 'ms' },
     );
-    return { name: 'session picture: Roomlink beside x11vnc + noVNC (same X display, target app and Chromium)', rows, context: { keys: KEYS, firstFrames, picture, display: '1920x1080 console display of a three-monitor Xorg', reference: 'x11vnc (Debian) + websockify + @novnc/novnc, quality and compression at noVNC defaults' } };
+    // Per key, first picture byte and photon: both are paced by the console's frames, so medians move by whole frames.
+    const perKey = (run: Map<string, KeyRun>) => Object.fromEntries([...run].map(([name, r]) => [name, r.latencies.map((photon, i) => [round(r.arrivedMs[i]!), round(photon)])]));
+    return { name: 'session picture: Roomlink beside x11vnc + noVNC (same X display, target app and Chromium)', rows, context: { keys: KEYS, arrivedAndPhotonMs: { roomlink: perKey(ours.keys), noVNC: perKey(theirs.keys) }, firstFrames, picture, display: '1920x1080 console display of a three-monitor Xorg', reference: 'x11vnc (Debian) + websockify + @novnc/novnc, quality and compression at noVNC defaults' } };
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     agent.kill('SIGTERM');
@@ -377,6 +379,10 @@ async function startReference(display: string): Promise<{ client: Client; firstF
       for (const p of processes) p.kill('SIGTERM');
     },
   };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }
 
 async function waitForPort(port: number): Promise<void> {

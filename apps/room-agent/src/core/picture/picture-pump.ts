@@ -39,8 +39,6 @@ export const defaultPumpOptions: PumpOptions = { maxFps: 30, pollMs: 500, highWa
 const REFINE_TILES_PER_FRAME = 64;
 /** Tiles ready at once travel together up to this many bytes, so a small change is one message on the wire. */
 const BATCH_BYTES = 32 * 1024;
-/** How long a change may wait for the rest of its repaint (an app draws in several requests). */
-const SETTLE_MS = 1;
 const RETRY_MS = 5;
 const LATENCY_SAMPLES = 2000;
 
@@ -75,7 +73,7 @@ export class PicturePump {
   private dirty = true;
   private busy = false;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: { cancel(): void } | undefined;
   private timerDue = 0;
   private poller: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | null = null;
@@ -118,7 +116,7 @@ export class PicturePump {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.timer?.cancel();
     clearInterval(this.poller);
     this.unwatch?.();
   }
@@ -154,18 +152,26 @@ export class PicturePump {
     // A still screen sends no damage: the end of motion is noticed by looking.
     const stillCheck = this.region ? this.options.motion.stillMs / 4 : Infinity;
     if (!work && refineIn === Infinity && stillCheck === Infinity) return;
-    const wait = delay ?? (work ? (this.region ? Math.max(0, this.lastVideoAt + 1000 / this.options.maxFps - performance.now()) : SETTLE_MS) : Math.min(refineIn, stillCheck));
+    const wait = delay ?? (work ? (this.region ? Math.max(0, this.lastVideoAt + 1000 / this.options.maxFps - performance.now()) : 0) : Math.min(refineIn, stillCheck));
     const due = performance.now() + wait;
     // A change must not wait behind a later refresh or still check that is already set.
     if (this.timer) {
       if (due >= this.timerDue) return;
-      clearTimeout(this.timer);
+      this.timer.cancel();
     }
     this.timerDue = due;
-    this.timer = setTimeout(() => {
+    const run = () => {
       this.timer = undefined;
       void this.tick();
-    }, wait);
+    };
+    // Now means after the events already read: the rest of an app's repaint (it draws in several requests) arrives with the first damage.
+    if (wait <= 0) {
+      const immediate = setImmediate(run);
+      this.timer = { cancel: () => clearImmediate(immediate) };
+    } else {
+      const timeout = setTimeout(run, wait);
+      this.timer = { cancel: () => clearTimeout(timeout) };
+    }
   }
 
   private async tick(): Promise<void> {
