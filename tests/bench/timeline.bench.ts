@@ -1,4 +1,4 @@
-import { HealthSignal } from '@roomlink/shared';
+import { HealthSignal, timelineStep } from '@roomlink/shared';
 import { percentile, type BenchReport } from '../../scripts/bench/report';
 import { ADMIN, signInThroughUi, startConsoleSystem } from '../support/console-system';
 
@@ -41,10 +41,11 @@ export default async function timelineBench(): Promise<BenchReport> {
     const samples: number[] = [];
     for (let run = 0; run < RUNS; run += 1) {
       await details.getByRole('button', { name: '7 d' }).click();
-      await page.waitForFunction(() => Number(document.querySelector('[data-testid="timeline-health"]')?.getAttribute('data-changes')) < 7 * 720, undefined, { polling: 'raf' });
+      await page.waitForFunction((step) => document.querySelector('[aria-label="Health over time"]')?.getAttribute('data-step') === String(step), timelineStep(7 * 86_400_000), { polling: 'raf' });
       const t0 = performance.now();
       await details.getByRole('button', { name: '30 d' }).click();
-      await page.waitForFunction((least) => Number(document.querySelector('[data-testid="timeline-health"]')?.getAttribute('data-changes')) > least, 29 * 720, { polling: 'raf' });
+      // The lanes of the 30-day window are drawn once the timeline says it shows that window's step.
+      await page.waitForFunction((step) => document.querySelector('[aria-label="Health over time"]')?.getAttribute('data-step') === String(step), timelineStep(30 * 86_400_000), { polling: 'raf' });
       samples.push(performance.now() - t0);
     }
     const changes = Number(await lanes.getAttribute('data-changes'));

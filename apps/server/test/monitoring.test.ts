@@ -65,7 +65,45 @@ describe('room history', () => {
     expect((await h.api(ADMIN, 'GET', `/api/rooms/${roomId}/history?from=2030-01-01T00:00:00.000Z&to=2029-01-01T00:00:00.000Z`)).status).toBe(400);
     expect((await h.api(ADMIN, 'GET', `/api/rooms/${roomId}/history?from=2020-01-01T00:00:00.000Z`)).status).toBe(400);
     expect((await h.api(ADMIN, 'GET', `/api/rooms/${roomId}/history?from=yesterday`)).status).toBe(400);
+    for (const step of ['0', '-5', '1.5', 'pixel', '86401']) expect((await h.api(ADMIN, 'GET', `/api/rooms/${roomId}/history?from=2030-01-01T00:00:00.000Z&step=${step}`)).status).toBe(400);
     expect((await history(roomId, new Date().toISOString(), TECH)).status).toBe(404);
+  });
+
+  it('summarises a flapping signal to a step: the worst state each step reached and the state it ended in, nothing lost between pixels', () => {
+    const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'roomlink-summary-')), 'server.db'));
+    const clock = { now: new Date('2026-03-01T00:00:00.000Z') };
+    const directory = new Directory(db, () => clock.now);
+    directory.ensureTenant('t1');
+    const room = directory.createRoom('t1', { name: 'Flapping', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
+    const monitor = new RoomMonitor(db, directory, () => clock.now);
+    monitor.observe(room.id, { online: true, signals: ok });
+    // Minute by minute for an hour: the camera warns, fails for one minute at 00:17, recovers; then stays ok.
+    const camera = (minute: number) => (minute === 17 ? 'error' : minute % 2 ? 'warning' : 'ok');
+    for (let minute = 1; minute <= 60; minute += 1) {
+      clock.now = new Date(Date.parse('2026-03-01T00:00:30.000Z') + minute * 60_000);
+      monitor.observe(room.id, { signals: { ...ok, camera: minute > 40 ? 'ok' : camera(minute) } });
+    }
+    const from = '2026-03-01T00:00:00.000Z';
+    const to = '2026-03-01T02:00:00.000Z';
+    const exact = monitor.history('t1', room.id, from, to);
+    const cameraEvents = (h: RoomHistory) => h.events.filter((e) => e.subject === 'camera');
+    expect(exact.step).toBeNull();
+    expect(cameraEvents(exact)).toHaveLength(41);
+    // Ten-minute steps: a step that flapped shows its worst state from its first change, then the state it ended in
+    // (when that differs) from its last change; the one-minute error at 00:17 stays visible.
+    const summary = monitor.history('t1', room.id, from, to, 600);
+    expect(summary.step).toBe(600);
+    expect(cameraEvents(summary).map((e) => `${e.at.slice(11, 19)} ${e.state}`)).toEqual([
+      '00:00:00 warning',
+      '00:10:30 error',
+      '00:19:30 warning',
+      '00:20:30 warning',
+      '00:30:30 warning',
+      '00:40:30 ok',
+    ]);
+    // Subjects that changed once in a step come through as they are, and every event stays in time order.
+    expect(summary.events.map((e) => e.at)).toEqual([...summary.events.map((e) => e.at)].sort());
+    expect(summary.events.filter((e) => e.subject === 'presence')).toEqual(exact.events.filter((e) => e.subject === 'presence'));
   });
 
   it('adds no transition when a restarted server hears the same state again', () => {

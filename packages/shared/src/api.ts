@@ -159,9 +159,30 @@ export const LOG_BUNDLE_RETENTION_DAYS = 30;
 /** One change in a room's state, from its history. */
 export const RoomEvent = z.strictObject({ at: IsoTime, subject: RoomSubject, state: z.string() });
 export type RoomEvent = z.infer<typeof RoomEvent>;
-export const RoomHistoryQuery = z.strictObject({ from: IsoTime, to: IsoTime.optional() });
-/** The room's events in the window, with the state of every subject as it stood when the window opened. */
-export const RoomHistory = z.strictObject({ from: IsoTime, to: IsoTime, initial: z.array(RoomEvent), events: z.array(RoomEvent) });
+/**
+ * How bad each state of a subject is, from 0 (good) to 3 (gone): what a
+ * summarised history keeps of a stretch of changes, and what a timeline colours.
+ */
+export const stateLevels: Readonly<Record<string, number>> = { ok: 0, healthy: 0, online: 0, free: 0, warning: 1, nonUrgent: 1, inCall: 1, error: 2, critical: 2, offline: 3 };
+export const stateLevel = (state: string): number | null => stateLevels[state] ?? null;
+
+/** The step a timeline asks for over a window of `windowMs`: 1,000 moments, more than a lane in the room details has pixels. */
+export const timelineStep = (windowMs: number): number => Math.max(1, Math.round(windowMs / 1000 / 1000));
+
+export const RoomHistoryQuery = z.strictObject({
+  from: IsoTime,
+  to: IsoTime.optional(),
+  /** Seconds: changes of a subject closer than this are summarised (a chart's pixel); every change when absent. */
+  step: z.coerce.number().int().min(1).max(86_400).optional(),
+});
+/**
+ * The room's events in the window, with the state of every subject as it
+ * stood when the window opened. With a `step`, each subject's changes within
+ * one step of time come as at most two events: the worst state they reached,
+ * at the first change, and the state they ended in, at the last; so a brief
+ * failure between two pixels still shows.
+ */
+export const RoomHistory = z.strictObject({ from: IsoTime, to: IsoTime, step: z.number().int().nullable(), initial: z.array(RoomEvent), events: z.array(RoomEvent) });
 export type RoomHistory = z.infer<typeof RoomHistory>;
 
 /** Why an incident opened: the room went offline, or one health signal failed. */

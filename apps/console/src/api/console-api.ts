@@ -105,7 +105,8 @@ export interface ConsoleApi {
   changeIncident(incidentId: string, change: IncidentChange): Promise<Incident>;
   exportIncidents(query: IncidentQuery): Promise<AuditExport>;
   /** The room's presence, call, signal and health changes since `from`, with the state at `from`. */
-  roomHistory(roomId: RoomId, from: string): Promise<RoomHistory>;
+  /** The room's history from `from` until now, summarised to `step` seconds (see `RoomHistory`). */
+  roomHistory(roomId: RoomId, from: string, step: number): Promise<RoomHistory>;
   /** Asks the room for its logs; it uploads them to the server within 2 minutes. */
   collectLogs(roomId: RoomId): Promise<LogBundle>;
   logBundles(roomId: RoomId): Promise<LogBundle[]>;
@@ -164,7 +165,7 @@ export const consoleApiArgs = {
   retireRoom: z.tuple([RoomId]),
   revokeDevice: z.tuple([RoomId]),
   principals: z.tuple([]),
-  roomHistory: z.tuple([RoomId, z.iso.datetime()]),
+  roomHistory: z.tuple([RoomId, z.iso.datetime(), z.number().int().min(1).max(86_400)]),
   alertRules: z.tuple([]),
   saveAlertRule: z.tuple([z.string().min(1).max(64).nullable(), AlertRuleInput]),
   deleteAlertRule: z.tuple([z.string().min(1).max(64)]),

@@ -295,8 +295,8 @@ export class ConsoleHost implements ConsoleApi {
     return { filename: `roomlink-incidents-${this.now().toISOString().slice(0, 10)}.csv`, csv };
   }
 
-  roomHistory(roomId: RoomId, from: string): Promise<RoomHistory> {
-    return this.client.json('GET', `/api/rooms/${encodeURIComponent(roomId)}/history?from=${encodeURIComponent(from)}`, RoomHistory);
+  roomHistory(roomId: RoomId, from: string, step: number): Promise<RoomHistory> {
+    return this.client.json('GET', `/api/rooms/${encodeURIComponent(roomId)}/history?from=${encodeURIComponent(from)}&step=${step}`, RoomHistory);
   }
 
   collectLogs(roomId: RoomId): Promise<LogBundle> {

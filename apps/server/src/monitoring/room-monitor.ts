@@ -1,4 +1,4 @@
-import { HealthSignal, roomHealth, type DisplayInfo, type HealthSignals, type RoomEvent, type RoomHealth, type RoomHistory, type RoomSubject } from '@roomlink/shared';
+import { HealthSignal, roomHealth, stateLevels, type DisplayInfo, type HealthSignals, type RoomEvent, type RoomHealth, type RoomHistory, type RoomSubject } from '@roomlink/shared';
 import type { Db } from '../store/db';
 import type { Directory, RoomRecord } from '../store/directory';
 
@@ -59,6 +59,8 @@ export class RoomMonitor {
   private readonly listeners = new Set<(change: RoomChange) => void>();
   private readonly insert;
   private readonly lastStates;
+  private readonly events;
+  private readonly steps;
 
   constructor(
     private readonly db: Db,
@@ -68,6 +70,14 @@ export class RoomMonitor {
     this.insert = db.prepare('INSERT INTO room_events (tenant_id, room_id, at, subject, state) VALUES (?, ?, ?, ?, ?)');
     this.lastStates = db.prepare<[string], { subject: RoomSubject; state: string; at: string }>(
       'SELECT subject, state, at FROM room_events WHERE rowid IN (SELECT max(rowid) FROM room_events WHERE room_id = ? GROUP BY subject)',
+    );
+    this.events = db.prepare<[string, string, string, string], RoomEvent>('SELECT at, subject, state FROM room_events WHERE tenant_id = ? AND room_id = ? AND at >= ? AND at < ? ORDER BY at, rowid');
+    // The level is a single digit before the state, so the largest string is the worst state; times sort as ISO strings, and rowid breaks a tie.
+    const level = `CASE state ${Object.entries(stateLevels).map(([state, n]) => `WHEN '${state}' THEN ${n}`).join(' ')} ELSE 0 END`;
+    this.steps = db.prepare<{ tenantId: string; roomId: string; from: string; to: string; step: number }, { subject: RoomSubject; count: number; firstAt: string; last: string; worst: string }>(
+      `SELECT subject, count(*) AS count, min(at) AS firstAt, max(at || '|' || printf('%012d', rowid) || '|' || state) AS last, max((${level}) || state) AS worst
+       FROM room_events WHERE tenant_id = :tenantId AND room_id = :roomId AND at >= :from AND at < :to
+       GROUP BY subject, CAST((julianday(at) - julianday(:from)) * 86400.0 / :step AS INTEGER)`,
     );
   }
 
@@ -138,18 +148,41 @@ export class RoomMonitor {
     this.online.delete(roomId);
   }
 
-  /** The room's events between `from` and `to`, with each subject's state as it stood at `from`. */
-  history(tenantId: string, roomId: string, from: string, to: string): RoomHistory {
+  /**
+   * The room's events between `from` and `to`, with each subject's state as
+   * it stood at `from`; with a `step` (seconds), summarised to at most two
+   * events per subject and step (see `RoomHistory`), so a month of a
+   * flapping room is a few thousand events, not tens of thousands.
+   */
+  history(tenantId: string, roomId: string, from: string, to: string, step: number | null = null): RoomHistory {
     const initial = this.db
       .prepare<[string, string, string], RoomEvent>(
         `SELECT e.at, e.subject, e.state FROM room_events e
          WHERE e.rowid IN (SELECT max(rowid) FROM room_events WHERE tenant_id = ? AND room_id = ? AND at < ? GROUP BY subject)`,
       )
       .all(tenantId, roomId, from);
-    const events = this.db
-      .prepare<[string, string, string, string], RoomEvent>('SELECT at, subject, state FROM room_events WHERE tenant_id = ? AND room_id = ? AND at >= ? AND at < ? ORDER BY at, rowid')
-      .all(tenantId, roomId, from, to);
-    return { from, to, initial, events };
+    const events = step ? this.summary(tenantId, roomId, from, to, step) : this.events.all(tenantId, roomId, from, to);
+    return { from, to, step, initial, events };
+  }
+
+  /**
+   * Per subject and step, in SQL (a month of a busy room is tens of
+   * thousands of rows, too many to carry out one by one): how many changes,
+   * the first, the last with its state, and the worst state by level.
+   */
+  private summary(tenantId: string, roomId: string, from: string, to: string, step: number): RoomEvent[] {
+    const out: RoomEvent[] = [];
+    for (const group of this.steps.all({ tenantId, roomId, from, to, step })) {
+      const [lastAt, , lastState] = group.last.split('|') as [string, string, string];
+      const worst = group.worst.slice(1);
+      if (group.count === 1) {
+        out.push({ at: lastAt, subject: group.subject, state: lastState });
+        continue;
+      }
+      out.push({ at: group.firstAt, subject: group.subject, state: worst });
+      if (lastState !== worst) out.push({ at: lastAt, subject: group.subject, state: lastState });
+    }
+    return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
   /** Drops events older than the retention; returns how many. */
@@ -158,3 +191,4 @@ export class RoomMonitor {
     return this.db.prepare('DELETE FROM room_events WHERE at < ?').run(cutoff).changes;
   }
 }
+

@@ -1,4 +1,4 @@
-import { HealthSignal, healthSignalLabels, type Room, type RoomEvent, type RoomHistory, type RoomSubject } from '@roomlink/shared';
+import { HealthSignal, healthSignalLabels, stateLevel, timelineStep, type Room, type RoomEvent, type RoomHistory, type RoomSubject } from '@roomlink/shared';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
@@ -16,7 +16,6 @@ const rows: { subject: RoomSubject; label: string }[] = [
   { subject: 'presence', label: 'Online' },
   ...HealthSignal.options.map((signal) => ({ subject: signal as RoomSubject, label: healthSignalLabels[signal] })),
 ];
-const levels: Record<string, number> = { ok: 0, healthy: 0, online: 0, warning: 1, nonUrgent: 1, error: 2, critical: 2, offline: 3 };
 const colours = ['#1f9d55', '#d69e2e', '#d64545', '#8a94a6'];
 /** Before the history knows anything about a subject. */
 const NO_DATA = '#eceff4';
@@ -39,7 +38,7 @@ export function lanes(history: RoomHistory): Lane[] {
     const start = history.initial.find((e) => e.subject === subject);
     const changes = history.events.filter((e: RoomEvent) => e.subject === subject);
     const times = [from, ...changes.map((e) => Date.parse(e.at) / 1000), to];
-    const values = [start ? (levels[start.state] ?? null) : null, ...changes.map((e) => levels[e.state] ?? null)];
+    const values = [start ? stateLevel(start.state) : null, ...changes.map((e) => stateLevel(e.state))];
     values.push(values[values.length - 1] ?? null);
     return { subject, times, values, changes: changes.length };
   });
@@ -57,12 +56,12 @@ export function HealthTimeline({ room }: { room: Room }) {
   const [error, setError] = useState<ConsoleFailure | null>(null);
   const live = `${room.online}:${room.inCall}:${room.health}:${JSON.stringify(room.signals)}`;
   useEffect(() => {
-    api.roomHistory(room.id, new Date(Date.now() - ranges[range]).toISOString()).then(setHistory, (e: unknown) => setError(failureOf(e)));
+    api.roomHistory(room.id, new Date(Date.now() - ranges[range]).toISOString(), timelineStep(ranges[range])).then(setHistory, (e: unknown) => setError(failureOf(e)));
   }, [api, room.id, range, live]);
   const data = useMemo(() => (history ? lanes(history) : []), [history]);
 
   return (
-    <section className="timeline" aria-label="Health over time">
+    <section className="timeline" aria-label="Health over time" data-step={history?.step ?? ''}>
       <div role="group" aria-label="Time range" className="ranges">
         {(Object.keys(ranges) as Range[]).map((r) => (
           <button key={r} type="button" aria-pressed={r === range} onClick={() => setRange(r)}>

@@ -22,7 +22,7 @@ export function monitoringRoutes(services: Services) {
         const to = query.to ?? services.now().toISOString();
         if (query.from >= to) throw new ApiFailure('bad_request', ['from must be before to.']);
         if (Date.parse(to) - Date.parse(query.from) > HISTORY_RETENTION_DAYS * 86_400_000) throw new ApiFailure('bad_request', [`The window is at most ${HISTORY_RETENTION_DAYS} days.`]);
-        return services.monitor.history(caller.principal.tenantId, room.id, query.from, to);
+        return services.monitor.history(caller.principal.tenantId, room.id, query.from, to, query.step ?? null);
       },
     }),
   ];
