@@ -1,4 +1,5 @@
 import { renameSync, writeFileSync } from 'node:fs';
+import type { AlertRule, IncidentRules } from '@roomlink/shared';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoomAgent } from '../../apps/room-agent/src/core/agent';
@@ -65,6 +66,43 @@ describe('incidents and the dashboard', () => {
     setRoomState({});
     await page.getByRole('button', { name: 'Rooms', exact: true }).click();
     await expect.poll(() => page.locator('[data-room="Aurora"] .health').textContent(), { timeout: 5_000 }).toBe('Healthy');
+  });
+});
+
+describe('incident and alert rules in Settings', () => {
+  it('tunes the incident rules and adds an alert rule narrowed by severity, cause, location and tag, then turns it off', async () => {
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'Alerts' }).click();
+    const form = page.getByRole('form', { name: 'Incident rules' });
+    await form.getByLabel('A room offline opens a critical incident after').fill('12');
+    await form.getByLabel('Camera').selectOption('critical');
+    await form.getByRole('button', { name: 'Save incident rules' }).click();
+    await expect.poll(() => form.getByRole('status').textContent()).toBe('Saved.');
+    const rules = await system.api<IncidentRules>(ADMIN, 'GET', '/api/settings/incident-rules');
+    expect(rules).toMatchObject({ offlineMinutes: 12, signalErrorMinutes: 2, signalSeverity: { camera: 'critical' } });
+
+    const building = system.tenant.locations.find((l) => l.kind === 'building')!;
+    const tag = system.tenant.rooms.flatMap((r) => r.tags)[0]!;
+    const add = page.getByRole('form', { name: 'Add an alert rule' });
+    await add.getByLabel('Rule name').fill('Cameras on call');
+    await add.getByRole('group', { name: 'Severity (none ticked: any)' }).getByLabel('Critical').check();
+    await add.getByRole('group', { name: 'Cause (none ticked: any)' }).getByLabel('Camera failing').check();
+    await add.getByRole('group', { name: 'Locations (none ticked: anywhere)' }).getByLabel(`Norway › ${building.name}`, { exact: true }).check();
+    await add.getByRole('group', { name: 'Tags (none ticked: any)' }).getByLabel(tag, { exact: true }).check();
+    await add.getByRole('group', { name: 'Send' }).getByLabel('When its state changes').check();
+    await add.getByLabel('Email to').fill('oncall@contoso.test');
+    await add.getByRole('button', { name: 'Add rule' }).click();
+    const item = page.locator('li[data-rule="Cameras on call"]');
+    await expect.poll(() => item.textContent()).toContain('Camera failing');
+    const saved = (await system.api<AlertRule[]>(ADMIN, 'GET', '/api/alerts/rules')).find((r) => r.name === 'Cameras on call')!;
+    expect(saved).toMatchObject({ enabled: true, severities: ['critical'], causes: ['signal.camera'], locations: [building.id], tags: [tag], onOpen: true, onChange: true, onResolve: true, emails: ['oncall@contoso.test'] });
+
+    // The box follows the server: it clears once the rule is saved switched off.
+    await item.getByLabel('Cameras on call enabled').click();
+    await expect.poll(() => item.getByLabel('Cameras on call enabled').isChecked()).toBe(false);
+    expect((await system.api<AlertRule[]>(ADMIN, 'GET', '/api/alerts/rules')).find((r) => r.id === saved.id)?.enabled).toBe(false);
+    await page.screenshot({ path: 'test-results/console/12-alert-rules.png', fullPage: true });
+    await page.getByRole('button', { name: 'Rooms', exact: true }).click();
   });
 });
 

@@ -1,6 +1,7 @@
 import {
   type AlertRule,
   AlertRuleInput,
+  IncidentRules,
   type CaughtMail,
   type Delivery,
   type Webhook,
@@ -86,6 +87,9 @@ export interface ConsoleApi {
   revokeDevice(roomId: RoomId): Promise<Room>;
   /** Users who have signed in and groups seen in tokens: what a role assignment can name. */
   principals(): Promise<Principals>;
+  /** When incidents open, resolve and reopen in this tenant (the documented defaults until changed). */
+  incidentRules(): Promise<IncidentRules>;
+  saveIncidentRules(rules: IncidentRules): Promise<IncidentRules>;
   alertRules(): Promise<AlertRule[]>;
   /** Creates (id null) or replaces an alert rule. */
   saveAlertRule(id: string | null, rule: AlertRuleInput): Promise<AlertRule>;
@@ -166,6 +170,8 @@ export const consoleApiArgs = {
   revokeDevice: z.tuple([RoomId]),
   principals: z.tuple([]),
   roomHistory: z.tuple([RoomId, z.iso.datetime(), z.number().int().min(1).max(86_400)]),
+  incidentRules: z.tuple([]),
+  saveIncidentRules: z.tuple([IncidentRules]),
   alertRules: z.tuple([]),
   saveAlertRule: z.tuple([z.string().min(1).max(64).nullable(), AlertRuleInput]),
   deleteAlertRule: z.tuple([z.string().min(1).max(64)]),

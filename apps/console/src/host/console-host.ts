@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   AlertRule,
+  IncidentRules,
   type AlertRuleInput,
   CaughtMail,
   Delivery,
@@ -230,6 +231,14 @@ export class ConsoleHost implements ConsoleApi {
 
   incidents(query: IncidentQuery): Promise<Incident[]> {
     return this.client.json('GET', `/api/incidents?${searchOf(query)}`, z.array(Incident));
+  }
+
+  incidentRules(): Promise<IncidentRules> {
+    return this.client.json('GET', '/api/settings/incident-rules', IncidentRules);
+  }
+
+  saveIncidentRules(rules: IncidentRules): Promise<IncidentRules> {
+    return this.client.json('PUT', '/api/settings/incident-rules', IncidentRules, rules);
   }
 
   alertRules(): Promise<AlertRule[]> {
