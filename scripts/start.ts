@@ -70,7 +70,6 @@ const server = await startServer({
   host: '127.0.0.1',
   port: Number(values.port),
   auth: { issuer: idp.issuer, audience: API_AUDIENCE, acceptedTypes: ['at+jwt', 'JWT'], groupsClaim: 'groups', caPem: idp.caPem },
-  iceServers: [],
   ...defaultTimings,
   logLevel: 'warn',
   now: () => new Date(),

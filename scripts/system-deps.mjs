@@ -13,6 +13,7 @@ export const systemPackages = [
   'x11-xserver-utils', // xrandr: laying out the monitors
   'xdotool', // focusing windows on an X display with no window manager
   'openssl', // the local sign-in provider's CA and certificate
+  'coturn', // TURN for rooms and technicians behind NAT: the relay tests and npm run cluster
 ];
 
 function missingPackages() {

@@ -48,7 +48,6 @@ export async function startConsoleSystem(options: { clock?: { offsetMs: number }
     host: '127.0.0.1',
     port: 0,
     auth: { issuer: idp.issuer, audience: API_AUDIENCE, acceptedTypes: ['at+jwt', 'JWT'], groupsClaim: 'groups', caPem: idp.caPem },
-    iceServers: [],
     ...defaultTimings,
     logLevel: 'silent',
     now: () => new Date(Date.now() + (options.clock?.offsetMs ?? 0)),

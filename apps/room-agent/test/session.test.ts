@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionSummary } from '../src/core/session';
 import type { RecordingDevice, RecordingKeyboard, RecordingOverlay, RecordingPointer } from '../src/platform/synthetic/index';
 import { enrolledAgent, type TestAgent } from './support/agent';
-import { ControlPlane } from './support/control-plane';
+import { ControlPlane, loopbackIce } from './support/control-plane';
 import { eventually, Viewer } from './support/viewer';
 
 /** Rules 5–11 on the agent, driven through the real protocol, with the synthetic platform recording what it was asked to do. */
@@ -274,7 +274,7 @@ describe('grants (rule 6), refused before the ring goes up', () => {
     ['raised to modify by the offer', async (p) => {
       const fields = p.grantFields({ lvl: 'view' });
       const token = await p.signGrant(fields);
-      p.send({ type: 'session.offer', sessionId: fields.sid as never, grant: token, level: 'modify', iceServers: [] });
+      p.send({ type: 'session.offer', sessionId: fields.sid as never, grant: token, level: 'modify', ...loopbackIce });
       return { sessionId: fields.sid, grant: token };
     }, 'grant_invalid'],
     ['not a JWS at all', (p) => p.offer('modify', { token: 'not.a.grant' }), 'grant_invalid'],
@@ -293,7 +293,7 @@ describe('grants (rule 6), refused before the ring goes up', () => {
     first.viewer.send({ type: 'control.end' });
     await plane.waitFor('session.end');
     await room.restart();
-    plane.send({ type: 'session.offer', sessionId: first.sessionId as never, grant: first.grant, level: 'view', iceServers: [] });
+    plane.send({ type: 'session.offer', sessionId: first.sessionId as never, grant: first.grant, level: 'view', ...loopbackIce });
     const reject = await plane.waitFor('session.reject', (m) => m.sessionId === first.sessionId);
     expect(reject.code).toBe('grant_replayed');
   });

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SmtpConfig } from './alerts/senders';
 import { DEFAULT_SERVER_PORT, defaultTimings, startServer } from './server';
+import { DEFAULT_TURN_TTL_SECONDS, type IceConfig } from './sessions/ice';
 
 const usage = `roomlink-server: the Roomlink management service
 
@@ -27,6 +28,12 @@ Options (environment variable in brackets):
                       (default DATA_DIR/audit-checkpoints; best on storage the database's owner cannot rewrite)
   --smtp URL          where alert mail goes: smtp://[user:pass@]host:port or smtps://… [ROOMLINK_SMTP]
   --smtp-from ADDRESS the alerts' sender (default roomlink@localhost) [ROOMLINK_SMTP_FROM]
+  --stun URLS         STUN servers for sessions, comma-separated stun:host:port [ROOMLINK_STUN]
+  --turn URLS         TURN servers (coturn), comma-separated turn:host:port?transport=udp … [ROOMLINK_TURN]
+  --turn-secret-file FILE  the secret coturn shares (static-auth-secret) [ROOMLINK_TURN_SECRET_FILE];
+                      each session gets its own credentials, valid --turn-ttl seconds
+  --turn-ttl SECONDS  lifetime of a session's TURN credentials [ROOMLINK_TURN_TTL] (default ${DEFAULT_TURN_TTL_SECONDS})
+  --relay-only        media only through TURN, never a direct path [ROOMLINK_RELAY_ONLY=1]
 `;
 
 const { values } = parseArgs({
@@ -47,6 +54,11 @@ const { values } = parseArgs({
     'agent-limits': { type: 'string' },
     smtp: { type: 'string' },
     'smtp-from': { type: 'string' },
+    stun: { type: 'string' },
+    turn: { type: 'string' },
+    'turn-secret-file': { type: 'string' },
+    'turn-ttl': { type: 'string' },
+    'relay-only': { type: 'boolean' },
     help: { type: 'boolean' },
   },
 });
@@ -62,6 +74,15 @@ if (!(agentSockets! > 0 && agentBurst! > 0 && agentRate! > 0)) throw new Error('
 const checkpointDir = values['checkpoint-dir'] ?? env.ROOMLINK_CHECKPOINT_DIR;
 const caFile = values['ca-file'] ?? env.ROOMLINK_CA_FILE ?? (existsSync('.roomlink/idp/ca.pem') ? '.roomlink/idp/ca.pem' : undefined);
 const smtpUrl = values.smtp ?? env.ROOMLINK_SMTP;
+const list = (text: string | undefined) => (text ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const turnUrls = list(values.turn ?? env.ROOMLINK_TURN);
+const turnSecretFile = values['turn-secret-file'] ?? env.ROOMLINK_TURN_SECRET_FILE;
+if (turnUrls.length > 0 && !turnSecretFile) throw new Error('--turn needs --turn-secret-file: the secret coturn shares');
+const ice: IceConfig = {
+  stunUrls: list(values.stun ?? env.ROOMLINK_STUN),
+  turn: turnUrls.length > 0 ? { urls: turnUrls, secret: readFileSync(turnSecretFile!, 'utf8').trim(), ttlSeconds: Number(values['turn-ttl'] ?? env.ROOMLINK_TURN_TTL ?? DEFAULT_TURN_TTL_SECONDS) } : null,
+  relayOnly: values['relay-only'] ?? env.ROOMLINK_RELAY_ONLY === '1',
+};
 const smtp = smtpUrl ? smtpConfig(smtpUrl, values['smtp-from'] ?? env.ROOMLINK_SMTP_FROM ?? 'roomlink@localhost') : null;
 const server = await startServer({
   dataDir: resolve(values['data-dir'] ?? env.ROOMLINK_DATA_DIR ?? '.roomlink/server'),
@@ -76,7 +97,7 @@ const server = await startServer({
     groupsClaim: values['groups-claim'] ?? env.ROOMLINK_GROUPS_CLAIM ?? 'groups',
     caPem: caFile ? readFileSync(caFile, 'utf8') : undefined,
   },
-  iceServers: [],
+  ice,
   ...defaultTimings,
   sessionStartRate: { burst: burst!, perSecond: perSecond! },
   ...(checkpointDir && { auditCheckpointDir: resolve(checkpointDir) }),

@@ -6,7 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyRequest
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { can, remoteAccessLevel } from '@roomlink/rbac';
-import { MAX_MESSAGE_BYTES, roomlinkError, type IceServer } from '@roomlink/shared';
+import { MAX_MESSAGE_BYTES, roomlinkError } from '@roomlink/shared';
 import { CHECKPOINT_FILE, CheckpointFile, loadCheckpointKey } from './audit/checkpoints';
 import { Alerts } from './alerts/alerts';
 import type { MailCatcher } from './alerts/mail-catcher';
@@ -30,6 +30,7 @@ import { Incidents } from './monitoring/incidents';
 import { RoomMonitor } from './monitoring/room-monitor';
 import { loadServerKeys } from './keys';
 import { SessionBroker } from './sessions/broker';
+import { checkIceConfig, noIce, type IceConfig } from './sessions/ice';
 import { RateLimiter } from './sessions/rate-limit';
 import { openDatabase } from './store/db';
 import { Directory, DirectoryError, type RoomRecord } from './store/directory';
@@ -48,7 +49,8 @@ export interface ServerConfig {
   host: string;
   port: number;
   auth: AuthConfig;
-  iceServers: IceServer[];
+  /** STUN and TURN for sessions; none by default (host candidates: a LAN, loopback). */
+  ice?: IceConfig;
   heartbeatMs: number;
   setupTimeoutMs: number;
   graceMs: number;
@@ -104,6 +106,7 @@ export interface RunningServer {
 const bearer = (request: Pick<IncomingMessage, 'headers'>) => /^Bearer ([\w.~+/=-]+)$/.exec(request.headers.authorization ?? '')?.[1];
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  checkIceConfig(config.ice ?? noIce);
   const log = pino({ level: config.logLevel, base: { service: 'roomlink-server' } });
   const db = openDatabase(join(config.dataDir, 'server.db'));
   const keys = loadServerKeys(config.dataDir);
@@ -128,7 +131,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       consoleOnline: (tenantId, userId) => consoles.online(tenantId, userId),
       sendToConsoles: (tenantId, userId, message) => consoles.send(tenantId, userId, message),
     },
-    { iceServers: config.iceServers, setupTimeoutMs: config.setupTimeoutMs, graceMs: config.graceMs, endAckMs: 3_000, orphanReportMs: config.orphanReportMs ?? DEFAULT_ORPHAN_REPORT_MS, startRate: config.sessionStartRate },
+    { ice: config.ice ?? noIce, setupTimeoutMs: config.setupTimeoutMs, graceMs: config.graceMs, endAckMs: 3_000, orphanReportMs: config.orphanReportMs ?? DEFAULT_ORPHAN_REPORT_MS, startRate: config.sessionStartRate },
     now,
   );
   agents.broker = broker;

@@ -194,7 +194,6 @@ describe('a server killed in the middle of a delivery', () => {
       host: '127.0.0.1',
       port: 0,
       auth: { issuer: idp.issuer, audience: 'api://roomlink', acceptedTypes: ['at+jwt', 'JWT'], groupsClaim: 'groups', caPem: idp.caPem },
-      iceServers: [],
       ...defaultTimings,
       incidentEveryMs: 50,
       alertEveryMs: 3_600_000,

@@ -59,7 +59,6 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
     host: '127.0.0.1',
     port: 0,
     auth: { issuer: idp.issuer, audience: 'api://roomlink', acceptedTypes: ['at+jwt', 'JWT'], groupsClaim: 'groups', caPem: idp.caPem },
-    iceServers: [],
     heartbeatMs: 1000,
     setupTimeoutMs: 5000,
     graceMs: 300,

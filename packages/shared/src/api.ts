@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { criticalSignals, EndReason, HealthSignal, healthSignalLabels, HealthSignals, License, Platform, RemoteAccessLevel, RoomHealth, RoomSubject, SessionLevel, SessionState } from './domain';
 import { AssignmentId, LocationId, RoleId, RoomId, SessionId, TenantId, UserId } from './ids';
 import { DisplayInfo, ErrorCodeSchema, InputCounts } from './protocol/agent';
-import { IceServer } from './protocol/common';
+import { IceServer, IceTransportPolicy } from './protocol/common';
 
 /** REST bodies and responses of the server's /api, shared by the server and the console. */
 
@@ -331,6 +331,7 @@ export const SessionStarted = z.strictObject({
   roomName: z.string(),
   level: SessionLevel,
   iceServers: z.array(IceServer),
+  iceTransportPolicy: IceTransportPolicy,
 });
 export type SessionStarted = z.infer<typeof SessionStarted>;
 export const SessionView = z.strictObject({

@@ -22,7 +22,7 @@ export interface AgentOptions {
   healthIntervalMs: number;
   reconnectBaseMs: number;
   reconnectCapMs: number;
-  media: Omit<MediaOptions, 'iceServers'>;
+  media: Omit<MediaOptions, 'iceServers' | 'iceTransportPolicy'>;
   pump: PumpOptions;
   ledger: GrantLedger;
   /** End reports the server has not acknowledged yet. */
@@ -208,7 +208,7 @@ export class RoomAgent {
     if (this.status.inCall) return this.reject(offer.sessionId, 'room_in_call');
     this.displays = nameDisplays(await this.platform.displays.list(), this.options.displayMapping);
     const session = new AgentSession(
-      { sessionId: offer.sessionId, level: offer.level, pointer: grant.claims.ptr, userId: grant.claims.sub, media: { ...this.options.media, iceServers: offer.iceServers }, pump: this.options.pump },
+      { sessionId: offer.sessionId, level: offer.level, pointer: grant.claims.ptr, userId: grant.claims.sub, media: { ...this.options.media, iceServers: offer.iceServers, iceTransportPolicy: offer.iceTransportPolicy }, pump: this.options.pump },
       {
         platform: this.platform,
         displays: this.displays,

@@ -1,11 +1,12 @@
 import wrtc from '@roamhq/wrtc';
 import Peer from 'simple-peer';
-import { encodePicture, fragmentPicture, PICTURE_CHANNEL_ID, PICTURE_CHANNEL_LABEL, sdpRequestsAudio, type IceServer, type PictureMessage, type SignalData } from '@roomlink/shared';
+import { encodePicture, fragmentPicture, PICTURE_CHANNEL_ID, PICTURE_CHANNEL_LABEL, sdpRequestsAudio, type IceServer, type IceTransportPolicy, type PictureMessage, type SignalData } from '@roomlink/shared';
 import type { PictureOut } from './picture/picture-pump';
 import { raiseVideoBitrate } from './sdp-bitrate';
 
 export interface MediaOptions {
   iceServers: IceServer[];
+  iceTransportPolicy: IceTransportPolicy;
   /** Gather and accept only loopback candidates (tests and the local demo keep traffic on 127.0.0.1/::1). */
   loopbackOnly: boolean;
   maxKbps: number;
@@ -88,7 +89,7 @@ export class MediaLink implements PictureOut {
       wrtc,
       trickle: true,
       channelName: 'roomlink',
-      config: { iceServers: options.iceServers },
+      config: { iceServers: options.iceServers, iceTransportPolicy: options.iceTransportPolicy },
       streams: [this.stream as unknown as MediaStream],
       offerOptions: { offerToReceiveAudio: false, offerToReceiveVideo: false },
       sdpTransform: (sdp) => raiseVideoBitrate(sdp, options.maxKbps, options.startKbps),

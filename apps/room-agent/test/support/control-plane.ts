@@ -11,12 +11,20 @@ import {
   GRANT_AUDIENCE,
   GRANT_ISSUER,
   GRANT_TTL_SECONDS,
+  type IceServer,
+  type IceTransportPolicy,
   type ServerToAgent,
   type SessionLevel,
   type Unversioned,
 } from '@roomlink/shared';
 
 export const ROOM = 'room-test-1';
+/** What a session offer says about ICE: servers, and whether only relayed paths may be used. */
+export interface Ice {
+  iceServers: IceServer[];
+  iceTransportPolicy: IceTransportPolicy;
+}
+export const loopbackIce: Ice = { iceServers: [], iceTransportPolicy: 'all' };
 export const TENANT = 'tenant-test';
 export const USER = 'u-tech';
 
@@ -171,11 +179,11 @@ export class ControlPlane {
       .sign(key);
   }
 
-  /** Offers a session with a grant (valid unless the test passes another), loopback ICE only. */
-  async offer(level: SessionLevel, grant?: { fields?: Partial<GrantFields>; token?: string }): Promise<{ sessionId: string; grant: string }> {
+  /** Offers a session with a grant (valid unless the test passes another), loopback ICE only unless the test passes servers. */
+  async offer(level: SessionLevel, grant?: { fields?: Partial<GrantFields>; token?: string }, ice: Ice = loopbackIce): Promise<{ sessionId: string; grant: string }> {
     const fields = this.grantFields({ lvl: level, ...grant?.fields });
     const token = grant?.token ?? (await this.signGrant(fields));
-    this.send({ type: 'session.offer', sessionId: fields.sid as never, grant: token, level, iceServers: [] });
+    this.send({ type: 'session.offer', sessionId: fields.sid as never, grant: token, level, ...ice });
     return { sessionId: fields.sid, grant: token };
   }
 

@@ -19,7 +19,7 @@ import {
   type Tile,
   type Unversioned,
 } from '@roomlink/shared';
-import type { ControlPlane } from './control-plane';
+import { loopbackIce, type ControlPlane, type Ice } from './control-plane';
 
 type VideoFrame = { width: number; height: number; data: Uint8Array };
 /** A tile as logged: where it is and how it was encoded, without its bytes. */
@@ -66,8 +66,9 @@ export class Viewer {
   constructor(
     private readonly plane: ControlPlane,
     readonly sessionId: string,
+    ice: Ice = loopbackIce,
   ) {
-    this.peer = new Peer({ initiator: false, wrtc, trickle: true, config: { iceServers: [] } });
+    this.peer = new Peer({ initiator: false, wrtc, trickle: true, config: ice });
     this.peer.on('signal', (data: SignalData) => {
       const sdp = data.type === 'answer' && this.askForAudio ? `${data.sdp}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n` : null;
       plane.send({ type: 'session.signal', sessionId: sessionId as never, data: sdp ? { type: 'answer', sdp } : data });

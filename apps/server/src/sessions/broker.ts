@@ -8,7 +8,6 @@ import {
   type AgentToServer,
   type EndReason,
   type ErrorCode,
-  type IceServer,
   type ServerToAgent,
   type ServerToConsole,
   type SessionLevel,
@@ -27,6 +26,7 @@ import type { Db } from '../store/db';
 import type { Directory, RoomRecord } from '../store/directory';
 import { RateLimiter } from './rate-limit';
 
+import { icePlan, type IceConfig } from './ice';
 /** How the broker reaches the two ends; implemented by the hubs. */
 export interface Links {
   agentOnline(roomId: string): boolean;
@@ -36,7 +36,7 @@ export interface Links {
 }
 
 export interface BrokerConfig {
-  iceServers: IceServer[];
+  ice: IceConfig;
   /** From the offer to the media being up. */
   setupTimeoutMs: number;
   /** How long either end may be away before the session ends with `control_plane_lost`. */
@@ -199,9 +199,11 @@ export class SessionBroker {
     })();
     this.timer(session, 'setup', this.config.setupTimeoutMs, () => this.end(session.id, 'setup_timeout'));
     if (!this.links.consoleOnline(tenantId, session.userId)) this.timer(session, 'consoleGrace', this.config.graceMs, () => this.end(session.id, 'control_plane_lost'));
-    this.links.sendToAgent(room.id, { type: 'session.offer', sessionId: session.id as never, grant, level, iceServers: this.config.iceServers });
+    // Both ends get the same servers and credentials; TURN credentials name the session, so the relay's log does too.
+    const ice = icePlan(this.config.ice, session.id, new Date(session.startedAt));
+    this.links.sendToAgent(room.id, { type: 'session.offer', sessionId: session.id as never, grant, level, ...ice });
     this.setState(session, 'offered');
-    return { sessionId: session.id as never, roomId: room.id as never, roomName: room.name, level, iceServers: this.config.iceServers };
+    return { sessionId: session.id as never, roomId: room.id as never, roomName: room.name, level, ...ice };
   }
 
   private signGrant(session: Live): Promise<string> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DisplayRole, EndReason, HealthSignals, Platform, SessionLevel } from '../domain';
 import { errorCodes, type ErrorCode } from '../errors';
 import { DisplayId, RoomId, SessionId, TenantId } from '../ids';
-import { IceServer, ProtocolVersion, SessionSignalBody } from './common';
+import { IceServer, IceTransportPolicy, ProtocolVersion, SessionSignalBody } from './common';
 
 /** Messages between a room agent and the server's agent hub. */
 
@@ -95,6 +95,7 @@ export const SessionOffer = z.strictObject({
   grant: z.string().min(1).max(4096),
   level: SessionLevel,
   iceServers: z.array(IceServer).max(8),
+  iceTransportPolicy: IceTransportPolicy,
 });
 export type SessionOffer = z.infer<typeof SessionOffer>;
 export const ServerSessionEnd = z.strictObject({

@@ -16,6 +16,9 @@ export const IceServer = z.strictObject({
   credential: z.string().max(256).optional(),
 });
 export type IceServer = z.infer<typeof IceServer>;
+/** `relay`: media only through TURN, never a direct path. */
+export const IceTransportPolicy = z.enum(['all', 'relay']);
+export type IceTransportPolicy = z.infer<typeof IceTransportPolicy>;
 
 /** What simple-peer emits on its `signal` event, restricted to what Roomlink uses. */
 export const SignalData = z.discriminatedUnion('type', [

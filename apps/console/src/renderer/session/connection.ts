@@ -96,7 +96,7 @@ export class SessionConnection {
   ) {
     const { sessionId } = started;
     // The room starts the DTLS handshake: about 50 ms sooner to the first frame (see answerAsDtlsServer).
-    this.peer = new Peer({ initiator: false, trickle: true, config: { iceServers: started.iceServers }, sdpTransform: answerAsDtlsServer });
+    this.peer = new Peer({ initiator: false, trickle: true, config: { iceServers: started.iceServers, iceTransportPolicy: started.iceTransportPolicy }, sdpTransform: answerAsDtlsServer });
     this.peer.on('signal', (data: SignalData) => void api.sendSignal(sessionId, data).catch((error: Error) => this.finish(error.message)));
     this.peer.on('stream', (stream: MediaStream) => {
       this.playWithoutBuffering();

@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createInterface } from 'node:readline';
+
+export interface Coturn {
+  /** The TURN URLs sessions are given, UDP and TCP on the listening port. */
+  urls: string[];
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface CoturnOptions {
+  /** Where coturn keeps its (unused) user database and pid file. */
+  dir: string;
+  /** The secret shared with the server (`use-auth-secret`). */
+  secret: string;
+  host?: string;
+}
+
+/**
+ * coturn from Debian (`turnserver`), with the TURN REST API's shared secret
+ * and nothing else: no TLS, no CLI, no static users. It relays between
+ * addresses on `host` only (loopback by default, so peers on 127.0.0.1 are
+ * allowed): what tests and `npm run cluster` run on one machine.
+ */
+export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
+  const host = options.host ?? '127.0.0.1';
+  const port = await freeUdpPort(host);
+  // A relay port range of its own, away from the listening port, so parallel runs rarely meet.
+  const minPort = 49_152 + Math.floor(Math.random() * 1_500) * 10;
+  const child = spawn(
+    'turnserver',
+    [
+      '-n',
+      `--listening-ip=${host}`,
+      `--relay-ip=${host}`,
+      `--listening-port=${port}`,
+      `--min-port=${minPort}`,
+      `--max-port=${minPort + 9}`,
+      '--use-auth-secret',
+      `--static-auth-secret=${options.secret}`,
+      '--realm=roomlink',
+      '--fingerprint',
+      '--no-tls',
+      '--no-dtls',
+      '--no-cli',
+      '--no-software-attribute',
+      ...(host.startsWith('127.') ? ['--allow-loopback-peers'] : []),
+      `--userdb=${options.dir}/turndb`,
+      `--pidfile=${options.dir}/turnserver.pid`,
+      '--log-file=stdout',
+      '--simple-log',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('coturn did not start within 10 s')), 10_000);
+    child.once('error', (error) => reject(new Error(`coturn: ${error.message} (is the coturn package installed? scripts/system-deps.mjs installs it)`)));
+    child.once('exit', (code) => reject(new Error(`coturn exited with ${code} before listening`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!/UDP listener opened on/i.test(line) && !/Total (General|UDP) servers/i.test(line)) return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return {
+    urls: [`turn:${host}:${port}?transport=udp`, `turn:${host}:${port}?transport=tcp`],
+    port,
+    close: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A UDP port nothing listens on right now (coturn listens on UDP and TCP of the same number). */
+function freeUdpPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    socket.once('error', reject);
+    socket.bind(0, host, () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
+  });
+}
