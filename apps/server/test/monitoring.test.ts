@@ -17,6 +17,16 @@ const health = (signals: HealthSignals) => ({ type: 'agent.health' as const, sig
 const history = (roomId: string, from: string, as = ADMIN) => h.api<RoomHistory>(as, 'GET', `/api/rooms/${roomId}/history?from=${encodeURIComponent(from)}`);
 const roomState = (m: ServerToConsole) => m.type === 'room.state';
 
+/** A monitor on a database of its own with one room in tenant t1, on a clock the test moves. */
+function monitorOnClock(name: string, start: string) {
+  const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'roomlink-monitor-')), 'server.db'));
+  const clock = { now: new Date(start) };
+  const directory = new Directory(db, () => clock.now);
+  directory.ensureTenant('t1');
+  const room = directory.createRoom('t1', { name, locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
+  return { db, clock, room, monitor: new RoomMonitor(db, directory, () => clock.now) };
+}
+
 beforeAll(async () => {
   h = await startHarness();
 });
@@ -70,12 +80,7 @@ describe('room history', () => {
   });
 
   it('summarises a flapping signal to a step: the worst state each step reached and the state it ended in, nothing lost between pixels', () => {
-    const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'roomlink-summary-')), 'server.db'));
-    const clock = { now: new Date('2026-03-01T00:00:00.000Z') };
-    const directory = new Directory(db, () => clock.now);
-    directory.ensureTenant('t1');
-    const room = directory.createRoom('t1', { name: 'Flapping', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
-    const monitor = new RoomMonitor(db, directory, () => clock.now);
+    const { clock, room, monitor } = monitorOnClock('Flapping', '2026-03-01T00:00:00.000Z');
     monitor.observe(room.id, { online: true, signals: ok });
     // Minute by minute for an hour: the camera warns, fails for one minute at 00:17, recovers; then stays ok.
     const camera = (minute: number) => (minute === 17 ? 'error' : minute % 2 ? 'warning' : 'ok');
@@ -132,12 +137,7 @@ describe('room history', () => {
 
 describe('retention', () => {
   it('drops room events after 180 days and log bundles after 30, and keeps the newer ones', () => {
-    const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'roomlink-retention-')), 'server.db'));
-    const clock = { now: new Date('2026-01-01T00:00:00.000Z') };
-    const directory = new Directory(db, () => clock.now);
-    directory.ensureTenant('t1');
-    const room = directory.createRoom('t1', { name: 'R', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
-    const monitor = new RoomMonitor(db, directory, () => clock.now);
+    const { db, clock, room, monitor } = monitorOnClock('R', '2026-01-01T00:00:00.000Z');
     const bundles = new LogBundles(db, () => clock.now);
     // Online: three events (presence, call, health). A month and a half later, offline: one more (presence).
     monitor.observe(room.id, { online: true });
