@@ -131,7 +131,7 @@ describe('a modify session', () => {
     const { sessionId, viewer } = await openSession('modify');
     viewer.send(key('ShiftLeft', true, true));
     await eventually(() => recorded().keyboard.events.length === 1, 'Shift down');
-    plane.send({ type: 'session.lower', sessionId: sessionId as never, level: 'view' });
+    plane.send({ type: 'session.lower', sessionId: sessionId as never, level: 'view', pointer: false });
     await viewer.waitForMessage('session.info', (m) => m.level === 'view');
     expect(recorded().keyboard.events).toEqual([
       { code: 'ShiftLeft', down: true },
@@ -141,8 +141,8 @@ describe('a modify session', () => {
     viewer.send({ type: 'control.shortcut', command: 'altF4' });
     await viewer.waitForMessage('error', (m) => m.code === 'input_not_permitted');
     // A second lowering, or one naming another session, changes nothing.
-    plane.send({ type: 'session.lower', sessionId: 'ses-other' as never, level: 'view' });
-    plane.send({ type: 'session.lower', sessionId: sessionId as never, level: 'view' });
+    plane.send({ type: 'session.lower', sessionId: 'ses-other' as never, level: 'view', pointer: false });
+    plane.send({ type: 'session.lower', sessionId: sessionId as never, level: 'view', pointer: false });
     viewer.send({ type: 'control.end' });
     const end = await plane.waitFor('session.end', (m) => m.sessionId === sessionId);
     expect(end.input).toEqual({ accepted: 1, dropped: 2, pointer: { accepted: 0, dropped: 0 } });
@@ -248,6 +248,29 @@ describe('pointer control', () => {
     plane.send({ type: 'session.end', sessionId: view.sessionId as never, reason: 'user_ended' });
     expect((await plane.waitFor('session.end', (m) => m.sessionId === view.sessionId)).input?.pointer).toEqual({ accepted: 0, dropped: 1 });
     expect(recorded().pointer.events).toEqual([]);
+  });
+
+  it('stops the pointer at once when pointer control is withdrawn mid-session (rule 14), letting go of a held button, while keys carry on; a lowering never raises', async () => {
+    const { sessionId, viewer } = await openSession('modify', true);
+    expect((await viewer.waitForMessage('session.info')).pointer).toBe(true);
+    viewer.send(pointer('down', 0.5, 0.5));
+    await eventually(() => recorded().pointer.events.some((e) => 'button' in e && e.down), 'the button held');
+    plane.send({ type: 'session.lower', sessionId: sessionId as never, level: 'modify', pointer: false });
+    await viewer.waitForMessage('session.info', (m) => m.pointer === false && m.level === 'modify');
+    expect(recorded().pointer.events.at(-1)).toEqual({ button: 'left', down: false });
+    const before = recorded().pointer.events.length;
+    viewer.send(pointer('move', 0.1, 0.1));
+    viewer.send(pointer('down', 0.1, 0.1));
+    viewer.send(key('KeyA', true));
+    await eventually(() => recorded().keyboard.events.length === 1, 'the key still reaching the room');
+    // The server cannot give the pointer back this way.
+    plane.send({ type: 'session.lower', sessionId: sessionId as never, level: 'modify', pointer: true });
+    viewer.send(pointer('move', 0.2, 0.2));
+    viewer.send({ type: 'ping', t: 3 });
+    await viewer.waitForMessage('pong');
+    expect(recorded().pointer.events).toHaveLength(before);
+    plane.send({ type: 'session.end', sessionId: sessionId as never, reason: 'user_ended' });
+    expect((await plane.waitFor('session.end', (m) => m.sessionId === sessionId)).input?.pointer).toEqual({ accepted: 1, dropped: 3 });
   });
 
   it('drops a malformed pointer event without moving anything: outside the picture, an unknown button, a wheel of a thousand notches', async () => {

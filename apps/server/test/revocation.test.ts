@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { devAccounts, TECHNICIANS_GROUP } from '../../../scripts/dev-idp/accounts';
 import { devSignIn } from '../../../scripts/dev-idp/signin';
@@ -112,5 +113,25 @@ describe('rule 14: access changes reach live sessions', () => {
     expect(room.agent.received.filter((m) => m.type === 'session.end' || m.type === 'session.lower')).toEqual([]);
     await h.api(TECH, 'POST', `/api/sessions/${sessionId}/end`);
     await room.agent.next('session.end');
+  });
+
+  it('withdraws the pointer from a live modify session when pointer control is turned off, and never gives it back', async () => {
+    await h.api(ADMIN, 'PUT', '/api/settings/pointer-control', { enabled: true });
+    const other = await h.room({ locationId: north });
+    const started = await h.api<{ sessionId: string }>(TECH, 'POST', '/api/sessions', { roomId: other.roomId });
+    const pointerSession = started.body.sessionId;
+    expect(decodeJwt((await other.agent.next('session.offer')).grant)).toMatchObject({ lvl: 'modify', ptr: true });
+    other.agent.send({ type: 'session.accept', sessionId: pointerSession as never });
+    other.agent.send({ type: 'session.active', sessionId: pointerSession as never });
+    await tech.next((m) => m.type === 'session.state' && m.sessionId === pointerSession && m.state === 'active');
+
+    await h.api(ADMIN, 'PUT', '/api/settings/pointer-control', { enabled: false });
+    expect(await other.agent.next('session.lower', 1000)).toMatchObject({ sessionId: pointerSession, level: 'modify', pointer: false });
+    expect(await lastAudit('session.lowered')).toMatchObject({ sessionId: pointerSession, data: { from: 'modify', to: 'modify', pointer: { from: true, to: false } } });
+    // The session that never had the pointer hears nothing; turning it back on raises nothing.
+    await h.api(ADMIN, 'PUT', '/api/settings/pointer-control', { enabled: true });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect([...room.agent.received, ...other.agent.received].filter((m) => m.type === 'session.lower' || m.type === 'session.end')).toEqual([]);
+    await h.api(ADMIN, 'PUT', '/api/settings/pointer-control', { enabled: false });
   });
 });

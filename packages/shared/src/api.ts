@@ -421,7 +421,7 @@ export const auditTypeLabels: Record<AuditType, string> = {
   'session.refused': 'Session refused',
   'session.started': 'Session started',
   'session.rejected': 'Session refused by the room',
-  'session.lowered': 'Session lowered to view',
+  'session.lowered': 'Session access lowered',
   'session.ended': 'Session ended',
   'agent.proofFailed': 'Device failed to prove its identity',
   'audit.purged': 'Old records purged',

@@ -73,7 +73,10 @@ export function auditSummary(record: AuditRecord): string {
       case 'session.rejected':
         return [refusal(data.code), deviceLabel(data.consoleDevice), repeated(data)];
       case 'session.lowered':
-        return ['Access dropped from Modify to View during the session'];
+        return [
+          data.from !== data.to ? 'Access dropped from Modify to View during the session' : null,
+          typeof data.pointer === 'object' && data.pointer !== null ? 'Pointer control withdrawn during the session' : null,
+        ];
       case 'role.created':
       case 'role.deleted':
         return [roleLine(data.role)];

@@ -10,6 +10,12 @@ describe('audit rows in words', () => {
     expect(summary(ended)).toBe('Modify · The session was ended by the technician. · 0:03:12 · 42 keys (3 dropped) · from TECH-LAPTOP-7 · the room restarted afterwards');
   });
 
+  it('says what a lowering took away: the level, the pointer, or both', () => {
+    expect(summary(record('session.lowered', { from: 'modify', to: 'view' }))).toBe('Access dropped from Modify to View during the session');
+    expect(summary(record('session.lowered', { from: 'modify', to: 'modify', pointer: { from: true, to: false } }))).toBe('Pointer control withdrawn during the session');
+    expect(summary(record('session.lowered', { from: 'modify', to: 'view', pointer: { from: true, to: false } }))).toBe('Access dropped from Modify to View during the session · Pointer control withdrawn during the session');
+  });
+
   it('writes durations as h:mm:ss, and nothing for a duration that is not one', () => {
     expect([0, 45_000, 192_400, 3_792_000, 90_000_000].map(formatDuration)).toEqual(['0:00:00', '0:00:45', '0:03:12', '1:03:12', '25:00:00']);
     expect([null, -1, Number.NaN, '12'].map(formatDuration)).toEqual([null, null, null, null]);

@@ -153,7 +153,7 @@ export class RoomAgent {
         this.options.reports.acknowledged(message.sessionId);
         return;
       case 'session.lower':
-        if (this.session?.id === message.sessionId) this.session.lowerToView();
+        if (this.session?.id === message.sessionId) this.session.lower(message);
         return;
       case 'device.action':
         if (message.action === 'collectLogs') {

@@ -51,12 +51,18 @@ export class InputController {
   constructor(
     private level: SessionLevel,
     private readonly keyboard: Keyboard,
-    private readonly pointerDevice: Pointer | null = null,
+    private pointerDevice: Pointer | null = null,
   ) {}
 
   /** Whether mouse and touch from this session reach the room. */
   get pointerAllowed(): boolean {
     return this.level === 'modify' && this.pointerDevice !== null;
+  }
+
+  /** Pointer control withdrawn: held buttons are let go and nothing more reaches the pointer; the keyboard carries on. */
+  stopPointer(): void {
+    for (const button of [...this.buttons]) this.setButton(button, false);
+    this.pointerDevice = null;
   }
 
   /** Access dropped to view: nothing more reaches the keyboard, and what this session holds is let go. */

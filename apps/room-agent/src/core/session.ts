@@ -271,12 +271,22 @@ export class AgentSession {
     this.error('input_not_permitted');
   }
 
-  /** The server says the technician may only watch now: keys stop at once, and the console hears the new level. */
-  lowerToView(): void {
-    if (this.level === 'view' || this.state === 'ending' || this.state === 'ended') return;
-    this.level = 'view';
-    this.input.lowerToView();
-    this.context.log.info({ sessionId: this.id }, 'session lowered to view');
+  /**
+   * The server says the technician's access dropped (rule 14): to view, keys
+   * stop at once; without pointer control, the pointer does. Whatever was
+   * held is let go and the console hears what it may do now. Never raises.
+   */
+  lower(to: { level: SessionLevel; pointer: boolean }): void {
+    if (this.state === 'ending' || this.state === 'ended') return;
+    const toView = to.level === 'view' && this.level === 'modify';
+    const stopPointer = !to.pointer && this.input.pointerAllowed;
+    if (!toView && !stopPointer) return;
+    if (toView) {
+      this.level = 'view';
+      this.input.lowerToView();
+    }
+    if (stopPointer) this.input.stopPointer();
+    this.context.log.info({ sessionId: this.id, level: this.level, pointer: this.input.pointerAllowed }, 'session lowered');
     if (this.state === 'active') this.sendInfo();
   }
 

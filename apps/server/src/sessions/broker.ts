@@ -66,6 +66,8 @@ interface Live {
   userId: string;
   userName: string;
   level: SessionLevel;
+  /** Whether its grant lets it drive the room's pointer (the tenant's setting at the start); withdrawn with the setting, never given back. */
+  pointer: boolean;
   device: ConsoleDevice;
   grantId: string;
   state: SessionState;
@@ -169,6 +171,7 @@ export class SessionBroker {
       userId: principal.userId,
       userName: caller.name,
       level,
+      pointer: false,
       device,
       grantId: randomUUID(),
       state: 'requested',
@@ -209,8 +212,8 @@ export class SessionBroker {
   private signGrant(session: Live): Promise<string> {
     const iat = Math.floor(session.startedAt / 1000);
     // Pointer control is the tenant's setting at the start; only a modify session may use it.
-    const ptr = session.level === 'modify' && this.directory.remoteAccess(session.tenantId).pointerControl;
-    return new SignJWT({ sid: session.id, tid: session.tenantId, rid: session.room.id, lvl: session.level, ptr })
+    session.pointer = session.level === 'modify' && this.directory.remoteAccess(session.tenantId).pointerControl;
+    return new SignJWT({ sid: session.id, tid: session.tenantId, rid: session.room.id, lvl: session.level, ptr: session.pointer })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'roomlink-grant+jwt' })
       .setIssuer(GRANT_ISSUER)
       .setAudience(GRANT_AUDIENCE)
@@ -351,29 +354,36 @@ export class SessionBroker {
   }
 
   /**
-   * Rule 14: after any change that can lower access (the tenant switch, a
-   * role or its assignments, a room's location, tags or licence), every live
-   * session of the tenant is decided again. One no longer permitted ends
-   * with `access_revoked`; a modify session that dropped to view stops
-   * taking keys at the agent at once. Never raises a level: that needs a new
-   * session and a new grant.
+   * Rule 14: after any change that can lower access (the tenant switch,
+   * pointer control, a role or its assignments, a room's location, tags or
+   * licence), every live session of the tenant is decided again. One no
+   * longer permitted ends with `access_revoked`; a modify session that
+   * dropped to view stops taking keys at the agent at once, and one whose
+   * pointer control was withdrawn stops moving the pointer. Never raises
+   * anything: that needs a new session and a new grant.
    */
   reevaluate(tenantId: string): void {
     const policy = this.directory.policy(tenantId);
+    const pointerControl = this.directory.remoteAccess(tenantId).pointerControl;
     for (const session of [...this.live.values()]) {
       if (session.tenantId !== tenantId || session.state === 'ending' || session.state === 'ended') continue;
       const room = this.directory.room(tenantId, session.room.id);
-      const level = room && room.license === 'pro' ? remoteAccessLevel(policy, session.principal, { id: room.id, tenantId, location: room.locationPath, tags: room.tags }).level : 'none';
-      if (level === 'none') {
+      const allowed = room && room.license === 'pro' ? remoteAccessLevel(policy, session.principal, { id: room.id, tenantId, location: room.locationPath, tags: room.tags }).level : 'none';
+      if (allowed === 'none') {
         this.end(session.id, 'access_revoked');
-      } else if (level === 'view' && session.level === 'modify') {
-        session.level = 'view';
-        this.db.transaction(() => {
-          this.db.prepare("UPDATE sessions SET level = 'view' WHERE id = ?").run(session.id);
-          this.audit.append({ tenantId, type: 'session.lowered', actorId: session.userId, actorName: session.userName, roomId: session.room.id, roomName: session.room.name, sessionId: session.id, data: { from: 'modify', to: 'view' } });
-        })();
-        this.links.sendToAgent(session.room.id, { type: 'session.lower', sessionId: session.id as never, level: 'view' });
+        continue;
       }
+      const level = allowed === 'view' ? 'view' : session.level;
+      const pointer = session.pointer && level === 'modify' && pointerControl;
+      if (level === session.level && pointer === session.pointer) continue;
+      const data = { from: session.level, to: level, ...(pointer !== session.pointer && { pointer: { from: session.pointer, to: pointer } }) };
+      session.level = level;
+      session.pointer = pointer;
+      this.db.transaction(() => {
+        this.db.prepare('UPDATE sessions SET level = ? WHERE id = ?').run(level, session.id);
+        this.audit.append({ tenantId, type: 'session.lowered', actorId: session.userId, actorName: session.userName, roomId: session.room.id, roomName: session.room.name, sessionId: session.id, data });
+      })();
+      this.links.sendToAgent(session.room.id, { type: 'session.lower', sessionId: session.id as never, level, pointer });
     }
   }
 

@@ -105,11 +105,17 @@ export const ServerSessionEnd = z.strictObject({
   reason: EndReason,
 });
 /** The technician's access dropped from modify to view mid-session: the agent stops taking keys (it can only ever lower). */
+/**
+ * What a live session may still do after its technician's access dropped
+ * (rule 14): its level, and whether it may drive the pointer. Never more
+ * than before: raising either takes a new session and a new grant.
+ */
 export const SessionLower = z.strictObject({
   ...base,
   type: z.literal('session.lower'),
   sessionId: SessionId,
-  level: z.literal('view'),
+  level: SessionLevel,
+  pointer: z.boolean(),
 });
 /** The server has written the end record of this session: the agent may forget its report. */
 export const SessionAck = z.strictObject({ ...base, type: z.literal('session.ack'), sessionId: SessionId });

@@ -102,7 +102,7 @@ export function directoryRoutes(services: Services) {
     route({
       method: 'PUT',
       url: '/api/settings/pointer-control',
-      summary: 'Let modify sessions drive the room’s pointer with mouse and touch (applies to sessions started afterwards), or stop it',
+      summary: 'Let modify sessions drive the room’s pointer with mouse and touch (sessions started afterwards), or stop it (live sessions too, at once)',
       body: SetPointerControl,
       response: RemoteAccessSettings,
       handler: ({ caller, body }) => {
