@@ -218,6 +218,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const agentGate = new AddressGate(config.agentLimits ?? defaultAgentLimits, () => now().getTime());
   const consoleGate = new AddressGate(config.consoleLimits ?? defaultConsoleLimits, () => now().getTime());
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands an upgrade's socket over without its error listener: a peer that resets the connection after a refusal must not take the process down.
+    socket.on('error', (error) => log.debug({ err: error }, 'upgrade socket error'));
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     const gate = path === '/agent' ? agentGate : path === '/console' ? consoleGate : null;
     if (!gate) return refuseUpgrade(socket, '404 Not Found');

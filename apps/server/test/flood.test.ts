@@ -1,5 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import WebSocket from 'ws';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentProofPayload, encodeMessage } from '@roomlink/shared';
 import { ADMIN, startHarness, TECH, type Harness } from './harness';
@@ -90,5 +91,23 @@ describe('flood control', () => {
     const consoles = [await open('/console'), await open('/console'), await open('/console'), await open('/console')];
     expect(consoles.map((c) => (c instanceof WebSocket ? 'open' : c))).toEqual(['open', 'open', 'open', 429]);
     for (const ws of [...held, ...consoles]) if (ws instanceof WebSocket) ws.close();
+  });
+
+  it('survives a client that resets its connection the moment an upgrade is refused', async () => {
+    h = await startHarness({ agentLimits: { socketsPerAddress: 100, connectsPerAddress: { burst: 1000, perSecond: 1000 } } });
+    const { port } = new URL(h.server.url);
+    // Refused three ways: no such hub, a console without a token, and a second look at both; each client resets on the answer.
+    for (const path of ['/nowhere', '/console', '/nowhere', '/console']) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`));
+        socket.once('data', () => {
+          socket.resetAndDestroy();
+          resolve();
+        });
+        socket.on('error', () => resolve());
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await fetch(`${h.server.url}/healthz`)).status).toBe(200);
   });
 });
