@@ -14,6 +14,7 @@ export const systemPackages = [
   'xdotool', // focusing windows on an X display with no window manager
   'openssl', // the local sign-in provider's CA and certificate
   'coturn', // TURN for rooms and technicians behind NAT: the relay tests and npm run cluster
+  'haproxy', // the load balancer in front of server nodes: its tests and npm run cluster
 ];
 
 function missingPackages() {

@@ -34,6 +34,8 @@ Options (environment variable in brackets):
                       each session gets its own credentials, valid --turn-ttl seconds
   --turn-ttl SECONDS  lifetime of a session's TURN credentials [ROOMLINK_TURN_TTL] (default ${DEFAULT_TURN_TTL_SECONDS})
   --relay-only        media only through TURN, never a direct path [ROOMLINK_RELAY_ONLY=1]
+  --trusted-proxies LIST  load balancers in front, comma-separated addresses or CIDRs [ROOMLINK_TRUSTED_PROXIES]:
+                      from them the client's address comes from X-Forwarded-For (caps, audit); from others never
 `;
 
 const { values } = parseArgs({
@@ -59,6 +61,7 @@ const { values } = parseArgs({
     'turn-secret-file': { type: 'string' },
     'turn-ttl': { type: 'string' },
     'relay-only': { type: 'boolean' },
+    'trusted-proxies': { type: 'string' },
     help: { type: 'boolean' },
   },
 });
@@ -98,6 +101,7 @@ const server = await startServer({
     caPem: caFile ? readFileSync(caFile, 'utf8') : undefined,
   },
   ice,
+  trustedProxies: list(values['trusted-proxies'] ?? env.ROOMLINK_TRUSTED_PROXIES),
   ...defaultTimings,
   sessionStartRate: { burst: burst!, perSecond: perSecond! },
   ...(checkpointDir && { auditCheckpointDir: resolve(checkpointDir) }),

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
+import proxyAddr from '@fastify/proxy-addr';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -51,6 +52,13 @@ export interface ServerConfig {
   auth: AuthConfig;
   /** STUN and TURN for sessions; none by default (host candidates: a LAN, loopback). */
   ice?: IceConfig;
+  /**
+   * Load balancers in front (addresses or CIDR ranges): from them, a client's
+   * address is taken from `X-Forwarded-For`, so per-address caps and the
+   * audit see the client, not the balancer. From anyone else the header is
+   * ignored, so a client cannot choose its own address.
+   */
+  trustedProxies?: string[];
   heartbeatMs: number;
   setupTimeoutMs: number;
   graceMs: number;
@@ -187,7 +195,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     }
   }
 
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: MAX_MESSAGE_BYTES, return503OnClosing: true });
+  const trusted = proxyAddr.compile(config.trustedProxies ?? []);
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: MAX_MESSAGE_BYTES, return503OnClosing: true, trustProxy: trusted });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let failure: ApiFailure;
     if (error instanceof ApiFailure) failure = error;
@@ -223,12 +232,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     const gate = path === '/agent' ? agentGate : path === '/console' ? consoleGate : null;
     if (!gate) return refuseUpgrade(socket, '404 Not Found');
-    const address = request.socket.remoteAddress ?? '';
+    const address = proxyAddr(request, trusted);
     if (!gate.admit(address)) return refuseUpgrade(socket, '429 Too Many Requests');
     // The raw socket closes however the upgrade ends, refused or served.
     socket.once('close', () => gate.release(address));
     if (path === '/agent') {
-      agentSockets.handleUpgrade(request, socket, head, (ws) => agents.accept(ws, request.socket.remoteAddress ?? ''));
+      agentSockets.handleUpgrade(request, socket, head, (ws) => agents.accept(ws, address));
       return;
     }
     // The console hub authenticates before the upgrade: no socket for a bad token.
