@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { enroll } from '../../apps/room-agent/src/core/identity';
 import type { PictureTotals } from '../../apps/room-agent/src/core/session';
 import { startXorg } from '../../apps/room-agent/test/support/xorg';
-import { cpuSeconds, cpuSecondsOfProcessesWith } from '../../scripts/bench/cpu';
+import { cpuSeconds, cpuSecondsOfProcessesWith, threadCpuPercent, threadCpuSeconds } from '../../scripts/bench/cpu';
 import { percentile, type BenchReport, type BenchRow } from '../../scripts/bench/report';
 import { launchChromium } from '../support/chromium';
 import { ADMIN, sessionConsolePage, startConsoleSystem, TECH } from '../support/console-system';
@@ -195,10 +195,12 @@ export default async function sessionBench(): Promise<BenchReport> {
     // A still screen, long enough after the last change for the agent to settle.
     await target.workload('typing');
     await new Promise((r) => setTimeout(r, STILL_AFTER_S * 1000));
-    const still = { cpu: cpuSeconds(agent.pid!), bytes: await roomlink.bytes(), at: performance.now() };
+    const still = { cpu: cpuSeconds(agent.pid!), threads: threadCpuSeconds(agent.pid!), bytes: await roomlink.bytes(), at: performance.now() };
     await new Promise((r) => setTimeout(r, STILL_SAMPLE_S * 1000));
     const stillSeconds = (performance.now() - still.at) / 1000;
     const stillCpu = ((cpuSeconds(agent.pid!) - still.cpu) / stillSeconds) * 100;
+    // Which of the agent's threads the still screen costs: libwebrtc names its own.
+    const stillThreads = threadCpuPercent(still.threads, threadCpuSeconds(agent.pid!), stillSeconds);
     const stillBytes = ((await roomlink.bytes()) - still.bytes) / stillSeconds;
     const ended = sessionsEnded.length;
     await endSession();
@@ -246,6 +248,13 @@ export default async function sessionBench(): Promise<BenchReport> {
       { metric: '4. video: console CPU, Roomlink / noVNC', value: ours.video.consoleCpu, unit: `% core (noVNC ${theirs.video.consoleCpu.toFixed(0)})` },
       { metric: `still screen, ${STILL_AFTER_S}-${STILL_AFTER_S + STILL_SAMPLE_S} s after the last change: room CPU`, value: stillCpu, unit: '% core', goal: '<= 1' },
       { metric: 'still screen: bytes per second on the wire (picture 0; the rest is ICE and SCTP keepalive)', value: stillBytes, unit: 'B/s' },
+      {
+        metric: 'still screen: room CPU by thread',
+        value: stillCpu,
+        unit: `% core (${Object.entries(stillThreads)
+          .map(([name, pct]) => `${name} ${pct}`)
+          .join(', ')})`,
+      },
       { metric: 'session totals: tiles sent lossy, then refreshed losslessly', value: picture.lossyTiles, unit: `tiles (${picture.refinedTiles} refreshed)` },
       { metric: 'session totals: tile frames, capture to last byte on the channel, p50', value: picture.latencyP50Ms, unit: 'ms' },
     );
