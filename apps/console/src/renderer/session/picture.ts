@@ -70,7 +70,7 @@ export class PictureReceiver {
     if (message.kind === 'display') {
       this.display = { epoch: message.epoch, width: message.width, height: message.height };
       this.tiles = [];
-      this.then(() => {
+      this.after(() => {
         if (this.canvas.width === message.width && this.canvas.height === message.height) return;
         this.canvas.width = message.width;
         this.canvas.height = message.height;
@@ -80,7 +80,7 @@ export class PictureReceiver {
     // Pictures of a display the technician has left.
     if (message.epoch !== this.display.epoch) return;
     if (message.kind === 'video') {
-      this.then(() => {
+      this.after(() => {
         this.region = message.w ? { x: message.x, y: message.y, w: message.w, h: message.h } : null;
       });
       return;
@@ -90,11 +90,11 @@ export class PictureReceiver {
     const tiles = this.tiles;
     this.tiles = [];
     if (this.queued === 0 && tiles.every((tile) => !(tile instanceof Promise))) this.drawFrame(tiles as (Drawable | null)[]);
-    else this.then(async () => this.drawFrame(await Promise.all(tiles)));
+    else this.after(async () => this.drawFrame(await Promise.all(tiles)));
   }
 
   /** Runs `step` after everything drawn before it. */
-  private then(step: () => void | Promise<void>): void {
+  private after(step: () => void | Promise<void>): void {
     this.queued += 1;
     this.drawing = this.drawing.then(step).finally(() => (this.queued -= 1));
   }
