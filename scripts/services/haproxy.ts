@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
+import { freeTcpPort, waitForPort } from './ports';
 
 export interface Haproxy {
   /** Where clients connect: http://host:port. */
@@ -67,7 +67,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
     child.once('error', (error) => reject(new Error(`haproxy: ${error.message} (is the haproxy package installed? scripts/system-deps.mjs installs it)`)));
     child.once('exit', (code) => reject(new Error(`haproxy exited with ${code}: ${stderr.trim()}`)));
   });
-  await Promise.race([waitForPort(host, port), failed]);
+  await Promise.race([waitForPort(port, host), failed]);
   return {
     url: `http://${host}:${port}`,
     port,
@@ -76,30 +76,4 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
       await exited;
     },
   };
-}
-
-function freeTcpPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(host: string, port: number): Promise<void> {
-  for (let i = 0; i < 100; i += 1) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, host, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`haproxy is not listening on ${host}:${port}`);
 }

@@ -12,6 +12,7 @@ import type { PictureTotals } from '../../apps/room-agent/src/core/session';
 import { startXorg } from '../../apps/room-agent/test/support/xorg';
 import { cpuSeconds, cpuSecondsOfProcessesWith, threadCpuPercent, threadCpuSeconds } from '../../scripts/bench/cpu';
 import { percentile, type BenchReport, type BenchRow } from '../../scripts/bench/report';
+import { waitForPort } from '../../scripts/services/ports';
 import { launchChromium } from '../support/chromium';
 import { ADMIN, sessionConsolePage, startConsoleSystem, TECH } from '../support/console-system';
 import { keepPeerConnections, startSessionThroughUi, waitLive, endSessionThroughUi } from '../support/session-ui';
@@ -392,20 +393,4 @@ async function startReference(display: string): Promise<{ client: Client; firstF
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const { connect } = await import('node:net');
-  for (let i = 0; i < 100; i += 1) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
