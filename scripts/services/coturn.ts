@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
+import { freeUdpPort } from './ports';
 
 export interface Coturn {
   /** The TURN URLs sessions are given, UDP and TCP on the listening port. */
@@ -74,16 +74,4 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
       await exited;
     },
   };
-}
-
-/** A UDP port nothing listens on right now (coturn listens on UDP and TCP of the same number). */
-function freeUdpPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    socket.once('error', reject);
-    socket.bind(0, host, () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
-    });
-  });
 }

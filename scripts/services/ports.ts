@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 
 /** A TCP port nothing listens on right now. */
@@ -8,6 +9,18 @@ export function freeTcpPort(host = '127.0.0.1'): Promise<number> {
     server.listen(0, host, () => {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A UDP port nothing listens on right now. */
+export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    socket.once('error', reject);
+    socket.bind(0, host, () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
     });
   });
 }

@@ -1,13 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Delivery, HealthSignals } from '@roomlink/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startIdp, type RunningIdp } from '../../../scripts/dev-idp/idp';
 import { devSignIn } from '../../../scripts/dev-idp/signin';
 import { MAX_ATTEMPTS } from '../src/alerts/alerts';
 import { startMailCatcher, type MailCatcher } from '../src/alerts/mail-catcher';
@@ -15,7 +11,7 @@ import { devTenants } from '../../../scripts/dev-idp/accounts';
 import { defaultTimings, startServer, type RunningServer } from '../src/server';
 import { TestAgent } from './agent-client';
 import { ADMIN, OUTSIDER, startHarness, TECH, type Harness } from './harness';
-import { startServerProcess } from './server-process';
+import { killableServers } from './process-fixture';
 
 /**
  * Alerts end to end: a real SMTP server (smtp-server) and a real HTTP
@@ -169,16 +165,7 @@ describe('alert rules and webhooks', () => {
 });
 
 describe('a server killed in the middle of a delivery', () => {
-  let idp: RunningIdp;
-  const dir = mkdtempSync(join(tmpdir(), 'roomlink-alerts-kill-'));
-  const children: ChildProcess[] = [];
-  beforeAll(async () => {
-    idp = await startIdp({ dataDir: join(dir, 'idp'), port: 0 });
-  });
-  afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
-    await idp.close();
-  });
+  const servers = killableServers('roomlink-alerts-kill-');
 
   it('sends it again after the restart with the same idempotency key: nothing lost, and the receiver can drop the repeat', async () => {
     const hung = new Receiver();
@@ -187,7 +174,8 @@ describe('a server killed in the middle of a delivery', () => {
     // The incident and its deliveries are made by a server in this process whose clock starts three minutes behind:
     // the display fails "three minutes ago", and the incident opens, due for delivery, at the real now.
     const clock = { offsetMs: -3 * 60_000 };
-    const dataDir = join(dir, 'server');
+    const idp = servers.idp();
+    const dataDir = join(servers.dir, 'server');
     let inProcess: RunningServer | null = await startServer({
       dataDir,
       tenants: devTenants,
@@ -221,15 +209,13 @@ describe('a server killed in the middle of a delivery', () => {
       inProcess = null;
 
       // The real server picks the delivery up, and dies while the receiver holds the request.
-      const first = await startServerProcess(dataDir, idp.issuer, idp.caFile);
-      children.push(first.child);
+      const first = await servers.start(dataDir);
       await expect.poll(() => hung.received.length, { timeout: 10_000 }).toBe(1);
       first.child.kill('SIGKILL');
       await new Promise((resolve) => first.child.once('exit', resolve));
 
       hung.hold = false;
-      const second = await startServerProcess(dataDir, idp.issuer, idp.caFile);
-      children.push(second.child);
+      const second = await servers.start(dataDir);
       await expect.poll(async () => (await call<Delivery[]>(second.url, 'GET', '/api/alerts/deliveries'))[0]?.state, { timeout: 10_000 }).toBe('delivered');
       // Sent twice (the first answer never came), as one delivery: the receiver drops the repeat by its key.
       expect(hung.received.map((r) => r.key)).toEqual([hung.received[0]!.key, hung.received[0]!.key]);

@@ -1,13 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startIdp, type RunningIdp } from '../../../scripts/dev-idp/idp';
+import { describe, expect, it } from 'vitest';
 import { devSignIn } from '../../../scripts/dev-idp/signin';
 import { TestAgent } from './agent-client';
 import { ADMIN, startHarness, TECH } from './harness';
-import { startServerProcess } from './server-process';
+import { killableServers } from './process-fixture';
 
 /**
  * Truthful end records after the server dies mid-session: the room's own
@@ -17,20 +15,11 @@ import { startServerProcess } from './server-process';
 
 type Ended = { sessionId: string; data: { input: unknown; endedAt: string | null; durationMs: number | null; reason: string; inputCountsReported?: boolean; startedAt: string } };
 
-let idp: RunningIdp;
-const dir = mkdtempSync(join(tmpdir(), 'roomlink-crash-'));
-const children: ChildProcess[] = [];
-beforeAll(async () => {
-  idp = await startIdp({ dataDir: join(dir, 'idp'), port: 0 });
-});
-afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await idp.close();
-});
+const servers = killableServers('roomlink-crash-');
 
 async function serverProcess() {
-  const started = await startServerProcess(join(dir, 'server'), idp.issuer, idp.caFile);
-  children.push(started.child);
+  const started = await servers.start(join(servers.dir, 'server'));
+  const idp = servers.idp();
   const tokens = new Map<string, string>();
   const api = async <T>(user: string, method: string, path: string, body?: unknown): Promise<T> => {
     if (!tokens.has(user)) tokens.set(user, (await devSignIn(idp.issuer, idp.caPem, user)).accessToken);

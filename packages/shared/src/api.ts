@@ -6,6 +6,8 @@ import { IceServer, IceTransportPolicy } from './protocol/common';
 
 /** REST bodies and responses of the server's /api, shared by the server and the console. */
 
+/** The answer of a call that only says it was done. */
+export const Ok = z.strictObject({ ok: z.literal(true) });
 export const ApiError = z.strictObject({ error: z.strictObject({ code: ErrorCodeSchema, message: z.string(), details: z.array(z.string()).optional() }) });
 export type ApiError = z.infer<typeof ApiError>;
 

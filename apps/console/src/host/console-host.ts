@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   AlertRule,
   IncidentRules,
+  Ok,
   type AlertRuleInput,
   CaughtMail,
   Delivery,
@@ -67,7 +68,6 @@ export interface ConsoleHostOptions {
 const RoomList = z.array(Room);
 const LocationList = z.array(Location);
 const RoleList = z.array(RoleView);
-const Ok = z.strictObject({ ok: z.literal(true) });
 
 function searchOf(query: object): string {
   const params = new URLSearchParams();
@@ -218,7 +218,7 @@ export class ConsoleHost implements ConsoleApi {
   }
 
   async retireRoom(roomId: RoomId): Promise<void> {
-    await this.client.json('DELETE', `/api/rooms/${encodeURIComponent(roomId)}`, z.strictObject({ ok: z.literal(true) }));
+    await this.client.json('DELETE', `/api/rooms/${encodeURIComponent(roomId)}`, Ok);
   }
 
   revokeDevice(roomId: RoomId): Promise<Room> {
@@ -322,7 +322,7 @@ export class ConsoleHost implements ConsoleApi {
   }
 
   async restartRoom(roomId: RoomId): Promise<void> {
-    await this.client.json('POST', `/api/rooms/${encodeURIComponent(roomId)}/restart`, z.strictObject({ ok: z.literal(true) }));
+    await this.client.json('POST', `/api/rooms/${encodeURIComponent(roomId)}/restart`, Ok);
   }
 
   enrollmentCode(roomId: RoomId): Promise<EnrollmentCode> {

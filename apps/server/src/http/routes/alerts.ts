@@ -1,4 +1,4 @@
-import { AlertRule, AlertRuleInput, CaughtMail, Delivery, Webhook, WebhookCreated, WebhookInput } from '@roomlink/shared';
+import { AlertRule, AlertRuleInput, CaughtMail, Delivery, Webhook, WebhookCreated, WebhookInput, Ok } from '@roomlink/shared';
 import { z } from 'zod';
 import { AlertError, type Alerts } from '../../alerts/alerts';
 import type { MailCatcher } from '../../alerts/mail-catcher';
@@ -56,7 +56,7 @@ export function alertRoutes(services: Services & { alerts: Alerts }, mailCatcher
       url: '/api/alerts/rules/:id',
       summary: 'Delete an alert rule',
       params: IdParams,
-      response: z.strictObject({ ok: z.literal(true) }),
+      response: Ok,
       handler: ({ caller, params }) => {
         const { tenantId, actor } = manager(caller);
         clearly(() => alerts.deleteRule(tenantId, params.id, actor));
@@ -81,7 +81,7 @@ export function alertRoutes(services: Services & { alerts: Alerts }, mailCatcher
       url: '/api/alerts/webhooks/:id',
       summary: 'Remove a webhook no rule uses',
       params: IdParams,
-      response: z.strictObject({ ok: z.literal(true) }),
+      response: Ok,
       handler: ({ caller, params }) => {
         const { tenantId, actor } = manager(caller);
         clearly(() => alerts.deleteWebhook(tenantId, params.id, actor));

@@ -1,23 +1,5 @@
 import { can, canInLocation, GLOBAL_ADMINISTRATOR, holdsAnywhere, permissions, remoteAccessLevel, roomsWithRemoteAccess } from '@roomlink/rbac';
-import {
-  AssignmentInput,
-  EnrollmentCode,
-  Location,
-  LocationId,
-  LocationInput,
-  LocationPatch,
-  Me,
-  Principals,
-  RemoteAccessSettings,
-  RoleInput,
-  RoleView,
-  Room,
-  RoomId,
-  RoomInput,
-  RoomPatch,
-  SetPointerControl,
-  SetRemoteAccess,
-} from '@roomlink/shared';
+import { AssignmentInput, EnrollmentCode, Location, LocationId, LocationInput, LocationPatch, Me, Principals, RemoteAccessSettings, RoleInput, RoleView, Room, RoomId, RoomInput, RoomPatch, SetPointerControl, SetRemoteAccess, Ok } from '@roomlink/shared';
 import { z } from 'zod';
 import { ApiFailure } from '../../errors';
 import type { Caller } from '../../auth/tokens';
@@ -335,7 +317,7 @@ export function directoryRoutes(services: Services) {
       url: '/api/rooms/:roomId/restart',
       summary: 'Restart the room’s PC now (not during a call or a session)',
       params: RoomParams,
-      response: z.strictObject({ ok: z.literal(true) }),
+      response: Ok,
       status: 202,
       handler: ({ caller, params }) => {
         const tenantId = caller.principal.tenantId;
@@ -356,7 +338,7 @@ export function directoryRoutes(services: Services) {
       url: '/api/rooms/:roomId',
       summary: 'Retire a room: it leaves the directory and its device is disconnected; its audit history stays',
       params: RoomParams,
-      response: z.strictObject({ ok: z.literal(true) }),
+      response: Ok,
       handler: ({ caller, params }) => {
         const room = manageableIdleRoom(services, caller, params.roomId);
         audited(caller, () => {

@@ -1,4 +1,4 @@
-import { LOG_BUNDLE_MAX_BYTES, LogBundle, RoomId } from '@roomlink/shared';
+import { LOG_BUNDLE_MAX_BYTES, LogBundle, RoomId, Ok } from '@roomlink/shared';
 import { z } from 'zod';
 import { ApiFailure } from '../../errors';
 import type { Caller } from '../../auth/tokens';
@@ -76,7 +76,7 @@ export function logRoutes(services: Services) {
       params: UploadParams,
       body: z.instanceof(Buffer, { message: 'expected a gzip body (content-type application/gzip)' }),
       bodyLimit: LOG_BUNDLE_MAX_BYTES,
-      response: z.strictObject({ ok: z.literal(true) }),
+      response: Ok,
       handler: ({ params, body, request }) => {
         const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
         if (!token) throw new ApiFailure('unauthenticated');

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { AuditExportQuery, AuditPage, AuditQuery, AuditVerification, EnrollRequest, EnrollResponse, SessionId, SessionStarted, SessionView, StartSession } from '@roomlink/shared';
+import { AuditExportQuery, AuditPage, AuditQuery, AuditVerification, EnrollRequest, EnrollResponse, SessionId, SessionStarted, SessionView, StartSession, Ok } from '@roomlink/shared';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { auditCsvLines } from '../../audit/log';
@@ -31,7 +31,7 @@ export function sessionRoutes(services: Services) {
       url: '/api/sessions/:sessionId/end',
       summary: 'End one of the caller’s sessions',
       params: z.strictObject({ sessionId: SessionId }),
-      response: z.strictObject({ ok: z.literal(true) }),
+      response: Ok,
       handler: ({ caller, params }) => {
         broker.endByUser(caller, params.sessionId);
         return { ok: true as const };
