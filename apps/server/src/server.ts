@@ -124,7 +124,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const checkpoints = new CheckpointFile(join(config.auditCheckpointDir ?? join(config.dataDir, 'audit-checkpoints'), CHECKPOINT_FILE));
   const audit = new AuditLog(db, loadCheckpointKey(config.dataDir), checkpoints, now);
   const folder = new AuditFolder(audit, config.auditFoldMs ?? DEFAULT_AUDIT_FOLD_MS, now);
-  const monitor = new RoomMonitor(db, directory, now);
+  const monitor = new RoomMonitor(db, directory, now, (error) => log.error({ err: error }, 'health reports not committed'));
   const agents = new AgentHub(directory, monitor, folder, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
   const consoles = new ConsoleHub(log);
   const broker = new SessionBroker(
@@ -298,6 +298,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       consoleSockets.close();
       // Fastify waits for in-flight requests; their writes are synchronous, so the database is consistent when it returns.
       await app.close();
+      monitor.flush();
       folder.flush();
       seal();
       db.close();

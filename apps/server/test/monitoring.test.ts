@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HealthSignals, RoomHistory, ServerToConsole } from '@roomlink/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoomMonitor } from '../src/monitoring/room-monitor';
+import { HEALTH_BATCH_MS, RoomMonitor } from '../src/monitoring/room-monitor';
 import { LogBundles } from '../src/store/log-bundles';
 import { openDatabase } from '../src/store/db';
 import { Directory } from '../src/store/directory';
@@ -120,10 +120,12 @@ describe('room history', () => {
     const first = new RoomMonitor(db, directory, () => new Date());
     first.observe(room.id, { online: true });
     first.observe(room.id, { signals: ok });
+    first.flush();
     const written = count();
     const second = new RoomMonitor(db, directory, () => new Date());
     second.observe(room.id, { online: true });
     second.observe(room.id, { signals: ok });
+    second.flush();
     expect(count()).toBe(written);
     // The room never came back to this server: settling records it offline.
     const third = new RoomMonitor(db, directory, () => new Date());
@@ -132,6 +134,49 @@ describe('room history', () => {
       { subject: 'health', state: 'offline' },
       { subject: 'presence', state: 'offline' },
     ]);
+  });
+});
+
+describe('health reports in batches', () => {
+  it('commits the reports of many rooms together, tells listeners after the commit, and a presence change commits at once', async () => {
+    const { db, room, monitor } = monitorOnClock('A', '2026-01-01T00:00:00.000Z');
+    const other = new Directory(db, () => new Date()).createRoom('t1', { name: 'B', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
+    const count = () => db.prepare<[], { n: number }>('SELECT count(*) AS n FROM room_events').get()!.n;
+    const heard: string[] = [];
+    monitor.onChange((change) => heard.push(`${change.room.name}:${change.events.length}`));
+    monitor.observe(room.id, { online: true });
+    monitor.observe(other.id, { online: true });
+    const online = count();
+    expect(heard).toEqual(['A:3', 'B:3']);
+    monitor.observe(room.id, { signals: ok });
+    monitor.observe(other.id, { signals: { ...ok, camera: 'error' } });
+    expect(count()).toBe(online);
+    expect(heard).toHaveLength(2);
+    await expect.poll(() => heard.length, { timeout: 2 * HEALTH_BATCH_MS + 500 }).toBe(4);
+    expect(count()).toBe(online + 2 * 7);
+    // A health report followed by a presence change: both land now, in order.
+    monitor.observe(room.id, { signals: { ...ok, audio: 'error' } });
+    monitor.observe(room.id, { online: false });
+    expect(heard.slice(4)).toEqual(['A:2', 'A:2']);
+  });
+
+  it('keeps nothing of a batch whose commit fails, and hears the same report again afterwards', () => {
+    const { db, room, monitor } = monitorOnClock('A', '2026-01-01T00:00:00.000Z');
+    monitor.observe(room.id, { online: true });
+    const before = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM room_events').get()!.n;
+    // Another writer holds the database: this connection's commit cannot happen.
+    db.pragma('busy_timeout = 0');
+    const file = db.name;
+    const blocker = openDatabase(file);
+    blocker.exec('BEGIN IMMEDIATE');
+    monitor.observe(room.id, { signals: { ...ok, camera: 'error' } });
+    expect(() => monitor.flush()).toThrow(/locked|busy/i);
+    blocker.exec('ROLLBACK');
+    blocker.close();
+    expect(db.prepare<[], { n: number }>('SELECT count(*) AS n FROM room_events').get()!.n).toBe(before);
+    monitor.observe(room.id, { signals: { ...ok, camera: 'error' } });
+    monitor.flush();
+    expect(db.prepare<[], { state: string }>("SELECT state FROM room_events WHERE subject = 'camera' ORDER BY rowid DESC LIMIT 1").get()).toEqual({ state: 'error' });
   });
 });
 

@@ -128,17 +128,21 @@ export class Incidents {
     return rules;
   }
 
-  /** One pass of the rules over every room's current state. Runs on a timer, and at once after a room changes. */
+  /** One pass of the rules over every room's current state, on a timer (`DEFAULT_INCIDENT_EVERY_MS`). */
   evaluate(): void {
+    this.monitor.flush();
     const now = this.now().getTime();
     for (const room of this.monitor.rooms()) {
       const rules = this.rules(room.tenantId);
       for (const { cause, subject, failing } of causes) {
         const recorded = room.states.get(subject);
         if (!recorded) continue;
-        const lasted = now - Date.parse(recorded.at);
+        const isFailing = failing(recorded.state);
         const openId = this.open.get(`${room.roomId}\n${cause}`);
-        if (failing(recorded.state)) {
+        // Most rooms are well with nothing open: they cost a lookup each, not a date parse.
+        if (!isFailing && !openId) continue;
+        const lasted = now - Date.parse(recorded.at);
+        if (isFailing) {
           const threshold = (cause === 'offline' ? rules.offlineMinutes : rules.signalErrorMinutes) * 60_000;
           if (!openId && lasted >= threshold) this.openIncident(room.tenantId, room.roomId, cause, cause === 'offline' ? 'critical' : rules.signalSeverity[subject as HealthSignal], recorded.at);
         } else if (openId && lasted >= rules.recoverMinutes * 60_000) {

@@ -5,6 +5,13 @@ import type { Directory, RoomRecord } from '../store/directory';
 /** How long room events are kept: as long as the audit (rule 12's 180 days). */
 export const HISTORY_RETENTION_DAYS = 180;
 
+/**
+ * How long a health report may wait to be committed with the others that
+ * arrive meanwhile: at 10,000 rooms that is one commit every 50 ms instead of
+ * one per report, and a push 50 ms later at worst.
+ */
+export const HEALTH_BATCH_MS = 50;
+
 /** A subject's state and when it began. */
 export interface Recorded {
   state: string;
@@ -54,6 +61,9 @@ const subjectStates = (online: boolean, room: Pick<RoomRecord, 'signals' | 'inCa
  */
 export class RoomMonitor {
   private readonly online = new Set<string>();
+  /** Reports not yet committed, in the order they came, each with the time it came. */
+  private pending: { roomId: string; observation: Observation; at: string }[] = [];
+  private batchTimer: NodeJS.Timeout | undefined;
   /** Each room's last recorded state per subject and since when, read from the history once: a server restart adds no false transitions. */
   private readonly recorded = new Map<string, { tenantId: string; states: Map<RoomSubject, Recorded> }>();
   private readonly listeners = new Set<(change: RoomChange) => void>();
@@ -66,6 +76,9 @@ export class RoomMonitor {
     private readonly db: Db,
     private readonly directory: Directory,
     private readonly now: () => Date,
+    private readonly onError: (error: unknown) => void = (error) => {
+      throw error;
+    },
   ) {
     this.insert = db.prepare('INSERT INTO room_events (tenant_id, room_id, at, subject, state) VALUES (?, ?, ?, ?, ?)');
     this.lastStates = db.prepare<[string], { subject: RoomSubject; state: string; at: string }>(
@@ -102,30 +115,68 @@ export class RoomMonitor {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Takes what an agent said. Presence and call state gate sessions: they,
+   * and every report before them, are committed before this returns. Health
+   * reports wait up to `HEALTH_BATCH_MS` to share one commit.
+   */
   observe(roomId: string, observation: Observation): void {
-    const change = this.db.transaction(() => {
-      const isOnline = observation.online ?? this.online.has(roomId);
-      this.directory.recordAgentState(roomId, { signals: observation.signals, inCall: observation.inCall, displays: observation.displays, seen: observation.online !== undefined });
-      const after = this.directory.roomById(roomId);
-      if (!after) return null;
-      const was = this.recordedStates(after);
-      const at = this.now().toISOString();
-      const events: RoomEvent[] = [];
-      for (const [subject, state] of subjectStates(isOnline, after)) {
-        if (was.get(subject)?.state === state) continue;
-        this.insert.run(after.tenantId, roomId, at, subject, state);
-        was.set(subject, { state, at });
-        events.push({ at, subject, state });
-      }
-      return { room: after, events, isOnline };
-    })();
-    if (!change) return;
-    if (change.isOnline) this.online.add(roomId);
-    else this.online.delete(roomId);
-    if (change.events.length === 0) return;
-    const { room, events } = change;
-    const state: RoomState = { roomId, online: change.isOnline, inCall: room.inCall, signals: room.signals, health: roomHealth(change.isOnline, room.signals), lastSeenAt: room.lastSeenAt };
-    for (const listener of this.listeners) listener({ room, state, events });
+    this.pending.push({ roomId, observation, at: this.now().toISOString() });
+    if (observation.online !== undefined || observation.inCall !== undefined) this.flush();
+    else this.batchTimer ??= setTimeout(() => this.flushLogged(), HEALTH_BATCH_MS).unref();
+  }
+
+  /**
+   * Commits every pending report in one transaction, then tells the
+   * listeners. If the commit fails nothing of it is kept, in the database or
+   * in memory (each room's recorded states are read again when next needed).
+   */
+  flush(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    let changes: (RoomChange & { isOnline: boolean })[];
+    try {
+      changes = this.db.transaction(() => batch.flatMap(({ roomId, observation, at }) => this.apply(roomId, observation, at) ?? []))();
+    } catch (error) {
+      for (const { roomId } of batch) this.recorded.delete(roomId);
+      throw error;
+    }
+    for (const change of changes) {
+      if (change.isOnline) this.online.add(change.room.id);
+      else this.online.delete(change.room.id);
+      if (change.events.length === 0) continue;
+      for (const listener of this.listeners) listener(change);
+    }
+  }
+
+  /** The batch timer's flush: nobody to throw to, so a failed commit is logged (the next report of each room writes its state again). */
+  private flushLogged(): void {
+    try {
+      this.flush();
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  private apply(roomId: string, observation: Observation, at: string): (RoomChange & { isOnline: boolean }) | null {
+    // Presence comes last in a batch (it flushes at once), so the online set still holds for every report before it.
+    const isOnline = observation.online ?? this.online.has(roomId);
+    this.directory.recordAgentState(roomId, { signals: observation.signals, inCall: observation.inCall, displays: observation.displays, seen: observation.online !== undefined });
+    const room = this.directory.roomById(roomId);
+    if (!room) return null;
+    const was = this.recordedStates(room);
+    const events: RoomEvent[] = [];
+    for (const [subject, state] of subjectStates(isOnline, room)) {
+      if (was.get(subject)?.state === state) continue;
+      this.insert.run(room.tenantId, roomId, at, subject, state);
+      was.set(subject, { state, at });
+      events.push({ at, subject, state });
+    }
+    const state: RoomState = { roomId, online: isOnline, inCall: room.inCall, signals: room.signals, health: roomHealth(isOnline, room.signals), lastSeenAt: room.lastSeenAt };
+    return { room, state, events, isOnline };
   }
 
   private recordedStates(room: RoomRecord): Map<RoomSubject, Recorded> {
@@ -137,13 +188,14 @@ export class RoomMonitor {
     return entry.states;
   }
 
-  /** Every room this server has heard of since it started, with each subject's state and since when: what incident rules read. */
+  /** Every room this server has heard of since it started, with each subject's state and since when: what incident rules read (after a `flush`). */
   *rooms(): Generator<{ roomId: string; tenantId: string; states: ReadonlyMap<RoomSubject, Recorded> }> {
     for (const [roomId, entry] of this.recorded) yield { roomId, tenantId: entry.tenantId, states: entry.states };
   }
 
   /** Forgets a retired room. */
   forget(roomId: string): void {
+    this.pending = this.pending.filter((report) => report.roomId !== roomId);
     this.recorded.delete(roomId);
     this.online.delete(roomId);
   }
@@ -155,6 +207,7 @@ export class RoomMonitor {
    * flapping room is a few thousand events, not tens of thousands.
    */
   history(tenantId: string, roomId: string, from: string, to: string, step: number | null = null): RoomHistory {
+    this.flush();
     const initial = this.db
       .prepare<[string, string, string], RoomEvent>(
         `SELECT e.at, e.subject, e.state FROM room_events e
