@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HealthSignals, RoomHistory, ServerToConsole } from '@roomlink/shared';
+import type { DashboardSummary, HealthSignals, RoomHistory, ServerToConsole } from '@roomlink/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_BATCH_MS, RoomMonitor } from '../src/monitoring/room-monitor';
 import { LogBundles } from '../src/store/log-bundles';
@@ -214,6 +214,38 @@ describe('live state', () => {
     expect(await viewer.next((m) => roomState(m) && m.roomId === roomId && !m.online)).toMatchObject({ health: 'offline' });
     expect(tech.messages.filter(roomState)).toEqual([]);
     expect(outsider.messages.filter(roomState)).toEqual([]);
+  });
+});
+
+describe('the dashboard', () => {
+  it('counts what each caller may see: rooms by health and in a call, open incidents by severity with the newest, sessions for audit readers only', async () => {
+    const fast = await startHarness({ incidentEveryMs: 50 });
+    try {
+      const well = await fast.room({ name: 'Well' });
+      const broken = await fast.room({ name: 'Broken' });
+      const gone = await fast.room({ name: 'Gone' });
+      well.agent.send(health(ok));
+      broken.agent.send(health({ ...ok, network: 'error' }));
+      gone.agent.send(health(ok));
+      well.agent.send({ type: 'agent.callState', inCall: true });
+      await gone.agent.close();
+      // The observers may read the broken room only.
+      await fast.api(ADMIN, 'POST', '/api/roles', { name: 'Readers', permissions: ['rooms.read'], assignments: [{ groups: ['room-observers'], rooms: [broken.roomId] }] });
+      const dashboard = async (as: string) => (await fast.api<DashboardSummary>(as, 'GET', '/api/dashboard')).body;
+      await expect.poll(async () => (await dashboard(ADMIN)).rooms).toEqual({ total: 3, byHealth: { healthy: 1, nonUrgent: 0, critical: 1, offline: 1 }, inCall: 1 });
+      expect((await dashboard(ADMIN)).sessionsInProgress).toBe(0);
+      expect(await dashboard(VIEWER)).toEqual({ rooms: { total: 1, byHealth: { healthy: 0, nonUrgent: 0, critical: 1, offline: 0 }, inCall: 0 }, incidents: { open: { critical: 0, warning: 0 }, newest: [] }, sessionsInProgress: null });
+      // Past the rules' thresholds: the network has failed for 2 minutes, the gone room has been offline for 5.
+      fast.clock.offsetMs += 6 * 60_000;
+      await expect.poll(async () => (await dashboard(ADMIN)).incidents.open).toEqual({ critical: 2, warning: 0 });
+      expect((await dashboard(ADMIN)).incidents.newest.map((i) => i.roomName).sort()).toEqual(['Broken', 'Gone']);
+      expect((await dashboard(VIEWER)).incidents).toMatchObject({ open: { critical: 1, warning: 0 }, newest: [{ roomName: 'Broken', cause: 'signal.network' }] });
+      // Someone who may see nothing sees zeros, not an error.
+      expect((await dashboard(TECH)).rooms.total).toBe(0);
+      expect((await fast.api(OUTSIDER, 'GET', '/api/dashboard')).body).toMatchObject({ rooms: { total: 0 } });
+    } finally {
+      await fast.close();
+    }
   });
 });
 

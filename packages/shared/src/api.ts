@@ -191,6 +191,8 @@ export type RoomHistory = z.infer<typeof RoomHistory>;
 export const IncidentCause = z.enum(['offline', ...HealthSignal.options.map((s) => `signal.${s}` as const)]);
 export type IncidentCause = z.infer<typeof IncidentCause>;
 export const IncidentSeverity = z.enum(['critical', 'warning']);
+/** How many of the newest open incidents the dashboard lists. */
+export const DASHBOARD_NEWEST = 5;
 export type IncidentSeverity = z.infer<typeof IncidentSeverity>;
 /** Detected (opened by a rule), Active (someone acknowledged it), Investigating (assigned), Resolved (by hand, or automatically once recovered). */
 export const IncidentState = z.enum(['detected', 'active', 'investigating', 'resolved']);
@@ -231,6 +233,18 @@ export const IncidentQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 export type IncidentQuery = z.input<typeof IncidentQuery>;
+const Count = z.number().int().nonnegative();
+/**
+ * The home dashboard in one answer, over what the caller may see: rooms by
+ * health and in a call, open incidents by severity with the newest few, and
+ * sessions in progress (null for those who may not read sessions).
+ */
+export const DashboardSummary = z.strictObject({
+  rooms: z.strictObject({ total: Count, byHealth: z.record(RoomHealth, Count), inCall: Count }),
+  incidents: z.strictObject({ open: z.record(IncidentSeverity, Count), newest: z.array(Incident).max(DASHBOARD_NEWEST) }),
+  sessionsInProgress: Count.nullable(),
+});
+export type DashboardSummary = z.infer<typeof DashboardSummary>;
 export const IncidentNote = z.strictObject({ text: z.string().trim().min(1).max(4000) });
 export const IncidentAssign = z.strictObject({ userId: Ref, name: z.string().trim().min(1).max(200) });
 /**

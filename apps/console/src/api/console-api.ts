@@ -13,6 +13,7 @@ import {
   type AuditVerification,
   type EnrollmentCode,
   type ErrorCode,
+  type DashboardSummary,
   type Incident,
   type IncidentDetail,
   IncidentNote,
@@ -102,13 +103,14 @@ export interface ConsoleApi {
   /** Mail the development catcher received (npm start); an error elsewhere. */
   caughtMail(): Promise<CaughtMail[]>;
   incidents(query: IncidentQuery): Promise<Incident[]>;
+  /** The home dashboard's numbers over what the user may see. */
+  dashboard(): Promise<DashboardSummary>;
   /** Sessions in progress in the rooms whose audit the user may read. */
   activeSessions(): Promise<SessionView[]>;
   incident(incidentId: string): Promise<IncidentDetail>;
   /** One step of an incident's life, by the signed-in user (incidents.manage). */
   changeIncident(incidentId: string, change: IncidentChange): Promise<Incident>;
   exportIncidents(query: IncidentQuery): Promise<AuditExport>;
-  /** The room's presence, call, signal and health changes since `from`, with the state at `from`. */
   /** The room's history from `from` until now, summarised to `step` seconds (see `RoomHistory`). */
   roomHistory(roomId: RoomId, from: string, step: number): Promise<RoomHistory>;
   /** Asks the room for its logs; it uploads them to the server within 2 minutes. */
@@ -181,6 +183,7 @@ export const consoleApiArgs = {
   deliveries: z.tuple([]),
   caughtMail: z.tuple([]),
   incidents: z.tuple([IncidentQuery]),
+  dashboard: z.tuple([]),
   activeSessions: z.tuple([]),
   incident: z.tuple([IncidentIdArg]),
   changeIncident: z.tuple([IncidentIdArg, IncidentChange]),

@@ -16,6 +16,7 @@ import {
   AuditVerification,
   EnrollmentCode,
   Incident,
+  DashboardSummary,
   IncidentDetail,
   type IncidentQuery,
   Location,
@@ -271,6 +272,10 @@ export class ConsoleHost implements ConsoleApi {
 
   caughtMail(): Promise<CaughtMail[]> {
     return this.client.json('GET', '/api/dev/mail', z.array(CaughtMail));
+  }
+
+  dashboard(): Promise<DashboardSummary> {
+    return this.client.json('GET', '/api/dashboard', DashboardSummary);
   }
 
   activeSessions(): Promise<SessionView[]> {

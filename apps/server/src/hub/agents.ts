@@ -161,7 +161,7 @@ export class AgentHub {
     const open = [...this.connections.values()];
     this.connections.clear();
     for (const connection of open) {
-      this.directory.recordAgentState(connection.room.id, { seen: true });
+      this.directory.recordLastSeen(connection.room.id);
       connection.ws.close(1001, 'server shutting down');
     }
   }

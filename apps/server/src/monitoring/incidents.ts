@@ -235,6 +235,18 @@ export class Incidents {
       .map(toIncident);
   }
 
+  /** Open incidents by severity, in the tenant or in `rooms`. */
+  openCounts(tenantId: string, rooms: readonly string[] | null): Record<Incident['severity'], number> {
+    const counts = { critical: 0, warning: 0 };
+    const rows = this.db
+      .prepare<[string, string | null, string | null], { severity: Incident['severity']; n: number }>(
+        "SELECT severity, count(*) AS n FROM incidents WHERE tenant_id = ? AND state != 'resolved' AND (? IS NULL OR room_id IN (SELECT value FROM json_each(?))) GROUP BY severity",
+      )
+      .all(tenantId, rooms && JSON.stringify(rooms), rooms && JSON.stringify(rooms));
+    for (const row of rows) counts[row.severity] = row.n;
+    return counts;
+  }
+
   detail(tenantId: string, id: string): IncidentDetail | null {
     const row = this.row(id);
     if (!row || row.tenant_id !== tenantId) return null;

@@ -164,9 +164,17 @@ export class RoomMonitor {
   private apply(roomId: string, observation: Observation, at: string): (RoomChange & { isOnline: boolean }) | null {
     // Presence comes last in a batch (it flushes at once), so the online set still holds for every report before it.
     const isOnline = observation.online ?? this.online.has(roomId);
-    this.directory.recordAgentState(roomId, { signals: observation.signals, inCall: observation.inCall, displays: observation.displays, seen: observation.online !== undefined });
-    const room = this.directory.roomById(roomId);
-    if (!room) return null;
+    const before = this.directory.roomById(roomId);
+    if (!before) return null;
+    const room: RoomRecord = {
+      ...before,
+      signals: observation.signals ?? before.signals,
+      inCall: observation.inCall ?? before.inCall,
+      displays: observation.displays ?? before.displays,
+      lastSeenAt: observation.online === undefined ? before.lastSeenAt : at,
+    };
+    room.health = roomHealth(isOnline, room.signals);
+    this.directory.recordAgentState(roomId, room);
     const was = this.recordedStates(room);
     const events: RoomEvent[] = [];
     for (const [subject, state] of subjectStates(isOnline, room)) {
@@ -175,7 +183,7 @@ export class RoomMonitor {
       was.set(subject, { state, at });
       events.push({ at, subject, state });
     }
-    const state: RoomState = { roomId, online: isOnline, inCall: room.inCall, signals: room.signals, health: roomHealth(isOnline, room.signals), lastSeenAt: room.lastSeenAt };
+    const state: RoomState = { roomId, online: isOnline, inCall: room.inCall, signals: room.signals, health: room.health, lastSeenAt: room.lastSeenAt };
     return { room, state, events, isOnline };
   }
 

@@ -425,6 +425,13 @@ export class SessionBroker {
   }
 
   /** The tenant's sessions, newest first; `rooms`: only those rooms' (a scoped reader), null for all. */
+  /** How many sessions are in progress in the tenant, or in `rooms`. */
+  countActive(tenantId: string, rooms: readonly string[] | null): number {
+    return this.db
+      .prepare<[string, string | null, string | null], { n: number }>("SELECT count(*) AS n FROM sessions WHERE tenant_id = ? AND state != 'ended' AND (? IS NULL OR room_id IN (SELECT value FROM json_each(?)))")
+      .get(tenantId, rooms && JSON.stringify(rooms), rooms && JSON.stringify(rooms))!.n;
+  }
+
   list(tenantId: string, activeOnly: boolean, rooms: readonly string[] | null = null): SessionView[] {
     const rows = this.db
       .prepare<[string, string | null, string | null], { id: string; room_id: string; room_name: string; user_id: string; user_name: string; level: SessionLevel; state: SessionState; started_at: string; ended_at: string | null; end_reason: EndReason | null; input_accepted: number; input_dropped: number; input_known: number }>(

@@ -11,6 +11,7 @@ import type {
   Platform,
   RemoteAccessSettings,
   RoleView,
+  RoomHealth,
 } from '@roomlink/shared';
 import type { Db } from './db';
 
@@ -38,6 +39,8 @@ export interface RoomRecord {
   signals: HealthSignals | null;
   inCall: boolean;
   displays: DisplayInfo[];
+  /** As the room monitor last wrote it. */
+  health: RoomHealth;
   updatedAt: string;
 }
 
@@ -56,6 +59,7 @@ interface RoomRow {
   signals: string | null;
   in_call: number;
   displays: string;
+  health: RoomHealth;
   updated_at: string;
 }
 
@@ -74,6 +78,7 @@ const toRoom = (r: RoomRow): RoomRecord => ({
   signals: r.signals ? (JSON.parse(r.signals) as HealthSignals) : null,
   inCall: r.in_call === 1,
   displays: JSON.parse(r.displays) as DisplayInfo[],
+  health: r.health,
   updatedAt: r.updated_at,
 });
 
@@ -112,9 +117,8 @@ export class Directory {
     private readonly now: () => Date,
   ) {
     this.byId = db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE id = ?');
-    this.agentState = db.prepare<{ id: string; signals: string | null; inCall: number | null; displays: string | null; seen: number; now: string }>(
-      `UPDATE rooms SET signals = coalesce(@signals, signals), in_call = coalesce(@inCall, in_call), displays = coalesce(@displays, displays),
-       last_seen_at = CASE WHEN @seen = 1 THEN @now ELSE last_seen_at END, updated_at = @now WHERE id = @id`,
+    this.agentState = db.prepare<{ id: string; signals: string | null; inCall: number; displays: string; lastSeenAt: string | null; health: RoomHealth; now: string }>(
+      'UPDATE rooms SET signals = @signals, in_call = @inCall, displays = @displays, last_seen_at = @lastSeenAt, health = @health, updated_at = @now WHERE id = @id',
     );
   }
 
@@ -253,6 +257,19 @@ export class Directory {
     return this.db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE tenant_id = ? ORDER BY name').all(tenantId).map(toRoom);
   }
 
+  /** How many of the tenant's rooms are in each health, and how many of them are in a call: the dashboard's count for tenant-wide readers. */
+  roomCounts(tenantId: string): { health: RoomHealth; rooms: number; inCall: number }[] {
+    return this.db.prepare<[string], { health: RoomHealth; rooms: number; inCall: number }>('SELECT health, count(*) AS rooms, sum(in_call) AS inCall FROM rooms WHERE tenant_id = ? GROUP BY health').all(tenantId);
+  }
+
+  /** Each room's scope, health and call, without the rest of the row: the dashboard's count for readers with a scope. */
+  roomScopes(tenantId: string): { id: string; tenantId: string; location: string[]; tags: string[]; health: RoomHealth; inCall: boolean }[] {
+    return this.db
+      .prepare<[string], { id: string; location_path: string; tags: string; health: RoomHealth; in_call: number }>('SELECT id, location_path, tags, health, in_call FROM rooms WHERE tenant_id = ?')
+      .all(tenantId)
+      .map((r) => ({ id: r.id, tenantId, location: JSON.parse(r.location_path) as string[], tags: JSON.parse(r.tags) as string[], health: r.health, inCall: r.in_call === 1 }));
+  }
+
   room(tenantId: string, roomId: string): RoomRecord | undefined {
     const row = this.db.prepare<[string, string], RoomRow>('SELECT * FROM rooms WHERE tenant_id = ? AND id = ?').get(tenantId, roomId);
     return row && toRoom(row);
@@ -338,16 +355,21 @@ export class Directory {
     return { users: rows.filter((r) => r.kind === 'user').map(({ id, name, username }) => ({ id, name, username })), groups: rows.filter((r) => r.kind === 'group').map(({ id }) => ({ id })) };
   }
 
-  recordAgentState(roomId: string, state: { signals?: HealthSignals; inCall?: boolean; displays?: DisplayInfo[]; seen?: boolean }): void {
-    if (!state.signals && state.inCall === undefined && !state.displays && !state.seen) return;
+  /** What the room's agent last said, and the health the room monitor makes of it (see `roomHealth`). */
+  recordAgentState(roomId: string, live: Pick<RoomRecord, 'signals' | 'inCall' | 'displays' | 'lastSeenAt' | 'health'>): void {
     this.agentState.run({
       id: roomId,
-      signals: state.signals ? JSON.stringify(state.signals) : null,
-      inCall: state.inCall === undefined ? null : state.inCall ? 1 : 0,
-      displays: state.displays ? JSON.stringify(state.displays) : null,
-      seen: state.seen ? 1 : 0,
+      signals: live.signals && JSON.stringify(live.signals),
+      inCall: live.inCall ? 1 : 0,
+      displays: JSON.stringify(live.displays),
+      lastSeenAt: live.lastSeenAt,
+      health: live.health,
       now: this.iso(),
     });
+  }
+
+  recordLastSeen(roomId: string): void {
+    this.db.prepare('UPDATE rooms SET last_seen_at = ? WHERE id = ?').run(this.iso(), roomId);
   }
 
   // Enrollment

@@ -239,4 +239,9 @@ export const migrations: readonly string[] = [
   CREATE TABLE delivery_attempts (outbox_id TEXT NOT NULL, at TEXT NOT NULL, status TEXT NOT NULL) STRICT;
   CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts(outbox_id, at);
   `,
+  `
+  -- Each room's overall health as the monitor last wrote it, so the dashboard counts rooms by health in the database.
+  ALTER TABLE rooms ADD COLUMN health TEXT NOT NULL DEFAULT 'offline' CHECK (health IN ('healthy', 'nonUrgent', 'critical', 'offline'));
+  CREATE INDEX rooms_by_health ON rooms(tenant_id, health);
+  `,
 ];

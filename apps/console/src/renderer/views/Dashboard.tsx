@@ -1,8 +1,14 @@
-import { incidentCauseLabels, RoomHealth, roomHealthLabels, type Incident, type IncidentSeverity, type SessionView } from '@roomlink/shared';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { incidentCauseLabels, IncidentSeverity, RoomHealth, roomHealthLabels, type DashboardSummary } from '@roomlink/shared';
+import { useEffect, useState } from 'react';
+import type { ConsoleFailure } from '../../api/console-api';
+import { failureOf } from '../errors';
 import { useConsole, usePlatform } from '../store/store';
+import { throttle } from '../throttle';
 import { incidentStateLabels } from './IncidentsView';
-import { Ago } from './ui';
+import { Ago, ErrorNote } from './ui';
+
+/** How soon after a push the numbers are asked for again, at most. */
+const RELOAD_MS = 1000;
 
 /**
  * Home: how the rooms are, what is broken and who is on it, who is in a
@@ -11,28 +17,35 @@ import { Ago } from './ui';
  */
 export function Dashboard() {
   const { api, events } = usePlatform();
-  const rooms = useConsole((s) => s.rooms);
   const go = useConsole((s) => s.go);
   const setFilter = useConsole((s) => s.setFilter);
   const clearFilters = useConsole((s) => s.clearFilters);
   const openIncidents = useConsole((s) => s.openIncidents);
-  const [incidents, setIncidents] = useState<Incident[]>([]);
-  const [sessions, setSessions] = useState<SessionView[] | null>(null);
-  const load = useCallback(() => {
-    api.incidents({ state: 'open', limit: 1000 }).then(setIncidents, () => setIncidents([]));
-    // Only those who may read the audit see sessions; for the others the tile is left out.
-    api.activeSessions().then(setSessions, () => setSessions(null));
-  }, [api]);
-  useEffect(() => load(), [load]);
-  useEffect(() => events.on('incident', () => load()), [events, load]);
-  useEffect(() => events.on('session.state', () => load()), [events, load]);
+  const [summary, setSummary] = useState<DashboardSummary | null>(null);
+  const [failure, setFailure] = useState<ConsoleFailure | null>(null);
+  useEffect(() => {
+    const load = () =>
+      void api.dashboard().then(
+        (fresh) => {
+          setSummary(fresh);
+          setFailure(null);
+        },
+        // The last numbers stay, marked: a dashboard that empties when the server blinks would say all is well.
+        (error: unknown) => setFailure(failureOf(error)),
+      );
+    load();
+    // Thousands of rooms may change each minute: the numbers follow within a second, in one request.
+    const reload = throttle(load, RELOAD_MS);
+    const offs = [events.on('room.state', reload), events.on('incident', reload), events.on('session.state', reload)];
+    return () => {
+      reload.cancel();
+      for (const off of offs) off();
+    };
+  }, [api, events]);
 
-  const byHealth = useMemo(() => {
-    const counts = Object.fromEntries(RoomHealth.options.map((h) => [h, 0])) as Record<RoomHealth, number>;
-    for (const room of rooms) counts[room.health] += 1;
-    return counts;
-  }, [rooms]);
-  const bySeverity = (severity: IncidentSeverity) => incidents.filter((i) => i.severity === severity).length;
+  if (!summary) return <div className="dashboard">{failure ? <ErrorNote error={failure} /> : <p aria-busy="true">Loading…</p>}</div>;
+  const { byHealth } = summary.rooms;
+  const { open, newest } = summary.incidents;
   const showRooms = (health: RoomHealth) => {
     clearFilters();
     setFilter('health', health);
@@ -41,6 +54,7 @@ export function Dashboard() {
 
   return (
     <div className="dashboard">
+      <ErrorNote error={failure} />
       <section className="panel" aria-label="Rooms by health">
         <h2>Rooms</h2>
         <div className="health-bar" aria-hidden="true">
@@ -52,28 +66,31 @@ export function Dashboard() {
               <b>{byHealth[health]}</b> {roomHealthLabels[health]}
             </button>
           ))}
+          <div className="tile" data-testid="dashboard-in-call">
+            <b>{summary.rooms.inCall}</b> in a call
+          </div>
         </div>
       </section>
       <section className="panel" aria-label="Open incidents">
         <h2>Open incidents</h2>
         <div className="tiles">
-          {(['critical', 'warning'] as const).map((severity) => (
+          {IncidentSeverity.options.map((severity) => (
             <button key={severity} type="button" className={`tile severity ${severity}`} data-testid={`dashboard-incidents-${severity}`} onClick={() => openIncidents(severity)}>
-              <b>{bySeverity(severity)}</b> {severity === 'critical' ? 'Critical' : 'Warning'}
+              <b>{open[severity]}</b> {severity === 'critical' ? 'Critical' : 'Warning'}
             </button>
           ))}
-          {sessions && (
+          {summary.sessionsInProgress !== null && (
             <div className="tile" data-testid="dashboard-sessions">
-              <b>{sessions.length}</b> session{sessions.length === 1 ? '' : 's'} in progress
+              <b>{summary.sessionsInProgress}</b> session{summary.sessionsInProgress === 1 ? '' : 's'} in progress
             </div>
           )}
         </div>
         <h3>Newest</h3>
-        {incidents.length === 0 ? (
+        {newest.length === 0 ? (
           <p className="empty">No open incidents.</p>
         ) : (
           <ul className="newest-incidents">
-            {incidents.slice(0, 5).map((i) => (
+            {newest.map((i) => (
               <li key={i.id}>
                 <span className={`severity ${i.severity}`}>{i.severity === 'critical' ? 'Critical' : 'Warning'}</span> {incidentCauseLabels[i.cause]} in <b>{i.roomName}</b> · {incidentStateLabels[i.state]} · <Ago at={i.openedAt} />
               </li>

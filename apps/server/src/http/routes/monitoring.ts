@@ -1,4 +1,6 @@
-import { RoomHistory, RoomHistoryQuery, RoomId } from '@roomlink/shared';
+import { can, holdsAnywhere, roomsWithRemoteAccess, type Permission } from '@roomlink/rbac';
+import { DASHBOARD_NEWEST, DashboardSummary, RoomHealth, RoomHistory, RoomHistoryQuery, RoomId } from '@roomlink/shared';
+import type { Caller } from '../../auth/tokens';
 import { z } from 'zod';
 import { ApiFailure } from '../../errors';
 import { HISTORY_RETENTION_DAYS } from '../../monitoring/room-monitor';
@@ -7,9 +9,52 @@ import { visibleRoom, type Services } from '../services';
 
 const RoomParams = z.strictObject({ roomId: RoomId });
 
-/** A room's health over time: what the timeline charts draw. */
+/**
+ * The dashboard's numbers, in the database: a tenant-wide reader's rooms are
+ * counted by an index; a scoped reader's are filtered by rbac over each
+ * room's scope alone (no full rows).
+ */
+function dashboard(services: Services, caller: Caller): DashboardSummary {
+  const { directory, incidents, broker } = services;
+  const { tenantId } = caller.principal;
+  const policy = directory.policy(tenantId);
+  const byHealth = Object.fromEntries(RoomHealth.options.map((health) => [health, 0])) as Record<RoomHealth, number>;
+  let inCall = 0;
+  let scopes: ReturnType<typeof directory.roomScopes> | undefined;
+  /** The rooms where the caller holds `permission`: null for the whole tenant. */
+  const roomsWhere = (permission: Permission) => (can(policy, caller.principal, permission) ? null : (scopes ??= directory.roomScopes(tenantId)).filter((room) => can(policy, caller.principal, permission, room)).map((room) => room.id));
+  if (can(policy, caller.principal, 'rooms.read')) {
+    for (const row of directory.roomCounts(tenantId)) {
+      byHealth[row.health] = row.rooms;
+      if (row.health !== 'offline') inCall += row.inCall;
+    }
+  } else {
+    scopes ??= directory.roomScopes(tenantId);
+    const reachable = roomsWithRemoteAccess(policy, caller.principal, scopes);
+    for (const room of scopes) {
+      if (!reachable.has(room.id) && !can(policy, caller.principal, 'rooms.read', room)) continue;
+      byHealth[room.health] += 1;
+      if (room.inCall && room.health !== 'offline') inCall += 1;
+    }
+  }
+  const readable = roomsWhere('rooms.read');
+  return {
+    rooms: { total: Object.values(byHealth).reduce((a, b) => a + b, 0), byHealth, inCall },
+    incidents: { open: incidents.openCounts(tenantId, readable), newest: incidents.list(tenantId, { state: 'open', limit: DASHBOARD_NEWEST }, readable) },
+    sessionsInProgress: holdsAnywhere(policy, caller.principal, 'audit.read') ? broker.countActive(tenantId, roomsWhere('audit.read')) : null,
+  };
+}
+
+/** A room's health over time, and the home dashboard. */
 export function monitoringRoutes(services: Services) {
   return [
+    route({
+      method: 'GET',
+      url: '/api/dashboard',
+      summary: 'The home dashboard: rooms by health and in a call, open incidents by severity with the newest, sessions in progress (audit readers)',
+      response: DashboardSummary,
+      handler: ({ caller }) => dashboard(services, caller),
+    }),
     route({
       method: 'GET',
       url: '/api/rooms/:roomId/history',
