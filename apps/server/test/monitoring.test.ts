@@ -79,7 +79,7 @@ describe('room history', () => {
     expect((await history(roomId, new Date().toISOString(), TECH)).status).toBe(404);
   });
 
-  it('summarises a flapping signal to a step: the worst state each step reached and the state it ended in, nothing lost between pixels', () => {
+  it('summarises a flapping signal to a step: the worst state of each step from its start, equal steps merged, nothing lost between pixels', () => {
     const { clock, room, monitor } = monitorOnClock('Flapping', '2026-03-01T00:00:00.000Z');
     monitor.observe(room.id, { online: true, signals: ok });
     // Minute by minute for an hour: the camera warns, fails for one minute at 00:17, recovers; then stays ok.
@@ -91,24 +91,21 @@ describe('room history', () => {
     const from = '2026-03-01T00:00:00.000Z';
     const to = '2026-03-01T02:00:00.000Z';
     const exact = monitor.history('t1', room.id, from, to);
-    const cameraEvents = (h: RoomHistory) => h.events.filter((e) => e.subject === 'camera');
+    const events = (h: RoomHistory, subject: string) => h.events.filter((e) => e.subject === subject).map((e) => `${e.at.slice(11, 19)} ${e.state}`);
     expect(exact.step).toBeNull();
-    expect(cameraEvents(exact)).toHaveLength(41);
-    // Ten-minute steps: a step that flapped shows its worst state from its first change, then the state it ended in
-    // (when that differs) from its last change; the one-minute error at 00:17 stays visible.
+    expect(events(exact, 'camera')).toHaveLength(41);
+    // Ten-minute steps. 00:10-00:20 holds the one-minute error; 00:40-00:50 began in a warning that lasted until 00:40:30,
+    // so the camera shows ok from 00:50; the warning steps between are one event.
     const summary = monitor.history('t1', room.id, from, to, 600);
     expect(summary.step).toBe(600);
-    expect(cameraEvents(summary).map((e) => `${e.at.slice(11, 19)} ${e.state}`)).toEqual([
-      '00:00:00 warning',
-      '00:10:30 error',
-      '00:19:30 warning',
-      '00:20:30 warning',
-      '00:30:30 warning',
-      '00:40:30 ok',
-    ]);
-    // Subjects that changed once in a step come through as they are, and every event stays in time order.
+    expect(events(summary, 'camera')).toEqual(['00:00:00 warning', '00:10:00 error', '00:20:00 warning', '00:50:00 ok']);
+    expect(events(summary, 'presence')).toEqual(['00:00:00 online']);
     expect(summary.events.map((e) => e.at)).toEqual([...summary.events.map((e) => e.at)].sort());
-    expect(summary.events.filter((e) => e.subject === 'presence')).toEqual(exact.events.filter((e) => e.subject === 'presence'));
+    // One-minute steps from inside the failure: it is the initial state, and 00:18-00:19, which recovered at 00:18:30, is still
+    // its step; every later minute held a warning until the camera settled at 00:40:30.
+    const later = monitor.history('t1', room.id, '2026-03-01T00:18:00.000Z', to, 60);
+    expect(later.initial.find((e) => e.subject === 'camera')?.state).toBe('error');
+    expect(events(later, 'camera')).toEqual(['00:19:00 warning', '00:41:00 ok']);
   });
 
   it('adds no transition when a restarted server hears the same state again', () => {

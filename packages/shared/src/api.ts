@@ -179,10 +179,11 @@ export const RoomHistoryQuery = z.strictObject({
 });
 /**
  * The room's events in the window, with the state of every subject as it
- * stood when the window opened. With a `step`, each subject's changes within
- * one step of time come as at most two events: the worst state they reached,
- * at the first change, and the state they ended in, at the last; so a brief
- * failure between two pixels still shows.
+ * stood when the window opened. With a `step`, the window is cut into steps
+ * from `from`, and each subject gets the worst state it was in during each
+ * step, at the step's start, wherever that differs from the step before: a
+ * chart's pixel shows the worst of its moment, so a brief failure never
+ * falls between two, and a room flapping all month is a few events.
  */
 export const RoomHistory = z.strictObject({ from: IsoTime, to: IsoTime, step: z.number().int().nullable(), initial: z.array(RoomEvent), events: z.array(RoomEvent) });
 export type RoomHistory = z.infer<typeof RoomHistory>;

@@ -1,4 +1,4 @@
-import { HealthSignal, roomHealth, stateLevels, type DisplayInfo, type HealthSignals, type RoomEvent, type RoomHealth, type RoomHistory, type RoomSubject } from '@roomlink/shared';
+import { HealthSignal, roomHealth, stateLevel, stateLevels, type DisplayInfo, type HealthSignals, type RoomEvent, type RoomHealth, type RoomHistory, type RoomSubject } from '@roomlink/shared';
 import type { Db } from '../store/db';
 import type { Directory, RoomRecord } from '../store/directory';
 
@@ -87,10 +87,10 @@ export class RoomMonitor {
     this.events = db.prepare<[string, string, string, string], RoomEvent>('SELECT at, subject, state FROM room_events WHERE tenant_id = ? AND room_id = ? AND at >= ? AND at < ? ORDER BY at, rowid');
     // The level is a single digit before the state, so the largest string is the worst state; times sort as ISO strings, and rowid breaks a tie.
     const level = `CASE state ${Object.entries(stateLevels).map(([state, n]) => `WHEN '${state}' THEN ${n}`).join(' ')} ELSE 0 END`;
-    this.steps = db.prepare<{ tenantId: string; roomId: string; from: string; to: string; step: number }, { subject: RoomSubject; count: number; firstAt: string; last: string; worst: string }>(
-      `SELECT subject, count(*) AS count, min(at) AS firstAt, max(at || '|' || printf('%012d', rowid) || '|' || state) AS last, max((${level}) || state) AS worst
+    this.steps = db.prepare<{ tenantId: string; roomId: string; from: string; to: string; step: number }, { subject: RoomSubject; step: number; last: string; worst: string }>(
+      `SELECT subject, CAST((julianday(at) - julianday(:from)) * 86400.0 / :step AS INTEGER) AS step, max(at || '|' || printf('%012d', rowid) || '|' || state) AS last, max((${level}) || state) AS worst
        FROM room_events WHERE tenant_id = :tenantId AND room_id = :roomId AND at >= :from AND at < :to
-       GROUP BY subject, CAST((julianday(at) - julianday(:from)) * 86400.0 / :step AS INTEGER)`,
+       GROUP BY subject, step ORDER BY subject, step`,
     );
   }
 
@@ -210,9 +210,9 @@ export class RoomMonitor {
 
   /**
    * The room's events between `from` and `to`, with each subject's state as
-   * it stood at `from`; with a `step` (seconds), summarised to at most two
-   * events per subject and step (see `RoomHistory`), so a month of a
-   * flapping room is a few thousand events, not tens of thousands.
+   * it stood at `from`; with a `step` (seconds), summarised to the worst
+   * state of each step (see `RoomHistory`), so a month of a flapping room is
+   * a few events per change of the picture, not one per change of the room.
    */
   history(tenantId: string, roomId: string, from: string, to: string, step: number | null = null): RoomHistory {
     this.flush();
@@ -222,26 +222,47 @@ export class RoomMonitor {
          WHERE e.rowid IN (SELECT max(rowid) FROM room_events WHERE tenant_id = ? AND room_id = ? AND at < ? GROUP BY subject)`,
       )
       .all(tenantId, roomId, from);
-    const events = step ? this.summary(tenantId, roomId, from, to, step) : this.events.all(tenantId, roomId, from, to);
+    const events = step ? this.summary(tenantId, roomId, from, to, step, initial) : this.events.all(tenantId, roomId, from, to);
     return { from, to, step, initial, events };
   }
 
   /**
-   * Per subject and step, in SQL (a month of a busy room is tens of
-   * thousands of rows, too many to carry out one by one): how many changes,
-   * the first, the last with its state, and the worst state by level.
+   * Each subject's worst state per step, from the step's start, where it
+   * differs from the step before. A step's worst counts the state it began
+   * in (the last of the step before), so a failure that ends inside a step
+   * colours all of it, and a brief one never falls between two. The steps
+   * are grouped in SQL (a month of a busy room is tens of thousands of rows,
+   * too many to carry out one by one): the worst state and the last.
    */
-  private summary(tenantId: string, roomId: string, from: string, to: string, step: number): RoomEvent[] {
+  private summary(tenantId: string, roomId: string, from: string, to: string, step: number, initial: readonly RoomEvent[]): RoomEvent[] {
+    const fromMs = Date.parse(from);
+    const steps = Math.ceil((Date.parse(to) - fromMs) / (step * 1000));
+    const startOf = (index: number) => new Date(fromMs + index * step * 1000).toISOString();
+    const worse = (a: string | null, b: string) => (a !== null && (stateLevel(a) ?? 0) > (stateLevel(b) ?? 0) ? a : b);
     const out: RoomEvent[] = [];
-    for (const group of this.steps.all({ tenantId, roomId, from, to, step })) {
-      const [lastAt, , lastState] = group.last.split('|') as [string, string, string];
-      const worst = group.worst.slice(1);
-      if (group.count === 1) {
-        out.push({ at: lastAt, subject: group.subject, state: lastState });
-        continue;
+    const bySubject = new Map<RoomSubject, { step: number; last: string; worst: string }[]>();
+    for (const { subject, ...group } of this.steps.all({ tenantId, roomId, from, to, step })) {
+      const groups = bySubject.get(subject);
+      if (groups) groups.push(group);
+      else bySubject.set(subject, [group]);
+    }
+    for (const [subject, groups] of bySubject) {
+      /** The state the subject is in at the start of the next step, and the one the summary last gave. */
+      let current = initial.find((e) => e.subject === subject)?.state ?? null;
+      let shown = current;
+      let next = 0;
+      const show = (index: number, state: string) => {
+        if (state !== shown) out.push({ at: startOf(index), subject, state });
+        shown = state;
+      };
+      for (const group of groups) {
+        // Steps without a change hold the state the last one ended in.
+        if (group.step > next && current !== null) show(next, current);
+        show(group.step, worse(current, group.worst.slice(1)));
+        current = group.last.slice(group.last.lastIndexOf('|') + 1);
+        next = group.step + 1;
       }
-      out.push({ at: group.firstAt, subject: group.subject, state: worst });
-      if (lastState !== worst) out.push({ at: lastAt, subject: group.subject, state: lastState });
+      if (next < steps && current !== null) show(next, current);
     }
     return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }

@@ -59,9 +59,12 @@ export function HealthTimeline({ room }: { room: Room }) {
     api.roomHistory(room.id, new Date(Date.now() - ranges[range]).toISOString(), timelineStep(ranges[range])).then(setHistory, (e: unknown) => setError(failureOf(e)));
   }, [api, room.id, range, live]);
   const data = useMemo(() => (history ? lanes(history) : []), [history]);
+  // The step says which window is on screen: set once the lanes' charts exist (a parent's effects run after its children's).
+  const section = useRef<HTMLElement>(null);
+  useEffect(() => section.current?.setAttribute('data-step', String(history?.step ?? '')), [history]);
 
   return (
-    <section className="timeline" aria-label="Health over time" data-step={history?.step ?? ''}>
+    <section ref={section} className="timeline" aria-label="Health over time">
       <div role="group" aria-label="Time range" className="ranges">
         {(Object.keys(ranges) as Range[]).map((r) => (
           <button key={r} type="button" aria-pressed={r === range} onClick={() => setRange(r)}>
