@@ -15,6 +15,8 @@ export const systemPackages = [
   'openssl', // the local sign-in provider's CA and certificate
   'coturn', // TURN for rooms and technicians behind NAT: the relay tests and npm run cluster
   'haproxy', // the load balancer in front of server nodes: its tests and npm run cluster
+  'postgresql', // the clustered store: its tests and npm run cluster (each starts its own throwaway instance)
+  'redis-server', // presence and signaling between server nodes: its tests and npm run cluster
 ];
 
 function missingPackages() {
