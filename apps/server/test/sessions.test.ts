@@ -97,6 +97,24 @@ describe('rule 5: who may start a session, and every refusal audited', () => {
   });
 });
 
+describe('one live session per room, held by the database', () => {
+  it('refuses a room whose session another process left open (a crashed node), and lets it go once that session ends', async () => {
+    const { roomId } = await h.room({ locationId: building });
+    // What a node that died mid-session leaves behind: the row, holding the room; no process here knows it.
+    const { db } = h.server.services;
+    db.prepare("INSERT INTO sessions (id, tenant_id, room_id, room_name, user_id, user_name, level, console_device, state, started_at, live_room) VALUES ('ses-elsewhere', 'contoso', ?, 'R', 'u-1', 'Other Tech', 'view', '{}', 'active', ?, ?)").run(roomId, new Date().toISOString(), roomId);
+    expect((await start(TECH, roomId)).body.error?.code).toBe('room_busy');
+    expect(await lastAudit('session.refused')).toMatchObject({ data: { code: 'room_busy' } });
+    expect(() => db.prepare("INSERT INTO sessions (id, tenant_id, room_id, room_name, user_id, user_name, level, console_device, state, started_at, live_room) VALUES ('ses-twin', 'contoso', ?, 'R', 'u-2', 'Twin', 'view', '{}', 'requested', ?, ?)").run(roomId, new Date().toISOString(), roomId)).toThrow(/UNIQUE/);
+    db.prepare("UPDATE sessions SET state = 'ended', live_room = NULL WHERE id = 'ses-elsewhere'").run();
+    const started = await start(TECH, roomId);
+    expect(started.status).toBe(201);
+    await h.api(TECH, 'POST', `/api/sessions/${started.body.sessionId}/end`);
+    // An ended session lets go of its room (here once the end's acknowledgement from the room times out).
+    await expect.poll(() => db.prepare<[string], { live_room: string | null }>('SELECT live_room FROM sessions WHERE id = ?').get(started.body.sessionId)?.live_room, { timeout: 10_000 }).toBeNull();
+  });
+});
+
 describe('pointer control', () => {
   it('is off until an administrator turns it on, audited; then only modify grants carry it', async () => {
     // A fresh room each time: an ended session keeps its room until the room reports the end.

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import { remoteAccessLevel, type Principal } from '@roomlink/rbac';
 import {
@@ -183,23 +184,29 @@ export class SessionBroker {
     const grant = await this.signGrant(session);
     // The room may have been taken while the grant was being signed.
     if (this.byRoom.has(room.id)) refuse('room_busy', room);
+    try {
+      this.db.transaction(() => {
+        this.db
+          .prepare('INSERT INTO sessions (id, tenant_id, room_id, room_name, user_id, user_name, level, console_device, state, started_at, live_room) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(session.id, tenantId, room.id, room.name, session.userId, session.userName, level, JSON.stringify(device), 'requested', new Date(session.startedAt).toISOString(), room.id);
+        this.audit.append({
+          tenantId,
+          type: 'session.started',
+          actorId: session.userId,
+          actorName: session.userName,
+          roomId: room.id,
+          roomName: room.name,
+          sessionId: session.id,
+          data: { level, consoleDevice: device, grantId: session.grantId, assignmentIds: decision.assignmentIds },
+        });
+      })();
+    } catch (error) {
+      // The database holds the room for a session this process does not know: one a crashed process left open.
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') refuse('room_busy', room);
+      throw error;
+    }
     this.live.set(session.id, session);
     this.byRoom.set(room.id, session);
-    this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO sessions (id, tenant_id, room_id, room_name, user_id, user_name, level, console_device, state, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(session.id, tenantId, room.id, room.name, session.userId, session.userName, level, JSON.stringify(device), 'requested', new Date(session.startedAt).toISOString());
-      this.audit.append({
-        tenantId,
-        type: 'session.started',
-        actorId: session.userId,
-        actorName: session.userName,
-        roomId: room.id,
-        roomName: room.name,
-        sessionId: session.id,
-        data: { level, consoleDevice: device, grantId: session.grantId, assignmentIds: decision.assignmentIds },
-      });
-    })();
     this.timer(session, 'setup', this.config.setupTimeoutMs, () => this.end(session.id, 'setup_timeout'));
     if (!this.links.consoleOnline(tenantId, session.userId)) this.timer(session, 'consoleGrace', this.config.graceMs, () => this.end(session.id, 'control_plane_lost'));
     // Both ends get the same servers and credentials; TURN credentials name the session, so the relay's log does too.
@@ -283,7 +290,7 @@ export class SessionBroker {
     if (!row) return;
     this.db.transaction(() => {
       this.db
-        .prepare("UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ?, input_accepted = ?, input_dropped = ?, input_known = ? WHERE id = ?")
+        .prepare("UPDATE sessions SET state = 'ended', live_room = NULL, ended_at = ?, end_reason = ?, input_accepted = ?, input_dropped = ?, input_known = ? WHERE id = ?")
         .run(endedAt?.toISOString() ?? null, reason, input?.accepted ?? 0, input?.dropped ?? 0, input ? 1 : 0, sessionId);
       const startedAt = Date.parse(row.started_at);
       this.audit.append({

@@ -243,5 +243,12 @@ export const migrations: readonly string[] = [
   -- Each room's overall health as the monitor last wrote it, so the dashboard counts rooms by health in the database.
   ALTER TABLE rooms ADD COLUMN health TEXT NOT NULL DEFAULT 'offline' CHECK (health IN ('healthy', 'nonUrgent', 'critical', 'offline'));
   CREATE INDEX rooms_by_health ON rooms(tenant_id, health);
+  `,  `
+  -- One live session per room, said by the database and not by one process's memory: a session holds its room in
+  -- live_room until it ends. Rooms a crash left with two open sessions keep the newest here; the older ones end as
+  -- orphans do (the broker closes them, audited).
+  ALTER TABLE sessions ADD COLUMN live_room TEXT;
+  UPDATE sessions SET live_room = room_id WHERE state != 'ended' AND rowid IN (SELECT max(rowid) FROM sessions WHERE state != 'ended' GROUP BY room_id);
+  CREATE UNIQUE INDEX sessions_one_live_per_room ON sessions(live_room);
   `,
 ];
