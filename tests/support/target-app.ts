@@ -22,6 +22,8 @@ export interface TargetApp {
   workload(workload: Workload): Promise<void>;
   /** Plays the video workload's region at 30 fps, or stops it. */
   play(on: boolean): Promise<void>;
+  /** How many video frames the app has drawn since the page opened: what it managed of its 30 fps. */
+  videoFrames(): Promise<number>;
   /** Where the page's top left corner is on the monitor: below the browser's tab strip and address bar. */
   pageOrigin(): Promise<[number, number]>;
   close(): Promise<void>;
@@ -148,6 +150,7 @@ export async function startTargetApp(display: string, monitor: { x: number; y: n
       }),
     workload: (workload) => page.evaluate(`window.workload(${JSON.stringify(workload)})`),
     play: (on) => page.evaluate(`window.play(${on})`),
+    videoFrames: () => page.evaluate<number>('shown'),
     pageOrigin: () => page.evaluate(() => [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight] as [number, number]),
     close: () => browser.close(),
   };

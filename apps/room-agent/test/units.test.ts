@@ -150,7 +150,16 @@ describe('motion', () => {
     expect(animate(tracker, 3000, 400, 4000)).toBeNull();
   });
 
-  it('keeps the region while it moves, grows it only, and ends it once still', () => {
+  it('follows a video into its window once the repaint that opened the window is half a second past', () => {
+    const tracker = new MotionTracker(display);
+    // The window opens (the whole screen repaints), and its video starts in the same moment.
+    tracker.observe({ x: 0, y: 0, w: 1920, h: 1080 }, 8000, 0);
+    const opening = animate(tracker, 33, 33, 400)!;
+    expect(opening).toEqual({ x: 0, y: 0, w: 1920, h: 1080 });
+    expect(animate(tracker, 466, 33, 300)).toEqual({ x: 1216, y: 0, w: 704, h: 448 });
+  });
+
+  it('keeps the region while it moves, grows it as it moves, and ends it once still', () => {
     const tracker = new MotionTracker(display);
     const region = animate(tracker, 0, 33, 600)!;
     expect(tracker.observe({ x: 1300, y: 100, w: 64, h: 64 }, 6, 650)).toBe(region);

@@ -40,6 +40,8 @@ const REFINE_TILES_PER_FRAME = 64;
 /** Tiles ready at once travel together up to this many bytes, so a small change is one message on the wire. */
 const BATCH_BYTES = 32 * 1024;
 const RETRY_MS = 5;
+/** Video frames that may go back to back after a pause (see `videoWait`). */
+const VIDEO_BURST = 2;
 const LATENCY_SAMPLES = 2000;
 
 export interface PumpStats {
@@ -93,7 +95,9 @@ export class PicturePump {
   private motion: MotionTracker | null = null;
   private region: Rect | null = null;
   private regionChanged = false;
-  private lastVideoAt = 0;
+  /** Video frames the pump may send now (see `videoWait`), and when that was counted. */
+  private videoCredit = VIDEO_BURST;
+  private videoCreditAt = 0;
   private frame = 0;
   private displaySent = false;
   /** The first picture, encoded while the link comes up. */
@@ -152,7 +156,7 @@ export class PicturePump {
     // A still screen sends no damage: the end of motion is noticed by looking.
     const stillCheck = this.region ? this.options.motion.stillMs / 4 : Infinity;
     if (!work && refineIn === Infinity && stillCheck === Infinity) return;
-    const wait = delay ?? (work ? (this.region ? Math.max(0, this.lastVideoAt + 1000 / this.options.maxFps - performance.now()) : 0) : Math.min(refineIn, stillCheck));
+    const wait = delay ?? (work ? (this.region ? this.videoWait(performance.now()) : 0) : Math.min(refineIn, stillCheck));
     const due = performance.now() + wait;
     // A change must not wait behind a later refresh or still check that is already set.
     if (this.timer) {
@@ -269,9 +273,9 @@ export class PicturePump {
     if (this.regionChanged) {
       this.out.sendPicture({ kind: 'video', epoch: this.epoch, frame, ...(this.region ?? { x: 0, y: 0, w: 0, h: 0 }) });
       this.regionChanged = false;
-      if (this.region) this.feedVideo(reference, this.region);
+      if (this.region) this.feedVideo(reference, this.region, started);
     } else if (this.region && this.pending.touches(this.region)) {
-      this.feedVideo(reference, this.region);
+      this.feedVideo(reference, this.region, started);
     }
     if (this.region) {
       this.pending.unmark(this.region);
@@ -363,12 +367,29 @@ export class PicturePump {
     return r.x >= this.region.x && r.y >= this.region.y && r.x < this.region.x + this.region.w && r.y < this.region.y + this.region.h;
   }
 
-  private feedVideo(reference: Uint8Array, region: Rect): void {
+  /**
+   * Milliseconds until the video may take another frame: `maxFps` frames a
+   * second on average, counted from each capture's start (not the end of
+   * its work), with a burst of VIDEO_BURST, so an app drawing at exactly
+   * that rate has every frame taken the moment it lands instead of
+   * half of them falling between two evenly paced grabs.
+   */
+  private videoWait(now: number): number {
+    if (now > this.videoCreditAt) {
+      this.videoCredit = Math.min(VIDEO_BURST, this.videoCredit + ((now - this.videoCreditAt) * this.options.maxFps) / 1000);
+      this.videoCreditAt = now;
+    }
+    return this.videoCredit >= 1 ? 0 : ((1 - this.videoCredit) * 1000) / this.options.maxFps;
+  }
+
+  /** `grabbedAt`: when this frame's capture began. */
+  private feedVideo(reference: Uint8Array, region: Rect, grabbedAt: number): void {
     const rgba = cropRgba(reference, this.width, region);
     const i420 = new Uint8Array((region.w * region.h * 3) / 2);
     wrtc.nonstandard.rgbaToI420({ width: region.w, height: region.h, data: rgba }, { width: region.w, height: region.h, data: i420 });
     this.out.video.onFrame({ width: region.w, height: region.h, data: i420 });
-    this.lastVideoAt = performance.now();
+    this.videoWait(grabbedAt);
+    this.videoCredit -= 1;
     this.stats.videoFrames += 1;
   }
 }
