@@ -11,6 +11,11 @@ import { RoomMonitor } from '../src/monitoring/room-monitor';
 import { openDatabase, type Db } from '../src/store/db';
 import { Directory, type RoomRecord } from '../src/store/directory';
 
+/** A batched commit that fails in a test fails the test. */
+const failTest = (error: unknown) => {
+  throw error;
+};
+
 /** Incident rules with a controlled clock: open after the cause has lasted, one per cause under flapping, resolve by themselves, reopen. */
 
 const ok: HealthSignals = { app: 'ok', audio: 'ok', camera: 'ok', display: 'ok', network: 'ok', signIn: 'ok' };
@@ -47,7 +52,7 @@ beforeEach(() => {
   const directory = new Directory(db, now);
   directory.ensureTenant('t1');
   room = directory.createRoom('t1', { name: 'Fjord', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
-  monitor = new RoomMonitor(db, directory, now);
+  monitor = new RoomMonitor(db, directory, now, failTest);
   audit = new AuditLog(db, keys, new CheckpointFile(join(dir, CHECKPOINT_FILE)), now);
   incidents = new Incidents(db, directory, monitor, audit, now);
   monitor.observe(room.id, { online: true, signals: ok });

@@ -9,6 +9,11 @@ import { openDatabase } from '../src/store/db';
 import { Directory } from '../src/store/directory';
 import { ADMIN, grantAccess, OUTSIDER, startHarness, TECH, VIEWER, type Harness } from './harness';
 
+/** A batched commit that fails in a test fails the test. */
+const failTest = (error: unknown) => {
+  throw error;
+};
+
 /** Live room state and its history: every transition stored once, pushed at once to the consoles that may see the room. */
 
 let h: Harness;
@@ -24,7 +29,7 @@ function monitorOnClock(name: string, start: string) {
   const directory = new Directory(db, () => clock.now);
   directory.ensureTenant('t1');
   const room = directory.createRoom('t1', { name, locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
-  return { db, clock, room, monitor: new RoomMonitor(db, directory, () => clock.now) };
+  return { db, clock, room, monitor: new RoomMonitor(db, directory, () => clock.now, failTest) };
 }
 
 beforeAll(async () => {
@@ -114,18 +119,18 @@ describe('room history', () => {
     directory.ensureTenant('t1');
     const room = directory.createRoom('t1', { name: 'R', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
     const count = () => db.prepare<[], { n: number }>('SELECT count(*) AS n FROM room_events').get()!.n;
-    const first = new RoomMonitor(db, directory, () => new Date());
+    const first = new RoomMonitor(db, directory, () => new Date(), failTest);
     first.observe(room.id, { online: true });
     first.observe(room.id, { signals: ok });
     first.flush();
     const written = count();
-    const second = new RoomMonitor(db, directory, () => new Date());
+    const second = new RoomMonitor(db, directory, () => new Date(), failTest);
     second.observe(room.id, { online: true });
     second.observe(room.id, { signals: ok });
     second.flush();
     expect(count()).toBe(written);
     // The room never came back to this server: settling records it offline.
-    const third = new RoomMonitor(db, directory, () => new Date());
+    const third = new RoomMonitor(db, directory, () => new Date(), failTest);
     third.settle();
     expect(db.prepare<[], { subject: string; state: string }>("SELECT subject, state FROM room_events WHERE subject IN ('presence', 'health') ORDER BY rowid DESC LIMIT 2").all()).toEqual([
       { subject: 'health', state: 'offline' },

@@ -76,9 +76,8 @@ export class RoomMonitor {
     private readonly db: Db,
     private readonly directory: Directory,
     private readonly now: () => Date,
-    private readonly onError: (error: unknown) => void = (error) => {
-      throw error;
-    },
+    /** Where a failed commit of batched health reports goes: the batch timer has no caller to throw to. */
+    private readonly onError: (error: unknown) => void,
   ) {
     this.insert = db.prepare('INSERT INTO room_events (tenant_id, room_id, at, subject, state) VALUES (?, ?, ?, ?, ?)');
     this.lastStates = db.prepare<[string], { subject: RoomSubject; state: string; at: string }>(
