@@ -75,10 +75,12 @@ export default async function monitoringBench(): Promise<BenchReport> {
     const pushMs: number[] = [];
     consoleSocket.on('message', (data) => {
       const parsed = decodeMessage(ServerToConsole, String(data));
-      if (!parsed.ok || parsed.value.type !== 'room.state') return;
-      const at = sentAt.get(parsed.value.roomId);
-      if (at !== undefined) pushMs.push(performance.now() - at);
-      sentAt.delete(parsed.value.roomId);
+      if (!parsed.ok || parsed.value.type !== 'room.states') return;
+      for (const { roomId } of parsed.value.states) {
+        const at = sentAt.get(roomId);
+        if (at !== undefined) pushMs.push(performance.now() - at);
+        sentAt.delete(roomId);
+      }
     });
 
     // Each room changes one signal a minute, spread evenly: one change every 60 s / ROOMS.

@@ -151,8 +151,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const ref = roomRef(room);
     return (caller: Caller) => can(policy, caller.principal, 'rooms.read', ref) || remoteAccessLevel(policy, caller.principal, ref).level !== 'none';
   };
-  // Live state: every change reaches each console that may see the room, at once.
-  monitor.onChange(({ room, state }) => consoles.broadcast(room.tenantId, { type: 'room.state', ...state, roomId: room.id as never }, mayHearOf(room)));
+  // Live state: each commit's changes reach each console that may see the rooms, in one push.
+  monitor.onChange((changes) => consoles.pushRoomStates(changes.map(({ room, state }) => ({ tenantId: room.tenantId, state: { ...state, roomId: room.id as never }, may: mayHearOf(room) }))));
   let ownUrl = '';
   const alerts = new Alerts(db, directory, audit, realSenders(config.smtp ?? null), now, () => (ownUrl ? [new URL(ownUrl).origin, new URL(ownUrl.replace('127.0.0.1', 'localhost')).origin] : []));
   services.incidents.onWrite((tenantId, incident, entry) => alerts.enqueue(tenantId, incident, entry));

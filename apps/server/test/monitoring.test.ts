@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DashboardSummary, HealthSignals, RoomHistory, ServerToConsole } from '@roomlink/shared';
+import type { DashboardSummary, HealthSignals, RoomHistory, RoomState, ServerToConsole } from '@roomlink/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_BATCH_MS, RoomMonitor } from '../src/monitoring/room-monitor';
 import { LogBundles } from '../src/store/log-bundles';
@@ -20,7 +20,9 @@ let h: Harness;
 const ok: HealthSignals = { app: 'ok', audio: 'ok', camera: 'ok', display: 'ok', network: 'ok', signIn: 'ok' };
 const health = (signals: HealthSignals) => ({ type: 'agent.health' as const, signals, displays: [] });
 const history = (roomId: string, from: string, as = ADMIN) => h.api<RoomHistory>(as, 'GET', `/api/rooms/${roomId}/history?from=${encodeURIComponent(from)}`);
-const roomState = (m: ServerToConsole) => m.type === 'room.state';
+const roomStates = (m: ServerToConsole) => m.type === 'room.states';
+/** The pushed state of `roomId` that `matches`, from a console's message, if it holds one. */
+const stateOf = (m: ServerToConsole, roomId: string, matches: (state: RoomState) => boolean = () => true) => (m.type === 'room.states' ? m.states.find((s) => s.roomId === roomId && matches(s)) : undefined);
 
 /** A monitor on a database of its own with one room in tenant t1, on a clock the test moves. */
 function monitorOnClock(name: string, start: string) {
@@ -145,7 +147,7 @@ describe('health reports in batches', () => {
     const other = new Directory(db, () => new Date()).createRoom('t1', { name: 'B', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
     const count = () => db.prepare<[], { n: number }>('SELECT count(*) AS n FROM room_events').get()!.n;
     const heard: string[] = [];
-    monitor.onChange((change) => heard.push(`${change.room.name}:${change.events.length}`));
+    monitor.onChange((changes) => heard.push(changes.map((change) => `${change.room.name}:${change.events.length}`).join(' ')));
     monitor.observe(room.id, { online: true });
     monitor.observe(other.id, { online: true });
     const online = count();
@@ -154,12 +156,14 @@ describe('health reports in batches', () => {
     monitor.observe(other.id, { signals: { ...ok, camera: 'error' } });
     expect(count()).toBe(online);
     expect(heard).toHaveLength(2);
-    await expect.poll(() => heard.length, { timeout: 2 * HEALTH_BATCH_MS + 500 }).toBe(4);
+    // One commit, heard once with both rooms.
+    await expect.poll(() => heard.length, { timeout: 2 * HEALTH_BATCH_MS + 500 }).toBe(3);
+    expect(heard[2]).toBe('A:7 B:7');
     expect(count()).toBe(online + 2 * 7);
     // A health report followed by a presence change: both land now, in order.
     monitor.observe(room.id, { signals: { ...ok, audio: 'error' } });
     monitor.observe(room.id, { online: false });
-    expect(heard.slice(4)).toEqual(['A:2', 'A:2']);
+    expect(heard.slice(3)).toEqual(['A:2 A:2']);
   });
 
   it('keeps nothing of a batch whose commit fails, and hears the same report again afterwards', () => {
@@ -210,12 +214,26 @@ describe('live state', () => {
     const tech = await h.consoleSocket(TECH);
     const outsider = await h.consoleSocket(OUTSIDER);
     agent.send(health({ ...ok, network: 'error' }));
-    const pushed = await viewer.next((m) => roomState(m) && m.roomId === roomId && m.health === 'critical');
-    expect(pushed).toMatchObject({ online: true, inCall: false, signals: { network: 'error' } });
+    const pushed = await viewer.next((m) => stateOf(m, roomId, (s) => s.health === 'critical') !== undefined);
+    expect(stateOf(pushed, roomId)).toMatchObject({ online: true, inCall: false, signals: { network: 'error' } });
     await agent.close();
-    expect(await viewer.next((m) => roomState(m) && m.roomId === roomId && !m.online)).toMatchObject({ health: 'offline' });
-    expect(tech.messages.filter(roomState)).toEqual([]);
-    expect(outsider.messages.filter(roomState)).toEqual([]);
+    expect(stateOf(await viewer.next((m) => stateOf(m, roomId, (s) => !s.online) !== undefined), roomId)).toMatchObject({ health: 'offline' });
+    expect(tech.messages.filter(roomStates)).toEqual([]);
+    expect(outsider.messages.filter(roomStates)).toEqual([]);
+  });
+
+  it('pushes rooms committed together in one message, each console hearing only the rooms it may see', async () => {
+    const seen = await h.room({ name: 'Seen' });
+    const unseen = await h.room({ name: 'Unseen' });
+    await grantAccess(h, 'view', 'room-observers', { rooms: [seen.roomId] });
+    const viewer = await h.consoleSocket(VIEWER);
+    const admin = await h.consoleSocket(ADMIN);
+    seen.agent.send(health({ ...ok, camera: 'warning' }));
+    unseen.agent.send(health({ ...ok, camera: 'warning' }));
+    const both = await admin.next((m) => stateOf(m, seen.roomId, (s) => s.health === 'nonUrgent') !== undefined && stateOf(m, unseen.roomId, (s) => s.health === 'nonUrgent') !== undefined);
+    expect(both.type === 'room.states' && both.states).toHaveLength(2);
+    await viewer.next((m) => stateOf(m, seen.roomId, (s) => s.health === 'nonUrgent') !== undefined);
+    expect(viewer.messages.filter((m) => stateOf(m, unseen.roomId))).toEqual([]);
   });
 });
 

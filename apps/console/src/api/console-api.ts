@@ -34,7 +34,7 @@ import {
   RoomInput,
   RoomPatch,
   type RoomHistory,
-  type RoomStateChanged,
+  type RoomState,
   SessionId,
   type SessionStarted,
   type SessionView,
@@ -249,13 +249,13 @@ export interface ConsoleEvents {
   'signIn.open': { url: string };
   'session.state': Unversioned<SessionStateChanged>;
   'session.signal': { sessionId: SessionId; data: SignalData };
-  /** A room's live state changed (pushed by the server). */
-  'room.state': Omit<RoomStateChanged, 'v' | 'type'>;
+  /** Rooms' live states changed (pushed by the server, what it committed together). */
+  'room.states': RoomState[];
   /** An incident opened or changed (pushed by the server). */
   incident: Incident;
 }
 export type ConsoleEventName = keyof ConsoleEvents;
-export const consoleEventNames = ['status', 'signIn.open', 'session.state', 'session.signal', 'room.state', 'incident'] as const satisfies readonly ConsoleEventName[];
+export const consoleEventNames = ['status', 'signIn.open', 'session.state', 'session.signal', 'room.states', 'incident'] as const satisfies readonly ConsoleEventName[];
 
 /** The error every call rejects with: a code the UI can look up and a message a person can read. */
 export interface ConsoleFailure {

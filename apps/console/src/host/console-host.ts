@@ -404,9 +404,8 @@ export class ConsoleHost implements ConsoleApi {
       this.events.emit('session.state', event);
     } else if (message.type === 'session.signal') {
       this.events.emit('session.signal', { sessionId: message.sessionId, data: message.data });
-    } else if (message.type === 'room.state') {
-      const { v: _v, type: _type, ...state } = message;
-      this.events.emit('room.state', state);
+    } else if (message.type === 'room.states') {
+      this.events.emit('room.states', message.states);
     } else if (message.type === 'incident.changed') {
       this.events.emit('incident', message.incident);
     } else {

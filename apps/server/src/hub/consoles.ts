@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { ConsoleToServer, type ServerToConsole, type Unversioned } from '@roomlink/shared';
+import { ConsoleToServer, ROOM_STATES_PER_MESSAGE, type RoomState, type ServerToConsole, type Unversioned } from '@roomlink/shared';
 import type { Logger } from 'pino';
 import type { Caller } from '../auth/tokens';
 import { ApiFailure } from '../errors';
@@ -34,6 +34,14 @@ export class ConsoleHub {
   /** Sends to every console of the tenant whose user `may` receive it. */
   broadcast(tenantId: string, message: Unversioned<ServerToConsole>, may: (caller: Caller) => boolean): void {
     for (const [ws, caller] of this.callers) if (caller.principal.tenantId === tenantId && may(caller)) sendMessage<ServerToConsole>(ws, message);
+  }
+
+  /** Sends each console the room states its user `may` hear of, in as few messages as fit. */
+  pushRoomStates(states: readonly { tenantId: string; state: RoomState; may: (caller: Caller) => boolean }[]): void {
+    for (const [ws, caller] of this.callers) {
+      const heard = states.filter(({ tenantId, may }) => caller.principal.tenantId === tenantId && may(caller)).map(({ state }) => state);
+      for (let i = 0; i < heard.length; i += ROOM_STATES_PER_MESSAGE) sendMessage<ServerToConsole>(ws, { type: 'room.states', states: heard.slice(i, i + ROOM_STATES_PER_MESSAGE) });
+    }
   }
 
   accept(ws: WebSocket, caller: Caller): void {

@@ -66,7 +66,7 @@ export class RoomMonitor {
   private batchTimer: NodeJS.Timeout | undefined;
   /** Each room's last recorded state per subject and since when, read from the history once: a server restart adds no false transitions. */
   private readonly recorded = new Map<string, { tenantId: string; states: Map<RoomSubject, Recorded> }>();
-  private readonly listeners = new Set<(change: RoomChange) => void>();
+  private readonly listeners = new Set<(changes: readonly RoomChange[]) => void>();
   private readonly insert;
   private readonly lastStates;
   private readonly events;
@@ -109,7 +109,8 @@ export class RoomMonitor {
     return this.online.has(roomId);
   }
 
-  onChange(listener: (change: RoomChange) => void): () => void {
+  /** Hears each committed batch's changes (those with events), once per commit. */
+  onChange(listener: (changes: readonly RoomChange[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -146,9 +147,9 @@ export class RoomMonitor {
     for (const change of changes) {
       if (change.isOnline) this.online.add(change.room.id);
       else this.online.delete(change.room.id);
-      if (change.events.length === 0) continue;
-      for (const listener of this.listeners) listener(change);
     }
+    const heard = changes.filter((change) => change.events.length > 0);
+    if (heard.length > 0) for (const listener of this.listeners) listener(heard);
   }
 
   /** The batch timer's flush: nobody to throw to, so a failed commit is logged (the next report of each room writes its state again). */

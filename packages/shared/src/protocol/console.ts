@@ -33,10 +33,8 @@ export const ConsoleError = z.strictObject({
   message: z.string().max(1024),
 });
 
-/** A room's live state changed (presence, call, health): pushed to every console that may see the room. */
-export const RoomStateChanged = z.strictObject({
-  ...base,
-  type: z.literal('room.state'),
+/** A room's live state (presence, call, health), as pushed. */
+export const RoomState = z.strictObject({
   roomId: RoomId,
   online: z.boolean(),
   inCall: z.boolean(),
@@ -44,11 +42,20 @@ export const RoomStateChanged = z.strictObject({
   health: RoomHealth,
   lastSeenAt: z.iso.datetime().nullable(),
 });
-export type RoomStateChanged = z.infer<typeof RoomStateChanged>;
+export type RoomState = z.infer<typeof RoomState>;
+/** Rooms in one push: a message stays far below MAX_MESSAGE_BYTES (a state is about 300 bytes). */
+export const ROOM_STATES_PER_MESSAGE = 100;
+/**
+ * Rooms' live states changed: what the server committed together (its
+ * health reports share a commit), pushed once to every console, each
+ * hearing only the rooms it may see.
+ */
+export const RoomStatesChanged = z.strictObject({ ...base, type: z.literal('room.states'), states: z.array(RoomState).min(1).max(ROOM_STATES_PER_MESSAGE) });
+export type RoomStatesChanged = z.infer<typeof RoomStatesChanged>;
 
 /** An incident opened or changed: pushed to every console that may see its room. */
 export const IncidentChanged = z.strictObject({ ...base, type: z.literal('incident.changed'), incident: Incident });
 export type IncidentChanged = z.infer<typeof IncidentChanged>;
 
-export const ServerToConsole = z.discriminatedUnion('type', [SessionStateChanged, ConsoleSessionSignal, RoomStateChanged, IncidentChanged, ConsoleError]);
+export const ServerToConsole = z.discriminatedUnion('type', [SessionStateChanged, ConsoleSessionSignal, RoomStatesChanged, IncidentChanged, ConsoleError]);
 export type ServerToConsole = z.infer<typeof ServerToConsole>;

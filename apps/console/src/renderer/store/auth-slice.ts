@@ -34,7 +34,7 @@ export const authSlice: SliceCreator<AuthSlice> = (set, get, { api, events, clos
       // Changes pushed while the hub was down are lost: catch up once it is back, instead of polling.
       else if (status.account && status.connection === 'connected' && previous?.connection !== 'connected') void get().syncRooms();
     });
-    events.on('room.state', (state) => get().applyRoomState(state));
+    events.on('room.states', (states) => get().applyRoomStates(states));
     events.on('signIn.open', ({ url }) => {
       const popup = window.open(url, '_blank', 'popup,width=520,height=680');
       if (!popup) {

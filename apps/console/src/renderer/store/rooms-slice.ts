@@ -16,8 +16,8 @@ export interface RoomsSlice {
   selectedRoomId: RoomId | null;
   loadRooms(): Promise<void>;
   syncRooms(): Promise<void>;
-  /** A room's live state, as the server pushed it: the room changes in place. */
-  applyRoomState(state: ConsoleEvents['room.state']): void;
+  /** Rooms' live states, as the server pushed them: the rooms change in place, in one update however many there are. */
+  applyRoomStates(states: ConsoleEvents['room.states']): void;
   setFilter<K extends keyof RoomFilters>(key: K, value: RoomFilters[K]): void;
   clearFilters(): void;
   setSort(sort: RoomSort): void;
@@ -50,13 +50,17 @@ export const roomsSlice: SliceCreator<RoomsSlice> = (set, get, { api }) => ({
       set({ syncing: false });
     }
   },
-  applyRoomState: ({ roomId, ...state }) =>
+  applyRoomStates: (states) =>
     set((current) => {
-      const index = current.rooms.findIndex((room) => room.id === roomId);
-      if (index < 0) return {};
-      const rooms = [...current.rooms];
-      rooms[index] = { ...rooms[index]!, ...state };
-      return { rooms };
+      const byId = new Map(states.map(({ roomId, ...state }) => [roomId as string, state]));
+      let changed = false;
+      const rooms = current.rooms.map((room) => {
+        const state = byId.get(room.id);
+        if (!state) return room;
+        changed = true;
+        return { ...room, ...state };
+      });
+      return changed ? { rooms } : {};
     }),
   setFilter: (key, value) => set((state) => ({ filters: { ...state.filters, [key]: value } })),
   clearFilters: () => set({ filters: noFilters }),

@@ -36,7 +36,7 @@ export function Dashboard() {
     load();
     // Thousands of rooms may change each minute: the numbers follow within a second, in one request.
     const reload = throttle(load, RELOAD_MS);
-    const offs = [events.on('room.state', reload), events.on('incident', reload), events.on('session.state', reload)];
+    const offs = [events.on('room.states', reload), events.on('incident', reload), events.on('session.state', reload)];
     return () => {
       reload.cancel();
       for (const off of offs) off();
