@@ -37,7 +37,6 @@ import {
   type RoomState,
   SessionId,
   type SessionStarted,
-  type SessionView,
   type SessionStateChanged,
   SetPointerControl,
   SetRemoteAccess,
@@ -105,8 +104,6 @@ export interface ConsoleApi {
   incidents(query: IncidentQuery): Promise<Incident[]>;
   /** The home dashboard's numbers over what the user may see. */
   dashboard(): Promise<DashboardSummary>;
-  /** Sessions in progress in the rooms whose audit the user may read. */
-  activeSessions(): Promise<SessionView[]>;
   incident(incidentId: string): Promise<IncidentDetail>;
   /** One step of an incident's life, by the signed-in user (incidents.manage). */
   changeIncident(incidentId: string, change: IncidentChange): Promise<Incident>;
@@ -184,7 +181,6 @@ export const consoleApiArgs = {
   caughtMail: z.tuple([]),
   incidents: z.tuple([IncidentQuery]),
   dashboard: z.tuple([]),
-  activeSessions: z.tuple([]),
   incident: z.tuple([IncidentIdArg]),
   changeIncident: z.tuple([IncidentIdArg, IncidentChange]),
   exportIncidents: z.tuple([IncidentQuery]),

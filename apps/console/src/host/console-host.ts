@@ -38,7 +38,6 @@ import {
   type ServerToConsole,
   type SessionId,
   SessionStarted,
-  SessionView,
   type SetPointerControl,
   type SetRemoteAccess,
   type SignalData,
@@ -276,10 +275,6 @@ export class ConsoleHost implements ConsoleApi {
 
   dashboard(): Promise<DashboardSummary> {
     return this.client.json('GET', '/api/dashboard', DashboardSummary);
-  }
-
-  activeSessions(): Promise<SessionView[]> {
-    return this.client.json('GET', '/api/sessions?active=true', z.array(SessionView));
   }
 
   incident(incidentId: string): Promise<IncidentDetail> {
