@@ -152,7 +152,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     return (caller: Caller) => can(policy, caller.principal, 'rooms.read', ref) || remoteAccessLevel(policy, caller.principal, ref).level !== 'none';
   };
   // Live state: each commit's changes reach each console that may see the rooms, in one push.
-  monitor.onChange((changes) => consoles.pushRoomStates(changes.map(({ room, state }) => ({ tenantId: room.tenantId, state: { ...state, roomId: room.id as never }, may: mayHearOf(room) }))));
+  monitor.onChange((changes) => consoles.pushRoomStates(changes.map(({ room, state }) => ({ tenantId: room.tenantId, state, may: mayHearOf(room) }))));
   let ownUrl = '';
   const alerts = new Alerts(db, directory, audit, realSenders(config.smtp ?? null), now, () => (ownUrl ? [new URL(ownUrl).origin, new URL(ownUrl.replace('127.0.0.1', 'localhost')).origin] : []));
   services.incidents.onWrite((tenantId, incident, entry) => alerts.enqueue(tenantId, incident, entry));

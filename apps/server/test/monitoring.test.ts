@@ -164,6 +164,9 @@ describe('health reports in batches', () => {
     monitor.observe(room.id, { signals: { ...ok, audio: 'error' } });
     monitor.observe(room.id, { online: false });
     expect(heard.slice(3)).toEqual(['A:2 A:2']);
+    // A call starting gates sessions (no session while the room is in a call): it is in the database before observe returns.
+    monitor.observe(other.id, { inCall: true });
+    expect(db.prepare<[string], { in_call: number }>('SELECT in_call FROM rooms WHERE id = ?').get(other.id)).toEqual({ in_call: 1 });
   });
 
   it('keeps nothing of a batch whose commit fails, and hears the same report again afterwards', () => {

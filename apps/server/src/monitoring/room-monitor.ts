@@ -1,4 +1,4 @@
-import { HealthSignal, roomHealth, stateLevel, stateLevels, type DisplayInfo, type HealthSignals, type RoomEvent, type RoomHealth, type RoomHistory, type RoomSubject } from '@roomlink/shared';
+import { HealthSignal, roomHealth, stateLevel, stateLevels, type DisplayInfo, type HealthSignals, type RoomEvent, type RoomHistory, type RoomId, type RoomState, type RoomSubject } from '@roomlink/shared';
 import type { Db } from '../store/db';
 import type { Directory, RoomRecord } from '../store/directory';
 
@@ -18,18 +18,9 @@ export interface Recorded {
   at: string;
 }
 
-/** A room's live state as consoles see it. */
-export interface RoomState {
-  roomId: string;
-  online: boolean;
-  inCall: boolean;
-  signals: HealthSignals | null;
-  health: RoomHealth;
-  lastSeenAt: string | null;
-}
-
 export interface RoomChange {
   room: RoomRecord;
+  /** As consoles are told it. */
   state: RoomState;
   /** What changed, as stored in the history. */
   events: RoomEvent[];
@@ -183,7 +174,7 @@ export class RoomMonitor {
       was.set(subject, { state, at });
       events.push({ at, subject, state });
     }
-    const state: RoomState = { roomId, online: isOnline, inCall: room.inCall, signals: room.signals, health: room.health, lastSeenAt: room.lastSeenAt };
+    const state: RoomState = { roomId: roomId as RoomId, online: isOnline, inCall: room.inCall, signals: room.signals, health: room.health, lastSeenAt: room.lastSeenAt };
     return { room, state, events, isOnline };
   }
 
