@@ -139,6 +139,18 @@ describe('rooms and enrollment', () => {
     expect(agent.ws.readyState).toBe(agent.ws.CLOSED);
   });
 
+  it('keeps a room online while its agent pings, with no other message', async () => {
+    const { roomId, agent } = await h.room({ name: 'Pinging' });
+    const beat = setInterval(() => agent.ws.ping(), 500);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 4200));
+      expect((await h.api<{ online: boolean }>(ADMIN, 'GET', `/api/rooms/${roomId}`)).body).toMatchObject({ online: true });
+      expect(agent.ws.readyState).toBe(agent.ws.OPEN);
+    } finally {
+      clearInterval(beat);
+    }
+  });
+
   it('restarts a room’s PC on request, never during a call or a session, and audits it', async () => {
     await grantAccess(h, 'modify', 'room-technicians', { tags: ['restartable'] });
     const { roomId, agent } = await h.room({ name: 'Restartable', tags: ['restartable'] });

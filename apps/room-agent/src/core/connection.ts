@@ -142,9 +142,9 @@ export class ServerConnection {
         ws.terminate();
         return;
       }
+      // The ping is also the heartbeat the server counts: one control frame each way, no message to parse.
       this.awaitingPong = true;
       ws.ping();
-      ws.send(encodeMessage({ type: 'agent.heartbeat' }));
     }, heartbeatMs);
   }
 

@@ -127,8 +127,6 @@ export class AgentHub {
       connection.lastSeen = Date.now();
       const roomId = connection.room.id;
       switch (message.type) {
-        case 'agent.heartbeat':
-          return;
         case 'agent.health':
           this.monitor.observe(roomId, { signals: message.signals, displays: message.displays });
           return;
@@ -143,6 +141,11 @@ export class AgentHub {
           this.broker.onAgentMessage(roomId, message);
       }
     };
+
+    // The agent's ping is its heartbeat: a sign of life with nothing to parse (the socket answers the pong itself).
+    ws.on('ping', () => {
+      if (connection) connection.lastSeen = Date.now();
+    });
 
     ws.on('close', () => {
       clearTimeout(handshake);

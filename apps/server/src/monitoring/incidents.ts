@@ -78,8 +78,8 @@ export interface Actor {
  */
 export class Incidents {
   private readonly rulesCache = new Map<string, IncidentRules>();
-  /** Open incidents by room and cause. */
-  private readonly open = new Map<string, string>();
+  /** Open incidents' ids by room, then cause: the rules' pass asks once per room, so a well room costs no string building. */
+  private readonly open = new Map<string, Map<IncidentCause, string>>();
   private readonly listeners = new Set<(tenantId: string, incident: Incident, entry: IncidentEntry) => void>();
   private readonly writers = new Set<(tenantId: string, incident: Incident, entry: IncidentEntry) => void>();
 
@@ -90,7 +90,7 @@ export class Incidents {
     private readonly audit: AuditLog,
     private readonly now: () => Date,
   ) {
-    for (const row of db.prepare<[], { id: string; room_id: string; cause: string }>("SELECT id, room_id, cause FROM incidents WHERE state != 'resolved'").all()) this.open.set(`${row.room_id}\n${row.cause}`, row.id);
+    for (const row of db.prepare<[], { id: string; room_id: string; cause: IncidentCause }>("SELECT id, room_id, cause FROM incidents WHERE state != 'resolved'").all()) this.setOpen(row.room_id, row.cause, row.id);
   }
 
   onChange(listener: (tenantId: string, incident: Incident, entry: IncidentEntry) => void): () => void {
@@ -133,14 +133,15 @@ export class Incidents {
     this.monitor.flush();
     const now = this.now().getTime();
     for (const room of this.monitor.rooms()) {
-      const rules = this.rules(room.tenantId);
+      const open = this.open.get(room.roomId);
       for (const { cause, subject, failing } of causes) {
         const recorded = room.states.get(subject);
         if (!recorded) continue;
         const isFailing = failing(recorded.state);
-        const openId = this.open.get(`${room.roomId}\n${cause}`);
-        // Most rooms are well with nothing open: they cost a lookup each, not a date parse.
+        const openId = open?.get(cause);
+        // Most rooms are well with nothing open: they cost a lookup per cause, not a date parse.
         if (!isFailing && !openId) continue;
+        const rules = this.rules(room.tenantId);
         const lasted = now - Date.parse(recorded.at);
         if (isFailing) {
           const threshold = (cause === 'offline' ? rules.offlineMinutes : rules.signalErrorMinutes) * 60_000;
@@ -174,7 +175,7 @@ export class Incidents {
       this.audit.append({ tenantId, type: 'incident.opened', roomId, roomName: room.name, data: { incidentId: id, cause, severity } });
       this.written(tenantId, id, entry);
     })();
-    this.open.set(`${roomId}\n${cause}`, id);
+    this.setOpen(roomId, cause, id);
     this.announce(tenantId, id, entry);
   }
 
@@ -214,10 +215,17 @@ export class Incidents {
       });
       this.written(current.tenant_id, id, entry);
     })();
-    const key = `${current.room_id}\n${current.cause}`;
-    if (next.state === 'resolved') this.open.delete(key);
-    if (kind === 'reopened') this.open.set(key, id);
+    if (next.state === 'resolved') this.setOpen(current.room_id, current.cause, null);
+    if (kind === 'reopened') this.setOpen(current.room_id, current.cause, id);
     return this.announce(current.tenant_id, id, entry);
+  }
+
+  private setOpen(roomId: string, cause: IncidentCause, id: string | null): void {
+    const open = this.open.get(roomId) ?? new Map<IncidentCause, string>();
+    if (id) open.set(cause, id);
+    else open.delete(cause);
+    if (open.size > 0) this.open.set(roomId, open);
+    else this.open.delete(roomId);
   }
 
   list(tenantId: string, query: IncidentQuery, rooms: readonly string[] | null): Incident[] {

@@ -35,7 +35,6 @@ export const AgentHello = z.strictObject({
   platform: Platform,
 });
 export const AgentProof = z.strictObject({ ...base, type: z.literal('agent.proof'), signature: Base64Url });
-export const AgentHeartbeat = z.strictObject({ ...base, type: z.literal('agent.heartbeat') });
 export const AgentHealth = z.strictObject({
   ...base,
   type: z.literal('agent.health'),
@@ -67,7 +66,6 @@ export type SessionSignal = z.infer<typeof SessionSignal>;
 export const AgentToServer = z.discriminatedUnion('type', [
   AgentHello,
   AgentProof,
-  AgentHeartbeat,
   AgentHealth,
   AgentCallState,
   SessionAccept,
