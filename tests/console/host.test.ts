@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { Me, NewerDatabaseError } from '@roomlink/shared';
+import { Me, nameOrder, NewerDatabaseError } from '@roomlink/shared';
 import Database from 'better-sqlite3';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,7 +77,9 @@ describe('console host', () => {
 
     const offline = await hostSignedInAs(ADMIN, 'offline', 'http://127.0.0.1:9');
     const cached = await offline.host.cachedRooms();
-    expect(cached.rooms.map((r) => r.id)).toEqual(synced.rooms.map((r) => r.id).sort());
+    // Both in the list's order (by name), so the list's own sort finds them in order.
+    expect(synced.rooms.map((r) => r.name)).toEqual(synced.rooms.map((r) => r.name).sort(nameOrder.compare));
+    expect(cached.rooms.map((r) => r.id)).toEqual(synced.rooms.map((r) => r.id));
     expect(cached.syncedAt).toBe(synced.syncedAt);
     await expect(offline.host.syncRooms()).rejects.toMatchObject({ code: 'server_unreachable' });
     const stale = await offline.host.auditPage({ limit: 10 });
@@ -156,6 +158,14 @@ describe('browser host', () => {
     expect(writeLaunchPage(join(system.dir, 'launch'), url)).toBe(page);
   });
 
+  it('bundles zod with its English messages only, not its fifty locales', async () => {
+    const { web } = await system.console('bundle');
+    const js = await (await fetch(`${web.origin}/app.js`)).text();
+    expect(js).toContain('Invalid input');
+    expect(js).not.toContain('Ungültige Eingabe');
+    expect(js.length).toBeLessThan(800_000);
+  });
+
   it('serves a help page written for technicians, not the developers’ README', async () => {
     const { web } = await system.console('help');
     const response = await fetch(`${web.origin}/help`);
@@ -187,7 +197,7 @@ describe('console cache', () => {
     const file = join(system.dir, 'cache-versions.sqlite');
     new ConsoleCache(file).close();
     const db = new Database(file);
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all()).toEqual([{ name: 'documents' }, { name: 'rooms' }]);
     db.pragma('user_version = 99');
     db.close();
@@ -214,6 +224,15 @@ describe('console cache', () => {
     expect(cache.read('alice', 'me', Me)).toBeNull();
     cache.forget('alice');
     expect(cache.rooms('alice').rooms).toEqual([]);
+    cache.close();
+  });
+
+  it('keeps rooms in name order as people read it: Room 2 before Room 10, case aside', () => {
+    const cache = new ConsoleCache(':memory:');
+    const room = system.tenant.rooms[0]!;
+    const named = ['Room 10', 'room 2', 'Annex', 'Room 1'].map((name, i) => ({ ...room, id: `${room.id}-${i}` as typeof room.id, name }));
+    expect(cache.replaceRooms('alice', named, '2026-01-01T00:00:00.000Z').map((r) => r.name)).toEqual(['Annex', 'Room 1', 'room 2', 'Room 10']);
+    expect(cache.rooms('alice').rooms.map((r) => r.name)).toEqual(['Annex', 'Room 1', 'room 2', 'Room 10']);
     cache.close();
   });
 });

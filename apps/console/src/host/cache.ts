@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { migrate, type Room } from '@roomlink/shared';
+import { migrate, nameOrder, type Room } from '@roomlink/shared';
 import Database from 'better-sqlite3';
 import type { z } from 'zod';
 
@@ -28,6 +28,10 @@ export const cacheMigrations: readonly string[] = [
     PRIMARY KEY (account, key)
   ) STRICT;
   `,
+  `
+  -- Each room's place in the list's order (by name), so rooms come out of the cache in the order the list shows them.
+  ALTER TABLE rooms ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export interface Cached<T> {
@@ -53,19 +57,26 @@ export class ConsoleCache {
   }
 
   rooms(account: string): { rooms: Room[]; syncedAt: string | null } {
-    const rows = this.db.prepare<[string], { data: string }>('SELECT data FROM rooms WHERE account = ? ORDER BY id').all(account);
+    const rows = this.db.prepare<[string], { data: string }>('SELECT data FROM rooms WHERE account = ? ORDER BY position, id').all(account);
     return { rooms: rows.map((row) => JSON.parse(row.data) as Room), syncedAt: this.document(account, 'rooms')?.savedAt ?? null };
   }
 
-  /** Replaces the account's rooms with a fresh answer from the server, in one transaction. */
-  replaceRooms(account: string, rooms: readonly Room[], at: string): void {
+  /**
+   * Replaces the account's rooms with a fresh answer from the server, in one
+   * transaction, and returns them in name order: the list sorts by name, and
+   * a sort that finds its input in order is one pass (a cold start of 10,000
+   * rooms no longer waits on 140,000 collator comparisons).
+   */
+  replaceRooms(account: string, rooms: readonly Room[], at: string): Room[] {
+    const ordered = [...rooms].sort((a, b) => nameOrder.compare(a.name, b.name));
     const remove = this.db.prepare('DELETE FROM rooms WHERE account = ?');
-    const insert = this.db.prepare('INSERT INTO rooms (account, id, data) VALUES (?, ?, ?)');
+    const insert = this.db.prepare('INSERT INTO rooms (account, id, data, position) VALUES (?, ?, ?, ?)');
     this.db.transaction(() => {
       remove.run(account);
-      for (const room of rooms) insert.run(account, room.id, JSON.stringify(room));
+      ordered.forEach((room, position) => insert.run(account, room.id, JSON.stringify(room), position));
       this.writeDocument(account, 'rooms', {}, at);
     })();
+    return ordered;
   }
 
   /** A cached document, checked against its schema: a row from an older version that no longer fits is ignored. */

@@ -163,9 +163,8 @@ export class ConsoleHost implements ConsoleApi {
 
   async syncRooms(): Promise<RoomsSnapshot> {
     const account = this.account();
-    const rooms = await this.client.json('GET', '/api/rooms', RoomList);
     const syncedAt = this.now().toISOString();
-    this.cache.replaceRooms(account, rooms, syncedAt);
+    const rooms = this.cache.replaceRooms(account, await this.client.json('GET', '/api/rooms', RoomList), syncedAt);
     return { rooms, syncedAt };
   }
 

@@ -1,4 +1,4 @@
-import type { Location, Platform, Room, RoomHealth } from '@roomlink/shared';
+import { nameOrder, type Location, type Platform, type Room, type RoomHealth } from '@roomlink/shared';
 
 export interface RoomFilters {
   text: string;
@@ -29,9 +29,6 @@ export function pathLabel(location: Location, all: readonly Location[]): string 
   return names.join(' › ');
 }
 
-// One collator for every comparison: localeCompare with options builds a new one per call, which is
-// most of the cost of sorting 10,000 rooms.
-const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
 /** A room with what sorting and searching need, computed once per sync rather than once per keystroke. */
 export interface IndexedRoom {
@@ -42,9 +39,9 @@ export interface IndexedRoom {
 }
 
 const compare: Record<SortKey, (a: IndexedRoom, b: IndexedRoom) => number> = {
-  name: (a, b) => collator.compare(a.room.name, b.room.name),
+  name: (a, b) => nameOrder.compare(a.room.name, b.room.name),
   health: (a, b) => healthRank[a.room.health] - healthRank[b.room.health],
-  location: (a, b) => collator.compare(a.location, b.location),
+  location: (a, b) => nameOrder.compare(a.location, b.location),
   // ISO times sort as plain strings; never seen sorts first.
   lastSeen: (a, b) => ((a.room.lastSeenAt ?? '') < (b.room.lastSeenAt ?? '') ? -1 : (a.room.lastSeenAt ?? '') > (b.room.lastSeenAt ?? '') ? 1 : 0),
 };
@@ -95,6 +92,6 @@ export function filterOptions(rooms: readonly Room[]): { tags: string[]; locatio
   }
   return {
     tags: [...tags].sort(),
-    locations: [...locations].map(([id, label]) => ({ id, label })).sort((a, b) => collator.compare(a.label, b.label)),
+    locations: [...locations].map(([id, label]) => ({ id, label })).sort((a, b) => nameOrder.compare(a.label, b.label)),
   };
 }
