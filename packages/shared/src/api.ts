@@ -95,6 +95,9 @@ export const LocationPatch = z.strictObject({ name: Name, parentId: LocationId }
 export type LocationPatch = z.infer<typeof LocationPatch>;
 export const Location = z.strictObject({ id: LocationId, name: z.string(), kind: LocationKind, parentId: LocationId.nullable() });
 export type Location = z.infer<typeof Location>;
+/** A location as a room's path names it: what a list shows and filters by, without the tree's own fields (10,000 rooms carry three each). */
+export const LocationRef = z.strictObject({ id: LocationId, name: z.string() });
+export type LocationRef = z.infer<typeof LocationRef>;
 
 const roomFields = {
   name: Name,
@@ -119,7 +122,7 @@ export const Room = z.strictObject({
   name: z.string(),
   locationId: LocationId.nullable(),
   /** Region, building, floor, outermost first. */
-  locationPath: z.array(Location),
+  locationPath: z.array(LocationRef),
   tags: z.array(z.string()),
   platform: Platform,
   license: License,

@@ -66,7 +66,10 @@ export function roomView(services: Services, room: RoomRecord, level: Room['remo
     id: room.id as Room['id'],
     name: room.name,
     locationId: room.locationId as Room['locationId'],
-    locationPath: room.locationPath.flatMap((id) => locations.get(id) ?? []),
+    locationPath: room.locationPath.flatMap((id) => {
+      const location = locations.get(id);
+      return location ? [{ id: location.id, name: location.name }] : [];
+    }),
     tags: room.tags,
     platform: room.platform,
     license: room.license,
