@@ -51,9 +51,10 @@ export const authSlice: SliceCreator<AuthSlice> = (set, get, { api, events, clos
       }, POPUP_CHECK_MS);
     });
     void closed.then(() => set({ hostLost: true }));
-    const status = await api.status();
+    // The cached rooms are asked for with the status, not after it: the host reads them while the page renders.
+    const [status, cached] = await Promise.all([api.status(), api.cachedRooms().catch(() => null)]);
     set({ status });
-    if (status.account) await get().loadRooms();
+    if (status.account) await get().loadRooms(cached);
   },
   signIn: async () => {
     set({ signingIn: true, authError: null, blockedSignInUrl: null });

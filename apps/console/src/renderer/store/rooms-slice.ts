@@ -1,5 +1,5 @@
 import type { Room, RoomId } from '@roomlink/shared';
-import type { ConsoleEvents, ConsoleFailure } from '../../api/console-api';
+import type { ConsoleEvents, ConsoleFailure, RoomsSnapshot } from '../../api/console-api';
 import { failureOf } from '../errors';
 import { noFilters, type RoomFilters, type RoomSort } from '../rooms/filter';
 import type { SliceCreator } from './store';
@@ -14,7 +14,8 @@ export interface RoomsSlice {
   filters: RoomFilters;
   sort: RoomSort;
   selectedRoomId: RoomId | null;
-  loadRooms(): Promise<void>;
+  /** Shows the cached rooms (`cached`, when already fetched), then syncs with the server. */
+  loadRooms(cached?: RoomsSnapshot | null): Promise<void>;
   syncRooms(): Promise<void>;
   /** Rooms' live states, as the server pushed them: the rooms change in place, in one update however many there are. */
   applyRoomStates(states: ConsoleEvents['room.states']): void;
@@ -32,9 +33,9 @@ export const roomsSlice: SliceCreator<RoomsSlice> = (set, get, { api }) => ({
   filters: noFilters,
   sort: { key: 'name', descending: false },
   selectedRoomId: null,
-  loadRooms: async () => {
+  loadRooms: async (cached) => {
     try {
-      set(await api.cachedRooms());
+      set(cached ?? (await api.cachedRooms()));
     } catch (error) {
       set({ syncError: failureOf(error) });
     }
