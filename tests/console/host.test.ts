@@ -198,7 +198,7 @@ describe('console cache', () => {
     new ConsoleCache(file).close();
     const db = new Database(file);
     expect(db.pragma('user_version', { simple: true })).toBe(2);
-    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all()).toEqual([{ name: 'documents' }, { name: 'rooms' }]);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all()).toEqual([{ name: 'documents' }]);
     db.pragma('user_version = 99');
     db.close();
     expect(() => new ConsoleCache(file)).toThrow(NewerDatabaseError);

@@ -29,8 +29,10 @@ export const cacheMigrations: readonly string[] = [
   ) STRICT;
   `,
   `
-  -- Each room's place in the list's order (by name), so rooms come out of the cache in the order the list shows them.
-  ALTER TABLE rooms ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+  -- The rooms become one document (key 'rooms'), in the list's order by name: a start reads and parses one row, not
+  -- one per room. The old rows and sync cursor go; the next sync writes the document.
+  DROP TABLE rooms;
+  DELETE FROM documents WHERE key = 'rooms';
   `,
 ];
 
@@ -56,9 +58,10 @@ export class ConsoleCache {
     migrate(this.db, cacheMigrations, 'console cache');
   }
 
+  /** The account's rooms as last synced, in name order; this file is the host's own (0600), so they are not validated again. */
   rooms(account: string): { rooms: Room[]; syncedAt: string | null } {
-    const rows = this.db.prepare<[string], { data: string }>('SELECT data FROM rooms WHERE account = ? ORDER BY position, id').all(account);
-    return { rooms: rows.map((row) => JSON.parse(row.data) as Room), syncedAt: this.document(account, 'rooms')?.savedAt ?? null };
+    const row = this.document(account, 'rooms');
+    return row ? { rooms: JSON.parse(row.data) as Room[], syncedAt: row.savedAt } : { rooms: [], syncedAt: null };
   }
 
   /**
@@ -69,13 +72,7 @@ export class ConsoleCache {
    */
   replaceRooms(account: string, rooms: readonly Room[], at: string): Room[] {
     const ordered = [...rooms].sort((a, b) => nameOrder.compare(a.name, b.name));
-    const remove = this.db.prepare('DELETE FROM rooms WHERE account = ?');
-    const insert = this.db.prepare('INSERT INTO rooms (account, id, data, position) VALUES (?, ?, ?, ?)');
-    this.db.transaction(() => {
-      remove.run(account);
-      ordered.forEach((room, position) => insert.run(account, room.id, JSON.stringify(room), position));
-      this.writeDocument(account, 'rooms', {}, at);
-    })();
+    this.write(account, 'rooms', ordered, at);
     return ordered;
   }
 
@@ -93,10 +90,7 @@ export class ConsoleCache {
 
   /** Forgets everything about one account (sign-out). */
   forget(account: string): void {
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM rooms WHERE account = ?').run(account);
-      this.db.prepare('DELETE FROM documents WHERE account = ?').run(account);
-    })();
+    this.db.prepare('DELETE FROM documents WHERE account = ?').run(account);
   }
 
   close(): void {
