@@ -378,6 +378,18 @@ describe('the server connection', () => {
     await plane.waitFor('session.accept', (m) => m.sessionId === sessionId);
   });
 
+  it('takes a server it has heard nothing from for three beats as gone, and reconnects', async () => {
+    expect(plane.connections).toBe(1);
+    plane.silent = true;
+    // The plane answered every ping until now: after 1.5 beats the agent has heard nothing for at most 2.5, within the rules.
+    await new Promise((r) => setTimeout(r, 1.5 * plane.heartbeatMs));
+    expect(plane.connected).toBe(true);
+    await plane.waitForAgentGone();
+    plane.silent = false;
+    await plane.waitForAgent();
+    expect(plane.connections).toBe(2);
+  });
+
   it('ends a session when the server stays away past the grace period, lowering the ring', async () => {
     await openSession('modify');
     const ended = new Promise<string>((resolve) => room.agent.onSessionEnded((s) => resolve(s.summary!.reason)));

@@ -219,7 +219,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   app.get('/openapi.json', () => spec);
   app.get('/healthz', () => ({ ok: true, version: SERVER_VERSION, agents: agents.size }));
 
-  const agentSockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  // Agents' pings are answered by the agent hub, every other one (see `heartbeatRules`).
+  const agentSockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false, autoPong: false });
   const consoleSockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const refuseUpgrade = (socket: Duplex, status: string) => {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

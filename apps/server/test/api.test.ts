@@ -139,6 +139,19 @@ describe('rooms and enrollment', () => {
     expect(agent.ws.readyState).toBe(agent.ws.CLOSED);
   });
 
+  it('answers an agent’s pings every other beat, not each one', async () => {
+    const { agent } = await h.room({ name: 'Answered' });
+    let pongs = 0;
+    agent.ws.on('pong', () => (pongs += 1));
+    for (let i = 0; i < 3; i += 1) agent.ws.ping();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(pongs).toBe(1);
+    // 1.5 beats after the last answer (the harness beats every second), the next ping is answered.
+    await new Promise((resolve) => setTimeout(resolve, 1400));
+    agent.ws.ping();
+    await expect.poll(() => pongs).toBe(2);
+  });
+
   it('keeps a room online while its agent pings, with no other message', async () => {
     const { roomId, agent } = await h.room({ name: 'Pinging' });
     const beat = setInterval(() => agent.ws.ping(), 500);

@@ -4,6 +4,7 @@ import {
   agentProofPayload,
   decodeMessage,
   encodeMessage,
+  heartbeatRules,
   reconnectDelay,
   ServerToAgent,
   type AgentToServer,
@@ -36,8 +37,8 @@ export interface ConnectionEvents {
 
 /**
  * The agent's one outbound WebSocket. It proves the device key on every
- * connection, beats while connected, treats a silent server as gone (ping
- * without pong), and reconnects with capped, jittered backoff. Every frame
+ * connection, beats while connected, treats a silent server as gone (no
+ * pong or message for `serverSilentBeats`), and reconnects with capped, jittered backoff. Every frame
  * from the server is schema-checked; garbage is counted and dropped.
  */
 export class ServerConnection {
@@ -47,7 +48,8 @@ export class ServerConnection {
   private welcomed = false;
   private retry: NodeJS.Timeout | undefined;
   private beat: NodeJS.Timeout | undefined;
-  private awaitingPong = false;
+  /** When anything last came from the server: a pong or a message. */
+  private lastHeard = 0;
   /** Frames from the server that failed validation. */
   invalidFrames = 0;
 
@@ -95,9 +97,12 @@ export class ServerConnection {
     ws.on('open', () => {
       ws.send(encodeMessage({ type: 'agent.hello', roomId: this.options.roomId, agentVersion: this.options.agentVersion, platform: this.options.platform }));
     });
-    ws.on('message', (data, isBinary) => this.receive(ws, isBinary ? '' : data.toString()));
+    ws.on('message', (data, isBinary) => {
+      this.lastHeard = Date.now();
+      this.receive(ws, isBinary ? '' : data.toString());
+    });
     ws.on('pong', () => {
-      this.awaitingPong = false;
+      this.lastHeard = Date.now();
     });
     ws.on('close', (code, reason) => this.closed(ws, code, reason.toString()));
     ws.on('error', (error) => this.options.log.debug({ err: error.message }, 'server connection error'));
@@ -134,16 +139,15 @@ export class ServerConnection {
 
   private startBeating(ws: WebSocket, heartbeatMs: number): void {
     clearInterval(this.beat);
-    this.awaitingPong = false;
+    this.lastHeard = Date.now();
     this.beat = setInterval(() => {
-      // A pong still missing one beat later means the path is dead even if TCP has not noticed.
-      if (this.awaitingPong) {
+      // A server silent this long means the path is dead even if TCP has not noticed (it answers every other ping).
+      if (Date.now() - this.lastHeard > heartbeatRules.serverSilentBeats * heartbeatMs) {
         this.options.log.warn('the server stopped answering; reconnecting');
         ws.terminate();
         return;
       }
-      // The ping is also the heartbeat the server counts: one control frame each way, no message to parse.
-      this.awaitingPong = true;
+      // The ping is also the heartbeat the server counts: a control frame, no message to parse.
       ws.ping();
     }, heartbeatMs);
   }

@@ -53,6 +53,10 @@ export class ControlPlane {
   heartbeatMs = 500;
   /** What the welcome says the server holds for the room. */
   heldSession: string | null = null;
+  /** A server whose path died without TCP noticing: no pong, no message reaches the agent. */
+  silent = false;
+  /** Agents that proved their key, counted over the plane's life. */
+  connections = 0;
   private http: Server | null = null;
   private wss: WebSocketServer | null = null;
   private agentKey: ReturnType<typeof createPublicKey> | null = null;
@@ -79,7 +83,7 @@ export class ControlPlane {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ roomId: ROOM, tenantId: TENANT, roomName: 'Test room', grantPublicKey }));
       });
     });
-    this.wss = new WebSocketServer({ server: this.http, path: '/agent' });
+    this.wss = new WebSocketServer({ server: this.http, path: '/agent', autoPong: false });
     this.wss.on('connection', (ws) => this.accept(ws));
     await new Promise<void>((resolve) => this.http!.listen(port, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.http.address() as AddressInfo).port}`;
@@ -96,6 +100,9 @@ export class ControlPlane {
   private accept(ws: WebSocket): void {
     const nonce = randomBytes(32).toString('base64url');
     let proven = false;
+    ws.on('ping', (data) => {
+      if (!this.silent) ws.pong(data);
+    });
     ws.on('message', (data) => {
       const parsed = decodeMessage(AgentToServer, data.toString());
       if (!parsed.ok) throw new Error(`agent sent an invalid frame: ${parsed.error.message}`);
@@ -106,6 +113,7 @@ export class ControlPlane {
           proven = verify(null, Buffer.from(agentProofPayload(nonce, ROOM)), this.agentKey!, Buffer.from(message.signature, 'base64url'));
           if (!proven) return ws.close(4401, 'bad proof');
           this.socket = ws;
+          this.connections += 1;
           this.sendOn(ws, { type: 'agent.welcome', roomId: ROOM as never, tenantId: TENANT as never, heartbeatMs: this.heartbeatMs, sessionId: this.heldSession as never });
         }
         return;

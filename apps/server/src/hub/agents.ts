@@ -1,6 +1,6 @@
 import { randomBytes, verify } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { AgentToServer, agentProofPayload, type ServerToAgent, type Unversioned } from '@roomlink/shared';
+import { AgentToServer, agentProofPayload, heartbeatRules, type ServerToAgent, type Unversioned } from '@roomlink/shared';
 import type { Logger } from 'pino';
 import type { AuditFolder } from '../audit/fold';
 import { ed25519FromRaw } from '../keys';
@@ -19,6 +19,8 @@ interface AgentConnection {
   ws: WebSocket;
   room: RoomRecord;
   lastSeen: number;
+  /** When the hub last answered the agent's ping. */
+  answeredAt: number;
   invalid: number;
 }
 
@@ -39,7 +41,7 @@ export class AgentHub {
     private readonly config: AgentHubConfig,
     private readonly log: Logger,
   ) {
-    // One sweep for all connections: an agent silent for three heartbeats is gone.
+    // One sweep for all connections: an agent silent for `agentSilentBeats` heartbeats is gone.
     this.sweeper = setInterval(() => this.sweep(), config.heartbeatMs);
     this.sweeper.unref();
   }
@@ -67,7 +69,7 @@ export class AgentHub {
   }
 
   private sweep(): void {
-    const deadline = Date.now() - 3 * this.config.heartbeatMs;
+    const deadline = Date.now() - heartbeatRules.agentSilentBeats * this.config.heartbeatMs;
     for (const connection of this.connections.values()) if (connection.lastSeen < deadline) connection.ws.terminate();
   }
 
@@ -114,7 +116,7 @@ export class AgentHub {
             return refuse('agent_unknown', 'The device could not prove its identity.');
           }
           clearTimeout(handshake);
-          connection = { ws, room, lastSeen: Date.now(), invalid: 0 };
+          connection = { ws, room, lastSeen: Date.now(), answeredAt: 0, invalid: 0 };
           this.connections.get(room.id)?.ws.close(4000, 'replaced by a newer connection');
           this.connections.set(room.id, connection);
           this.monitor.observe(room.id, { online: true });
@@ -142,9 +144,14 @@ export class AgentHub {
       }
     };
 
-    // The agent's ping is its heartbeat: a sign of life with nothing to parse (the socket answers the pong itself).
-    ws.on('ping', () => {
-      if (connection) connection.lastSeen = Date.now();
+    // The agent's ping is its heartbeat: a sign of life with nothing to parse. Every other one is answered (`heartbeatRules`).
+    ws.on('ping', (data) => {
+      if (!connection) return;
+      const now = Date.now();
+      connection.lastSeen = now;
+      if (now - connection.answeredAt < heartbeatRules.serverAnswerBeats * this.config.heartbeatMs) return;
+      connection.answeredAt = now;
+      ws.pong(data);
     });
 
     ws.on('close', () => {

@@ -77,6 +77,17 @@ export const AgentToServer = z.discriminatedUnion('type', [
 export type AgentToServer = z.infer<typeof AgentToServer>;
 
 export const AgentChallenge = z.strictObject({ ...base, type: z.literal('agent.challenge'), nonce: Base64Url });
+/**
+ * Heartbeats, in beats of the welcome's `heartbeatMs`. The agent pings every
+ * beat: each ping is its sign of life to the server, which drops an agent
+ * silent for `agentSilentBeats`. The server answers a ping (pong) only when
+ * it has not answered for `serverAnswerBeats`, so every second one: at
+ * 10,000 rooms, answering each was a third of the monitoring server's busy
+ * time. The agent takes a server it has heard nothing from, pong or
+ * message, for `serverSilentBeats` as gone, and reconnects.
+ */
+export const heartbeatRules = { agentSilentBeats: 3, serverAnswerBeats: 1.5, serverSilentBeats: 3 } as const;
+
 export const AgentWelcome = z.strictObject({
   ...base,
   type: z.literal('agent.welcome'),
