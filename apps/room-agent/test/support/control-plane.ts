@@ -53,7 +53,7 @@ export class ControlPlane {
   heartbeatMs = 500;
   /** What the welcome says the server holds for the room. */
   heldSession: string | null = null;
-  /** A server whose path died without TCP noticing: no pong, no message reaches the agent. */
+  /** Leaves the agent's pings unanswered, as a path that died without TCP noticing looks to the agent's heartbeat. */
   silent = false;
   /** Agents that proved their key, counted over the plane's life. */
   connections = 0;

@@ -1,5 +1,5 @@
 import { can, canManageRoles, holdsAnywhere, roomsWithRemoteAccess, type Permission } from '@roomlink/rbac';
-import { roomHealth, type Location, type Room } from '@roomlink/shared';
+import { roomHealth, type LocationRef, type Room } from '@roomlink/shared';
 import type { AuditLog } from '../audit/log';
 import type { Caller } from '../auth/tokens';
 import { ApiFailure } from '../errors';
@@ -59,17 +59,19 @@ export function requireRoleManager(services: Services, caller: Caller): void {
 }
 
 /** A room as the API shows it to one caller: live state from the hub, the caller's level from rbac. */
-export function roomView(services: Services, room: RoomRecord, level: Room['remoteAccess'], locations: Map<string, Location>): Room {
+/** The tenant's locations as rooms' paths name them, by id: built once per answer, shared by every room in it. */
+export function locationRefs(services: Services, tenantId: string): Map<string, LocationRef> {
+  return new Map(services.directory.locations(tenantId).map(({ id, name }) => [id as string, { id, name }]));
+}
+
+export function roomView(services: Services, room: RoomRecord, level: Room['remoteAccess'], locations: Map<string, LocationRef>): Room {
   const online = services.agents.online(room.id);
   const lastSeen = services.agents.lastSeen(room.id);
   return {
     id: room.id as Room['id'],
     name: room.name,
     locationId: room.locationId as Room['locationId'],
-    locationPath: room.locationPath.flatMap((id) => {
-      const location = locations.get(id);
-      return location ? [{ id: location.id, name: location.name }] : [];
-    }),
+    locationPath: room.locationPath.flatMap((id) => locations.get(id) ?? []),
     tags: room.tags,
     platform: room.platform,
     license: room.license,
@@ -94,5 +96,5 @@ export function visibleRoom(services: Services, caller: Caller, roomId: string):
   const policy = services.directory.policy(tenantId);
   const level = roomsWithRemoteAccess(policy, caller.principal, [roomRef(room)]).get(room.id) ?? 'none';
   if (level === 'none' && !can(policy, caller.principal, 'rooms.read', roomRef(room))) throw new ApiFailure('room_not_found');
-  return roomView(services, room, level, new Map(services.directory.locations(tenantId).map((l) => [l.id as string, l])));
+  return roomView(services, room, level, locationRefs(services, tenantId));
 }

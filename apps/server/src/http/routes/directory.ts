@@ -6,7 +6,7 @@ import type { Caller } from '../../auth/tokens';
 import type { RoomRecord } from '../../store/directory';
 import { guardRoleChange } from '../role-guard';
 import { route } from '../route';
-import { requirePermission, requireRoleManager, roomRef, roomView, visibleRoom, type Services } from '../services';
+import { requirePermission, requireRoleManager, locationRefs, roomRef, roomView, visibleRoom, type Services } from '../services';
 
 const RoomParams = z.strictObject({ roomId: RoomId });
 const RoleParams = z.strictObject({ roleId: z.string().min(1).max(128) });
@@ -257,7 +257,7 @@ export function directoryRoutes(services: Services) {
         const policy = directory.policy(tenantId);
         const rooms = directory.rooms(tenantId);
         const levels = roomsWithRemoteAccess(policy, caller.principal, rooms.map(roomRef));
-        const locations = new Map(directory.locations(tenantId).map((l) => [l.id as string, l]));
+        const locations = locationRefs(services, tenantId);
         return rooms.filter((room) => levels.has(room.id) || can(policy, caller.principal, 'rooms.read', roomRef(room))).map((room) => roomView(services, room, levels.get(room.id) ?? 'none', locations));
       },
     }),
@@ -276,7 +276,7 @@ export function directoryRoutes(services: Services) {
         return audited(caller, () => {
           const room = directory.createRoom(tenantId, body);
           audit.append({ tenantId, type: 'room.created', ...actor(caller), roomId: room.id, roomName: room.name, data: { body } });
-          return roomView(services, room, 'none', new Map(directory.locations(tenantId).map((l) => [l.id as string, l])));
+          return roomView(services, room, 'none', locationRefs(services, tenantId));
         });
       },
     }),
