@@ -41,7 +41,7 @@ export async function startPostgres(options: PostgresOptions): Promise<Postgres>
   // Node runs the programs as that user itself (spawn's uid and gid), so signals reach PostgreSQL, not a wrapper.
   const owner = process.getuid?.() === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) } : {};
   if (owner.uid !== undefined) chownSync(options.dir, owner.uid, owner.gid!);
-  execFileSync(join(bin, 'initdb'), ['-D', data, '-U', 'roomlink', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], { stdio: 'ignore', ...owner });
+  execFileSync(join(bin, 'initdb'), ['-D', data, '-U', 'roomlink', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync', '--no-instructions'], { stdio: 'ignore', ...owner });
   const port = await freeTcpPort();
   const args = [
     '-D',

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CHECKPOINT_FILE, CheckpointFile } from '../src/audit/checkpoints';
 import { AuditLog, auditCsv } from '../src/audit/log';
 import { migrate, NewerDatabaseError, openDatabase } from '../src/store/db';
-import { migrations } from '../src/store/migrations';
+import { migrations, migrationSql } from '../src/store/migrations';
 
 const dbFile = () => join(mkdtempSync(join(tmpdir(), 'roomlink-db-')), 'server.db');
 const keys = generateKeyPairSync('ed25519');
@@ -53,15 +53,16 @@ describe('migrations', () => {
 
   it('gives each room one live session when it migrates a database where a crash left a room with two open', () => {
     const db = new Database(':memory:');
-    const live = migrations.findIndex((sql) => sql.includes('sessions_one_live_per_room'));
-    migrate(db, migrations.slice(0, live));
+    const sqlite = migrations.map((steps) => migrationSql(steps, 'sqlite'));
+    const live = sqlite.findIndex((sql) => sql.includes('sessions_one_live_per_room'));
+    migrate(db, sqlite.slice(0, live));
     db.prepare("INSERT INTO tenants (id) VALUES ('t1')").run();
     const open = db.prepare("INSERT INTO sessions (id, tenant_id, room_id, room_name, user_id, user_name, level, console_device, state, started_at) VALUES (?, 't1', ?, 'R', 'u', 'U', 'view', '{}', ?, '2026-01-01T00:00:00.000Z')");
     open.run('ses-old', 'room-a', 'active');
     open.run('ses-new', 'room-a', 'offered');
     open.run('ses-done', 'room-a', 'ended');
     open.run('ses-b', 'room-b', 'active');
-    migrate(db, migrations.slice(0, live + 1));
+    migrate(db, sqlite.slice(0, live + 1));
     expect(db.prepare('SELECT id, live_room FROM sessions ORDER BY id').all()).toEqual([
       { id: 'ses-b', live_room: 'room-b' },
       { id: 'ses-done', live_room: null },

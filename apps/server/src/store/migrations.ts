@@ -1,9 +1,21 @@
+import type { Engine } from './engine';
+
+/**
+ * A step of a migration: SQL both engines run, or a pair where they differ.
+ * The SQL is written in the SQLite dialect the first ten shipped in;
+ * `migrationSql` puts it into PostgreSQL's (no STRICT, BYTEA for BLOB,
+ * BIGINT for INTEGER, which the PostgreSQL store reads as numbers).
+ */
+export type MigrationStep = string | { sqlite: string; postgres: string };
+
 /**
  * One entry per schema version: migration N brings a database from version
- * N-1 to N. Append only; never edit a migration that has shipped.
+ * N-1 to N. Append only; never edit a migration that has shipped. A
+ * PostgreSQL store starts at version 11, in one transaction from empty: the
+ * steps before it that only carry SQLite data forward do nothing there.
  */
-export const migrations: readonly string[] = [
-  `
+export const migrations: readonly (readonly MigrationStep[])[] = [
+  [`
   CREATE TABLE tenants (
     id TEXT PRIMARY KEY,
     remote_access_enabled INTEGER NOT NULL DEFAULT 0 CHECK (remote_access_enabled IN (0, 1)),
@@ -111,11 +123,25 @@ export const migrations: readonly string[] = [
   -- retention purge, which lifts this guard inside its own transaction.
   CREATE TABLE audit_guard (purging INTEGER NOT NULL) STRICT;
   INSERT INTO audit_guard VALUES (0);
+  `,
+    {
+      sqlite: `
   CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit WHEN (SELECT purging FROM audit_guard) = 0
     BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
   `,
-  `
+      postgres: `
+  CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'UPDATE' OR (SELECT purging FROM audit_guard) = 0 THEN RAISE EXCEPTION 'audit records are append-only'; END IF;
+    RETURN OLD;
+  END $$;
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+  `,
+    },
+  ],
+  [`
   -- Signed chain heads; the same lines go to the checkpoint file outside the database.
   CREATE TABLE audit_checkpoints (
     tenant_id TEXT NOT NULL,
@@ -125,12 +151,12 @@ export const migrations: readonly string[] = [
     signature TEXT NOT NULL,
     PRIMARY KEY (tenant_id, seq)
   ) STRICT;
-  `,
-  `
+  `],
+  [`
   -- 0 when the room never reported its input counts: the record says unknown, never a made-up zero.
   ALTER TABLE sessions ADD COLUMN input_known INTEGER NOT NULL DEFAULT 1 CHECK (input_known IN (0, 1));
-  `,
-  `
+  `],
+  [`
   -- Who has signed in, and the groups their tokens carried: what the role wizard offers to pick from.
   CREATE TABLE principals (
     tenant_id TEXT NOT NULL,
@@ -141,8 +167,8 @@ export const migrations: readonly string[] = [
     seen_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, kind, id)
   ) STRICT;
-  `,
-  `
+  `],
+  [`
   -- Log bundles rooms were asked for; the upload token is kept only as its hash.
   CREATE TABLE log_bundles (
     tenant_id TEXT NOT NULL,
@@ -157,12 +183,12 @@ export const migrations: readonly string[] = [
     content BLOB
   ) STRICT;
   CREATE INDEX log_bundles_by_room ON log_bundles(tenant_id, room_id, requested_at);
-  `,
-  `
+  `],
+  [`
   -- Pointer control (mouse and touch in modify sessions): off for every tenant until an administrator turns it on.
   ALTER TABLE tenants ADD COLUMN pointer_control INTEGER NOT NULL DEFAULT 0 CHECK (pointer_control IN (0, 1));
-  `,
-  `
+  `],
+  [`
   -- Every change of a room's state, kept 180 days: its presence, call, each health signal, and its overall health.
   CREATE TABLE room_events (
     tenant_id TEXT NOT NULL,
@@ -173,8 +199,8 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX room_events_by_room ON room_events(tenant_id, room_id, at);
   CREATE INDEX room_events_by_time ON room_events(at);
-  `,
-  `
+  `],
+  [`
   -- Incidents: opened by the tenant's rules from room events, at most one open per room and cause.
   CREATE TABLE incidents (
     tenant_id TEXT NOT NULL,
@@ -203,8 +229,8 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX incident_entries_by_incident ON incident_entries(incident_id, at);
   CREATE TABLE incident_rules (tenant_id TEXT PRIMARY KEY, rules TEXT NOT NULL) STRICT;
-  `,
-  `
+  `],
+  [`
   -- Alerts: rules and webhooks per tenant, and the outbox every delivery goes through (idempotency key unique).
   CREATE TABLE alert_rules (tenant_id TEXT NOT NULL, id TEXT PRIMARY KEY, rule TEXT NOT NULL) STRICT;
   CREATE TABLE webhooks (
@@ -238,17 +264,37 @@ export const migrations: readonly string[] = [
   CREATE INDEX outbox_by_tenant ON outbox(tenant_id, created_at);
   CREATE TABLE delivery_attempts (outbox_id TEXT NOT NULL, at TEXT NOT NULL, status TEXT NOT NULL) STRICT;
   CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts(outbox_id, at);
-  `,
-  `
+  `],
+  [`
   -- Each room's overall health as the monitor last wrote it, so the dashboard counts rooms by health in the database.
   ALTER TABLE rooms ADD COLUMN health TEXT NOT NULL DEFAULT 'offline' CHECK (health IN ('healthy', 'nonUrgent', 'critical', 'offline'));
   CREATE INDEX rooms_by_health ON rooms(tenant_id, health);
-  `,  `
+  `],
+  [`
   -- One live session per room, said by the database and not by one process's memory: a session holds its room in
   -- live_room until it ends. Rooms a crash left with two open sessions keep the newest here; the older ones end as
   -- orphans do (the broker closes them, audited).
   ALTER TABLE sessions ADD COLUMN live_room TEXT;
-  UPDATE sessions SET live_room = room_id WHERE state != 'ended' AND rowid IN (SELECT max(rowid) FROM sessions WHERE state != 'ended' GROUP BY room_id);
+  `,
+    { sqlite: `UPDATE sessions SET live_room = room_id WHERE state != 'ended' AND rowid IN (SELECT max(rowid) FROM sessions WHERE state != 'ended' GROUP BY room_id);`, postgres: '' },
+    `
   CREATE UNIQUE INDEX sessions_one_live_per_room ON sessions(live_room);
   `,
+  ],
+  [
+    {
+      // Queries take a table's newest row by rowid, which SQLite keeps on every table; PostgreSQL gets a column of that name.
+      sqlite: '',
+      postgres: `
+  ALTER TABLE room_events ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
+  ALTER TABLE delivery_attempts ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
+  `,
+    },
+  ],
 ];
+
+/** A migration's SQL for one engine. */
+export function migrationSql(steps: readonly MigrationStep[], engine: Engine): string {
+  const sql = steps.map((step) => (typeof step === 'string' ? step : step[engine])).join('\n');
+  return engine === 'sqlite' ? sql : sql.replace(/\)\s*STRICT;/g, ');').replace(/\bBLOB\b/g, 'BYTEA').replace(/\bINTEGER\b/g, 'BIGINT');
+}

@@ -1,0 +1,141 @@
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { migrate as migrateSqlite, NewerDatabaseError } from '@roomlink/shared';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, sql, SqliteDialect, type RawBuilder } from 'kysely';
+import pg from 'pg';
+import { migrations, migrationSql } from './migrations';
+import type { Tables } from './schema';
+
+export type Engine = 'sqlite' | 'postgres';
+
+/** Where the server keeps its data: one SQLite file (the embedded default), or a PostgreSQL database that several nodes share. */
+export type StoreConfig = { engine: 'sqlite'; file: string } | { engine: 'postgres'; url: string; poolSize?: number };
+
+/**
+ * The server's database on either engine: one query builder over both, and
+ * the few expressions the engines spell differently (`dialect`).
+ */
+export interface Store {
+  readonly engine: Engine;
+  readonly db: Kysely<Tables>;
+  readonly dialect: Dialect;
+  close(): Promise<void>;
+}
+
+type Expression = RawBuilder<unknown>;
+
+export interface Dialect {
+  /** `value` is one of `list` (a list of any length, bound as one parameter). */
+  inList(value: Expression, list: readonly string[]): RawBuilder<boolean>;
+  /** The JSON array of strings in `json` holds `value`. */
+  jsonArrayHas(json: Expression, value: string): RawBuilder<boolean>;
+  /** Which step of `stepSeconds` after the ISO time `from` the ISO time `at` falls in (0 for the first). */
+  stepOf(at: Expression, from: string, stepSeconds: number): RawBuilder<number>;
+  /** A row number as fixed-width text, so that it sorts as text. */
+  paddedRowid(rowid: Expression): RawBuilder<string>;
+}
+
+const sqliteDialect: Dialect = {
+  inList: (value, list) => sql<boolean>`${value} IN (SELECT value FROM json_each(${JSON.stringify(list)}))`,
+  jsonArrayHas: (json, value) => sql<boolean>`EXISTS (SELECT 1 FROM json_each(${json}) WHERE value = ${value})`,
+  stepOf: (at, from, stepSeconds) => sql<number>`CAST((julianday(${at}) - julianday(${from})) * 86400.0 / ${stepSeconds} AS INTEGER)`,
+  paddedRowid: (rowid) => sql<string>`printf('%012d', ${rowid})`,
+};
+
+const postgresDialect: Dialect = {
+  inList: (value, list) => sql<boolean>`${value} = ANY(${list}::text[])`,
+  jsonArrayHas: (json, value) => sql<boolean>`(${json})::jsonb @> jsonb_build_array(${value}::text)`,
+  stepOf: (at, from, stepSeconds) => sql<number>`floor(extract(epoch from (${at}::timestamptz - ${from}::timestamptz)) / ${stepSeconds})::bigint`,
+  paddedRowid: (rowid) => sql<string>`lpad(${rowid}::text, 12, '0')`,
+};
+
+/** Kysely prepares each query anew; better-sqlite3 wants a statement kept per SQL text. Bounded: lists of varying length make new texts. */
+function cachedStatements(db: Database.Database, limit = 500) {
+  const statements = new Map<string, Database.Statement>();
+  return {
+    close: () => db.close(),
+    prepare: (text: string) => {
+      let statement = statements.get(text);
+      if (!statement) {
+        if (statements.size >= limit) statements.delete(statements.keys().next().value!);
+        statements.set(text, (statement = db.prepare(text)));
+      }
+      return statement;
+    },
+  };
+}
+
+/** Opens (creating if needed) a SQLite database file: private to its owner, WAL, foreign keys, migrated. */
+export function openSqlite(file: string): Database.Database {
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // SQLite gives the -wal and -shm files the database file's mode: 0600 before the first open keeps all three private, whatever the directory.
+    closeSync(openSync(file, 'a', 0o600));
+    chmodSync(file, 0o600);
+  }
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrateSqlite(
+    db,
+    migrations.map((steps) => migrationSql(steps, 'sqlite')),
+    'server database',
+  );
+  return db;
+}
+
+/** A store over an open, migrated SQLite connection. */
+export function sqliteStore(database: Database.Database): Store {
+  return { engine: 'sqlite', db: new Kysely<Tables>({ dialect: new SqliteDialect({ database: cachedStatements(database) }) }), dialect: sqliteDialect, close: async () => void database.close() };
+}
+
+// BIGINT (counts, and every INTEGER column on PostgreSQL) as a JS number, as SQLite gives it: no value here nears 2^53.
+const pgTypes = { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser };
+
+/** Any number larger than the migrations' count: the key under which starting nodes take turns to migrate. */
+const MIGRATION_LOCK = 7_240_615;
+
+/**
+ * Brings a PostgreSQL store to the newest schema, all pending migrations in
+ * one transaction or none; nodes starting together take turns on an
+ * advisory lock, so each migration runs once.
+ */
+async function migratePostgres(pool: pg.Pool): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)');
+    const current = Number((await client.query<{ version: string }>('SELECT version FROM schema_version')).rows[0]?.version ?? 0);
+    if (current > migrations.length) throw new NewerDatabaseError(current, migrations.length, 'server database');
+    for (let version = current + 1; version <= migrations.length; version += 1) await client.query(migrationSql(migrations[version - 1]!, 'postgres'));
+    await client.query('DELETE FROM schema_version');
+    await client.query('INSERT INTO schema_version VALUES ($1)', [migrations.length]);
+    await client.query('COMMIT');
+    return migrations.length;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Opens the configured store, migrated. */
+export async function openStore(config: StoreConfig): Promise<Store> {
+  if (config.engine === 'sqlite') return sqliteStore(openSqlite(config.file));
+  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10, types: pgTypes });
+  // A pooled connection that PostgreSQL closes while idle (a restart, a failover) is the pool's to replace, not an uncaught error.
+  pool.on('error', () => undefined);
+  try {
+    await migratePostgres(pool);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  return { engine: 'postgres', db, dialect: postgresDialect, close: () => db.destroy() };
+}

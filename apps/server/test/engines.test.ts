@@ -1,0 +1,102 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NewerDatabaseError } from '../src/store/db';
+import { openStore, type Store, type StoreConfig } from '../src/store/engine';
+import { migrations } from '../src/store/migrations';
+import { testPostgresUrl } from './postgres';
+
+/** The two engines under one store: the same schema from the same migrations, and the expressions they spell differently giving the same answers. */
+
+const opened: Store[] = [];
+const open = async (config: StoreConfig) => {
+  const store = await openStore(config);
+  opened.push(store);
+  return store;
+};
+const sqliteConfig = (): StoreConfig => ({ engine: 'sqlite', file: join(mkdtempSync(join(tmpdir(), 'roomlink-engine-')), 'server.db') });
+const postgresConfig = async (): Promise<StoreConfig> => ({ engine: 'postgres', url: await testPostgresUrl() });
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((store) => store.close()));
+});
+
+/** Each table's columns, as the engine describes them. */
+async function columns(store: Store): Promise<Record<string, string[]>> {
+  const rows =
+    store.engine === 'sqlite'
+      ? (await sql<{ t: string; c: string }>`SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid`.execute(store.db)).rows
+      : (await sql<{ t: string; c: string }>`SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND table_name != 'schema_version' ORDER BY table_name, ordinal_position`.execute(store.db)).rows;
+  const tables: Record<string, string[]> = {};
+  for (const { t, c } of rows) (tables[t] ??= []).push(c);
+  return tables;
+}
+
+describe('one schema on both engines', () => {
+  it('gives PostgreSQL the tables and columns SQLite has (and rowid where SQLite has its own)', async () => {
+    const onSqlite = await columns(await open(sqliteConfig()));
+    const onPostgres = await columns(await open(await postgresConfig()));
+    expect(Object.keys(onPostgres).sort()).toEqual(Object.keys(onSqlite).sort());
+    for (const [table, names] of Object.entries(onSqlite)) {
+      const own = ['room_events', 'delivery_attempts'].includes(table) ? [...names, 'rowid'] : names;
+      expect([table, onPostgres[table]]).toEqual([table, own]);
+    }
+  });
+
+  it('migrates a PostgreSQL database once when three nodes start on it at the same moment', async () => {
+    const config = await postgresConfig();
+    const stores = await Promise.all([open(config), open(config), open(config)]);
+    const versions = await sql<{ version: number }>`SELECT version FROM schema_version`.execute(stores[0]!.db);
+    expect(versions.rows).toEqual([{ version: migrations.length }]);
+    expect(await stores[2]!.db.selectFrom('audit_guard').select('purging').execute()).toEqual([{ purging: 0 }]);
+  });
+
+  it('refuses a PostgreSQL database from a newer version with a clear message', async () => {
+    const config = await postgresConfig();
+    await (await open(config)).close();
+    opened.pop();
+    const client = new pg.Client((config as { url: string }).url);
+    await client.connect();
+    await client.query('UPDATE schema_version SET version = version + 1');
+    await client.end();
+    await expect(openStore(config)).rejects.toThrow(NewerDatabaseError);
+    await expect(openStore(config)).rejects.toThrow(/server database is at schema version \d+.*Use a newer Roomlink/);
+  });
+
+  it.each(['sqlite', 'postgres'] as const)('keeps the audit append-only on %s: no update, no delete unless the purge lifts the guard in its transaction', async (engine) => {
+    const store = await open(engine === 'sqlite' ? sqliteConfig() : await postgresConfig());
+    const record = { tenant_id: 't1', seq: 1, at: '2026-01-01T00:00:00.000Z', type: 'x', actor_id: null, actor_name: null, room_id: null, room_name: null, session_id: null, data: '{}', prev_hash: '0', hash: '1' };
+    await store.db.insertInto('audit').values(record).execute();
+    await expect(store.db.updateTable('audit').set({ actor_name: 'Mallory' }).execute()).rejects.toThrow(/append-only/);
+    await expect(store.db.deleteFrom('audit').execute()).rejects.toThrow(/append-only/);
+    await store.db.transaction().execute(async (trx) => {
+      await trx.updateTable('audit_guard').set({ purging: 1 }).execute();
+      await trx.deleteFrom('audit').where('seq', '=', 1).execute();
+      await trx.updateTable('audit_guard').set({ purging: 0 }).execute();
+    });
+    expect(await store.db.selectFrom('audit').selectAll().execute()).toEqual([]);
+  });
+
+  it.each(['sqlite', 'postgres'] as const)('answers the expressions the engines spell differently alike on %s', async (engine) => {
+    const store = await open(engine === 'sqlite' ? sqliteConfig() : await postgresConfig());
+    const { dialect } = store;
+    await store.db.insertInto('tenants').values({ id: 't1' }).execute();
+    await store.db.insertInto('rooms').values([
+      { tenant_id: 't1', id: 'r1', name: 'One', platform: 'windows', license: 'pro', tags: '["east","lobby"]', updated_at: '' },
+      { tenant_id: 't1', id: 'r2', name: 'Two', platform: 'windows', license: 'pro', tags: '[]', updated_at: '' },
+      { tenant_id: 't1', id: 'r3', name: 'Three', platform: 'windows', license: 'pro', tags: '["lobby"]', updated_at: '' },
+    ]).execute();
+    const ids = async (where: ReturnType<typeof sql<boolean>>) => (await store.db.selectFrom('rooms').select('id').where(where).orderBy('id').execute()).map((r) => r.id);
+    expect(await ids(dialect.inList(sql.ref('id'), ['r1', 'r3', 'nope']))).toEqual(['r1', 'r3']);
+    expect(await ids(dialect.inList(sql.ref('id'), []))).toEqual([]);
+    expect(await ids(dialect.jsonArrayHas(sql.ref('tags'), 'lobby'))).toEqual(['r1', 'r3']);
+    expect(await ids(dialect.jsonArrayHas(sql.ref('tags'), 'east'))).toEqual(['r1']);
+    const step = async (at: string) => (await store.db.selectNoFrom(dialect.stepOf(sql.val(at), '2026-01-02T00:00:00.000Z', 60).as('step')).executeTakeFirstOrThrow()).step;
+    expect([await step('2026-01-02T00:00:00.000Z'), await step('2026-01-02T00:00:59.900Z'), await step('2026-01-02T00:01:30.500Z'), await step('2026-01-03T00:00:00.000Z')]).toEqual([0, 0, 1, 1440]);
+    const { padded } = await store.db.selectNoFrom(dialect.paddedRowid(sql.lit(42)).as('padded')).executeTakeFirstOrThrow();
+    expect(padded).toBe('000000000042');
+  });
+});
