@@ -21,10 +21,12 @@ const countShown = (page: Page, text: string) =>
 export default async function consoleBench(): Promise<BenchReport> {
   const system = await startConsoleSystem();
   try {
-    const { db, directory } = system.server.services;
-    db.transaction(() => {
-      for (let i = 0; i < ROOMS; i += 1) directory.createRoom('contoso', { name: `Bench room ${i}`, locationId: system.tenant.locations[2 + (i % 3)]!.id, tags: [i % 2 ? 'huddle' : 'boardroom', `row${i % 50}`], platform: 'synthetic', license: 'pro' });
-    })();
+    const { store, directory } = system.server.services;
+    await store.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < ROOMS; i += 1) {
+        await directory.createRoom('contoso', { name: `Bench room ${i}`, locationId: system.tenant.locations[2 + (i % 3)]!.id, tags: [i % 2 ? 'huddle' : 'boardroom', `row${i % 50}`], platform: 'synthetic', license: 'pro' }, trx);
+      }
+    });
     const total = ROOMS + system.tenant.rooms.length;
     const first = await system.console('bench');
     const browser = await system.chromium();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { decodeMessage, HealthSignal, ServerToConsole, type HealthSignals } from '@roomlink/shared';
-import { openDatabase } from '../../apps/server/src/store/db';
+import { openStore } from '../../apps/server/src/store/engine';
 import { Directory } from '../../apps/server/src/store/directory';
 import { TestAgent } from '../../apps/server/test/agent-client';
 import { startServerProcess } from '../../apps/server/test/server-process';
@@ -33,21 +33,21 @@ export default async function monitoringBench(): Promise<BenchReport> {
   const dir = mkdtempSync(join(tmpdir(), 'roomlink-bench-monitoring-'));
   const idp = await startIdp({ dataDir: join(dir, 'idp'), port: 0 });
   // Rooms and their enrollments are written straight into the database before the server starts, as a restore would.
-  const db = openDatabase(join(dir, 'server', 'server.db'));
-  const directory = new Directory(db, () => new Date());
-  directory.ensureTenant('contoso');
+  const store = await openStore({ engine: 'sqlite', file: join(dir, 'server', 'server.db') });
+  const directory = new Directory(store, () => new Date());
+  await directory.ensureTenant('contoso');
   const agents: TestAgent[] = [];
-  db.transaction(() => {
+  await store.db.transaction().execute(async (trx) => {
     for (let i = 0; i < ROOMS; i += 1) {
-      const room = directory.createRoom('contoso', { name: `Room ${i}`, locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
-      const { code } = directory.issueEnrollmentCode('contoso', room.id);
+      const room = await directory.createRoom('contoso', { name: `Room ${i}`, locationId: null, tags: [], platform: 'synthetic', license: 'pro' }, trx);
+      const { code } = await directory.issueEnrollmentCode('contoso', room.id, trx);
       const agent = new TestAgent('');
-      directory.enroll(code, agent.keys.publicKeyRaw, 'synthetic');
+      await directory.enroll(code, agent.keys.publicKeyRaw, 'synthetic', trx);
       agent.roomId = room.id;
       agents.push(agent);
     }
-  })();
-  db.close();
+  });
+  await store.close();
 
   const { child, url } = await startServerProcess(join(dir, 'server'), idp.issuer, idp.caFile, ['--agent-limits', `${ROOMS * 2}/${ROOMS * 2}/${ROOMS * 2}`]);
   try {

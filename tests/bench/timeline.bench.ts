@@ -16,19 +16,19 @@ export default async function timelineBench(): Promise<BenchReport> {
   const system = await startConsoleSystem();
   try {
     const room = system.tenant.rooms.find((r) => r.name === 'Aurora')!;
-    const { db } = system.server.services;
-    const insert = db.prepare('INSERT INTO room_events (tenant_id, room_id, at, subject, state) VALUES (?, ?, ?, ?, ?)');
+    const { store } = system.server.services;
     const start = Date.now() - DAYS * 86_400_000;
-    let events = 0;
-    db.transaction(() => {
-      for (let t = start, i = 0; t < Date.now() - 60_000; t += EVERY_S * 1000, i += 1) {
-        const signal = HealthSignal.options[i % HealthSignal.options.length]!;
-        const failing = Math.floor(i / HealthSignal.options.length) % 2 === 1;
-        insert.run('contoso', room.id, new Date(t).toISOString(), signal, failing ? 'error' : 'ok');
-        insert.run('contoso', room.id, new Date(t).toISOString(), 'health', failing ? 'nonUrgent' : 'healthy');
-        events += 2;
-      }
-    })();
+    const rows: { tenant_id: string; room_id: string; at: string; subject: string; state: string }[] = [];
+    for (let t = start, i = 0; t < Date.now() - 60_000; t += EVERY_S * 1000, i += 1) {
+      const signal = HealthSignal.options[i % HealthSignal.options.length]!;
+      const failing = Math.floor(i / HealthSignal.options.length) % 2 === 1;
+      const at = new Date(t).toISOString();
+      rows.push({ tenant_id: 'contoso', room_id: room.id, at, subject: signal, state: failing ? 'error' : 'ok' }, { tenant_id: 'contoso', room_id: room.id, at, subject: 'health', state: failing ? 'nonUrgent' : 'healthy' });
+    }
+    const events = rows.length;
+    await store.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < rows.length; i += 5_000) await trx.insertInto('room_events').values(rows.slice(i, i + 5_000)).execute();
+    });
     const { web } = await system.console('timeline');
     const page = await (await system.chromium()).newPage();
     await page.setViewportSize({ width: 1440, height: 900 });

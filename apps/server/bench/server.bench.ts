@@ -9,7 +9,7 @@ import { startIdp } from '../../../scripts/dev-idp/idp';
 import { devSignIn } from '../../../scripts/dev-idp/signin';
 import { CHECKPOINT_FILE, CheckpointFile } from '../src/audit/checkpoints';
 import { AuditLog } from '../src/audit/log';
-import { openDatabase } from '../src/store/db';
+import { openStore } from '../src/store/engine';
 import { Directory } from '../src/store/directory';
 import { TestAgent } from '../test/agent-client';
 import { startServerProcess } from '../test/server-process';
@@ -19,20 +19,20 @@ const SESSION_ROOMS = 1_000;
 const AUDIT_APPENDS = 20_000;
 
 /** Rooms written straight into the database: seeding is setup, not what is measured. */
-function seed(dataDir: string, publicKeyRaw: string): string[] {
-  const db = openDatabase(join(dataDir, 'server.db'));
-  const directory = new Directory(db, () => new Date());
+async function seed(dataDir: string, publicKeyRaw: string): Promise<string[]> {
+  const store = await openStore({ engine: 'sqlite', file: join(dataDir, 'server.db') });
+  const directory = new Directory(store, () => new Date());
   const ids: string[] = [];
-  db.transaction(() => {
-    directory.setRemoteAccess('contoso', true, 'admin@contoso.test', 'bench');
-    directory.createRole('contoso', { name: 'Bench', description: '', permissions: ['remoteAccess.modify'], assignments: [{ users: [], groups: ['room-technicians'], rooms: [], locations: [], tags: ['bench'] }] });
+  await store.db.transaction().execute(async (trx) => {
+    await directory.setRemoteAccess('contoso', true, 'admin@contoso.test', 'bench', trx);
+    await directory.createRole('contoso', { name: 'Bench', description: '', permissions: ['remoteAccess.modify'], assignments: [{ users: [], groups: ['room-technicians'], rooms: [], locations: [], tags: ['bench'] }] }, trx);
     for (let i = 0; i < AGENTS; i += 1) {
-      const room = directory.createRoom('contoso', { name: `Bench ${i}`, locationId: null, tags: ['bench'], platform: 'synthetic', license: 'pro' });
-      db.prepare('UPDATE rooms SET agent_public_key = ? WHERE id = ?').run(publicKeyRaw, room.id);
+      const room = await directory.createRoom('contoso', { name: `Bench ${i}`, locationId: null, tags: ['bench'], platform: 'synthetic', license: 'pro' }, trx);
+      await trx.updateTable('rooms').set({ agent_public_key: publicKeyRaw }).where('id', '=', room.id).execute();
       ids.push(room.id);
     }
-  })();
-  db.close();
+  });
+  await store.close();
   return ids;
 }
 
@@ -40,15 +40,15 @@ const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc
 
 async function auditAppends(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-audit-'));
-  const db = openDatabase(join(dir, 'server.db'));
-  const log = new AuditLog(db, generateKeyPairSync('ed25519'), new CheckpointFile(join(dir, 'checkpoints', CHECKPOINT_FILE)), () => new Date());
+  const store = await openStore({ engine: 'sqlite', file: join(dir, 'server.db') });
+  const log = await AuditLog.open(store, generateKeyPairSync('ed25519'), new CheckpointFile(join(dir, 'checkpoints', CHECKPOINT_FILE)), () => new Date());
   const start = performance.now();
   for (let i = 0; i < AUDIT_APPENDS; i += 1) {
-    log.append({ tenantId: 'contoso', type: 'session.ended', actorId: 'u-tech', actorName: 'Tomas', roomId: 'room-1', roomName: 'Board', sessionId: `ses-${i}`, data: { reason: 'user_ended', input: { accepted: i, dropped: 0 }, durationMs: 1234 } });
+    await log.record({ tenantId: 'contoso', type: 'session.ended', actorId: 'u-tech', actorName: 'Tomas', roomId: 'room-1', roomName: 'Board', sessionId: `ses-${i}`, data: { reason: 'user_ended', input: { accepted: i, dropped: 0 }, durationMs: 1234 } });
   }
   const perSecond = AUDIT_APPENDS / ((performance.now() - start) / 1000);
-  if (!log.verify('contoso').ok) throw new Error('chain broken');
-  db.close();
+  if (!(await log.verify('contoso')).ok) throw new Error('chain broken');
+  await store.close();
   return perSecond;
 }
 
@@ -56,7 +56,7 @@ export default async function bench(): Promise<BenchReport> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-server-'));
   const idp = await startIdp({ dataDir: join(dir, 'idp'), port: 0 });
   const keys = TestAgent.newKeys();
-  const roomIds = seed(join(dir, 'server'), keys.publicKeyRaw);
+  const roomIds = await seed(join(dir, 'server'), keys.publicKeyRaw);
   const { child, url } = await startServerProcess(join(dir, 'server'), idp.issuer, idp.caFile, ['--session-rate', '100000/100000', '--agent-limits', '100000/100000/100000']);
   const baseline = rssMiB(child.pid!);
   const agents: TestAgent[] = [];

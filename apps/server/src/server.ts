@@ -6,7 +6,7 @@ import proxyAddr from '@fastify/proxy-addr';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { can, remoteAccessLevel } from '@roomlink/rbac';
+import { can, remoteAccessLevel, type Policy } from '@roomlink/rbac';
 import { MAX_MESSAGE_BYTES, roomlinkError } from '@roomlink/shared';
 import { CHECKPOINT_FILE, CheckpointFile, loadCheckpointKey } from './audit/checkpoints';
 import { Alerts } from './alerts/alerts';
@@ -33,7 +33,7 @@ import { loadServerKeys } from './keys';
 import { SessionBroker } from './sessions/broker';
 import { checkIceConfig, noIce, type IceConfig } from './sessions/ice';
 import { RateLimiter } from './sessions/rate-limit';
-import { openDatabase } from './store/db';
+import { openStore, type StoreConfig } from './store/engine';
 import { Directory, DirectoryError, type RoomRecord } from './store/directory';
 import { LogBundles } from './store/log-bundles';
 
@@ -42,6 +42,8 @@ export const DEFAULT_SERVER_PORT = 47_800;
 
 export interface ServerConfig {
   dataDir: string;
+  /** Where the data lives: SQLite in `dataDir` unless a PostgreSQL database is given (several nodes share one). */
+  store?: StoreConfig;
   /**
    * The tenants (Entra `tid`s) this server serves: provisioned at start. A
    * token from any other tenant is refused; a token never creates one.
@@ -116,19 +118,19 @@ const bearer = (request: Pick<IncomingMessage, 'headers'>) => /^Bearer ([\w.~+/=
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   checkIceConfig(config.ice ?? noIce);
   const log = pino({ level: config.logLevel, base: { service: 'roomlink-server' } });
-  const db = openDatabase(join(config.dataDir, 'server.db'));
+  const store = await openStore(config.store ?? { engine: 'sqlite', file: join(config.dataDir, 'server.db') });
   const keys = loadServerKeys(config.dataDir);
   const now = config.now;
-  const directory = new Directory(db, now);
-  for (const tenantId of config.tenants) directory.ensureTenant(tenantId);
+  const directory = new Directory(store, now);
+  for (const tenantId of config.tenants) await directory.ensureTenant(tenantId);
   const checkpoints = new CheckpointFile(join(config.auditCheckpointDir ?? join(config.dataDir, 'audit-checkpoints'), CHECKPOINT_FILE));
-  const audit = new AuditLog(db, loadCheckpointKey(config.dataDir), checkpoints, now);
-  const folder = new AuditFolder(audit, config.auditFoldMs ?? DEFAULT_AUDIT_FOLD_MS, now);
-  const monitor = new RoomMonitor(db, directory, now, (error) => log.error({ err: error }, 'health reports not committed'));
+  const audit = await AuditLog.open(store, loadCheckpointKey(config.dataDir), checkpoints, now);
+  const folder = new AuditFolder(audit, config.auditFoldMs ?? DEFAULT_AUDIT_FOLD_MS, now, (error) => log.error({ err: error }, 'folded audit record not written'));
+  const monitor = new RoomMonitor(store, directory, now, (error) => log.error({ err: error }, 'health reports not committed'));
   const agents = new AgentHub(directory, monitor, folder, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
   const consoles = new ConsoleHub(log);
   const broker = new SessionBroker(
-    db,
+    store,
     directory,
     audit,
     folder,
@@ -139,44 +141,67 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       consoleOnline: (tenantId, userId) => consoles.online(tenantId, userId),
       sendToConsoles: (tenantId, userId, message) => consoles.send(tenantId, userId, message),
     },
-    { ice: config.ice ?? noIce, setupTimeoutMs: config.setupTimeoutMs, graceMs: config.graceMs, endAckMs: 3_000, orphanReportMs: config.orphanReportMs ?? DEFAULT_ORPHAN_REPORT_MS, startRate: config.sessionStartRate },
+    { ice: config.ice ?? noIce, setupTimeoutMs: config.setupTimeoutMs, graceMs: config.graceMs, endAckMs: 3_000, orphanReportMs: config.orphanReportMs ?? DEFAULT_ORPHAN_REPORT_MS, startRate: config.sessionStartRate, onError: (error) => log.error({ err: error }, 'session step failed') },
     now,
   );
+  await broker.adoptOrphans();
   agents.broker = broker;
   consoles.broker = broker;
-  const services: Services = { db, directory, audit, broker, agents, keys, enrollLimiter: new RateLimiter(config.enrollmentRate.burst, config.enrollmentRate.perSecond, () => now().getTime()), logBundles: new LogBundles(db, now), monitor, incidents: new Incidents(db, directory, monitor, audit, now), now };
+  const services: Services = {
+    store,
+    directory,
+    audit,
+    broker,
+    agents,
+    keys,
+    enrollLimiter: new RateLimiter(config.enrollmentRate.burst, config.enrollmentRate.perSecond, () => now().getTime()),
+    logBundles: new LogBundles(store, now),
+    monitor,
+    incidents: await Incidents.open(store, directory, monitor, audit, now),
+    now,
+  };
   /** Who may hear about a room: anyone who may read it, or reach it remotely. */
-  const mayHearOf = (room: RoomRecord) => {
-    const policy = directory.policy(room.tenantId);
+  const mayHearOf = (policy: Policy, room: RoomRecord) => {
     const ref = roomRef(room);
     return (caller: Caller) => can(policy, caller.principal, 'rooms.read', ref) || remoteAccessLevel(policy, caller.principal, ref).level !== 'none';
   };
   // Live state: each commit's changes reach each console that may see the rooms, in one push.
-  monitor.onChange((changes) => consoles.pushRoomStates(changes.map(({ room, state }) => ({ tenantId: room.tenantId, state, may: mayHearOf(room) }))));
+  monitor.onChange((changes) => {
+    (async () => {
+      const policies = new Map<string, Policy>();
+      for (const { room } of changes) if (!policies.has(room.tenantId)) policies.set(room.tenantId, await directory.policy(room.tenantId));
+      consoles.pushRoomStates(changes.map(({ room, state }) => ({ tenantId: room.tenantId, state, may: mayHearOf(policies.get(room.tenantId)!, room) })));
+    })().catch((error: unknown) => log.error({ err: error }, 'pushing room states failed'));
+  });
   let ownUrl = '';
-  const alerts = new Alerts(db, directory, audit, realSenders(config.smtp ?? null), now, () => (ownUrl ? [new URL(ownUrl).origin, new URL(ownUrl.replace('127.0.0.1', 'localhost')).origin] : []));
-  services.incidents.onWrite((tenantId, incident, entry) => alerts.enqueue(tenantId, incident, entry));
+  const alerts = new Alerts(store, directory, audit, realSenders(config.smtp ?? null), now, () => (ownUrl ? [new URL(ownUrl).origin, new URL(ownUrl.replace('127.0.0.1', 'localhost')).origin] : []));
+  services.incidents.onWrite((trx, tenantId, incident, entry) => alerts.enqueue(trx, tenantId, incident, entry));
   const alertTimer = setInterval(() => {
     alerts.dispatch().catch((error: unknown) => log.error({ err: error }, 'alert dispatch failed'));
   }, config.alertEveryMs ?? DEFAULT_ALERT_EVERY_MS);
   alertTimer.unref();
   // Incidents are read with rooms.read alone.
   services.incidents.onChange((tenantId, incident) => {
-    const room = directory.room(tenantId, incident.roomId);
-    if (!room) return;
-    const policy = directory.policy(tenantId);
-    consoles.broadcast(tenantId, { type: 'incident.changed', incident }, (caller) => can(policy, caller.principal, 'rooms.read', roomRef(room)));
+    (async () => {
+      const room = await directory.room(tenantId, incident.roomId);
+      if (!room) return;
+      const policy = await directory.policy(tenantId);
+      consoles.broadcast(tenantId, { type: 'incident.changed', incident }, (caller) => can(policy, caller.principal, 'rooms.read', roomRef(room)));
+    })().catch((error: unknown) => log.error({ err: error }, 'pushing an incident failed'));
   });
+  // A pass that outlasts the interval is not started again under itself.
+  let evaluating = false;
   const incidentTimer = setInterval(() => {
-    try {
-      services.incidents.evaluate();
-    } catch (error) {
-      log.error({ err: error }, 'incident rules failed');
-    }
+    if (evaluating) return;
+    evaluating = true;
+    services.incidents
+      .evaluate()
+      .catch((error: unknown) => log.error({ err: error }, 'incident rules failed'))
+      .finally(() => (evaluating = false));
   }, config.incidentEveryMs ?? DEFAULT_INCIDENT_EVERY_MS);
   incidentTimer.unref();
   // Agents have three heartbeats to come back after a restart; rooms that do not are offline in the history too.
-  const settleTimer = setTimeout(() => monitor.settle(), 3 * config.heartbeatMs);
+  const settleTimer = setTimeout(() => void monitor.settle().catch((error: unknown) => log.error({ err: error }, 'settling presence failed')), 3 * config.heartbeatMs);
   settleTimer.unref();
   const verifyToken = tokenVerifier(config.auth, now);
 
@@ -185,9 +210,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     if (!token) throw new ApiFailure('unauthenticated');
     try {
       const caller = await verifyToken(token);
-      if (!directory.tenantExists(caller.principal.tenantId)) throw new ApiFailure('tenant_not_provisioned');
-      broker.principalSeen(caller.principal);
-      directory.recordPrincipals(caller.principal.tenantId, { id: caller.principal.userId, name: caller.name, username: caller.username }, caller.principal.groups);
+      if (!(await directory.tenantExists(caller.principal.tenantId))) throw new ApiFailure('tenant_not_provisioned');
+      await broker.principalSeen(caller.principal);
+      await directory.recordPrincipals(caller.principal.tenantId, { id: caller.principal.userId, name: caller.name, username: caller.username }, caller.principal.groups);
       return caller;
     } catch (error) {
       if (error instanceof AuthError) throw new ApiFailure('unauthenticated', [error.message]);
@@ -248,30 +273,30 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     );
   });
 
-  const purge = () => {
+  const purge = async () => {
     try {
-      const purged = audit.purge();
+      const purged = await audit.purge();
       if (purged.records > 0) log.info(purged, 'audit retention purge');
-      const bundles = services.logBundles.purge();
+      const bundles = await services.logBundles.purge();
       if (bundles > 0) log.info({ bundles }, 'log bundle retention purge');
-      const events = monitor.purge();
+      const events = await monitor.purge();
       if (events > 0) log.info({ events }, 'room history retention purge');
     } catch (error) {
       log.error({ err: error }, 'audit retention purge failed');
     }
   };
-  purge();
-  const purgeTimer = setInterval(purge, 24 * 3600 * 1000);
+  await purge();
+  const purgeTimer = setInterval(() => void purge(), 24 * 3600 * 1000);
   purgeTimer.unref();
-  const seal = () => {
+  const seal = async () => {
     try {
-      audit.checkpointAll();
+      await audit.checkpointAll();
     } catch (error) {
       log.error({ err: error }, 'sealing the audit chains failed');
     }
   };
-  seal();
-  const sealTimer = setInterval(seal, config.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS);
+  await seal();
+  const sealTimer = setInterval(() => void seal(), config.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS);
   sealTimer.unref();
 
   await app.listen({ host: config.host, port: config.port });
@@ -292,17 +317,17 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       clearInterval(incidentTimer);
       clearInterval(alertTimer);
       clearInterval(sealTimer);
-      broker.shutdown();
-      agents.close();
+      await broker.shutdown();
+      await agents.close();
       consoles.close();
       agentSockets.close();
       consoleSockets.close();
-      // Fastify waits for in-flight requests; their writes are synchronous, so the database is consistent when it returns.
+      // Fastify waits for in-flight requests and their writes.
       await app.close();
-      monitor.flush();
-      folder.flush();
-      seal();
-      db.close();
+      await monitor.flush();
+      await folder.flush();
+      await seal();
+      await store.close();
     },
   };
 }

@@ -55,7 +55,7 @@ describe('authentication', () => {
     const headers = await providerToken({ tid: 'northwind', oid: 'u-north', wids: ['62e90394-69f5-4237-9190-012177145e10'] });
     expect(await h.api(null, 'GET', '/api/me', undefined, headers)).toMatchObject({ status: 403, body: { error: { code: 'tenant_not_provisioned' } } });
     expect((await h.api(null, 'POST', '/api/rooms', { name: 'Squat' }, headers)).status).toBe(403);
-    expect(h.server.services.directory.tenantExists('northwind')).toBe(false);
+    expect(await h.server.services.directory.tenantExists('northwind')).toBe(false);
   });
 
   it('takes tenant, user, groups and directory roles from the token', async () => {

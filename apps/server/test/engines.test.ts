@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NewerDatabaseError } from '../src/store/db';
+import { NewerDatabaseError } from '@roomlink/shared';
 import { openStore, type Store, type StoreConfig } from '../src/store/engine';
 import { migrations } from '../src/store/migrations';
 import { testPostgresUrl } from './postgres';
@@ -41,7 +41,7 @@ describe('one schema on both engines', () => {
     const onPostgres = await columns(await open(await postgresConfig()));
     expect(Object.keys(onPostgres).sort()).toEqual(Object.keys(onSqlite).sort());
     for (const [table, names] of Object.entries(onSqlite)) {
-      const own = ['room_events', 'delivery_attempts'].includes(table) ? [...names, 'rowid'] : names;
+      const own = ['room_events', 'delivery_attempts', 'incident_entries'].includes(table) ? [...names, 'rowid'] : names;
       expect([table, onPostgres[table]]).toEqual([table, own]);
     }
   });

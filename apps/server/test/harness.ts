@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import WebSocket from 'ws';
 import { decodeMessage, encodeMessage, ServerToConsole, type ConsoleToServer, type Unversioned } from '@roomlink/shared';
 import { devTenants } from '../../../scripts/dev-idp/accounts';
@@ -8,6 +9,7 @@ import { startIdp, type RunningIdp } from '../../../scripts/dev-idp/idp';
 import { devSignIn } from '../../../scripts/dev-idp/signin';
 import { startServer, type RunningServer, type ServerConfig } from '../src/server';
 import { TestAgent } from './agent-client';
+import { testPostgresUrl } from './postgres';
 
 export interface Harness {
   idp: RunningIdp;
@@ -18,6 +20,8 @@ export interface Harness {
   /** A room, an enrollment code, and a connected agent for it. */
   room(input?: Record<string, unknown>, as?: string): Promise<{ roomId: string; agent: TestAgent }>;
   consoleSocket(username: string): Promise<ConsoleSocket>;
+  /** The store's own consistency check ('ok', or what it found): SQLite's integrity check, PostgreSQL's index checks (amcheck). */
+  integrity(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -48,6 +52,16 @@ export const TECH = 'tech@contoso.test';
 export const VIEWER = 'viewer@contoso.test';
 export const OUTSIDER = 'admin@fabrikam.test';
 
+/** Which store the server suite runs on: SQLite, or PostgreSQL with ROOMLINK_TEST_STORE=postgres (`npm test` runs both). */
+export const testStore = (): 'sqlite' | 'postgres' => (process.env.ROOMLINK_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite');
+
+/** On PostgreSQL, a server started again on the same data directory finds the same database, as on SQLite. */
+const postgresByDataDir = new Map<string, Promise<string>>();
+const postgresFor = (dataDir: string) => {
+  if (!postgresByDataDir.has(dataDir)) postgresByDataDir.set(dataDir, testPostgresUrl());
+  return postgresByDataDir.get(dataDir)!;
+};
+
 /** A real provider and a real server on loopback, with data in a fresh directory. */
 export async function startHarness(overrides: Partial<ServerConfig> = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'roomlink-server-'));
@@ -56,6 +70,7 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
   const server = await startServer({
     tenants: devTenants,
     dataDir: join(dir, 'server'),
+    ...(testStore() === 'postgres' && { store: { engine: 'postgres', url: await postgresFor(overrides.dataDir ?? join(dir, 'server')) } }),
     host: '127.0.0.1',
     port: 0,
     auth: { issuer: idp.issuer, audience: 'api://roomlink', acceptedTypes: ['at+jwt', 'JWT'], groupsClaim: 'groups', caPem: idp.caPem },
@@ -113,6 +128,14 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
         ws.once('error', reject);
       });
       return socket;
+    },
+    async integrity() {
+      const { db, engine } = server.services.store;
+      if (engine === 'sqlite') return (await sql<{ integrity_check: string }>`PRAGMA integrity_check`.execute(db)).rows.map((r) => r.integrity_check).join('; ');
+      await sql`CREATE EXTENSION IF NOT EXISTS amcheck`.execute(db);
+      const indexes = await sql<{ name: string }>`SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'`.execute(db);
+      for (const { name } of indexes.rows) await sql`SELECT bt_index_check(${name}::regclass, true)`.execute(db);
+      return 'ok';
     },
     async close() {
       for (const ws of sockets) ws.close();

@@ -5,7 +5,7 @@ import type { DashboardSummary, HealthSignals, RoomHistory, RoomState, ServerToC
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_BATCH_MS, RoomMonitor } from '../src/monitoring/room-monitor';
 import { LogBundles } from '../src/store/log-bundles';
-import { openDatabase } from '../src/store/db';
+import { openSqlite, sqliteStore } from '../src/store/engine';
 import { Directory } from '../src/store/directory';
 import { ADMIN, grantAccess, OUTSIDER, startHarness, TECH, VIEWER, type Harness } from './harness';
 
@@ -25,13 +25,14 @@ const roomStates = (m: ServerToConsole) => m.type === 'room.states';
 const stateOf = (m: ServerToConsole, roomId: string, matches: (state: RoomState) => boolean = () => true) => (m.type === 'room.states' ? m.states.find((s) => s.roomId === roomId && matches(s)) : undefined);
 
 /** A monitor on a database of its own with one room in tenant t1, on a clock the test moves. */
-function monitorOnClock(name: string, start: string) {
-  const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'roomlink-monitor-')), 'server.db'));
+async function monitorOnClock(name: string, start: string) {
+  const db = openSqlite(join(mkdtempSync(join(tmpdir(), 'roomlink-monitor-')), 'server.db'));
+  const store = sqliteStore(db);
   const clock = { now: new Date(start) };
-  const directory = new Directory(db, () => clock.now);
-  directory.ensureTenant('t1');
-  const room = directory.createRoom('t1', { name, locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
-  return { db, clock, room, monitor: new RoomMonitor(db, directory, () => clock.now, failTest) };
+  const directory = new Directory(store, () => clock.now);
+  await directory.ensureTenant('t1');
+  const room = await directory.createRoom('t1', { name, locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
+  return { db, store, clock, room, monitor: new RoomMonitor(store, directory, () => clock.now, failTest) };
 }
 
 beforeAll(async () => {
@@ -86,54 +87,55 @@ describe('room history', () => {
     expect((await history(roomId, new Date().toISOString(), TECH)).status).toBe(404);
   });
 
-  it('summarises a flapping signal to a step: the worst state of each step from its start, equal steps merged, nothing lost between pixels', () => {
-    const { clock, room, monitor } = monitorOnClock('Flapping', '2026-03-01T00:00:00.000Z');
-    monitor.observe(room.id, { online: true, signals: ok });
+  it('summarises a flapping signal to a step: the worst state of each step from its start, equal steps merged, nothing lost between pixels', async () => {
+    const { clock, room, monitor } = await monitorOnClock('Flapping', '2026-03-01T00:00:00.000Z');
+    await monitor.observe(room.id, { online: true, signals: ok });
     // Minute by minute for an hour: the camera warns, fails for one minute at 00:17, recovers; then stays ok.
     const camera = (minute: number) => (minute === 17 ? 'error' : minute % 2 ? 'warning' : 'ok');
     for (let minute = 1; minute <= 60; minute += 1) {
       clock.now = new Date(Date.parse('2026-03-01T00:00:30.000Z') + minute * 60_000);
-      monitor.observe(room.id, { signals: { ...ok, camera: minute > 40 ? 'ok' : camera(minute) } });
+      await monitor.observe(room.id, { signals: { ...ok, camera: minute > 40 ? 'ok' : camera(minute) } });
     }
     const from = '2026-03-01T00:00:00.000Z';
     const to = '2026-03-01T02:00:00.000Z';
-    const exact = monitor.history('t1', room.id, from, to);
+    const exact = await monitor.history('t1', room.id, from, to);
     const events = (h: RoomHistory, subject: string) => h.events.filter((e) => e.subject === subject).map((e) => `${e.at.slice(11, 19)} ${e.state}`);
     expect(exact.step).toBeNull();
     expect(events(exact, 'camera')).toHaveLength(41);
     // Ten-minute steps. 00:10-00:20 holds the one-minute error; 00:40-00:50 began in a warning that lasted until 00:40:30,
     // so the camera shows ok from 00:50; the warning steps between are one event.
-    const summary = monitor.history('t1', room.id, from, to, 600);
+    const summary = await monitor.history('t1', room.id, from, to, 600);
     expect(summary.step).toBe(600);
     expect(events(summary, 'camera')).toEqual(['00:00:00 warning', '00:10:00 error', '00:20:00 warning', '00:50:00 ok']);
     expect(events(summary, 'presence')).toEqual(['00:00:00 online']);
     expect(summary.events.map((e) => e.at)).toEqual([...summary.events.map((e) => e.at)].sort());
     // One-minute steps from inside the failure: it is the initial state, and 00:18-00:19, which recovered at 00:18:30, is still
     // its step; every later minute held a warning until the camera settled at 00:40:30.
-    const later = monitor.history('t1', room.id, '2026-03-01T00:18:00.000Z', to, 60);
+    const later = await monitor.history('t1', room.id, '2026-03-01T00:18:00.000Z', to, 60);
     expect(later.initial.find((e) => e.subject === 'camera')?.state).toBe('error');
     expect(events(later, 'camera')).toEqual(['00:19:00 warning', '00:41:00 ok']);
   });
 
-  it('adds no transition when a restarted server hears the same state again', () => {
-    const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'roomlink-monitor-')), 'server.db'));
-    const directory = new Directory(db, () => new Date());
-    directory.ensureTenant('t1');
-    const room = directory.createRoom('t1', { name: 'R', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
+  it('adds no transition when a restarted server hears the same state again', async () => {
+    const db = openSqlite(join(mkdtempSync(join(tmpdir(), 'roomlink-monitor-')), 'server.db'));
+    const store = sqliteStore(db);
+    const directory = new Directory(store, () => new Date());
+    await directory.ensureTenant('t1');
+    const room = await directory.createRoom('t1', { name: 'R', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
     const count = () => db.prepare<[], { n: number }>('SELECT count(*) AS n FROM room_events').get()!.n;
-    const first = new RoomMonitor(db, directory, () => new Date(), failTest);
-    first.observe(room.id, { online: true });
-    first.observe(room.id, { signals: ok });
-    first.flush();
+    const first = new RoomMonitor(store, directory, () => new Date(), failTest);
+    await first.observe(room.id, { online: true });
+    await first.observe(room.id, { signals: ok });
+    await first.flush();
     const written = count();
-    const second = new RoomMonitor(db, directory, () => new Date(), failTest);
-    second.observe(room.id, { online: true });
-    second.observe(room.id, { signals: ok });
-    second.flush();
+    const second = new RoomMonitor(store, directory, () => new Date(), failTest);
+    await second.observe(room.id, { online: true });
+    await second.observe(room.id, { signals: ok });
+    await second.flush();
     expect(count()).toBe(written);
     // The room never came back to this server: settling records it offline.
-    const third = new RoomMonitor(db, directory, () => new Date(), failTest);
-    third.settle();
+    const third = new RoomMonitor(store, directory, () => new Date(), failTest);
+    await third.settle();
     expect(db.prepare<[], { subject: string; state: string }>("SELECT subject, state FROM room_events WHERE subject IN ('presence', 'health') ORDER BY rowid DESC LIMIT 2").all()).toEqual([
       { subject: 'health', state: 'offline' },
       { subject: 'presence', state: 'offline' },
@@ -143,17 +145,17 @@ describe('room history', () => {
 
 describe('health reports in batches', () => {
   it('commits the reports of many rooms together, tells listeners after the commit, and a presence change commits at once', async () => {
-    const { db, room, monitor } = monitorOnClock('A', '2026-01-01T00:00:00.000Z');
-    const other = new Directory(db, () => new Date()).createRoom('t1', { name: 'B', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
+    const { db, store, room, monitor } = await monitorOnClock('A', '2026-01-01T00:00:00.000Z');
+    const other = await new Directory(store, () => new Date()).createRoom('t1', { name: 'B', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
     const count = () => db.prepare<[], { n: number }>('SELECT count(*) AS n FROM room_events').get()!.n;
     const heard: string[] = [];
     monitor.onChange((changes) => heard.push(changes.map((change) => `${change.room.name}:${change.events.length}`).join(' ')));
-    monitor.observe(room.id, { online: true });
-    monitor.observe(other.id, { online: true });
+    await monitor.observe(room.id, { online: true });
+    await monitor.observe(other.id, { online: true });
     const online = count();
     expect(heard).toEqual(['A:3', 'B:3']);
-    monitor.observe(room.id, { signals: ok });
-    monitor.observe(other.id, { signals: { ...ok, camera: 'error' } });
+    await monitor.observe(room.id, { signals: ok });
+    await monitor.observe(other.id, { signals: { ...ok, camera: 'error' } });
     expect(count()).toBe(online);
     expect(heard).toHaveLength(2);
     // One commit, heard once with both rooms.
@@ -161,51 +163,51 @@ describe('health reports in batches', () => {
     expect(heard[2]).toBe('A:7 B:7');
     expect(count()).toBe(online + 2 * 7);
     // A health report followed by a presence change: both land now, in order.
-    monitor.observe(room.id, { signals: { ...ok, audio: 'error' } });
-    monitor.observe(room.id, { online: false });
+    await monitor.observe(room.id, { signals: { ...ok, audio: 'error' } });
+    await monitor.observe(room.id, { online: false });
     expect(heard.slice(3)).toEqual(['A:2 A:2']);
     // A call starting gates sessions (no session while the room is in a call): it is in the database before observe returns.
-    monitor.observe(other.id, { inCall: true });
+    await monitor.observe(other.id, { inCall: true });
     expect(db.prepare<[string], { in_call: number }>('SELECT in_call FROM rooms WHERE id = ?').get(other.id)).toEqual({ in_call: 1 });
   });
 
-  it('keeps nothing of a batch whose commit fails, and hears the same report again afterwards', () => {
-    const { db, room, monitor } = monitorOnClock('A', '2026-01-01T00:00:00.000Z');
-    monitor.observe(room.id, { online: true });
+  it('keeps nothing of a batch whose commit fails, and hears the same report again afterwards', async () => {
+    const { db, room, monitor } = await monitorOnClock('A', '2026-01-01T00:00:00.000Z');
+    await monitor.observe(room.id, { online: true });
     const before = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM room_events').get()!.n;
     // Another writer holds the database: this connection's commit cannot happen.
     db.pragma('busy_timeout = 0');
     const file = db.name;
-    const blocker = openDatabase(file);
+    const blocker = openSqlite(file);
     blocker.exec('BEGIN IMMEDIATE');
-    monitor.observe(room.id, { signals: { ...ok, camera: 'error' } });
-    expect(() => monitor.flush()).toThrow(/locked|busy/i);
+    await monitor.observe(room.id, { signals: { ...ok, camera: 'error' } });
+    await expect(monitor.flush()).rejects.toThrow(/locked|busy/i);
     blocker.exec('ROLLBACK');
     blocker.close();
     expect(db.prepare<[], { n: number }>('SELECT count(*) AS n FROM room_events').get()!.n).toBe(before);
-    monitor.observe(room.id, { signals: { ...ok, camera: 'error' } });
-    monitor.flush();
+    await monitor.observe(room.id, { signals: { ...ok, camera: 'error' } });
+    await monitor.flush();
     expect(db.prepare<[], { state: string }>("SELECT state FROM room_events WHERE subject = 'camera' ORDER BY rowid DESC LIMIT 1").get()).toEqual({ state: 'error' });
   });
 });
 
 describe('retention', () => {
-  it('drops room events after 180 days and log bundles after 30, and keeps the newer ones', () => {
-    const { db, clock, room, monitor } = monitorOnClock('R', '2026-01-01T00:00:00.000Z');
-    const bundles = new LogBundles(db, () => clock.now);
+  it('drops room events after 180 days and log bundles after 30, and keeps the newer ones', async () => {
+    const { store, clock, room, monitor } = await monitorOnClock('R', '2026-01-01T00:00:00.000Z');
+    const bundles = new LogBundles(store, () => clock.now);
     // Online: three events (presence, call, health). A month and a half later, offline: one more (presence).
-    monitor.observe(room.id, { online: true });
+    await monitor.observe(room.id, { online: true });
     clock.now = new Date('2026-02-15T00:00:00.000Z');
-    monitor.observe(room.id, { online: false });
+    await monitor.observe(room.id, { online: false });
     clock.now = new Date('2026-06-01T00:00:00.000Z');
-    const oldBundle = bundles.request('t1', room.id, 'Adele').bundle;
+    const oldBundle = (await bundles.request('t1', room.id, 'Adele')).bundle;
     clock.now = new Date('2026-07-01T00:00:00.000Z');
-    const newBundle = bundles.request('t1', room.id, 'Adele').bundle;
+    const newBundle = (await bundles.request('t1', room.id, 'Adele')).bundle;
     clock.now = new Date('2026-07-10T00:00:00.000Z');
-    expect(monitor.purge()).toBe(3);
-    expect(monitor.history('t1', room.id, '2026-01-15T00:00:00.000Z', '2026-07-10T00:00:00.000Z').events.map((e) => `${e.subject}:${e.state}`)).toEqual(['presence:offline']);
-    expect(bundles.purge()).toBe(1);
-    expect([oldBundle, newBundle].map((b) => bundles.get('t1', b.id)?.id)).toEqual([undefined, newBundle.id]);
+    expect(await monitor.purge()).toBe(3);
+    expect((await monitor.history('t1', room.id, '2026-01-15T00:00:00.000Z', '2026-07-10T00:00:00.000Z')).events.map((e) => `${e.subject}:${e.state}`)).toEqual(['presence:offline']);
+    expect(await bundles.purge()).toBe(1);
+    expect([(await bundles.get('t1', oldBundle.id))?.id, (await bundles.get('t1', newBundle.id))?.id]).toEqual([undefined, newBundle.id]);
   });
 });
 

@@ -61,14 +61,14 @@ describe('rule 5: who may start a session, and every refusal audited', () => {
   });
 
   it('ignores a remote-access permission forged onto a built-in role in the database', async () => {
-    h.server.services.db
-      .prepare("INSERT INTO roles (tenant_id, id, name, permissions, updated_at) VALUES ('contoso', 'site-technician', 'Forged', '[\"remoteAccess.modify\"]', '')")
-      .run();
-    h.server.services.db
-      .prepare("INSERT INTO assignments (tenant_id, id, role_id, users, groups_, rooms, locations, tags) VALUES ('contoso', 'forged', 'site-technician', '[\"u-admin\"]', '[]', ?, '[]', '[]')")
-      .run(JSON.stringify([room.roomId]));
+    const { db } = h.server.services.store;
+    await db.insertInto('roles').values({ tenant_id: 'contoso', id: 'site-technician', name: 'Forged', permissions: '["remoteAccess.modify"]', updated_at: '' }).execute();
+    await db
+      .insertInto('assignments')
+      .values({ tenant_id: 'contoso', id: 'forged', role_id: 'site-technician', users: '["u-admin"]', groups_: '[]', rooms: JSON.stringify([room.roomId]), locations: '[]', tags: '[]' })
+      .execute();
     // Cached policies only change through the API; a fresh server reads the forged rows.
-    h.server.services.directory['policies'].clear();
+    h.server.services.directory.forgetPolicy('contoso');
     expect((await start(ADMIN, room.roomId)).body.error?.code).toBe('not_permitted');
   });
 
@@ -101,17 +101,19 @@ describe('one live session per room, held by the database', () => {
   it('refuses a room whose session another process left open (a crashed node), and lets it go once that session ends', async () => {
     const { roomId } = await h.room({ locationId: building });
     // What a node that died mid-session leaves behind: the row, holding the room; no process here knows it.
-    const { db } = h.server.services;
-    db.prepare("INSERT INTO sessions (id, tenant_id, room_id, room_name, user_id, user_name, level, console_device, state, started_at, live_room) VALUES ('ses-elsewhere', 'contoso', ?, 'R', 'u-1', 'Other Tech', 'view', '{}', 'active', ?, ?)").run(roomId, new Date().toISOString(), roomId);
+    const { db } = h.server.services.store;
+    const session = (id: string, userId: string, state: string) => ({ id, tenant_id: 'contoso', room_id: roomId, room_name: 'R', user_id: userId, user_name: userId, level: 'view', console_device: '{}', state, started_at: new Date().toISOString(), live_room: roomId });
+    await db.insertInto('sessions').values(session('ses-elsewhere', 'u-1', 'active')).execute();
     expect((await start(TECH, roomId)).body.error?.code).toBe('room_busy');
     expect(await lastAudit('session.refused')).toMatchObject({ data: { code: 'room_busy' } });
-    expect(() => db.prepare("INSERT INTO sessions (id, tenant_id, room_id, room_name, user_id, user_name, level, console_device, state, started_at, live_room) VALUES ('ses-twin', 'contoso', ?, 'R', 'u-2', 'Twin', 'view', '{}', 'requested', ?, ?)").run(roomId, new Date().toISOString(), roomId)).toThrow(/UNIQUE/);
-    db.prepare("UPDATE sessions SET state = 'ended', live_room = NULL WHERE id = 'ses-elsewhere'").run();
+    await expect(db.insertInto('sessions').values(session('ses-twin', 'u-2', 'requested')).execute()).rejects.toThrow(/UNIQUE|unique/);
+    await db.updateTable('sessions').set({ state: 'ended', live_room: null }).where('id', '=', 'ses-elsewhere').execute();
     const started = await start(TECH, roomId);
     expect(started.status).toBe(201);
     await h.api(TECH, 'POST', `/api/sessions/${started.body.sessionId}/end`);
     // An ended session lets go of its room (here once the end's acknowledgement from the room times out).
-    await expect.poll(() => db.prepare<[string], { live_room: string | null }>('SELECT live_room FROM sessions WHERE id = ?').get(started.body.sessionId)?.live_room, { timeout: 10_000 }).toBeNull();
+    const liveRoom = async () => (await db.selectFrom('sessions').select('live_room').where('id', '=', started.body.sessionId).executeTakeFirst())?.live_room;
+    await expect.poll(liveRoom, { timeout: 10_000 }).toBeNull();
   });
 });
 

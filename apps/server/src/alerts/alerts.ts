@@ -10,7 +10,9 @@ import {
   type WebhookInput,
 } from '@roomlink/shared';
 import type { AuditLog } from '../audit/log';
-import type { Db } from '../store/db';
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { Store } from '../store/engine';
+import type { Tables } from '../store/schema';
 import type { Directory } from '../store/directory';
 
 /** A delivery is tried this often before it is given up (dead). */
@@ -41,44 +43,18 @@ export interface Senders {
   post(url: string, body: string, headers: Record<string, string>): Promise<number>;
 }
 
-interface OutboxRow {
-  tenant_id: string;
-  id: string;
-  idempotency_key: string;
-  rule_id: string;
-  incident_id: string;
-  channel: 'email' | 'webhook';
-  target: string;
-  event: string;
-  payload: string;
-  state: Delivery['state'];
-  attempts: number;
-  next_attempt_at: string | null;
-  last_status: string | null;
-  created_at: string;
-  delivered_at: string | null;
-}
+type OutboxRow = Selectable<Tables['outbox']>;
+type WebhookRow = Selectable<Tables['webhooks']>;
 
-interface WebhookRow {
-  tenant_id: string;
-  id: string;
-  name: string;
-  url: string;
-  format: Webhook['format'];
-  secret: string;
-  consecutive_failures: number;
-  disabled_reason: string | null;
-}
-
-const toWebhook = (r: WebhookRow): Webhook => ({ id: r.id, name: r.name, url: r.url, format: r.format, disabledReason: r.disabled_reason, consecutiveFailures: r.consecutive_failures });
+const toWebhook = (r: WebhookRow): Webhook => ({ id: r.id, name: r.name, url: r.url, format: r.format as Webhook['format'], disabledReason: r.disabled_reason, consecutiveFailures: r.consecutive_failures });
 const toDelivery = (r: OutboxRow): Delivery => ({
   id: r.id,
   ruleId: r.rule_id,
   incidentId: r.incident_id,
-  channel: r.channel,
+  channel: r.channel as Delivery['channel'],
   target: r.target,
   event: r.event,
-  state: r.state,
+  state: r.state as Delivery['state'],
   attempts: r.attempts,
   lastStatus: r.last_status,
   createdAt: r.created_at,
@@ -104,7 +80,7 @@ export class Alerts {
   private sending = false;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly directory: Directory,
     private readonly audit: AuditLog,
     private readonly senders: Senders,
@@ -113,100 +89,104 @@ export class Alerts {
     private readonly ownOrigins: () => string[],
   ) {}
 
-  // Rules
-
-  rules(tenantId: string): AlertRule[] {
-    return this.db
-      .prepare<[string], { rule: string }>('SELECT rule FROM alert_rules WHERE tenant_id = ? ORDER BY id')
-      .all(tenantId)
-      .map((row) => AlertRule.parse(JSON.parse(row.rule)));
+  private get db(): Kysely<Tables> {
+    return this.store.db;
   }
 
-  saveRule(tenantId: string, id: string | null, input: AlertRuleInput, actor: { id: string; name: string }): AlertRule {
+  // Rules
+
+  async rules(tenantId: string, db = this.db): Promise<AlertRule[]> {
+    const rows = await db.selectFrom('alert_rules').select('rule').where('tenant_id', '=', tenantId).orderBy('id').execute();
+    return rows.map((row) => AlertRule.parse(JSON.parse(row.rule)));
+  }
+
+  async saveRule(tenantId: string, id: string | null, input: AlertRuleInput, actor: { id: string; name: string }): Promise<AlertRule> {
     const rule = AlertRule.parse({ ...AlertRuleInput.parse(input), id: id ?? `rule-${randomUUID()}` });
-    const hooks = new Set(this.webhooks(tenantId).map((w) => w.id));
+    const hooks = new Set((await this.webhooks(tenantId)).map((w) => w.id));
     const unknown = rule.webhookIds.find((w) => !hooks.has(w));
     if (unknown) throw new AlertError(`No such webhook: ${unknown}.`);
     if (rule.emails.length === 0 && rule.webhookIds.length === 0) throw new AlertError('An alert rule needs at least one email address or webhook.');
-    this.db.transaction(() => {
-      const before = id ? this.rules(tenantId).find((r) => r.id === id) : undefined;
+    await this.db.transaction().execute(async (trx) => {
+      const before = id ? (await this.rules(tenantId, trx)).find((r) => r.id === id) : undefined;
       if (id && !before) throw new AlertError('No such alert rule.');
-      this.db.prepare('INSERT INTO alert_rules (tenant_id, id, rule) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule').run(tenantId, rule.id, JSON.stringify(rule));
-      this.audit.append({ tenantId, type: id ? 'alertRule.updated' : 'alertRule.created', actorId: actor.id, actorName: actor.name, data: { before: before ?? null, after: rule } });
-    })();
+      await trx
+        .insertInto('alert_rules')
+        .values({ tenant_id: tenantId, id: rule.id, rule: JSON.stringify(rule) })
+        .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ rule: eb.ref('excluded.rule') })))
+        .execute();
+      await this.audit.append(trx, { tenantId, type: id ? 'alertRule.updated' : 'alertRule.created', actorId: actor.id, actorName: actor.name, data: { before: before ?? null, after: rule } });
+    });
     return rule;
   }
 
-  deleteRule(tenantId: string, id: string, actor: { id: string; name: string }): void {
-    this.db.transaction(() => {
-      const before = this.rules(tenantId).find((r) => r.id === id);
+  async deleteRule(tenantId: string, id: string, actor: { id: string; name: string }): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const before = (await this.rules(tenantId, trx)).find((r) => r.id === id);
       if (!before) throw new AlertError('No such alert rule.');
-      this.db.prepare('DELETE FROM alert_rules WHERE tenant_id = ? AND id = ?').run(tenantId, id);
-      this.audit.append({ tenantId, type: 'alertRule.deleted', actorId: actor.id, actorName: actor.name, data: { rule: before } });
-    })();
+      await trx.deleteFrom('alert_rules').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+      await this.audit.append(trx, { tenantId, type: 'alertRule.deleted', actorId: actor.id, actorName: actor.name, data: { rule: before } });
+    });
   }
 
   // Webhooks
 
-  webhooks(tenantId: string): Webhook[] {
-    return this.db.prepare<[string], WebhookRow>('SELECT * FROM webhooks WHERE tenant_id = ? ORDER BY name').all(tenantId).map(toWebhook);
+  async webhooks(tenantId: string, db = this.db): Promise<Webhook[]> {
+    return (await db.selectFrom('webhooks').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute()).map(toWebhook);
   }
 
   /** Adds a webhook with a fresh signing secret, returned this once. Refuses URLs with credentials and ones that point at this server. */
-  addWebhook(tenantId: string, input: Required<WebhookInput>, actor: { id: string; name: string }): { webhook: Webhook; secret: string } {
+  async addWebhook(tenantId: string, input: Required<WebhookInput>, actor: { id: string; name: string }): Promise<{ webhook: Webhook; secret: string }> {
     const url = new URL(input.url);
     if (url.username || url.password) throw new AlertError('A webhook URL carries no user name or password; the signature proves the sender.');
     if (this.ownOrigins().includes(url.origin)) throw new AlertError('A webhook cannot point at this Roomlink server itself.');
     const id = `hook-${randomUUID()}`;
     const secret = randomBytes(32).toString('base64url');
-    this.db.transaction(() => {
-      this.db.prepare('INSERT INTO webhooks (tenant_id, id, name, url, format, secret) VALUES (?, ?, ?, ?, ?, ?)').run(tenantId, id, input.name, url.href, input.format, secret);
-      this.audit.append({ tenantId, type: 'webhook.created', actorId: actor.id, actorName: actor.name, data: { id, name: input.name, url: url.href, format: input.format } });
-    })();
-    return { webhook: this.webhooks(tenantId).find((w) => w.id === id)!, secret };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('webhooks').values({ tenant_id: tenantId, id, name: input.name, url: url.href, format: input.format, secret }).execute();
+      await this.audit.append(trx, { tenantId, type: 'webhook.created', actorId: actor.id, actorName: actor.name, data: { id, name: input.name, url: url.href, format: input.format } });
+    });
+    return { webhook: (await this.webhooks(tenantId)).find((w) => w.id === id)!, secret };
   }
 
-  deleteWebhook(tenantId: string, id: string, actor: { id: string; name: string }): void {
-    this.db.transaction(() => {
-      const hook = this.webhooks(tenantId).find((w) => w.id === id);
+  async deleteWebhook(tenantId: string, id: string, actor: { id: string; name: string }): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const hook = (await this.webhooks(tenantId, trx)).find((w) => w.id === id);
       if (!hook) throw new AlertError('No such webhook.');
-      if (this.rules(tenantId).some((r) => r.webhookIds.includes(id))) throw new AlertError(`${hook.name} is used by an alert rule. Change the rule first.`);
-      this.db.prepare('DELETE FROM webhooks WHERE tenant_id = ? AND id = ?').run(tenantId, id);
-      this.audit.append({ tenantId, type: 'webhook.deleted', actorId: actor.id, actorName: actor.name, data: { webhook: hook } });
-    })();
+      if ((await this.rules(tenantId, trx)).some((r) => r.webhookIds.includes(id))) throw new AlertError(`${hook.name} is used by an alert rule. Change the rule first.`);
+      await trx.deleteFrom('webhooks').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+      await this.audit.append(trx, { tenantId, type: 'webhook.deleted', actorId: actor.id, actorName: actor.name, data: { webhook: hook } });
+    });
   }
 
   // The outbox
 
-  /** Called inside the incident's transaction: one outbox row per matching rule and target. */
-  enqueue(tenantId: string, incident: Incident, entry: IncidentEntry): void {
+  /** Called inside the incident's transaction `trx`: one outbox row per matching rule and target. */
+  async enqueue(trx: Kysely<Tables>, tenantId: string, incident: Incident, entry: IncidentEntry): Promise<void> {
     const event: AlertPayload['event'] = entry.kind === 'opened' ? 'incident.opened' : entry.kind === 'resolved' || entry.kind === 'autoResolved' ? 'incident.resolved' : 'incident.changed';
-    const room = this.directory.room(tenantId, incident.roomId);
-    const insert = this.db.prepare(
-      `INSERT INTO outbox (tenant_id, id, idempotency_key, rule_id, incident_id, channel, target, event, payload, state, next_attempt_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
-    );
+    const room = await this.directory.room(tenantId, incident.roomId, trx);
     const at = this.now().toISOString();
-    for (const rule of this.rules(tenantId)) {
+    const rows: Insertable<Tables['outbox']>[] = [];
+    for (const rule of await this.rules(tenantId, trx)) {
       if (!rule.enabled || !matches(rule, event, incident, room)) continue;
       const targets: ['email' | 'webhook', string][] = [...(rule.emails.length ? [['email', rule.emails.join(',')] as ['email', string]] : []), ...rule.webhookIds.map((id) => ['webhook', id] as ['webhook', string])];
       for (const [channel, target] of targets) {
         const key = `${incident.id}/${entry.at}/${entry.kind}/${rule.id}/${channel}/${target}`;
         const id = `dlv-${randomUUID()}`;
         const payload: AlertPayload = { event, incident, entry, deliveryId: id };
-        insert.run(tenantId, id, key, rule.id, incident.id, channel, target, event, JSON.stringify(payload), at, at);
+        rows.push({ tenant_id: tenantId, id, idempotency_key: key, rule_id: rule.id, incident_id: incident.id, channel, target, event, payload: JSON.stringify(payload), state: 'pending', next_attempt_at: at, created_at: at });
       }
     }
+    if (rows.length > 0) await trx.insertInto('outbox').values(rows).onConflict((oc) => oc.column('idempotency_key').doNothing()).execute();
   }
 
-  deliveries(tenantId: string, limit = 200): Delivery[] {
-    return this.db.prepare<[string, number], OutboxRow>('SELECT * FROM outbox WHERE tenant_id = ? ORDER BY created_at DESC LIMIT ?').all(tenantId, limit).map(toDelivery);
+  async deliveries(tenantId: string, limit = 200): Promise<Delivery[]> {
+    return (await this.db.selectFrom('outbox').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at', 'desc').limit(limit).execute()).map(toDelivery);
   }
 
-  attempts(tenantId: string, deliveryId: string): { at: string; status: string }[] {
-    const owner = this.db.prepare<[string], { tenant_id: string }>('SELECT tenant_id FROM outbox WHERE id = ?').get(deliveryId);
+  async attempts(tenantId: string, deliveryId: string): Promise<{ at: string; status: string }[]> {
+    const owner = await this.db.selectFrom('outbox').select('tenant_id').where('id', '=', deliveryId).executeTakeFirst();
     if (owner?.tenant_id !== tenantId) throw new AlertError('No such delivery.');
-    return this.db.prepare<[string], { at: string; status: string }>('SELECT at, status FROM delivery_attempts WHERE outbox_id = ? ORDER BY at, rowid').all(deliveryId);
+    return this.db.selectFrom('delivery_attempts').select(['at', 'status']).where('outbox_id', '=', deliveryId).orderBy('at').orderBy('rowid').execute();
   }
 
   /** Sends what is due, one batch at a time; the server calls it on a timer. */
@@ -214,7 +194,7 @@ export class Alerts {
     if (this.sending) return;
     this.sending = true;
     try {
-      const due = this.db.prepare<[string], OutboxRow>("SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 20").all(this.now().toISOString());
+      const due = await this.db.selectFrom('outbox').selectAll().where('state', '=', 'pending').where('next_attempt_at', '<=', this.now().toISOString()).orderBy('next_attempt_at').limit(20).execute();
       await Promise.all(due.map((row) => this.attempt(row)));
     } finally {
       this.sending = false;
@@ -225,7 +205,7 @@ export class Alerts {
     const payload = JSON.parse(row.payload) as AlertPayload;
     let status: string;
     let ok = false;
-    const hook = row.channel === 'webhook' ? this.db.prepare<[string], WebhookRow>('SELECT * FROM webhooks WHERE id = ?').get(row.target) : undefined;
+    const hook = row.channel === 'webhook' ? await this.db.selectFrom('webhooks').selectAll().where('id', '=', row.target).executeTakeFirst() : undefined;
     try {
       if (row.channel === 'email') {
         const { subject, text } = emailOf(payload);
@@ -255,34 +235,44 @@ export class Alerts {
     if (attempts >= MAX_ATTEMPTS) return this.finish(row, 'dead', status, false, hook);
     // Exponential backoff with ±20 % jitter, so many failing deliveries do not come back in step.
     const delay = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempts - 1)) * (0.8 + Math.random() * 0.4);
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE outbox SET attempts = ?, last_status = ?, next_attempt_at = ? WHERE id = ?').run(attempts, status, new Date(this.now().getTime() + delay).toISOString(), row.id);
-      this.db.prepare('INSERT INTO delivery_attempts (outbox_id, at, status) VALUES (?, ?, ?)').run(row.id, this.now().toISOString(), status);
-      if (hook) this.webhookFailed(hook, status);
-    })();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('outbox')
+        .set({ attempts, last_status: status, next_attempt_at: new Date(this.now().getTime() + delay).toISOString() })
+        .where('id', '=', row.id)
+        .execute();
+      await trx.insertInto('delivery_attempts').values({ outbox_id: row.id, at: this.now().toISOString(), status }).execute();
+      if (hook) await this.webhookFailed(trx, hook, status);
+    });
   }
 
-  private finish(row: OutboxRow, state: 'delivered' | 'dead', status: string, ok: boolean, hook?: WebhookRow): void {
+  private async finish(row: OutboxRow, state: 'delivered' | 'dead', status: string, ok: boolean, hook?: WebhookRow): Promise<void> {
     const at = this.now().toISOString();
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE outbox SET state = ?, attempts = attempts + 1, last_status = ?, next_attempt_at = NULL, delivered_at = ? WHERE id = ?').run(state, status, ok ? at : null, row.id);
-      this.db.prepare('INSERT INTO delivery_attempts (outbox_id, at, status) VALUES (?, ?, ?)').run(row.id, at, status);
-      if (hook && ok) this.db.prepare('UPDATE webhooks SET consecutive_failures = 0 WHERE id = ?').run(hook.id);
-      if (hook && !ok) this.webhookFailed(hook, status);
-    })();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('outbox')
+        .set((eb) => ({ state, attempts: eb('attempts', '+', 1), last_status: status, next_attempt_at: null, delivered_at: ok ? at : null }))
+        .where('id', '=', row.id)
+        .execute();
+      await trx.insertInto('delivery_attempts').values({ outbox_id: row.id, at, status }).execute();
+      if (hook && ok) await trx.updateTable('webhooks').set({ consecutive_failures: 0 }).where('id', '=', hook.id).execute();
+      if (hook && !ok) await this.webhookFailed(trx, hook, status);
+    });
   }
 
   /** `status`: how this delivery failed, which the reason names when the webhook is disabled. */
-  private webhookFailed(hook: WebhookRow, status: string): void {
-    // Read again: other deliveries to the same webhook may have failed since `hook` was read.
-    const now = this.db.prepare<[string], { consecutive_failures: number; disabled_reason: string | null }>('SELECT consecutive_failures, disabled_reason FROM webhooks WHERE id = ?').get(hook.id);
-    if (!now) return;
-    const failures = now.consecutive_failures + 1;
-    this.db.prepare('UPDATE webhooks SET consecutive_failures = ? WHERE id = ?').run(failures, hook.id);
-    if (failures < WEBHOOK_DISABLE_AFTER || now.disabled_reason) return;
-    const reason = `${failures} deliveries in a row failed; the last: ${status}`;
-    this.db.prepare('UPDATE webhooks SET disabled_reason = ? WHERE id = ?').run(reason, hook.id);
-    this.audit.append({ tenantId: hook.tenant_id, type: 'webhook.disabled', data: { id: hook.id, name: hook.name, reason } });
+  private async webhookFailed(trx: Kysely<Tables>, hook: WebhookRow, status: string): Promise<void> {
+    // Counted in the database: other deliveries to the same webhook may have failed since `hook` was read.
+    const now = await trx
+      .updateTable('webhooks')
+      .set((eb) => ({ consecutive_failures: eb('consecutive_failures', '+', 1) }))
+      .where('id', '=', hook.id)
+      .returning(['consecutive_failures', 'disabled_reason'])
+      .executeTakeFirst();
+    if (!now || now.consecutive_failures < WEBHOOK_DISABLE_AFTER || now.disabled_reason) return;
+    const reason = `${now.consecutive_failures} deliveries in a row failed; the last: ${status}`;
+    await trx.updateTable('webhooks').set({ disabled_reason: reason }).where('id', '=', hook.id).execute();
+    await this.audit.append(trx, { tenantId: hook.tenant_id, type: 'webhook.disabled', data: { id: hook.id, name: hook.name, reason } });
   }
 }
 

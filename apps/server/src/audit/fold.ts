@@ -26,9 +26,12 @@ export class AuditFolder {
     private readonly audit: AuditLog,
     private readonly windowMs: number,
     private readonly now: () => Date,
+    /** Where a window's count goes when it cannot be written: its timer has no caller to throw to. */
+    private readonly onError: (error: unknown) => void,
   ) {}
 
-  append(key: string, entry: AuditEntry): void {
+  /** Resolves once the record is written, or at once when it only counts as a repeat. */
+  async append(key: string, entry: AuditEntry): Promise<void> {
     const crowded = !this.windows.has(key) && this.windows.size >= MAX_WINDOWS;
     const folded = crowded ? `${entry.tenantId}\u0000${entry.type}\u0000*` : key;
     // A shared window speaks for many rooms and callers: it names none of them.
@@ -40,23 +43,23 @@ export class AuditFolder {
       open.lastAt = at;
       return;
     }
-    this.audit.append(entry);
-    const timer = setTimeout(() => this.close(folded), this.windowMs);
+    const timer = setTimeout(() => void this.close(folded).catch(this.onError), this.windowMs);
     timer.unref();
     this.windows.set(folded, { entry, repeats: 0, firstAt: at, lastAt: at, timer });
+    await this.audit.record(entry);
   }
 
   /** Writes every open window's count now: on shutdown, before the database closes. */
-  flush(): void {
-    for (const key of [...this.windows.keys()]) this.close(key);
+  async flush(): Promise<void> {
+    for (const key of [...this.windows.keys()]) await this.close(key);
   }
 
-  private close(key: string): void {
+  private async close(key: string): Promise<void> {
     const window = this.windows.get(key);
     if (!window) return;
     clearTimeout(window.timer);
     this.windows.delete(key);
     if (window.repeats === 0) return;
-    this.audit.append({ ...window.entry, data: { ...window.entry.data, repeated: window.repeats, firstAt: window.firstAt, lastAt: window.lastAt } });
+    await this.audit.record({ ...window.entry, data: { ...window.entry.data, repeated: window.repeats, firstAt: window.firstAt, lastAt: window.lastAt } });
   }
 }

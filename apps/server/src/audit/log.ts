@@ -1,6 +1,8 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import type { AuditPage, AuditRecord, AuditType, AuditVerification } from '@roomlink/shared';
-import type { Db } from '../store/db';
+import { sql, type Kysely } from 'kysely';
+import type { Store } from '../store/engine';
+import type { Tables } from '../store/schema';
 import { checkpointSigned, signCheckpoint, type Checkpoint, type CheckpointFile } from './checkpoints';
 
 /** What a caller hands to `append`: the record minus what the log computes. */
@@ -104,43 +106,41 @@ export interface AuditKeys {
  * retention purge cuts the oldest records and leaves a signed purge record.
  */
 export class AuditLog {
-  private readonly insert;
-  private readonly last;
-  private readonly storeCheckpoint;
-  private readonly stored;
   /** Tenants with records newer than their last checkpoint. */
   private readonly unsealed = new Set<string>();
   private readonly listeners = new Set<(record: AuditRecord, tenantId: string) => void>();
 
-  constructor(
-    private readonly db: Db,
+  private constructor(
+    private readonly store: Store,
     private readonly keys: AuditKeys,
     private readonly file: CheckpointFile,
     private readonly now: () => Date,
-  ) {
-    this.insert = db.prepare<Row>(
-      `INSERT INTO audit (tenant_id, seq, at, type, actor_id, actor_name, room_id, room_name, session_id, data, prev_hash, hash)
-       VALUES (@tenant_id, @seq, @at, @type, @actor_id, @actor_name, @room_id, @room_name, @session_id, @data, @prev_hash, @hash)`,
-    );
-    this.last = db.prepare<[string], { seq: number; hash: string }>('SELECT seq, hash FROM audit WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1');
-    this.stored = db.prepare<[string, number, string], 1>('SELECT 1 FROM audit WHERE tenant_id = ? AND seq = ? AND hash = ?').pluck();
-    this.storeCheckpoint = db.prepare<Checkpoint>('INSERT OR REPLACE INTO audit_checkpoints (tenant_id, seq, hash, at, signature) VALUES (@tenantId, @seq, @hash, @at, @signature)');
+  ) {}
+
+  static async open(store: Store, keys: AuditKeys, file: CheckpointFile, now: () => Date): Promise<AuditLog> {
+    const log = new AuditLog(store, keys, file, now);
     // Records a previous process wrote after its last checkpoint are sealed at the next round.
-    const behind = db
-      .prepare<[], { tenant_id: string }>(
-        'SELECT tenant_id FROM audit a GROUP BY tenant_id HAVING max(seq) > coalesce((SELECT max(seq) FROM audit_checkpoints c WHERE c.tenant_id = a.tenant_id), 0)',
-      )
-      .all();
-    for (const { tenant_id: tenantId } of behind) this.unsealed.add(tenantId);
+    const behind = await store.db
+      .selectFrom('audit as a')
+      .select('a.tenant_id')
+      .groupBy('a.tenant_id')
+      .having(sql<boolean>`max(a.seq) > coalesce((SELECT max(c.seq) FROM audit_checkpoints c WHERE c.tenant_id = a.tenant_id), 0)`)
+      .execute();
+    for (const { tenant_id: tenantId } of behind) log.unsealed.add(tenantId);
+    return log;
   }
 
   /**
-   * Appends one record. Call inside the transaction of the change it records,
-   * so neither exists without the other. `after`: where the chain continues
-   * when no record of the tenant remains (a purge that cut them all).
+   * Appends one record inside `trx`, the transaction of the change it
+   * records, so neither exists without the other. The tenant's chain is
+   * locked until that transaction ends: writers on several nodes append one
+   * at a time, and the chain has no gap and no fork. `after`: where the
+   * chain continues when no record of the tenant remains (a purge that cut
+   * them all).
    */
-  append(entry: AuditEntry, after?: { seq: number; hash: string }): AuditRecord {
-    const previous = this.last.get(entry.tenantId) ?? after;
+  async append(trx: Kysely<Tables>, entry: AuditEntry, after?: { seq: number; hash: string }): Promise<AuditRecord> {
+    await this.store.dialect.lock(trx, `audit:${entry.tenantId}`);
+    const previous = (await this.head(trx, entry.tenantId)) ?? after;
     const row: Omit<Row, 'hash'> = {
       tenant_id: entry.tenantId,
       seq: (previous?.seq ?? 0) + 1,
@@ -155,10 +155,10 @@ export class AuditLog {
       prev_hash: previous?.hash ?? GENESIS_HASH,
     };
     const full: Row = { ...row, hash: hashOf(row) };
-    this.insert.run(full);
+    await trx.insertInto('audit').values(full).execute();
     this.unsealed.add(entry.tenantId);
     const record = toRecord(full);
-    if (this.listeners.size) this.announce(entry.tenantId, record);
+    if (this.listeners.size > 0) this.announce(entry.tenantId, record);
     return record;
   }
 
@@ -172,61 +172,86 @@ export class AuditLog {
   }
 
   /**
-   * Transactions here are synchronous, so by the next turn of the event loop
-   * the one that appended the record has committed or rolled back: the row
-   * is still there only if it committed.
+   * Waits for the appending transaction to end by taking the chain's lock
+   * after it (on SQLite, the connection after it), then looks for the
+   * record: it is there only if that transaction committed.
    */
   private announce(tenantId: string, record: AuditRecord): void {
-    setImmediate(() => {
-      if (!this.stored.get(tenantId, record.seq, record.hash)) return;
-      for (const listener of this.listeners) listener(record, tenantId);
-    });
+    this.store.db
+      .transaction()
+      .execute(async (trx) => {
+        await this.store.dialect.lock(trx, `audit:${tenantId}`);
+        return trx.selectFrom('audit').select('seq').where('tenant_id', '=', tenantId).where('seq', '=', record.seq).where('hash', '=', record.hash).executeTakeFirst();
+      })
+      .then(
+        (stored) => {
+          if (stored) for (const listener of this.listeners) listener(record, tenantId);
+        },
+        // A store closing under the check: the listeners (a terminal's log) miss one line.
+        () => undefined,
+      );
+  }
+
+  /** Appends a record that goes with no other change, in a transaction of its own. */
+  record(entry: AuditEntry): Promise<AuditRecord> {
+    return this.store.db.transaction().execute((trx) => this.append(trx, entry));
+  }
+
+  private head(db: Kysely<Tables>, tenantId: string): Promise<{ seq: number; hash: string } | undefined> {
+    return db.selectFrom('audit').select(['seq', 'hash']).where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
   }
 
   /**
    * Seals the tenant's chain head: a signed checkpoint into the database and
-   * the checkpoint file. Only outside a transaction, so that a checkpoint
-   * never names a record that could still roll back; inside one, the tenant
-   * waits for the next round.
+   * the checkpoint file. Call it after the transactions that appended have
+   * ended, so that a checkpoint never names a record that could still roll back.
    */
-  checkpoint(tenantId: string): Checkpoint | null {
-    const head = this.last.get(tenantId);
-    if (this.db.inTransaction || !head) return null;
-    const checkpoint = signCheckpoint(this.keys.privateKey, { tenantId, seq: head.seq, hash: head.hash, at: this.now().toISOString() });
-    this.storeCheckpoint.run(checkpoint);
-    this.file.append(checkpoint);
+  async checkpoint(tenantId: string): Promise<Checkpoint | null> {
+    // Marked sealed before the head is read: a record appended meanwhile marks the tenant again, for the next round.
     this.unsealed.delete(tenantId);
-    return checkpoint;
+    try {
+      const head = await this.head(this.store.db, tenantId);
+      if (!head) return null;
+      const checkpoint = signCheckpoint(this.keys.privateKey, { tenantId, seq: head.seq, hash: head.hash, at: this.now().toISOString() });
+      await this.store.db
+        .insertInto('audit_checkpoints')
+        .values({ tenant_id: tenantId, seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.at, signature: checkpoint.signature })
+        .onConflict((oc) => oc.columns(['tenant_id', 'seq']).doUpdateSet((eb) => ({ hash: eb.ref('excluded.hash'), at: eb.ref('excluded.at'), signature: eb.ref('excluded.signature') })))
+        .execute();
+      this.file.append(checkpoint);
+      return checkpoint;
+    } catch (error) {
+      this.unsealed.add(tenantId);
+      throw error;
+    }
   }
 
   /** Seals every tenant with records since its last checkpoint; the server calls it every few seconds and on shutdown. */
-  checkpointAll(): number {
+  async checkpointAll(): Promise<number> {
     let sealed = 0;
-    for (const tenantId of [...this.unsealed]) if (this.checkpoint(tenantId)) sealed += 1;
+    for (const tenantId of [...this.unsealed]) if (await this.checkpoint(tenantId)) sealed += 1;
     return sealed;
   }
 
   /** Filters already validated at the boundary; newest first. `rooms`: only these rooms' records (a scoped reader), null for all. */
-  query(tenantId: string, q: AuditFilter & { before?: number; limit?: number }, rooms: readonly string[] | null = null): AuditPage {
+  async query(tenantId: string, q: AuditFilter & { before?: number; limit?: number }, rooms: readonly string[] | null = null): Promise<AuditPage> {
     const limit = q.limit ?? 100;
-    const where = ['tenant_id = @tenantId'];
-    if (rooms) where.push('room_id IN (SELECT value FROM json_each(@rooms))');
-    if (q.from) where.push('at >= @from');
-    if (q.to) where.push('at < @to');
-    if (q.type) where.push('type = @type');
-    if (q.roomId) where.push('room_id = @roomId');
-    if (q.userId) where.push('actor_id = @userId');
-    if (q.actor) where.push("actor_name LIKE @actorLike ESCAPE '\\'");
-    if (q.before) where.push('seq < @before');
-    const rows = this.db
-      .prepare<Record<string, unknown>, Row>(`SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
-      .all({
-        ...q,
-        tenantId,
-        limit: limit + 1,
-        ...(q.actor && { actorLike: `%${q.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%` }),
-        ...(rooms && { rooms: JSON.stringify(rooms) }),
-      });
+    const { dialect } = this.store;
+    const rows = await this.store.db
+      .selectFrom('audit')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .$if(rooms !== null, (w) => w.where(dialect.inList(sql.ref('room_id'), rooms!)))
+      .$if(q.from !== undefined, (w) => w.where('at', '>=', q.from!))
+      .$if(q.to !== undefined, (w) => w.where('at', '<', q.to!))
+      .$if(q.type !== undefined, (w) => w.where('type', '=', q.type!))
+      .$if(q.roomId !== undefined, (w) => w.where('room_id', '=', q.roomId!))
+      .$if(q.userId !== undefined, (w) => w.where('actor_id', '=', q.userId!))
+      .$if(Boolean(q.actor), (w) => w.where(sql<boolean>`lower(actor_name) LIKE ${`%${q.actor!.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'`))
+      .$if(Boolean(q.before), (w) => w.where('seq', '<', q.before!))
+      .orderBy('seq', 'desc')
+      .limit(limit + 1)
+      .execute();
     const page = rows.slice(0, limit).map(toRecord);
     return { records: page, nextBefore: rows.length > limit ? page[page.length - 1]!.seq : null };
   }
@@ -238,20 +263,18 @@ export class AuditLog {
    */
   async *all(tenantId: string, q: AuditFilter, rooms: readonly string[] | null = null): AsyncGenerator<AuditRecord> {
     for (let before: number | undefined; ; ) {
-      const page = this.query(tenantId, { ...q, ...(before !== undefined && { before }), limit: EXPORT_PAGE }, rooms);
+      const page = await this.query(tenantId, { ...q, ...(before !== undefined && { before }), limit: EXPORT_PAGE }, rooms);
       yield* page.records;
       if (page.nextBefore === null) return;
       before = page.nextBefore;
-      // Let other requests in between pages.
-      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
   /** Walks the tenant's chain and holds it against every checkpoint, from the file and the database. */
-  verify(tenantId: string): AuditVerification {
+  async verify(tenantId: string): Promise<AuditVerification> {
     const { checkpoints, badLines } = this.file.read();
     if (badLines.length > 0) return { ok: false, checked: 0, firstBadSeq: null, problem: `the checkpoint file ${this.file.path} has lines that are not checkpoints (${badLines.slice(0, 5).join(', ')})`, sealedThroughSeq: null };
-    return verifyChain(this.db, tenantId, [...checkpoints, ...storedCheckpoints(this.db, tenantId)], this.keys.publicKey);
+    return verifyChain(this.store.db, tenantId, [...checkpoints, ...(await storedCheckpoints(this.store.db, tenantId))], this.keys.publicKey);
   }
 
   /**
@@ -260,24 +283,25 @@ export class AuditLog {
    * signed with the checkpoint key (numbering carries on from the cut, even
    * when nothing remains) and seals it with a checkpoint.
    */
-  purge(): { tenants: number; records: number } {
+  async purge(): Promise<{ tenants: number; records: number }> {
     const cutoff = new Date(this.now().getTime() - RETENTION_DAYS * 86_400_000).toISOString();
     let records = 0;
-    const tenants = this.db.prepare<[string], { tenant_id: string }>('SELECT DISTINCT tenant_id FROM audit WHERE at < ?').all(cutoff);
+    const tenants = await this.store.db.selectFrom('audit').select('tenant_id').distinct().where('at', '<', cutoff).execute();
     for (const { tenant_id: tenantId } of tenants) {
-      this.db.transaction(() => {
-        const cut = this.db
-          .prepare<[string, string], { seq: number; hash: string }>('SELECT seq, hash FROM audit WHERE tenant_id = ? AND at < ? ORDER BY seq DESC LIMIT 1')
-          .get(tenantId, cutoff)!;
-        this.db.prepare('UPDATE audit_guard SET purging = 1').run();
-        const removed = this.db.prepare('DELETE FROM audit WHERE tenant_id = ? AND seq <= ?').run(tenantId, cut.seq).changes;
-        this.db.prepare('UPDATE audit_guard SET purging = 0').run();
-        this.db.prepare('DELETE FROM sessions WHERE tenant_id = ? AND started_at < ?').run(tenantId, cutoff);
+      await this.store.db.transaction().execute(async (trx) => {
+        await this.store.dialect.lock(trx, `audit:${tenantId}`);
+        const cut = await trx.selectFrom('audit').select(['seq', 'hash']).where('tenant_id', '=', tenantId).where('at', '<', cutoff).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+        // Another node purged this tenant first.
+        if (!cut) return;
+        await trx.updateTable('audit_guard').set({ purging: 1 }).execute();
+        const removed = Number((await trx.deleteFrom('audit').where('tenant_id', '=', tenantId).where('seq', '<=', cut.seq).executeTakeFirst()).numDeletedRows);
+        await trx.updateTable('audit_guard').set({ purging: 0 }).execute();
+        await trx.deleteFrom('sessions').where('tenant_id', '=', tenantId).where('started_at', '<', cutoff).execute();
         const signature = sign(null, purgePayload(tenantId, cut.seq, cut.hash), this.keys.privateKey).toString('base64url');
-        this.append({ tenantId, type: 'audit.purged', data: { throughSeq: cut.seq, cutHash: cut.hash, removed, before: cutoff, signature } }, cut);
+        await this.append(trx, { tenantId, type: 'audit.purged', data: { throughSeq: cut.seq, cutHash: cut.hash, removed, before: cutoff, signature } }, cut);
         records += removed;
-      })();
-      this.checkpoint(tenantId);
+      });
+      await this.checkpoint(tenantId);
     }
     return { tenants: tenants.length, records };
   }
@@ -287,8 +311,8 @@ function purgePayload(tenantId: string, throughSeq: number, cutHash: string): Bu
   return Buffer.from(`roomlink-audit-checkpoint:v1:${tenantId}:${throughSeq}:${cutHash}`);
 }
 
-function storedCheckpoints(db: Db, tenantId: string): Checkpoint[] {
-  return db.prepare<[string], Checkpoint>('SELECT tenant_id AS tenantId, seq, hash, at, signature FROM audit_checkpoints WHERE tenant_id = ?').all(tenantId);
+function storedCheckpoints(db: Kysely<Tables>, tenantId: string): Promise<Checkpoint[]> {
+  return db.selectFrom('audit_checkpoints').select(['tenant_id as tenantId', 'seq', 'hash', 'at', 'signature']).where('tenant_id', '=', tenantId).execute();
 }
 
 /**
@@ -299,8 +323,8 @@ function storedCheckpoints(db: Db, tenantId: string): Checkpoint[] {
  * have been cut from the end. A checkpoint whose signature fails is itself
  * a finding.
  */
-export function verifyChain(db: Db, tenantId: string, checkpoints: readonly Checkpoint[], publicKey: KeyObject): AuditVerification {
-  const rows = db.prepare<[string], Row>('SELECT * FROM audit WHERE tenant_id = ? ORDER BY seq').all(tenantId);
+export async function verifyChain(db: Kysely<Tables>, tenantId: string, checkpoints: readonly Checkpoint[], publicKey: KeyObject): Promise<AuditVerification> {
+  const rows = await db.selectFrom('audit').selectAll().where('tenant_id', '=', tenantId).orderBy('seq').execute();
   const mine = checkpoints.filter((c) => c.tenantId === tenantId);
   const sealedThroughSeq = mine.length > 0 ? Math.max(...mine.map((c) => c.seq)) : null;
   let expectedPrev: string | null = null;

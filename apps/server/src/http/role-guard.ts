@@ -19,14 +19,19 @@ const rank = { view: 1, modify: 2 } as const;
  * and hands out nothing wider; and nobody's change may raise their own
  * remote-access level on any room.
  */
-export function guardRoleChange(services: Services, caller: Caller, roleId: string | null, next: RoleChange | null): void {
+export async function guardRoleChange(services: Services, caller: Caller, roleId: string | null, next: RoleChange | null): Promise<void> {
   const { directory } = services;
   const tenantId = caller.principal.tenantId;
-  const policy = directory.policy(tenantId);
+  const policy = await directory.policy(tenantId);
   if (!canManageRoles(policy, caller.principal)) throw new ApiFailure('not_permitted');
   if (roleId === PRO_MANAGER_ROLE_ID && !caller.principal.directoryRoles.includes(GLOBAL_ADMINISTRATOR)) throw new ApiFailure('not_permitted', ['Only a Global Administrator assigns the Pro Manager role.']);
-  const rooms = new Map(directory.rooms(tenantId).map((room) => [room.id, room]));
-  const locations = new Set<string>(directory.locations(tenantId).map((l) => l.id));
+  const rooms = new Map((await directory.rooms(tenantId)).map((room) => [room.id, room]));
+  const parents = new Map((await directory.locations(tenantId)).map((l) => [l.id as string, l.parentId as string | null]));
+  // Each location's path from its region, from the one list: regions, buildings and floors nest three deep.
+  const pathOf = (id: string): string[] => {
+    const parent = parents.get(id);
+    return parent ? [...pathOf(parent), id] : [id];
+  };
   const assignable = (a: Pick<Assignment, 'rooms' | 'locations' | 'tags'>) =>
     canAssignScope(policy, caller.principal, {
       rooms: a.rooms.flatMap((id) => {
@@ -34,7 +39,7 @@ export function guardRoleChange(services: Services, caller: Caller, roleId: stri
         return room ? [roomRef(room)] : [];
       }),
       // An unknown location is refused by the directory with its own message; here it is in nobody's scope.
-      locationPaths: a.locations.map((id) => (locations.has(id) ? directory.locationPath(tenantId, id) : [])),
+      locationPaths: a.locations.map((id) => (parents.has(id) ? pathOf(id) : [])),
       tags: a.tags,
     });
   const current = roleId ? policy.assignments.filter((a) => a.roleId === roleId) : [];

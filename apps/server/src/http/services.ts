@@ -8,14 +8,14 @@ import type { ServerKeys } from '../keys';
 import type { SessionBroker } from '../sessions/broker';
 import type { RateLimiter } from '../sessions/rate-limit';
 import type { Directory, RoomRecord } from '../store/directory';
-import type { Db } from '../store/db';
+import type { Store } from '../store/engine';
 import type { LogBundles } from '../store/log-bundles';
 import type { Incidents } from '../monitoring/incidents';
 import type { RoomMonitor } from '../monitoring/room-monitor';
 
 /** Everything a route handler may use. */
 export interface Services {
-  db: Db;
+  store: Store;
   directory: Directory;
   audit: AuditLog;
   broker: SessionBroker;
@@ -30,8 +30,8 @@ export interface Services {
 
 export const roomRef = (room: RoomRecord) => ({ id: room.id, tenantId: room.tenantId, location: room.locationPath, tags: room.tags });
 
-export function requirePermission(services: Services, caller: Caller, permission: Permission, room?: RoomRecord): void {
-  if (!can(services.directory.policy(caller.principal.tenantId), caller.principal, permission, room && roomRef(room))) throw new ApiFailure('not_permitted');
+export async function requirePermission(services: Services, caller: Caller, permission: Permission, room?: RoomRecord): Promise<void> {
+  if (!can(await services.directory.policy(caller.principal.tenantId), caller.principal, permission, room && roomRef(room))) throw new ApiFailure('not_permitted');
 }
 
 /**
@@ -39,29 +39,28 @@ export function requirePermission(services: Services, caller: Caller, permission
  * records of the rooms their scoped `audit.read` reaches, which never
  * include the tenant's own records (settings, roles).
  */
-export function auditScope(services: Services, caller: Caller): string[] | null {
-  if (!holdsAnywhere(services.directory.policy(caller.principal.tenantId), caller.principal, 'audit.read')) throw new ApiFailure('not_permitted');
+export async function auditScope(services: Services, caller: Caller): Promise<string[] | null> {
+  if (!holdsAnywhere(await services.directory.policy(caller.principal.tenantId), caller.principal, 'audit.read')) throw new ApiFailure('not_permitted');
   return roomScope(services, caller, 'audit.read');
 }
 
 /** The rooms where the caller holds `permission`: null for the whole tenant, else their ids (perhaps none). */
-export function roomScope(services: Services, caller: Caller, permission: Permission): string[] | null {
-  const policy = services.directory.policy(caller.principal.tenantId);
+export async function roomScope(services: Services, caller: Caller, permission: Permission): Promise<string[] | null> {
+  const policy = await services.directory.policy(caller.principal.tenantId);
   if (can(policy, caller.principal, permission)) return null;
-  return services.directory
-    .rooms(caller.principal.tenantId)
+  return (await services.directory.rooms(caller.principal.tenantId))
     .filter((room) => can(policy, caller.principal, permission, roomRef(room)))
     .map((room) => room.id);
 }
 
-export function requireRoleManager(services: Services, caller: Caller): void {
-  if (!canManageRoles(services.directory.policy(caller.principal.tenantId), caller.principal)) throw new ApiFailure('not_permitted');
+export async function requireRoleManager(services: Services, caller: Caller): Promise<void> {
+  if (!canManageRoles(await services.directory.policy(caller.principal.tenantId), caller.principal)) throw new ApiFailure('not_permitted');
 }
 
 /** A room as the API shows it to one caller: live state from the hub, the caller's level from rbac. */
 /** The tenant's locations as rooms' paths name them, by id: built once per answer, shared by every room in it. */
-export function locationRefs(services: Services, tenantId: string): Map<string, LocationRef> {
-  return new Map(services.directory.locations(tenantId).map(({ id, name }) => [id as string, { id, name }]));
+export async function locationRefs(services: Services, tenantId: string): Promise<Map<string, LocationRef>> {
+  return new Map((await services.directory.locations(tenantId)).map(({ id, name }) => [id as string, { id, name }]));
 }
 
 export function roomView(services: Services, room: RoomRecord, level: Room['remoteAccess'], locations: Map<string, LocationRef>): Room {
@@ -89,12 +88,12 @@ export function roomView(services: Services, room: RoomRecord, level: Room['remo
 }
 
 /** The room as the caller sees it; `room_not_found` when it does not exist or the caller may not see it (no read, no remote access). */
-export function visibleRoom(services: Services, caller: Caller, roomId: string): Room {
+export async function visibleRoom(services: Services, caller: Caller, roomId: string): Promise<Room> {
   const tenantId = caller.principal.tenantId;
-  const room = services.directory.room(tenantId, roomId);
+  const room = await services.directory.room(tenantId, roomId);
   if (!room) throw new ApiFailure('room_not_found');
-  const policy = services.directory.policy(tenantId);
+  const policy = await services.directory.policy(tenantId);
   const level = roomsWithRemoteAccess(policy, caller.principal, [roomRef(room)]).get(room.id) ?? 'none';
   if (level === 'none' && !can(policy, caller.principal, 'rooms.read', roomRef(room))) throw new ApiFailure('room_not_found');
-  return roomView(services, room, level, locationRefs(services, tenantId));
+  return roomView(services, room, level, await locationRefs(services, tenantId));
 }

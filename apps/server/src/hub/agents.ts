@@ -83,16 +83,18 @@ export class AgentHub {
       ws.close(4401, code);
     };
 
+    // One agent's messages are handled in the order they came, each after the one before has done its writes.
+    let handled: Promise<void> = Promise.resolve();
     ws.on('message', (data, isBinary) => {
-      try {
-        handle(data, isBinary);
-      } catch (error) {
-        // A failure handling one message is logged; the agent and the server carry on.
-        this.log.error({ err: error, roomId: room?.id }, 'agent message failed');
-      }
+      handled = handled
+        .then(() => handle(data, isBinary))
+        .catch((error: unknown) => {
+          // A failure handling one message is logged; the agent and the server carry on.
+          this.log.error({ err: error, roomId: room?.id }, 'agent message failed');
+        });
     });
 
-    const handle = (data: unknown, isBinary: boolean): void => {
+    const handle = async (data: unknown, isBinary: boolean): Promise<void> => {
       const parsed = decodeFrame(AgentToServer, data, isBinary);
       if (!parsed.ok) {
         if (!connection) return refuse(parsed.error.code === 'protocol_version' ? 'protocol_version' : 'bad_request', parsed.error.message);
@@ -103,7 +105,7 @@ export class AgentHub {
       const message = parsed.value;
       if (!connection) {
         if (!room && message.type === 'agent.hello') {
-          room = this.directory.roomById(message.roomId);
+          room = await this.directory.roomById(message.roomId);
           if (!room?.agentPublicKey) return refuse('agent_unknown', 'This device is not enrolled.');
           sendMessage<ServerToAgent>(ws, { type: 'agent.challenge', nonce });
           return;
@@ -112,14 +114,14 @@ export class AgentHub {
           const valid = verify(null, Buffer.from(agentProofPayload(nonce, room.id)), ed25519FromRaw(room.agentPublicKey!), Buffer.from(message.signature, 'base64url'));
           if (!valid) {
             // Anyone can fail a proof for a known room id, as often as they like: repeats per room fold into one record with a count.
-            this.folder.append(`proof\u0000${room.id}`, { tenantId: room.tenantId, type: 'agent.proofFailed', roomId: room.id, roomName: room.name, data: { address } });
+            await this.folder.append(`proof\u0000${room.id}`, { tenantId: room.tenantId, type: 'agent.proofFailed', roomId: room.id, roomName: room.name, data: { address } });
             return refuse('agent_unknown', 'The device could not prove its identity.');
           }
           clearTimeout(handshake);
           connection = { ws, room, lastSeen: Date.now(), answeredAt: 0, invalid: 0 };
           this.connections.get(room.id)?.ws.close(4000, 'replaced by a newer connection');
           this.connections.set(room.id, connection);
-          this.monitor.observe(room.id, { online: true });
+          await this.monitor.observe(room.id, { online: true });
           sendMessage<ServerToAgent>(ws, { type: 'agent.welcome', roomId: room.id as never, tenantId: room.tenantId as never, heartbeatMs: this.config.heartbeatMs, sessionId: this.broker.activeInRoom(room.id) as never });
           this.broker.onAgentPresence(room.id, true);
           return;
@@ -130,17 +132,17 @@ export class AgentHub {
       const roomId = connection.room.id;
       switch (message.type) {
         case 'agent.health':
-          this.monitor.observe(roomId, { signals: message.signals, displays: message.displays });
+          await this.monitor.observe(roomId, { signals: message.signals, displays: message.displays });
           return;
         case 'agent.callState':
-          this.monitor.observe(roomId, { inCall: message.inCall });
-          this.broker.onCallState(roomId, message.inCall);
+          await this.monitor.observe(roomId, { inCall: message.inCall });
+          await this.broker.onCallState(roomId, message.inCall);
           return;
         case 'agent.hello':
         case 'agent.proof':
           return;
         default:
-          this.broker.onAgentMessage(roomId, message);
+          await this.broker.onAgentMessage(roomId, message);
       }
     };
 
@@ -157,21 +159,22 @@ export class AgentHub {
     ws.on('close', () => {
       clearTimeout(handshake);
       if (connection && this.connections.get(connection.room.id) === connection) {
-        this.connections.delete(connection.room.id);
-        this.monitor.observe(connection.room.id, { online: false });
-        this.broker.onAgentPresence(connection.room.id, false);
+        const roomId = connection.room.id;
+        this.connections.delete(roomId);
+        this.broker.onAgentPresence(roomId, false);
+        this.monitor.observe(roomId, { online: false }).catch((error: unknown) => this.log.error({ err: error, roomId }, 'recording a room offline failed'));
       }
     });
     ws.on('error', (error) => this.log.debug({ err: error }, 'agent socket error'));
   }
 
-  /** Records every agent as last seen now, then closes the sockets; their close events come after the database is gone, so they find nothing left to record. */
-  close(): void {
+  /** Records every agent as last seen now, then closes the sockets; their close events find nothing left to record. */
+  async close(): Promise<void> {
     clearInterval(this.sweeper);
     const open = [...this.connections.values()];
     this.connections.clear();
     for (const connection of open) {
-      this.directory.recordLastSeen(connection.room.id);
+      await this.directory.recordLastSeen(connection.room.id);
       connection.ws.close(1001, 'server shutting down');
     }
   }

@@ -61,17 +61,16 @@ export class ConsoleHub {
         return;
       }
       const message = parsed.value;
-      try {
-        if (message.type === 'session.signal') {
-          if (!this.broker.onConsoleSignal(caller, message.sessionId, message.data)) sendMessage<ServerToConsole>(ws, { type: 'error', code: 'session_not_found', message: 'No such session.' });
-        } else {
-          this.broker.endByUser(caller, message.sessionId);
-        }
-      } catch (error) {
-        // A failure handling one message answers that message; it never takes the process down.
+      // A failure handling one message answers that message; it never takes the process down.
+      const failed = (error: unknown) => {
         if (!(error instanceof ApiFailure)) this.log.error({ err: error }, 'console message failed');
         const code = error instanceof ApiFailure ? error.code : 'internal';
         sendMessage<ServerToConsole>(ws, { type: 'error', code, message: code });
+      };
+      if (message.type === 'session.signal') {
+        if (!this.broker.onConsoleSignal(caller, message.sessionId, message.data)) sendMessage<ServerToConsole>(ws, { type: 'error', code: 'session_not_found', message: 'No such session.' });
+      } else {
+        this.broker.endByUser(caller, message.sessionId).catch(failed);
       }
     });
     ws.on('close', () => {

@@ -11,34 +11,21 @@ import {
   type RoomSubject,
 } from '@roomlink/shared';
 import type { AuditLog } from '../audit/log';
-import type { Db } from '../store/db';
+import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
+import type { Store } from '../store/engine';
+import type { Tables } from '../store/schema';
 import type { Directory } from '../store/directory';
 import type { RoomMonitor } from './room-monitor';
 
-interface Row {
-  tenant_id: string;
-  id: string;
-  room_id: string;
-  room_name: string;
-  cause: IncidentCause;
-  severity: Incident['severity'];
-  state: Incident['state'];
-  opened_at: string;
-  updated_at: string;
-  resolved_at: string | null;
-  auto_resolved: number;
-  reopened: number;
-  assignee_id: string | null;
-  assignee_name: string | null;
-}
+type Row = Selectable<Tables['incidents']>;
 
 const toIncident = (r: Row): Incident => ({
   id: r.id,
   roomId: r.room_id as Incident['roomId'],
   roomName: r.room_name,
-  cause: r.cause,
-  severity: r.severity,
-  state: r.state,
+  cause: r.cause as IncidentCause,
+  severity: r.severity as Incident['severity'],
+  state: r.state as Incident['state'],
   openedAt: r.opened_at,
   updatedAt: r.updated_at,
   resolvedAt: r.resolved_at,
@@ -52,6 +39,9 @@ const causes: readonly { cause: IncidentCause; subject: RoomSubject; failing: (s
   { cause: 'offline', subject: 'presence', failing: (state) => state === 'offline' },
   ...HealthSignal.options.map((signal) => ({ cause: `signal.${signal}` as IncidentCause, subject: signal as RoomSubject, failing: (state: string) => state === 'error' })),
 ];
+
+/** Writes what goes with an incident's change (alert deliveries) in the change's transaction `trx`. */
+export type Writer = (trx: Kysely<Tables>, tenantId: string, incident: Incident, entry: IncidentEntry) => Promise<void>;
 
 export class IncidentError extends Error {
   constructor(
@@ -81,16 +71,25 @@ export class Incidents {
   /** Open incidents' ids by room, then cause: the rules' pass asks once per room, so a well room costs no string building. */
   private readonly open = new Map<string, Map<IncidentCause, string>>();
   private readonly listeners = new Set<(tenantId: string, incident: Incident, entry: IncidentEntry) => void>();
-  private readonly writers = new Set<(tenantId: string, incident: Incident, entry: IncidentEntry) => void>();
+  private readonly writers = new Set<Writer>();
 
-  constructor(
-    private readonly db: Db,
+  private constructor(
+    private readonly store: Store,
     private readonly directory: Directory,
     private readonly monitor: RoomMonitor,
     private readonly audit: AuditLog,
     private readonly now: () => Date,
-  ) {
-    for (const row of db.prepare<[], { id: string; room_id: string; cause: IncidentCause }>("SELECT id, room_id, cause FROM incidents WHERE state != 'resolved'").all()) this.setOpen(row.room_id, row.cause, row.id);
+  ) {}
+
+  static async open(store: Store, directory: Directory, monitor: RoomMonitor, audit: AuditLog, now: () => Date): Promise<Incidents> {
+    const incidents = new Incidents(store, directory, monitor, audit, now);
+    const open = await store.db.selectFrom('incidents').select(['id', 'room_id', 'cause']).where('state', '!=', 'resolved').execute();
+    for (const row of open) incidents.setOpen(row.room_id, row.cause as IncidentCause, row.id);
+    return incidents;
+  }
+
+  private get db(): Kysely<Tables> {
+    return this.store.db;
   }
 
   onChange(listener: (tenantId: string, incident: Incident, entry: IncidentEntry) => void): () => void {
@@ -103,14 +102,14 @@ export class Incidents {
    * as it will be: what it writes (alert deliveries) commits with the change
    * or not at all.
    */
-  onWrite(writer: (tenantId: string, incident: Incident, entry: IncidentEntry) => void): void {
+  onWrite(writer: Writer): void {
     this.writers.add(writer);
   }
 
-  rules(tenantId: string): IncidentRules {
+  async rules(tenantId: string, db = this.db): Promise<IncidentRules> {
     let rules = this.rulesCache.get(tenantId);
     if (!rules) {
-      const row = this.db.prepare<[string], { rules: string }>('SELECT rules FROM incident_rules WHERE tenant_id = ?').get(tenantId);
+      const row = await db.selectFrom('incident_rules').select('rules').where('tenant_id', '=', tenantId).executeTakeFirst();
       const parsed = row ? IncidentRules.safeParse(JSON.parse(row.rules)) : null;
       rules = parsed?.success ? parsed.data : defaultIncidentRules;
       this.rulesCache.set(tenantId, rules);
@@ -118,19 +117,23 @@ export class Incidents {
     return rules;
   }
 
-  setRules(tenantId: string, rules: IncidentRules, actor: Actor): IncidentRules {
-    this.db.transaction(() => {
-      const before = this.rules(tenantId);
-      this.db.prepare('INSERT INTO incident_rules (tenant_id, rules) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET rules = excluded.rules').run(tenantId, JSON.stringify(rules));
-      this.audit.append({ tenantId, type: 'incidentRules.updated', actorId: actor.id, actorName: actor.name, data: { before, after: rules } });
-    })();
+  async setRules(tenantId: string, rules: IncidentRules, actor: Actor): Promise<IncidentRules> {
+    await this.db.transaction().execute(async (trx) => {
+      const before = await this.rules(tenantId, trx);
+      await trx
+        .insertInto('incident_rules')
+        .values({ tenant_id: tenantId, rules: JSON.stringify(rules) })
+        .onConflict((oc) => oc.column('tenant_id').doUpdateSet((eb) => ({ rules: eb.ref('excluded.rules') })))
+        .execute();
+      await this.audit.append(trx, { tenantId, type: 'incidentRules.updated', actorId: actor.id, actorName: actor.name, data: { before, after: rules } });
+    });
     this.rulesCache.set(tenantId, rules);
     return rules;
   }
 
   /** One pass of the rules over every room's current state, on a timer (`DEFAULT_INCIDENT_EVERY_MS`). */
-  evaluate(): void {
-    this.monitor.flush();
+  async evaluate(): Promise<void> {
+    await this.monitor.flush();
     const now = this.now().getTime();
     for (const room of this.monitor.rooms()) {
       const open = this.open.get(room.roomId);
@@ -141,42 +144,40 @@ export class Incidents {
         const openId = open?.get(cause);
         // Most rooms are well with nothing open: they cost a lookup per cause, not a date parse.
         if (!isFailing && !openId) continue;
-        const rules = this.rules(room.tenantId);
+        const rules = await this.rules(room.tenantId);
         const lasted = now - Date.parse(recorded.at);
         if (isFailing) {
           const threshold = (cause === 'offline' ? rules.offlineMinutes : rules.signalErrorMinutes) * 60_000;
-          if (!openId && lasted >= threshold) this.openIncident(room.tenantId, room.roomId, cause, cause === 'offline' ? 'critical' : rules.signalSeverity[subject as HealthSignal], recorded.at);
+          if (!openId && lasted >= threshold) await this.openIncident(room.tenantId, room.roomId, cause, cause === 'offline' ? 'critical' : rules.signalSeverity[subject as HealthSignal], recorded.at);
         } else if (openId && lasted >= rules.recoverMinutes * 60_000) {
-          this.change(openId, 'autoResolved', null, null);
+          await this.change(openId, 'autoResolved', null, null);
         }
       }
     }
   }
 
   /** `failingSince`: when this failure began. An incident resolved after that (by a person, while it still failed) stays resolved until it fails anew. */
-  private openIncident(tenantId: string, roomId: string, cause: IncidentCause, severity: Incident['severity'], failingSince: string): void {
-    const room = this.directory.room(tenantId, roomId);
+  private async openIncident(tenantId: string, roomId: string, cause: IncidentCause, severity: Incident['severity'], failingSince: string): Promise<void> {
+    const room = await this.directory.room(tenantId, roomId);
     if (!room) return;
     const at = this.now().toISOString();
-    const rules = this.rules(tenantId);
-    const last = this.db.prepare<[string, string], Row>("SELECT * FROM incidents WHERE room_id = ? AND cause = ? AND state = 'resolved' ORDER BY resolved_at DESC LIMIT 1").get(roomId, cause);
+    const rules = await this.rules(tenantId);
+    const last = await this.db.selectFrom('incidents').selectAll().where('room_id', '=', roomId).where('cause', '=', cause).where('state', '=', 'resolved').orderBy('resolved_at', 'desc').limit(1).executeTakeFirst();
     if (last && last.resolved_at! >= failingSince) return;
     if (last && Date.parse(last.resolved_at!) >= Date.parse(at) - rules.reopenMinutes * 60_000) {
-      this.change(last.id, 'reopened', null, null);
+      await this.change(last.id, 'reopened', null, null);
       return;
     }
     const id = `inc-${randomUUID()}`;
     const entry: IncidentEntry = { at, kind: 'opened', by: null, text: null };
-    this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO incidents (tenant_id, id, room_id, room_name, cause, severity, state, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(tenantId, id, roomId, room.name, cause, severity, 'detected', at, at);
-      this.addEntry(id, entry);
-      this.audit.append({ tenantId, type: 'incident.opened', roomId, roomName: room.name, data: { incidentId: id, cause, severity } });
-      this.written(tenantId, id, entry);
-    })();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('incidents').values({ tenant_id: tenantId, id, room_id: roomId, room_name: room.name, cause, severity, state: 'detected', opened_at: at, updated_at: at }).execute();
+      await this.addEntry(trx, id, entry);
+      await this.audit.append(trx, { tenantId, type: 'incident.opened', roomId, roomName: room.name, data: { incidentId: id, cause, severity } });
+      await this.written(trx, tenantId, id, entry);
+    });
     this.setOpen(roomId, cause, id);
-    this.announce(tenantId, id, entry);
+    await this.announce(tenantId, id, entry);
   }
 
   /**
@@ -184,13 +185,13 @@ export class Incidents {
    * and resolve; the rules resolve and reopen. Refuses what the state does
    * not allow (acknowledging a resolved incident, say).
    */
-  change(id: string, kind: Exclude<IncidentEntry['kind'], 'opened'>, actor: Actor | null, detail: { text?: string; assignee?: Actor } | null): Incident {
-    const current = this.row(id);
+  async change(id: string, kind: Exclude<IncidentEntry['kind'], 'opened'>, actor: Actor | null, detail: { text?: string; assignee?: Actor } | null): Promise<Incident> {
+    const current = await this.row(this.db, id);
     if (!current) throw new IncidentError('bad_request', 'No such incident.');
     const resolved = current.state === 'resolved';
     if (kind === 'reopened' ? !resolved : resolved && kind !== 'note') throw new IncidentError('conflict', 'The incident is resolved.');
     const at = this.now().toISOString();
-    const next: Partial<Row> = { updated_at: at };
+    const next: Updateable<Tables['incidents']> = { updated_at: at };
     if (kind === 'acknowledged') {
       if (current.state !== 'detected') throw new IncidentError('conflict', 'The incident was already acknowledged.');
       next.state = 'active';
@@ -200,11 +201,10 @@ export class Incidents {
     if (kind === 'reopened') Object.assign(next, { state: 'detected', resolved_at: null, auto_resolved: 0, reopened: current.reopened + 1 });
     const text = kind === 'assigned' ? detail!.assignee!.name : (detail?.text ?? null);
     const entry: IncidentEntry = { at, kind, by: actor?.name ?? null, text };
-    this.db.transaction(() => {
-      const columns = Object.keys(next);
-      this.db.prepare(`UPDATE incidents SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`).run({ ...next, id });
-      this.addEntry(id, entry);
-      this.audit.append({
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('incidents').set(next).where('id', '=', id).execute();
+      await this.addEntry(trx, id, entry);
+      await this.audit.append(trx, {
         tenantId: current.tenant_id,
         type: 'incident.changed',
         actorId: actor?.id ?? null,
@@ -213,10 +213,10 @@ export class Incidents {
         roomName: current.room_name,
         data: { incidentId: id, cause: current.cause, change: kind, ...(text !== null && { text }) },
       });
-      this.written(current.tenant_id, id, entry);
-    })();
-    if (next.state === 'resolved') this.setOpen(current.room_id, current.cause, null);
-    if (kind === 'reopened') this.setOpen(current.room_id, current.cause, id);
+      await this.written(trx, current.tenant_id, id, entry);
+    });
+    if (next.state === 'resolved') this.setOpen(current.room_id, current.cause as IncidentCause, null);
+    if (kind === 'reopened') this.setOpen(current.room_id, current.cause as IncidentCause, id);
     return this.announce(current.tenant_id, id, entry);
   }
 
@@ -228,64 +228,70 @@ export class Incidents {
     else this.open.delete(roomId);
   }
 
-  list(tenantId: string, query: IncidentQuery, rooms: readonly string[] | null): Incident[] {
-    const where = ['tenant_id = @tenantId'];
-    if (rooms) where.push('room_id IN (SELECT value FROM json_each(@rooms))');
-    if (query.state === 'open') where.push("state != 'resolved'");
-    else if (query.state) where.push('state = @state');
-    if (query.severity) where.push('severity = @severity');
-    if (query.roomId) where.push('room_id = @roomId');
-    if (query.assigneeId) where.push('assignee_id = @assigneeId');
-    if (query.locationId) where.push('room_id IN (SELECT id FROM rooms WHERE tenant_id = @tenantId AND EXISTS (SELECT 1 FROM json_each(location_path) WHERE value = @locationId))');
-    return this.db
-      .prepare<Record<string, unknown>, Row>(`SELECT * FROM incidents WHERE ${where.join(' AND ')} ORDER BY opened_at DESC LIMIT @limit`)
-      .all({ ...query, tenantId, limit: query.limit ?? 200, ...(rooms && { rooms: JSON.stringify(rooms) }) })
-      .map(toIncident);
+  async list(tenantId: string, query: IncidentQuery, rooms: readonly string[] | null): Promise<Incident[]> {
+    const { dialect } = this.store;
+    const rows = await this.db
+      .selectFrom('incidents')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .$if(rooms !== null, (w) => w.where(dialect.inList(sql.ref('room_id'), rooms!)))
+      .$if(query.state === 'open', (w) => w.where('state', '!=', 'resolved'))
+      .$if(query.state !== undefined && query.state !== 'open', (w) => w.where('state', '=', query.state!))
+      .$if(query.severity !== undefined, (w) => w.where('severity', '=', query.severity!))
+      .$if(query.roomId !== undefined, (w) => w.where('room_id', '=', query.roomId!))
+      .$if(query.assigneeId !== undefined, (w) => w.where('assignee_id', '=', query.assigneeId!))
+      .$if(query.locationId !== undefined, (w) =>
+        w.where('room_id', 'in', (eb) => eb.selectFrom('rooms').select('id').where('tenant_id', '=', tenantId).where(dialect.jsonArrayHas(sql.ref('location_path'), query.locationId!))),
+      )
+      .orderBy('opened_at', 'desc')
+      .limit(Number(query.limit ?? 200))
+      .execute();
+    return rows.map(toIncident);
   }
 
   /** Open incidents by severity, in the tenant or in `rooms`. */
-  openCounts(tenantId: string, rooms: readonly string[] | null): Record<Incident['severity'], number> {
+  async openCounts(tenantId: string, rooms: readonly string[] | null): Promise<Record<Incident['severity'], number>> {
     const counts = { critical: 0, warning: 0 };
-    const rows = this.db
-      .prepare<[string, string | null, string | null], { severity: Incident['severity']; n: number }>(
-        "SELECT severity, count(*) AS n FROM incidents WHERE tenant_id = ? AND state != 'resolved' AND (? IS NULL OR room_id IN (SELECT value FROM json_each(?))) GROUP BY severity",
-      )
-      .all(tenantId, rooms && JSON.stringify(rooms), rooms && JSON.stringify(rooms));
-    for (const row of rows) counts[row.severity] = row.n;
+    const rows = await this.db
+      .selectFrom('incidents')
+      .select((eb) => ['severity', eb.fn.countAll<number>().as('n')])
+      .where('tenant_id', '=', tenantId)
+      .where('state', '!=', 'resolved')
+      .$if(rooms !== null, (w) => w.where(this.store.dialect.inList(sql.ref('room_id'), rooms!)))
+      .groupBy('severity')
+      .execute();
+    for (const row of rows) counts[row.severity as Incident['severity']] = Number(row.n);
     return counts;
   }
 
-  detail(tenantId: string, id: string): IncidentDetail | null {
-    const row = this.row(id);
+  async detail(tenantId: string, id: string): Promise<IncidentDetail | null> {
+    const row = await this.row(this.db, id);
     if (!row || row.tenant_id !== tenantId) return null;
-    const timeline = this.db
-      .prepare<[string], { at: string; kind: IncidentEntry['kind']; by_name: string | null; text: string | null }>('SELECT at, kind, by_name, text FROM incident_entries WHERE incident_id = ? ORDER BY at, rowid')
-      .all(id)
-      .map((e) => ({ at: e.at, kind: e.kind, by: e.by_name, text: e.text }));
-    return { incident: toIncident(row), timeline };
+    const entries = await this.db.selectFrom('incident_entries').select(['at', 'kind', 'by_name', 'text']).where('incident_id', '=', id).orderBy('at').orderBy('rowid').execute();
+    return { incident: toIncident(row), timeline: entries.map((e) => ({ at: e.at, kind: e.kind as IncidentEntry['kind'], by: e.by_name, text: e.text })) };
   }
 
-  get(tenantId: string, id: string): Incident | null {
-    const row = this.row(id);
+  async get(tenantId: string, id: string): Promise<Incident | null> {
+    const row = await this.row(this.db, id);
     return row && row.tenant_id === tenantId ? toIncident(row) : null;
   }
 
-  private row(id: string): Row | undefined {
-    return this.db.prepare<[string], Row>('SELECT * FROM incidents WHERE id = ?').get(id);
+  private row(db: Kysely<Tables>, id: string): Promise<Row | undefined> {
+    return db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  private addEntry(id: string, entry: IncidentEntry): void {
-    this.db.prepare('INSERT INTO incident_entries (incident_id, at, kind, by_name, text) VALUES (?, ?, ?, ?, ?)').run(id, entry.at, entry.kind, entry.by, entry.text);
+  private async addEntry(trx: Kysely<Tables>, id: string, entry: IncidentEntry): Promise<void> {
+    await trx.insertInto('incident_entries').values({ incident_id: id, at: entry.at, kind: entry.kind, by_name: entry.by, text: entry.text }).execute();
   }
 
-  private written(tenantId: string, id: string, entry: IncidentEntry): void {
+  private async written(trx: Kysely<Tables>, tenantId: string, id: string, entry: IncidentEntry): Promise<void> {
     if (this.writers.size === 0) return;
-    const incident = toIncident(this.row(id)!);
-    for (const writer of this.writers) writer(tenantId, incident, entry);
+    const incident = toIncident((await this.row(trx, id))!);
+    for (const writer of this.writers) await writer(trx, tenantId, incident, entry);
   }
 
-  private announce(tenantId: string, id: string, entry: IncidentEntry): Incident {
-    const incident = toIncident(this.row(id)!);
+  private async announce(tenantId: string, id: string, entry: IncidentEntry): Promise<Incident> {
+    const incident = toIncident((await this.row(this.db, id))!);
     for (const listener of this.listeners) listener(tenantId, incident, entry);
     return incident;
   }

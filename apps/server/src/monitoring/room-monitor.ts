@@ -1,5 +1,7 @@
 import { HealthSignal, roomHealth, stateLevel, stateLevels, type DisplayInfo, type HealthSignals, type RoomEvent, type RoomHistory, type RoomId, type RoomState, type RoomSubject } from '@roomlink/shared';
-import type { Db } from '../store/db';
+import { sql, type Kysely } from 'kysely';
+import type { Store } from '../store/engine';
+import type { Tables } from '../store/schema';
 import type { Directory, RoomRecord } from '../store/directory';
 
 /** How long room events are kept: as long as the audit (rule 12's 180 days). */
@@ -60,30 +62,30 @@ export class RoomMonitor {
   /** Each room's last recorded state per subject and since when, read from the history once: a server restart adds no false transitions. */
   private readonly recorded = new Map<string, { tenantId: string; states: Map<RoomSubject, Recorded> }>();
   private readonly listeners = new Set<(changes: readonly RoomChange[]) => void>();
-  private readonly insert;
-  private readonly lastStates;
-  private readonly events;
-  private readonly steps;
+  /** The commit in progress: commits run one after another, so each reads what the one before wrote. */
+  private committing: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly directory: Directory,
     private readonly now: () => Date,
     /** Where a failed commit of batched health reports goes: the batch timer has no caller to throw to. */
     private readonly onError: (error: unknown) => void,
-  ) {
-    this.insert = db.prepare('INSERT INTO room_events (tenant_id, room_id, at, subject, state) VALUES (?, ?, ?, ?, ?)');
-    this.lastStates = db.prepare<[string], { subject: RoomSubject; state: string; at: string }>(
-      'SELECT subject, state, at FROM room_events WHERE rowid IN (SELECT max(rowid) FROM room_events WHERE room_id = ? GROUP BY subject)',
-    );
-    this.events = db.prepare<[string, string, string, string], RoomEvent>('SELECT at, subject, state FROM room_events WHERE tenant_id = ? AND room_id = ? AND at >= ? AND at < ? ORDER BY at, rowid');
-    // The level is a single digit before the state, so the largest string is the worst state; times sort as ISO strings, and rowid breaks a tie.
-    const level = `CASE state ${Object.entries(stateLevels).map(([state, n]) => `WHEN '${state}' THEN ${n}`).join(' ')} ELSE 0 END`;
-    this.steps = db.prepare<{ tenantId: string; roomId: string; from: string; to: string; step: number }, { subject: RoomSubject; step: number; last: string; worst: string }>(
-      `SELECT subject, CAST((julianday(at) - julianday(:from)) * 86400.0 / :step AS INTEGER) AS step, max(at || '|' || printf('%012d', rowid) || '|' || state) AS last, max((${level}) || state) AS worst
-       FROM room_events WHERE tenant_id = :tenantId AND room_id = :roomId AND at >= :from AND at < :to
-       GROUP BY subject, step ORDER BY subject, step`,
-    );
+  ) {}
+
+  private latest(db: Kysely<Tables>, roomId: string, filter: { tenantId: string; before: string } | null) {
+    return db
+      .selectFrom('room_events')
+      .select(['at', 'subject', 'state'])
+      .where('rowid', 'in', (eb) =>
+        eb
+          .selectFrom('room_events')
+          .select((e) => e.fn.max('rowid').as('rowid'))
+          .where('room_id', '=', roomId)
+          .$if(filter !== null, (w) => w.where('tenant_id', '=', filter!.tenantId).where('at', '<', filter!.before))
+          .groupBy('subject'),
+      )
+      .execute() as Promise<RoomEvent[]>;
   }
 
   /**
@@ -91,11 +93,16 @@ export class RoomMonitor {
    * server started: called once agents have had time to reconnect, so a
    * room that went away while the server was down shows as offline.
    */
-  settle(): void {
-    const stale = this.db
-      .prepare<[], { room_id: string }>("SELECT room_id FROM room_events WHERE rowid IN (SELECT max(rowid) FROM room_events WHERE subject = 'presence' GROUP BY room_id) AND state = 'online'")
-      .all();
-    for (const { room_id: roomId } of stale) if (!this.online.has(roomId)) this.observe(roomId, { online: false });
+  async settle(): Promise<void> {
+    const stale = await this.store.db
+      .selectFrom('room_events')
+      .select('room_id')
+      .where('rowid', 'in', (eb) => eb.selectFrom('room_events').select((e) => e.fn.max('rowid').as('rowid')).where('subject', '=', 'presence').groupBy('room_id'))
+      .where('state', '=', 'online')
+      .execute();
+    const gone = stale.filter(({ room_id: roomId }) => !this.online.has(roomId));
+    for (const { room_id: roomId } of gone) this.pending.push({ roomId, observation: { online: false }, at: this.now().toISOString() });
+    if (gone.length > 0) await this.flush();
   }
 
   isOnline(roomId: string): boolean {
@@ -113,10 +120,10 @@ export class RoomMonitor {
    * and every report before them, are committed before this returns. Health
    * reports wait up to `HEALTH_BATCH_MS` to share one commit.
    */
-  observe(roomId: string, observation: Observation): void {
+  async observe(roomId: string, observation: Observation): Promise<void> {
     this.pending.push({ roomId, observation, at: this.now().toISOString() });
-    if (observation.online !== undefined || observation.inCall !== undefined) this.flush();
-    else this.batchTimer ??= setTimeout(() => this.flushLogged(), HEALTH_BATCH_MS).unref();
+    if (observation.online !== undefined || observation.inCall !== undefined) await this.flush();
+    else this.batchTimer ??= setTimeout(() => void this.flush().catch(this.onError), HEALTH_BATCH_MS).unref();
   }
 
   /**
@@ -124,15 +131,31 @@ export class RoomMonitor {
    * listeners. If the commit fails nothing of it is kept, in the database or
    * in memory (each room's recorded states are read again when next needed).
    */
-  flush(): void {
+  flush(): Promise<void> {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
-    if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
+    const commit = this.committing.then(() => this.commit(batch));
+    this.committing = commit.catch(() => undefined);
+    return commit;
+  }
+
+  private async commit(batch: readonly { roomId: string; observation: Observation; at: string }[]): Promise<void> {
+    if (batch.length === 0) return;
     let changes: (RoomChange & { isOnline: boolean })[];
     try {
-      changes = this.db.transaction(() => batch.flatMap(({ roomId, observation, at }) => this.apply(roomId, observation, at) ?? []))();
+      changes = await this.store.db.transaction().execute(async (trx) => {
+        const applied: (RoomChange & { isOnline: boolean })[] = [];
+        for (const { roomId, observation, at } of batch) {
+          const change = await this.apply(trx, roomId, observation, at);
+          if (change) applied.push(change);
+        }
+        const rows = applied.flatMap(({ room, events }) => events.map((e) => ({ tenant_id: room.tenantId, room_id: room.id, ...e })));
+        // PostgreSQL binds at most 65,535 parameters to a statement: five a row.
+        for (let i = 0; i < rows.length; i += 5_000) await trx.insertInto('room_events').values(rows.slice(i, i + 5_000)).execute();
+        return applied;
+      });
     } catch (error) {
       for (const { roomId } of batch) this.recorded.delete(roomId);
       throw error;
@@ -145,19 +168,10 @@ export class RoomMonitor {
     if (heard.length > 0) for (const listener of this.listeners) listener(heard);
   }
 
-  /** The batch timer's flush: nobody to throw to, so a failed commit is logged (the next report of each room writes its state again). */
-  private flushLogged(): void {
-    try {
-      this.flush();
-    } catch (error) {
-      this.onError(error);
-    }
-  }
-
-  private apply(roomId: string, observation: Observation, at: string): (RoomChange & { isOnline: boolean }) | null {
+  private async apply(trx: Kysely<Tables>, roomId: string, observation: Observation, at: string): Promise<(RoomChange & { isOnline: boolean }) | null> {
     // Presence comes last in a batch (it flushes at once), so the online set still holds for every report before it.
     const isOnline = observation.online ?? this.online.has(roomId);
-    const before = this.directory.roomById(roomId);
+    const before = await this.directory.roomById(roomId, trx);
     if (!before) return null;
     const room: RoomRecord = {
       ...before,
@@ -167,12 +181,11 @@ export class RoomMonitor {
       lastSeenAt: observation.online === undefined ? before.lastSeenAt : at,
     };
     room.health = roomHealth(isOnline, room.signals);
-    this.directory.recordAgentState(roomId, room);
-    const was = this.recordedStates(room);
+    await this.directory.recordAgentState(roomId, room, trx);
+    const was = await this.recordedStates(trx, room);
     const events: RoomEvent[] = [];
     for (const [subject, state] of subjectStates(isOnline, room)) {
       if (was.get(subject)?.state === state) continue;
-      this.insert.run(room.tenantId, roomId, at, subject, state);
       was.set(subject, { state, at });
       events.push({ at, subject, state });
     }
@@ -180,10 +193,10 @@ export class RoomMonitor {
     return { room, state, events, isOnline };
   }
 
-  private recordedStates(room: RoomRecord): Map<RoomSubject, Recorded> {
+  private async recordedStates(trx: Kysely<Tables>, room: RoomRecord): Promise<Map<RoomSubject, Recorded>> {
     let entry = this.recorded.get(room.id);
     if (!entry) {
-      entry = { tenantId: room.tenantId, states: new Map(this.lastStates.all(room.id).map((row) => [row.subject, { state: row.state, at: row.at }])) };
+      entry = { tenantId: room.tenantId, states: new Map((await this.latest(trx, room.id, null)).map((row) => [row.subject, { state: row.state, at: row.at }])) };
       this.recorded.set(room.id, entry);
     }
     return entry.states;
@@ -207,15 +220,21 @@ export class RoomMonitor {
    * state of each step (see `RoomHistory`), so a month of a flapping room is
    * a few events per change of the picture, not one per change of the room.
    */
-  history(tenantId: string, roomId: string, from: string, to: string, step: number | null = null): RoomHistory {
-    this.flush();
-    const initial = this.db
-      .prepare<[string, string, string], RoomEvent>(
-        `SELECT e.at, e.subject, e.state FROM room_events e
-         WHERE e.rowid IN (SELECT max(rowid) FROM room_events WHERE tenant_id = ? AND room_id = ? AND at < ? GROUP BY subject)`,
-      )
-      .all(tenantId, roomId, from);
-    const events = step ? this.summary(tenantId, roomId, from, to, step, initial) : this.events.all(tenantId, roomId, from, to);
+  async history(tenantId: string, roomId: string, from: string, to: string, step: number | null = null): Promise<RoomHistory> {
+    await this.flush();
+    const initial = await this.latest(this.store.db, roomId, { tenantId, before: from });
+    const events = step
+      ? await this.summary(tenantId, roomId, from, to, step, initial)
+      : ((await this.store.db
+          .selectFrom('room_events')
+          .select(['at', 'subject', 'state'])
+          .where('tenant_id', '=', tenantId)
+          .where('room_id', '=', roomId)
+          .where('at', '>=', from)
+          .where('at', '<', to)
+          .orderBy('at')
+          .orderBy('rowid')
+          .execute()) as RoomEvent[]);
     return { from, to, step, initial, events };
   }
 
@@ -227,14 +246,33 @@ export class RoomMonitor {
    * are grouped in SQL (a month of a busy room is tens of thousands of rows,
    * too many to carry out one by one): the worst state and the last.
    */
-  private summary(tenantId: string, roomId: string, from: string, to: string, step: number, initial: readonly RoomEvent[]): RoomEvent[] {
+  private async summary(tenantId: string, roomId: string, from: string, to: string, step: number, initial: readonly RoomEvent[]): Promise<RoomEvent[]> {
     const fromMs = Date.parse(from);
     const steps = Math.ceil((Date.parse(to) - fromMs) / (step * 1000));
     const startOf = (index: number) => new Date(fromMs + index * step * 1000).toISOString();
     const worse = (a: string | null, b: string) => (a !== null && (stateLevel(a) ?? 0) > (stateLevel(b) ?? 0) ? a : b);
     const out: RoomEvent[] = [];
     const bySubject = new Map<RoomSubject, { step: number; last: string; worst: string }[]>();
-    for (const { subject, ...group } of this.steps.all({ tenantId, roomId, from, to, step })) {
+    const { dialect } = this.store;
+    // The level is a single digit before the state, so the largest string is the worst state; times sort as ISO strings, and rowid breaks a tie.
+    const level = sql.raw(`CASE state ${Object.entries(stateLevels).map(([state, n]) => `WHEN '${state}' THEN ${n}`).join(' ')} ELSE 0 END`);
+    const grouped = await this.store.db
+      .selectFrom('room_events')
+      .select([
+        'subject',
+        dialect.stepOf(sql.ref('at'), from, step).as('step'),
+        sql<string>`max(at || '|' || ${dialect.paddedRowid(sql.ref('rowid'))} || '|' || state)`.as('last'),
+        sql<string>`max((${level}) || state)`.as('worst'),
+      ])
+      .where('tenant_id', '=', tenantId)
+      .where('room_id', '=', roomId)
+      .where('at', '>=', from)
+      .where('at', '<', to)
+      .groupBy(['subject', sql.ref('step')])
+      .orderBy('subject')
+      .orderBy(sql.ref('step'))
+      .execute();
+    for (const { subject, ...group } of grouped as { subject: RoomSubject; step: number; last: string; worst: string }[]) {
       const groups = bySubject.get(subject);
       if (groups) groups.push(group);
       else bySubject.set(subject, [group]);
@@ -261,9 +299,9 @@ export class RoomMonitor {
   }
 
   /** Drops events older than the retention; returns how many. */
-  purge(): number {
+  async purge(): Promise<number> {
     const cutoff = new Date(this.now().getTime() - HISTORY_RETENTION_DAYS * 86_400_000).toISOString();
-    return this.db.prepare('DELETE FROM room_events WHERE at < ?').run(cutoff).changes;
+    return Number((await this.store.db.deleteFrom('room_events').where('at', '<', cutoff).executeTakeFirst()).numDeletedRows);
   }
 }
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import { remoteAccessLevel, type Principal } from '@roomlink/rbac';
 import {
@@ -23,7 +22,8 @@ import type { AuditLog } from '../audit/log';
 import type { Caller } from '../auth/tokens';
 import { ApiFailure } from '../errors';
 import type { ServerKeys } from '../keys';
-import type { Db } from '../store/db';
+import { sql } from 'kysely';
+import { isUniqueViolation, type Store } from '../store/engine';
 import type { Directory, RoomRecord } from '../store/directory';
 import { RateLimiter } from './rate-limit';
 
@@ -47,6 +47,8 @@ export interface BrokerConfig {
   /** After a restart, how long sessions the previous process left open wait for their rooms' end reports. */
   orphanReportMs: number;
   startRate: { burst: number; perSecond: number };
+  /** Where a failure goes that has no caller to throw to (a timer's end of a session). */
+  onError: (error: unknown) => void;
 }
 
 export interface ConsoleDevice {
@@ -75,6 +77,8 @@ interface Live {
   startedAt: number;
   activeAt: number | null;
   endReason: EndReason | null;
+  /** Set when its end record is being written: a second end (a timer and the room's report at once) does nothing. */
+  closing: boolean;
   timers: Map<'setup' | 'agentGrace' | 'consoleGrace' | 'endAck', NodeJS.Timeout>;
 }
 
@@ -91,7 +95,7 @@ export class SessionBroker {
   private readonly startLimiter: RateLimiter;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly directory: Directory,
     private readonly audit: AuditLog,
     private readonly folder: AuditFolder,
@@ -101,7 +105,6 @@ export class SessionBroker {
     private readonly now: () => Date,
   ) {
     this.startLimiter = new RateLimiter(config.startRate.burst, config.startRate.perSecond, () => now().getTime());
-    this.adoptOrphans();
   }
 
   /**
@@ -111,32 +114,35 @@ export class SessionBroker {
    * when it reconnects. Whatever has not been reported after
    * `orphanReportMs` is closed with its counts and end time marked unknown.
    */
-  private adoptOrphans(): void {
-    const open = this.db.prepare<[], { id: string; tenant_id: string; room_id: string }>("SELECT id, tenant_id, room_id FROM sessions WHERE state != 'ended'").all();
+  async adoptOrphans(): Promise<void> {
+    const open = await this.store.db.selectFrom('sessions').select(['id', 'tenant_id', 'room_id']).where('state', '!=', 'ended').execute();
     for (const row of open) this.orphans.set(row.id, { tenantId: row.tenant_id, roomId: row.room_id });
     if (this.orphans.size === 0) return;
     const timer = setTimeout(() => {
-      for (const [id, orphan] of this.orphans) this.finish(id, orphan.tenantId, { reason: 'control_plane_lost', report: null, endedAt: null });
+      const left = [...this.orphans];
       this.orphans.clear();
+      (async () => {
+        for (const [id, orphan] of left) await this.finish(id, orphan.tenantId, { reason: 'control_plane_lost', report: null, endedAt: null });
+      })().catch(this.config.onError);
     }, this.config.orphanReportMs);
     timer.unref();
   }
 
   /** A room's end report for a session that is no longer live: an orphan's truthful end, or a repeat of one already written. */
-  private reported(roomId: string, report: Extract<AgentToServer, { type: 'session.end' }>): void {
+  private async reported(roomId: string, report: Extract<AgentToServer, { type: 'session.end' }>): Promise<void> {
     const orphan = this.orphans.get(report.sessionId);
     if (orphan?.roomId === roomId) {
       this.orphans.delete(report.sessionId);
-      this.finish(report.sessionId, orphan.tenantId, { reason: report.reason, report, endedAt: this.reportedEnd(report.sessionId, report.endedAt) });
-    } else if (!this.db.prepare("SELECT 1 FROM sessions WHERE id = ? AND room_id = ? AND state = 'ended'").get(report.sessionId, roomId)) {
+      await this.finish(report.sessionId, orphan.tenantId, { reason: report.reason, report, endedAt: await this.reportedEnd(report.sessionId, report.endedAt) });
+    } else if (!(await this.store.db.selectFrom('sessions').select('id').where('id', '=', report.sessionId).where('room_id', '=', roomId).where('state', '=', 'ended').executeTakeFirst())) {
       return;
     }
     this.links.sendToAgent(roomId, { type: 'session.ack', sessionId: report.sessionId });
   }
 
   /** The room's own end time, when it is one: after the start and not in the future (give or take a minute of clock skew). */
-  private reportedEnd(sessionId: string, endedAt: string | undefined): Date | null {
-    const row = this.db.prepare<[string], { started_at: string }>('SELECT started_at FROM sessions WHERE id = ?').get(sessionId);
+  private async reportedEnd(sessionId: string, endedAt: string | undefined): Promise<Date | null> {
+    const row = await this.store.db.selectFrom('sessions').select('started_at').where('id', '=', sessionId).executeTakeFirst();
     const at = endedAt ? Date.parse(endedAt) : NaN;
     if (!row || Number.isNaN(at) || at < Date.parse(row.started_at) || at > this.now().getTime() + 60_000) return null;
     return new Date(at);
@@ -145,23 +151,23 @@ export class SessionBroker {
   async start(caller: Caller, roomId: string, device: ConsoleDevice): Promise<SessionStarted> {
     const { principal } = caller;
     const tenantId = principal.tenantId;
-    const refuse = (code: ErrorCode, room?: RoomRecord): never => {
+    const refuse = async (code: ErrorCode, room?: RoomRecord): Promise<never> => {
       // Refusals are what a script can provoke by the thousand: repeats fold into one record with a count.
-      this.folder.append(`${tenantId}\u0000${principal.userId}\u0000${roomId}\u0000${code}`, { tenantId, type: 'session.refused', actorId: principal.userId, actorName: caller.name, roomId, roomName: room?.name ?? null, data: { code, consoleDevice: device } });
+      await this.folder.append(`${tenantId}\u0000${principal.userId}\u0000${roomId}\u0000${code}`, { tenantId, type: 'session.refused', actorId: principal.userId, actorName: caller.name, roomId, roomName: room?.name ?? null, data: { code, consoleDevice: device } });
       throw new ApiFailure(code);
     };
-    if (!this.startLimiter.take(`${tenantId}:${principal.userId}`)) refuse('rate_limited');
-    const room = this.directory.room(tenantId, roomId);
+    if (!this.startLimiter.take(`${tenantId}:${principal.userId}`)) return refuse('rate_limited');
+    const room = await this.directory.room(tenantId, roomId);
     if (!room) return refuse('room_not_found');
-    const policy = this.directory.policy(tenantId);
-    if (!policy.remoteAccessEnabled) refuse('remote_access_disabled', room);
+    const policy = await this.directory.policy(tenantId);
+    if (!policy.remoteAccessEnabled) return refuse('remote_access_disabled', room);
     const decision = remoteAccessLevel(policy, principal, { id: room.id, tenantId: room.tenantId, location: room.locationPath, tags: room.tags });
-    if (decision.level === 'none') refuse('not_permitted', room);
-    if (room.license !== 'pro' || !room.agentPublicKey) refuse('room_not_monitored', room);
-    if (!this.links.agentOnline(room.id)) refuse('room_offline', room);
-    if (room.inCall) refuse('room_in_call', room);
+    if (decision.level === 'none') return refuse('not_permitted', room);
+    if (room.license !== 'pro' || !room.agentPublicKey) return refuse('room_not_monitored', room);
+    if (!this.links.agentOnline(room.id)) return refuse('room_offline', room);
+    if (room.inCall) return refuse('room_in_call', room);
     const busy = this.byRoom.get(room.id);
-    if (busy) refuse(busy.userId === principal.userId ? 'session_already_open' : 'room_busy', room);
+    if (busy) return refuse(busy.userId === principal.userId ? 'session_already_open' : 'room_busy', room);
 
     const level = decision.level as SessionLevel;
     const session: Live = {
@@ -179,17 +185,31 @@ export class SessionBroker {
       startedAt: this.now().getTime(),
       activeAt: null,
       endReason: null,
+      closing: false,
       timers: new Map(),
     };
     const grant = await this.signGrant(session);
     // The room may have been taken while the grant was being signed.
-    if (this.byRoom.has(room.id)) refuse('room_busy', room);
+    if (this.byRoom.has(room.id)) return refuse('room_busy', room);
     try {
-      this.db.transaction(() => {
-        this.db
-          .prepare('INSERT INTO sessions (id, tenant_id, room_id, room_name, user_id, user_name, level, console_device, state, started_at, live_room) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(session.id, tenantId, room.id, room.name, session.userId, session.userName, level, JSON.stringify(device), 'requested', new Date(session.startedAt).toISOString(), room.id);
-        this.audit.append({
+      await this.store.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('sessions')
+          .values({
+            id: session.id,
+            tenant_id: tenantId,
+            room_id: room.id,
+            room_name: room.name,
+            user_id: session.userId,
+            user_name: session.userName,
+            level,
+            console_device: JSON.stringify(device),
+            state: 'requested',
+            started_at: new Date(session.startedAt).toISOString(),
+            live_room: room.id,
+          })
+          .execute();
+        await this.audit.append(trx, {
           tenantId,
           type: 'session.started',
           actorId: session.userId,
@@ -199,10 +219,10 @@ export class SessionBroker {
           sessionId: session.id,
           data: { level, consoleDevice: device, grantId: session.grantId, assignmentIds: decision.assignmentIds },
         });
-      })();
+      });
     } catch (error) {
-      // The database holds the room for a session this process does not know: one a crashed process left open.
-      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_UNIQUE') refuse('room_busy', room);
+      // The database holds the room for another session: one started meanwhile, or one a crashed process left open.
+      if (isUniqueViolation(error)) return refuse('room_busy', room);
       throw error;
     }
     this.live.set(session.id, session);
@@ -212,14 +232,14 @@ export class SessionBroker {
     // Both ends get the same servers and credentials; TURN credentials name the session, so the relay's log does too.
     const ice = icePlan(this.config.ice, session.id, new Date(session.startedAt));
     this.links.sendToAgent(room.id, { type: 'session.offer', sessionId: session.id as never, grant, level, ...ice });
-    this.setState(session, 'offered');
+    await this.setState(session, 'offered');
     return { sessionId: session.id as never, roomId: room.id as never, roomName: room.name, level, ...ice };
   }
 
-  private signGrant(session: Live): Promise<string> {
+  private async signGrant(session: Live): Promise<string> {
     const iat = Math.floor(session.startedAt / 1000);
     // Pointer control is the tenant's setting at the start; only a modify session may use it.
-    session.pointer = session.level === 'modify' && this.directory.remoteAccess(session.tenantId).pointerControl;
+    session.pointer = session.level === 'modify' && (await this.directory.remoteAccess(session.tenantId)).pointerControl;
     return new SignJWT({ sid: session.id, tid: session.tenantId, rid: session.room.id, lvl: session.level, ptr: session.pointer })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'roomlink-grant+jwt' })
       .setIssuer(GRANT_ISSUER)
@@ -231,9 +251,9 @@ export class SessionBroker {
       .sign(this.keys.privateKey);
   }
 
-  private timer(session: Live, name: 'setup' | 'agentGrace' | 'consoleGrace' | 'endAck', ms: number, run: () => void): void {
+  private timer(session: Live, name: 'setup' | 'agentGrace' | 'consoleGrace' | 'endAck', ms: number, run: () => Promise<void>): void {
     clearTimeout(session.timers.get(name));
-    const handle = setTimeout(run, ms);
+    const handle = setTimeout(() => void run().catch(this.config.onError), ms);
     handle.unref();
     session.timers.set(name, handle);
   }
@@ -243,57 +263,58 @@ export class SessionBroker {
     session.timers.delete(name);
   }
 
-  private setState(session: Live, state: SessionState, extra: { reason?: EndReason; code?: ErrorCode; restarting?: boolean } = {}): void {
+  /** The consoles hear of the change at once, in the order changes happen; the record follows. */
+  private async setState(session: Live, state: SessionState, extra: { reason?: EndReason; code?: ErrorCode; restarting?: boolean } = {}): Promise<void> {
     session.state = state;
-    if (state !== 'ended') this.db.prepare('UPDATE sessions SET state = ? WHERE id = ?').run(state, session.id);
     this.links.sendToConsoles(session.tenantId, session.userId, { type: 'session.state', sessionId: session.id as never, state, ...extra });
+    // An ended record is final: a late write of an earlier state must not reopen it.
+    if (state !== 'ended') await this.store.db.updateTable('sessions').set({ state }).where('id', '=', session.id).where('state', '!=', 'ended').execute();
   }
 
   /** Ends a session from the server's side: tells the agent, waits briefly for its counts, then closes the record. */
-  end(sessionId: string, reason: EndReason, code?: ErrorCode): void {
+  async end(sessionId: string, reason: EndReason, code?: ErrorCode): Promise<void> {
     const session = this.live.get(sessionId);
     if (!session || session.state === 'ending' || session.state === 'ended') return;
     session.endReason = reason;
     this.clearTimer(session, 'setup');
     const told = this.links.sendToAgent(session.room.id, { type: 'session.end', sessionId: session.id as never, reason });
-    this.setState(session, 'ending', { reason, ...(code && { code }) });
     if (told) this.timer(session, 'endAck', this.config.endAckMs, () => this.close(session, reason, null));
-    else this.close(session, reason, null);
+    await this.setState(session, 'ending', { reason, ...(code && { code }) });
+    if (!told) await this.close(session, reason, null);
   }
 
   /** A console asks to end its own session. */
-  endByUser(caller: Caller, sessionId: string): void {
+  async endByUser(caller: Caller, sessionId: string): Promise<void> {
     const session = this.live.get(sessionId);
     if (!session || session.tenantId !== caller.principal.tenantId || session.userId !== caller.principal.userId) throw new ApiFailure('session_not_found');
-    this.end(sessionId, 'user_ended');
+    await this.end(sessionId, 'user_ended');
   }
 
-  private close(session: Live, reason: EndReason, report: RoomReport | null, code?: ErrorCode): void {
-    if (session.state === 'ended') return;
+  private async close(session: Live, reason: EndReason, report: RoomReport | null, code?: ErrorCode): Promise<void> {
+    if (session.closing) return;
+    session.closing = true;
     for (const handle of session.timers.values()) clearTimeout(handle);
     session.timers.clear();
     this.live.delete(session.id);
     if (this.byRoom.get(session.room.id) === session) this.byRoom.delete(session.room.id);
-    this.finish(session.id, session.tenantId, { reason, report, endedAt: this.now() }, session);
-    this.setState(session, 'ended', { reason, ...(code && { code }), ...(report && { restarting: report.restarting }) });
+    await this.finish(session.id, session.tenantId, { reason, report, endedAt: this.now() }, session);
+    await this.setState(session, 'ended', { reason, ...(code && { code }), ...(report && { restarting: report.restarting }) });
   }
 
   /** Writes the end record. `report` null: the room never said how it ended (counts, restart); `endedAt` null: nobody knows when. */
-  private finish(sessionId: string, tenantId: string, end: { reason: EndReason; report: RoomReport | null; endedAt: Date | null }, session?: Live): void {
+  private async finish(sessionId: string, tenantId: string, end: { reason: EndReason; report: RoomReport | null; endedAt: Date | null }, session?: Live): Promise<void> {
     const { reason, endedAt } = end;
     const input = end.report?.input ?? null;
-    const row = this.db
-      .prepare<[string], { room_id: string; room_name: string; user_id: string; user_name: string; level: string; console_device: string; started_at: string; active_at: string | null }>(
-        'SELECT * FROM sessions WHERE id = ?',
-      )
-      .get(sessionId);
+    const row = await this.store.db.selectFrom('sessions').selectAll().where('id', '=', sessionId).executeTakeFirst();
     if (!row) return;
-    this.db.transaction(() => {
-      this.db
-        .prepare("UPDATE sessions SET state = 'ended', live_room = NULL, ended_at = ?, end_reason = ?, input_accepted = ?, input_dropped = ?, input_known = ? WHERE id = ?")
-        .run(endedAt?.toISOString() ?? null, reason, input?.accepted ?? 0, input?.dropped ?? 0, input ? 1 : 0, sessionId);
+    await this.store.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('sessions')
+        .set({ state: 'ended', live_room: null, ended_at: endedAt?.toISOString() ?? null, end_reason: reason, input_accepted: input?.accepted ?? 0, input_dropped: input?.dropped ?? 0, input_known: input ? 1 : 0 })
+        .where('id', '=', sessionId)
+        .execute();
       const startedAt = Date.parse(row.started_at);
-      this.audit.append({
+      await this.audit.append(trx, {
         tenantId,
         type: 'session.ended',
         actorId: row.user_id,
@@ -315,14 +336,14 @@ export class SessionBroker {
           ...(input === null && { inputCountsReported: false }),
         },
       });
-    })();
+    });
     // An ended session is sealed at once, not at the next round: its record is what an auditor comes for.
-    this.audit.checkpoint(tenantId);
+    await this.audit.checkpoint(tenantId);
   }
 
   // From the agent hub. `roomId` is the authenticated room of the connection.
 
-  onAgentMessage(roomId: string, message: AgentToServer): void {
+  async onAgentMessage(roomId: string, message: AgentToServer): Promise<void> {
     if (!('sessionId' in message)) return;
     const session = this.live.get(message.sessionId);
     if (!session && message.type === 'session.end') return this.reported(roomId, message);
@@ -330,22 +351,23 @@ export class SessionBroker {
     if (!session || session.room.id !== roomId) return;
     switch (message.type) {
       case 'session.accept':
-        if (session.state === 'offered') this.setState(session, 'connecting');
+        if (session.state === 'offered') await this.setState(session, 'connecting');
         return;
       case 'session.reject':
-        this.audit.append({ tenantId: session.tenantId, type: 'session.rejected', actorId: session.userId, actorName: session.userName, roomId, roomName: session.room.name, sessionId: session.id, data: { code: message.code } });
-        this.close(session, 'grant_rejected', null, message.code);
+        await this.audit.record({ tenantId: session.tenantId, type: 'session.rejected', actorId: session.userId, actorName: session.userName, roomId, roomName: session.room.name, sessionId: session.id, data: { code: message.code } });
+        await this.close(session, 'grant_rejected', null, message.code);
         return;
       case 'session.active':
         if (session.state === 'connecting' || session.state === 'offered') {
           this.clearTimer(session, 'setup');
           session.activeAt = this.now().getTime();
-          this.db.prepare('UPDATE sessions SET active_at = ? WHERE id = ?').run(new Date(session.activeAt).toISOString(), session.id);
-          this.setState(session, 'active');
+          const activeAt = new Date(session.activeAt).toISOString();
+          await this.store.db.updateTable('sessions').set({ active_at: activeAt }).where('id', '=', session.id).execute();
+          await this.setState(session, 'active');
         }
         return;
       case 'session.end':
-        this.close(session, session.endReason ?? message.reason, message);
+        await this.close(session, session.endReason ?? message.reason, message);
         this.links.sendToAgent(roomId, { type: 'session.ack', sessionId: session.id as never });
         return;
       case 'session.signal':
@@ -369,15 +391,15 @@ export class SessionBroker {
    * pointer control was withdrawn stops moving the pointer. Never raises
    * anything: that needs a new session and a new grant.
    */
-  reevaluate(tenantId: string): void {
-    const policy = this.directory.policy(tenantId);
-    const pointerControl = this.directory.remoteAccess(tenantId).pointerControl;
+  async reevaluate(tenantId: string): Promise<void> {
+    const policy = await this.directory.policy(tenantId);
+    const pointerControl = (await this.directory.remoteAccess(tenantId)).pointerControl;
     for (const session of [...this.live.values()]) {
       if (session.tenantId !== tenantId || session.state === 'ending' || session.state === 'ended') continue;
-      const room = this.directory.room(tenantId, session.room.id);
+      const room = await this.directory.room(tenantId, session.room.id);
       const allowed = room && room.license === 'pro' ? remoteAccessLevel(policy, session.principal, { id: room.id, tenantId, location: room.locationPath, tags: room.tags }).level : 'none';
       if (allowed === 'none') {
-        this.end(session.id, 'access_revoked');
+        await this.end(session.id, 'access_revoked');
         continue;
       }
       const level = allowed === 'view' ? 'view' : session.level;
@@ -386,16 +408,16 @@ export class SessionBroker {
       const data = { from: session.level, to: level, ...(pointer !== session.pointer && { pointer: { from: session.pointer, to: pointer } }) };
       session.level = level;
       session.pointer = pointer;
-      this.db.transaction(() => {
-        this.db.prepare('UPDATE sessions SET level = ? WHERE id = ?').run(level, session.id);
-        this.audit.append({ tenantId, type: 'session.lowered', actorId: session.userId, actorName: session.userName, roomId: session.room.id, roomName: session.room.name, sessionId: session.id, data });
-      })();
+      await this.store.db.transaction().execute(async (trx) => {
+        await trx.updateTable('sessions').set({ level }).where('id', '=', session.id).execute();
+        await this.audit.append(trx, { tenantId, type: 'session.lowered', actorId: session.userId, actorName: session.userName, roomId: session.room.id, roomName: session.room.name, sessionId: session.id, data });
+      });
       this.links.sendToAgent(session.room.id, { type: 'session.lower', sessionId: session.id as never, level, pointer });
     }
   }
 
   /** A newer token of a user with live sessions: their groups or directory roles may have changed since the start. */
-  principalSeen(principal: Principal): void {
+  async principalSeen(principal: Principal): Promise<void> {
     let changed = false;
     for (const session of this.live.values()) {
       if (session.tenantId !== principal.tenantId || session.userId !== principal.userId) continue;
@@ -403,12 +425,12 @@ export class SessionBroker {
       session.principal = principal;
       changed = true;
     }
-    if (changed) this.reevaluate(principal.tenantId);
+    if (changed) await this.reevaluate(principal.tenantId);
   }
 
-  onCallState(roomId: string, inCall: boolean): void {
+  async onCallState(roomId: string, inCall: boolean): Promise<void> {
     const session = this.byRoom.get(roomId);
-    if (session && inCall) this.end(session.id, 'call_started');
+    if (session && inCall) await this.end(session.id, 'call_started');
   }
 
   onAgentPresence(roomId: string, online: boolean): void {
@@ -431,31 +453,40 @@ export class SessionBroker {
     return this.byRoom.get(roomId)?.id ?? null;
   }
 
-  /** The tenant's sessions, newest first; `rooms`: only those rooms' (a scoped reader), null for all. */
   /** How many sessions are in progress in the tenant, or in `rooms`. */
-  countActive(tenantId: string, rooms: readonly string[] | null): number {
-    return this.db
-      .prepare<[string, string | null, string | null], { n: number }>("SELECT count(*) AS n FROM sessions WHERE tenant_id = ? AND state != 'ended' AND (? IS NULL OR room_id IN (SELECT value FROM json_each(?)))")
-      .get(tenantId, rooms && JSON.stringify(rooms), rooms && JSON.stringify(rooms))!.n;
+  async countActive(tenantId: string, rooms: readonly string[] | null): Promise<number> {
+    const row = await this.store.db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('state', '!=', 'ended')
+      .$if(rooms !== null, (w) => w.where(this.store.dialect.inList(sql.ref('room_id'), rooms!)))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
-  list(tenantId: string, activeOnly: boolean, rooms: readonly string[] | null = null): SessionView[] {
-    const rows = this.db
-      .prepare<[string, string | null, string | null], { id: string; room_id: string; room_name: string; user_id: string; user_name: string; level: SessionLevel; state: SessionState; started_at: string; ended_at: string | null; end_reason: EndReason | null; input_accepted: number; input_dropped: number; input_known: number }>(
-        `SELECT * FROM sessions WHERE tenant_id = ? ${activeOnly ? "AND state != 'ended'" : ''} AND (? IS NULL OR room_id IN (SELECT value FROM json_each(?))) ORDER BY started_at DESC LIMIT 500`,
-      )
-      .all(tenantId, rooms && JSON.stringify(rooms), rooms && JSON.stringify(rooms));
+  /** The tenant's sessions, newest first; `rooms`: only those rooms' (a scoped reader), null for all. */
+  async list(tenantId: string, activeOnly: boolean, rooms: readonly string[] | null = null): Promise<SessionView[]> {
+    const rows = await this.store.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .$if(activeOnly, (w) => w.where('state', '!=', 'ended'))
+      .$if(rooms !== null, (w) => w.where(this.store.dialect.inList(sql.ref('room_id'), rooms!)))
+      .orderBy('started_at', 'desc')
+      .limit(500)
+      .execute();
     return rows.map((r) => ({
       id: r.id as never,
       roomId: r.room_id as never,
       roomName: r.room_name,
       userId: r.user_id as never,
       userName: r.user_name,
-      level: r.level,
-      state: r.state,
+      level: r.level as SessionLevel,
+      state: r.state as SessionState,
       startedAt: r.started_at,
       endedAt: r.ended_at,
-      endReason: r.end_reason,
+      endReason: r.end_reason as EndReason | null,
       input: r.input_known ? { accepted: r.input_accepted, dropped: r.input_dropped } : null,
     }));
   }
@@ -465,14 +496,15 @@ export class SessionBroker {
    * report, and the record stays open: the next start adopts it and writes
    * the room's own counts and end time when its agent reconnects.
    */
-  shutdown(): void {
-    for (const session of [...this.live.values()]) {
-      for (const handle of session.timers.values()) clearTimeout(handle);
-      this.links.sendToAgent(session.room.id, { type: 'session.end', sessionId: session.id as never, reason: 'control_plane_lost' });
-      this.setState(session, 'ending', { reason: 'control_plane_lost' });
-    }
+  async shutdown(): Promise<void> {
+    const sessions = [...this.live.values()];
     this.live.clear();
     this.byRoom.clear();
+    for (const session of sessions) {
+      for (const handle of session.timers.values()) clearTimeout(handle);
+      this.links.sendToAgent(session.room.id, { type: 'session.end', sessionId: session.id as never, reason: 'control_plane_lost' });
+      await this.setState(session, 'ending', { reason: 'control_plane_lost' });
+    }
   }
 }
 

@@ -31,3 +31,22 @@ export class RateLimiter {
     return bucket;
   }
 }
+
+/**
+ * Runs the tasks of one key one after another, tasks of different keys side
+ * by side: what a limiter that counts outcomes needs, so that attempts sent
+ * at once are each judged after the one before has been counted.
+ */
+export class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const result = (this.tails.get(key) ?? Promise.resolve()).then(task, task);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}

@@ -13,7 +13,9 @@ import type {
   RoleView,
   RoomHealth,
 } from '@roomlink/shared';
-import type { Db } from './db';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Store } from './engine';
+import type { Tables } from './schema';
 
 export class DirectoryError extends Error {
   constructor(
@@ -44,24 +46,7 @@ export interface RoomRecord {
   updatedAt: string;
 }
 
-interface RoomRow {
-  tenant_id: string;
-  id: string;
-  name: string;
-  location_id: string | null;
-  location_path: string;
-  tags: string;
-  platform: string;
-  license: string;
-  agent_public_key: string | null;
-  enrolled_at: string | null;
-  last_seen_at: string | null;
-  signals: string | null;
-  in_call: number;
-  displays: string;
-  health: RoomHealth;
-  updated_at: string;
-}
+type RoomRow = Selectable<Tables['rooms']>;
 
 const toRoom = (r: RoomRow): RoomRecord => ({
   tenantId: r.tenant_id,
@@ -78,7 +63,7 @@ const toRoom = (r: RoomRow): RoomRecord => ({
   signals: r.signals ? (JSON.parse(r.signals) as HealthSignals) : null,
   inCall: r.in_call === 1,
   displays: JSON.parse(r.displays) as DisplayInfo[],
-  health: r.health,
+  health: r.health as RoomHealth,
   updatedAt: r.updated_at,
 });
 
@@ -108,38 +93,30 @@ const newId = (prefix: string) => `${prefix}-${randomUUID()}`;
 export class Directory {
   private readonly policies = new Map<string, Policy>();
   private readonly principalsWritten = new Map<string, string>();
-  /** The statements every agent report runs, prepared once: at 10,000 rooms they are most of the ingest. */
-  private readonly byId;
-  private readonly agentState;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly now: () => Date,
-  ) {
-    this.byId = db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE id = ?');
-    this.agentState = db.prepare<{ id: string; signals: string | null; inCall: number; displays: string; lastSeenAt: string | null; health: RoomHealth; now: string }>(
-      'UPDATE rooms SET signals = @signals, in_call = @inCall, displays = @displays, last_seen_at = @lastSeenAt, health = @health, updated_at = @now WHERE id = @id',
-    );
-  }
+  ) {}
 
   private iso(): string {
     return this.now().toISOString();
   }
 
-  tenantExists(tenantId: string): boolean {
-    return this.db.prepare('SELECT 1 FROM tenants WHERE id = ?').get(tenantId) !== undefined;
+  private get db(): Kysely<Tables> {
+    return this.store.db;
   }
 
-  ensureTenant(tenantId: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO tenants (id) VALUES (?)').run(tenantId);
+  async tenantExists(tenantId: string): Promise<boolean> {
+    return (await this.db.selectFrom('tenants').select('id').where('id', '=', tenantId).executeTakeFirst()) !== undefined;
   }
 
-  remoteAccess(tenantId: string): RemoteAccessSettings {
-    const row = this.db
-      .prepare<[string], { remote_access_enabled: number; remote_access_ack_email: string | null; remote_access_changed_by: string | null; remote_access_changed_at: string | null; pointer_control: number }>(
-        'SELECT * FROM tenants WHERE id = ?',
-      )
-      .get(tenantId);
+  async ensureTenant(tenantId: string, db = this.db): Promise<void> {
+    await db.insertInto('tenants').values({ id: tenantId }).onConflict((oc) => oc.doNothing()).execute();
+  }
+
+  async remoteAccess(tenantId: string, db = this.db): Promise<RemoteAccessSettings> {
+    const row = await db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirst();
     return {
       enabled: row?.remote_access_enabled === 1,
       acknowledgedBy: row?.remote_access_ack_email ?? null,
@@ -149,101 +126,111 @@ export class Directory {
     };
   }
 
-  setPointerControl(tenantId: string, enabled: boolean): RemoteAccessSettings {
-    this.ensureTenant(tenantId);
-    this.db.prepare('UPDATE tenants SET pointer_control = ? WHERE id = ?').run(enabled ? 1 : 0, tenantId);
-    return this.remoteAccess(tenantId);
+  async setPointerControl(tenantId: string, enabled: boolean, db = this.db): Promise<RemoteAccessSettings> {
+    await this.ensureTenant(tenantId, db);
+    await db.updateTable('tenants').set({ pointer_control: enabled ? 1 : 0 }).where('id', '=', tenantId).execute();
+    return this.remoteAccess(tenantId, db);
   }
 
-  setRemoteAccess(tenantId: string, enabled: boolean, ackEmail: string | null, changedBy: string): RemoteAccessSettings {
-    this.ensureTenant(tenantId);
-    this.db
-      .prepare('UPDATE tenants SET remote_access_enabled = ?, remote_access_ack_email = ?, remote_access_changed_by = ?, remote_access_changed_at = ? WHERE id = ?')
-      .run(enabled ? 1 : 0, ackEmail, changedBy, this.iso(), tenantId);
-    this.policies.delete(tenantId);
-    return this.remoteAccess(tenantId);
+  async setRemoteAccess(tenantId: string, enabled: boolean, ackEmail: string | null, changedBy: string, db = this.db): Promise<RemoteAccessSettings> {
+    await this.ensureTenant(tenantId, db);
+    await db
+      .updateTable('tenants')
+      .set({ remote_access_enabled: enabled ? 1 : 0, remote_access_ack_email: ackEmail, remote_access_changed_by: changedBy, remote_access_changed_at: this.iso() })
+      .where('id', '=', tenantId)
+      .execute();
+    return this.remoteAccess(tenantId, db);
   }
 
   // Locations
 
-  locations(tenantId: string): Location[] {
-    return this.db
-      .prepare<[string], { id: string; name: string; kind: LocationKind; parent_id: string | null }>('SELECT id, name, kind, parent_id FROM locations WHERE tenant_id = ? ORDER BY name')
-      .all(tenantId)
-      .map((r) => ({ id: r.id as Location['id'], name: r.name, kind: r.kind, parentId: r.parent_id as Location['parentId'] }));
+  async locations(tenantId: string, db = this.db): Promise<Location[]> {
+    const rows = await db.selectFrom('locations').select(['id', 'name', 'kind', 'parent_id']).where('tenant_id', '=', tenantId).orderBy('name').execute();
+    return rows.map((r) => ({ id: r.id as Location['id'], name: r.name, kind: r.kind as LocationKind, parentId: r.parent_id as Location['parentId'] }));
   }
 
-  createLocation(tenantId: string, input: { name: string; kind: LocationKind; parentId: string | null }): Location {
-    this.checkParent(tenantId, input.kind, input.parentId);
-    this.ensureTenant(tenantId);
+  async createLocation(tenantId: string, input: { name: string; kind: LocationKind; parentId: string | null }, db = this.db): Promise<Location> {
+    await this.checkParent(tenantId, input.kind, input.parentId, db);
+    await this.ensureTenant(tenantId, db);
     const id = newId('loc');
-    this.db.prepare('INSERT INTO locations (tenant_id, id, name, kind, parent_id) VALUES (?, ?, ?, ?, ?)').run(tenantId, id, input.name, input.kind, input.parentId);
+    await db.insertInto('locations').values({ tenant_id: tenantId, id, name: input.name, kind: input.kind, parent_id: input.parentId }).execute();
     return { id: id as Location['id'], name: input.name, kind: input.kind, parentId: input.parentId as Location['parentId'] };
   }
 
-  location(tenantId: string, id: string): Location | undefined {
-    return this.locations(tenantId).find((l) => l.id === id);
+  async location(tenantId: string, id: string, db = this.db): Promise<Location | undefined> {
+    return (await this.locations(tenantId, db)).find((l) => l.id === id);
   }
 
   /**
    * Renames a location or moves it under another parent of the right kind;
    * the rooms beneath it take the new path in the same write.
    */
-  updateLocation(tenantId: string, id: string, patch: { name?: string; parentId?: string }): Location {
-    const current = this.location(tenantId, id);
+  async updateLocation(tenantId: string, id: string, patch: { name?: string; parentId?: string }, db = this.db): Promise<Location> {
+    const current = await this.location(tenantId, id, db);
     if (!current) throw new DirectoryError('bad_request', 'The location does not exist.');
     const parentId = patch.parentId ?? current.parentId;
-    if (patch.parentId !== undefined) this.checkParent(tenantId, current.kind, patch.parentId);
-    this.db.prepare('UPDATE locations SET name = ?, parent_id = ? WHERE tenant_id = ? AND id = ?').run(patch.name ?? current.name, parentId, tenantId, id);
-    const setPath = this.db.prepare('UPDATE rooms SET location_path = ?, updated_at = ? WHERE tenant_id = ? AND id = ?');
-    for (const room of this.roomsUnder(tenantId, id)) setPath.run(JSON.stringify(this.locationPath(tenantId, room.locationId)), this.iso(), tenantId, room.id);
-    return this.location(tenantId, id)!;
+    if (patch.parentId !== undefined) await this.checkParent(tenantId, current.kind, patch.parentId, db);
+    await db.updateTable('locations').set({ name: patch.name ?? current.name, parent_id: parentId }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+    for (const room of await this.roomsUnder(tenantId, id, db)) {
+      const path = JSON.stringify(await this.locationPath(tenantId, room.locationId, db));
+      await db.updateTable('rooms').set({ location_path: path, updated_at: this.iso() }).where('tenant_id', '=', tenantId).where('id', '=', room.id).execute();
+    }
+    return (await this.location(tenantId, id, db))!;
   }
 
   /** Deletes a location that holds nothing: no locations, no rooms, and no role assignment names it. */
-  deleteLocation(tenantId: string, id: string): Location {
-    const current = this.location(tenantId, id);
+  async deleteLocation(tenantId: string, id: string, db = this.db): Promise<Location> {
+    const current = await this.location(tenantId, id, db);
     if (!current) throw new DirectoryError('bad_request', 'The location does not exist.');
-    const children = this.db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM locations WHERE tenant_id = ? AND parent_id = ?').get(tenantId, id)!.n;
+    const { n: children } = await db.selectFrom('locations').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where('parent_id', '=', id).executeTakeFirstOrThrow();
     if (children > 0) throw new DirectoryError('conflict', `${current.name} still holds ${children} location(s). Move or delete them first.`);
-    const rooms = this.roomsUnder(tenantId, id).length;
+    const rooms = (await this.roomsUnder(tenantId, id, db)).length;
     if (rooms > 0) throw new DirectoryError('conflict', `${current.name} still holds ${rooms} room(s). Move or retire them first.`);
-    const roles = this.db
-      .prepare<[string, string], { name: string }>('SELECT DISTINCT r.name FROM assignments a JOIN roles r ON r.tenant_id = a.tenant_id AND r.id = a.role_id WHERE a.tenant_id = ? AND EXISTS (SELECT 1 FROM json_each(a.locations) WHERE value = ?)')
-      .all(tenantId, id)
-      .map((r) => r.name);
-    if (roles.length > 0) throw new DirectoryError('conflict', `${current.name} is named by the role(s) ${roles.join(', ')}. Change their assignments first.`);
-    this.db.prepare('DELETE FROM locations WHERE tenant_id = ? AND id = ?').run(tenantId, id);
+    const roles = (await this.rolesNaming(tenantId, 'locations', id, db)).map((r) => r.name);
+    if (roles.length > 0) throw new DirectoryError('conflict', `${current.name} is named by the role(s) ${[...new Set(roles)].join(', ')}. Change their assignments first.`);
+    await db.deleteFrom('locations').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
     return current;
   }
 
-  /** Rooms at the location or anywhere beneath it. */
-  roomsUnder(tenantId: string, locationId: string): RoomRecord[] {
-    return this.db.prepare<[string, string], RoomRow>('SELECT * FROM rooms WHERE tenant_id = ? AND EXISTS (SELECT 1 FROM json_each(location_path) WHERE value = ?)').all(tenantId, locationId).map(toRoom);
+  /** The assignments (with their role's name) whose scope names this room or location. */
+  private rolesNaming(tenantId: string, scope: 'rooms' | 'locations', id: string, db: Kysely<Tables>) {
+    return db
+      .selectFrom('assignments as a')
+      .innerJoin('roles as r', (join) => join.onRef('r.tenant_id', '=', 'a.tenant_id').onRef('r.id', '=', 'a.role_id'))
+      .select(['a.id', 'a.rooms', 'r.name'])
+      .where('a.tenant_id', '=', tenantId)
+      .where(this.store.dialect.jsonArrayHas(sql.ref(`a.${scope}`), id))
+      .execute();
   }
 
-  private checkParent(tenantId: string, kind: LocationKind, parentId: string | null): void {
+  /** Rooms at the location or anywhere beneath it. */
+  async roomsUnder(tenantId: string, locationId: string, db = this.db): Promise<RoomRecord[]> {
+    const rows = await db.selectFrom('rooms').selectAll().where('tenant_id', '=', tenantId).where(this.store.dialect.jsonArrayHas(sql.ref('location_path'), locationId)).execute();
+    return rows.map(toRoom);
+  }
+
+  private async checkParent(tenantId: string, kind: LocationKind, parentId: string | null, db: Kysely<Tables>): Promise<void> {
     // Regions hold buildings, buildings hold floors: nothing else nests, nothing below a region floats.
     const parentKind: Record<LocationKind, LocationKind | null> = { region: null, building: 'region', floor: 'building' };
     const wanted = parentKind[kind];
     if (wanted === null && parentId) throw new DirectoryError('bad_request', 'A region sits inside no other location.');
     if (wanted !== null) {
-      const parent = parentId ? this.locationRow(tenantId, parentId) : undefined;
+      const parent = parentId ? await this.locationRow(tenantId, parentId, db) : undefined;
       if (!parentId) throw new DirectoryError('bad_request', `A ${kind} needs a ${wanted} to sit inside.`);
       if (!parent) throw new DirectoryError('bad_request', 'The parent location does not exist.');
       if (parent.kind !== wanted) throw new DirectoryError('bad_request', `A ${kind} sits inside a ${wanted}, not a ${parent.kind}.`);
     }
   }
 
-  private locationRow(tenantId: string, id: string) {
-    return this.db.prepare<[string, string], { id: string; kind: LocationKind; parent_id: string | null }>('SELECT id, kind, parent_id FROM locations WHERE tenant_id = ? AND id = ?').get(tenantId, id);
+  private locationRow(tenantId: string, id: string, db: Kysely<Tables>) {
+    return db.selectFrom('locations').select(['id', 'kind', 'parent_id']).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   }
 
   /** Location ids from the outermost (region) to `locationId` itself. */
-  locationPath(tenantId: string, locationId: string | null): string[] {
+  async locationPath(tenantId: string, locationId: string | null, db = this.db): Promise<string[]> {
     const path: string[] = [];
     for (let id = locationId; id !== null && path.length < 8; ) {
-      const row = this.locationRow(tenantId, id);
+      const row = await this.locationRow(tenantId, id, db);
       if (!row) throw new DirectoryError('bad_request', 'The location does not exist.');
       path.unshift(row.id);
       id = row.parent_id;
@@ -253,51 +240,77 @@ export class Directory {
 
   // Rooms
 
-  rooms(tenantId: string): RoomRecord[] {
-    return this.db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE tenant_id = ? ORDER BY name').all(tenantId).map(toRoom);
+  async rooms(tenantId: string, db = this.db): Promise<RoomRecord[]> {
+    return (await db.selectFrom('rooms').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute()).map(toRoom);
   }
 
   /** How many of the tenant's rooms are in each health, and how many of them are in a call: the dashboard's count for tenant-wide readers. */
-  roomCounts(tenantId: string): { health: RoomHealth; rooms: number; inCall: number }[] {
-    return this.db.prepare<[string], { health: RoomHealth; rooms: number; inCall: number }>('SELECT health, count(*) AS rooms, sum(in_call) AS inCall FROM rooms WHERE tenant_id = ? GROUP BY health').all(tenantId);
+  async roomCounts(tenantId: string): Promise<{ health: RoomHealth; rooms: number; inCall: number }[]> {
+    const rows = await this.db
+      .selectFrom('rooms')
+      .select((eb) => ['health', eb.fn.countAll<number>().as('rooms'), eb.fn.sum<number>('in_call').as('inCall')])
+      .where('tenant_id', '=', tenantId)
+      .groupBy('health')
+      .execute();
+    return rows.map((r) => ({ health: r.health as RoomHealth, rooms: Number(r.rooms), inCall: Number(r.inCall) }));
   }
 
   /** Each room's scope, health and call, without the rest of the row: the dashboard's count for readers with a scope. */
-  roomScopes(tenantId: string): { id: string; tenantId: string; location: string[]; tags: string[]; health: RoomHealth; inCall: boolean }[] {
-    return this.db
-      .prepare<[string], { id: string; location_path: string; tags: string; health: RoomHealth; in_call: number }>('SELECT id, location_path, tags, health, in_call FROM rooms WHERE tenant_id = ?')
-      .all(tenantId)
-      .map((r) => ({ id: r.id, tenantId, location: JSON.parse(r.location_path) as string[], tags: JSON.parse(r.tags) as string[], health: r.health, inCall: r.in_call === 1 }));
+  async roomScopes(tenantId: string): Promise<{ id: string; tenantId: string; location: string[]; tags: string[]; health: RoomHealth; inCall: boolean }[]> {
+    const rows = await this.db.selectFrom('rooms').select(['id', 'location_path', 'tags', 'health', 'in_call']).where('tenant_id', '=', tenantId).execute();
+    return rows.map((r) => ({ id: r.id, tenantId, location: JSON.parse(r.location_path) as string[], tags: JSON.parse(r.tags) as string[], health: r.health as RoomHealth, inCall: r.in_call === 1 }));
   }
 
-  room(tenantId: string, roomId: string): RoomRecord | undefined {
-    const row = this.db.prepare<[string, string], RoomRow>('SELECT * FROM rooms WHERE tenant_id = ? AND id = ?').get(tenantId, roomId);
+  async room(tenantId: string, roomId: string, db = this.db): Promise<RoomRecord | undefined> {
+    const row = await db.selectFrom('rooms').selectAll().where('tenant_id', '=', tenantId).where('id', '=', roomId).executeTakeFirst();
     return row && toRoom(row);
   }
 
   /** For the agent hub, which knows a room id before it knows the tenant. */
-  roomById(roomId: string): RoomRecord | undefined {
-    const row = this.byId.get(roomId);
+  async roomById(roomId: string, db = this.db): Promise<RoomRecord | undefined> {
+    const row = await db.selectFrom('rooms').selectAll().where('id', '=', roomId).executeTakeFirst();
     return row && toRoom(row);
   }
 
-  createRoom(tenantId: string, input: NewRoom): RoomRecord {
-    this.ensureTenant(tenantId);
+  async createRoom(tenantId: string, input: NewRoom, db = this.db): Promise<RoomRecord> {
+    await this.ensureTenant(tenantId, db);
     const id = newId('room');
-    this.db
-      .prepare('INSERT INTO rooms (tenant_id, id, name, location_id, location_path, tags, platform, license, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(tenantId, id, input.name, input.locationId, JSON.stringify(this.locationPath(tenantId, input.locationId)), JSON.stringify([...new Set(input.tags)]), input.platform, input.license, this.iso());
-    return this.room(tenantId, id)!;
+    await db
+      .insertInto('rooms')
+      .values({
+        tenant_id: tenantId,
+        id,
+        name: input.name,
+        location_id: input.locationId,
+        location_path: JSON.stringify(await this.locationPath(tenantId, input.locationId, db)),
+        tags: JSON.stringify([...new Set(input.tags)]),
+        platform: input.platform,
+        license: input.license,
+        updated_at: this.iso(),
+      })
+      .execute();
+    return (await this.room(tenantId, id, db))!;
   }
 
-  updateRoom(tenantId: string, roomId: string, patch: Partial<NewRoom>): RoomRecord {
-    const current = this.room(tenantId, roomId);
+  async updateRoom(tenantId: string, roomId: string, patch: Partial<NewRoom>, db = this.db): Promise<RoomRecord> {
+    const current = await this.room(tenantId, roomId, db);
     if (!current) throw new DirectoryError('room_not_found', 'No such room.');
     const next = { ...current, ...patch };
-    this.db
-      .prepare('UPDATE rooms SET name = ?, location_id = ?, location_path = ?, tags = ?, platform = ?, license = ?, updated_at = ? WHERE tenant_id = ? AND id = ?')
-      .run(next.name, next.locationId, JSON.stringify(this.locationPath(tenantId, next.locationId)), JSON.stringify([...new Set(next.tags)]), next.platform, next.license, this.iso(), tenantId, roomId);
-    return this.room(tenantId, roomId)!;
+    await db
+      .updateTable('rooms')
+      .set({
+        name: next.name,
+        location_id: next.locationId,
+        location_path: JSON.stringify(await this.locationPath(tenantId, next.locationId, db)),
+        tags: JSON.stringify([...new Set(next.tags)]),
+        platform: next.platform,
+        license: next.license,
+        updated_at: this.iso(),
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', roomId)
+      .execute();
+    return (await this.room(tenantId, roomId, db))!;
   }
 
   /**
@@ -306,27 +319,24 @@ export class Directory {
    * Its audit records and session history stay. Returns the role names whose
    * assignments changed.
    */
-  retireRoom(tenantId: string, roomId: string): string[] {
-    if (!this.room(tenantId, roomId)) throw new DirectoryError('room_not_found', 'No such room.');
-    const named = this.db
-      .prepare<[string, string], { id: string; rooms: string; name: string }>(
-        'SELECT a.id, a.rooms, r.name FROM assignments a JOIN roles r ON r.tenant_id = a.tenant_id AND r.id = a.role_id WHERE a.tenant_id = ? AND EXISTS (SELECT 1 FROM json_each(a.rooms) WHERE value = ?)',
-      )
-      .all(tenantId, roomId);
-    const setRooms = this.db.prepare('UPDATE assignments SET rooms = ? WHERE tenant_id = ? AND id = ?');
-    for (const a of named) setRooms.run(JSON.stringify((JSON.parse(a.rooms) as string[]).filter((id) => id !== roomId)), tenantId, a.id);
-    this.db.prepare('DELETE FROM enrollment_codes WHERE tenant_id = ? AND room_id = ?').run(tenantId, roomId);
-    this.db.prepare('DELETE FROM rooms WHERE tenant_id = ? AND id = ?').run(tenantId, roomId);
-    this.policies.delete(tenantId);
+  async retireRoom(tenantId: string, roomId: string, db = this.db): Promise<string[]> {
+    if (!(await this.room(tenantId, roomId, db))) throw new DirectoryError('room_not_found', 'No such room.');
+    const named = await this.rolesNaming(tenantId, 'rooms', roomId, db);
+    for (const a of named) {
+      const rooms = JSON.stringify((JSON.parse(a.rooms) as string[]).filter((id) => id !== roomId));
+      await db.updateTable('assignments').set({ rooms }).where('tenant_id', '=', tenantId).where('id', '=', a.id).execute();
+    }
+    await db.deleteFrom('enrollment_codes').where('tenant_id', '=', tenantId).where('room_id', '=', roomId).execute();
+    await db.deleteFrom('rooms').where('tenant_id', '=', tenantId).where('id', '=', roomId).execute();
     return [...new Set(named.map((a) => a.name))];
   }
 
   /** Forgets the room's device: its key no longer proves the room, and its unused codes are void. */
-  revokeDevice(tenantId: string, roomId: string): RoomRecord {
-    if (!this.room(tenantId, roomId)) throw new DirectoryError('room_not_found', 'No such room.');
-    this.db.prepare('DELETE FROM enrollment_codes WHERE tenant_id = ? AND room_id = ? AND used_at IS NULL').run(tenantId, roomId);
-    this.db.prepare('UPDATE rooms SET agent_public_key = NULL, enrolled_at = NULL, updated_at = ? WHERE tenant_id = ? AND id = ?').run(this.iso(), tenantId, roomId);
-    return this.room(tenantId, roomId)!;
+  async revokeDevice(tenantId: string, roomId: string, db = this.db): Promise<RoomRecord> {
+    if (!(await this.room(tenantId, roomId, db))) throw new DirectoryError('room_not_found', 'No such room.');
+    await db.deleteFrom('enrollment_codes').where('tenant_id', '=', tenantId).where('room_id', '=', roomId).where('used_at', 'is', null).execute();
+    await db.updateTable('rooms').set({ agent_public_key: null, enrolled_at: null, updated_at: this.iso() }).where('tenant_id', '=', tenantId).where('id', '=', roomId).execute();
+    return (await this.room(tenantId, roomId, db))!;
   }
 
   /**
@@ -334,77 +344,72 @@ export class Directory {
    * wizard's pickers. Every request calls this: it writes only when something
    * changed or an hour has passed.
    */
-  recordPrincipals(tenantId: string, user: { id: string; name: string; username: string }, groups: readonly string[]): void {
+  async recordPrincipals(tenantId: string, user: { id: string; name: string; username: string }, groups: readonly string[]): Promise<void> {
     const key = `${tenantId}\n${user.id}`;
     const signature = JSON.stringify([user.name, user.username, groups, Math.floor(this.now().getTime() / 3_600_000)]);
     if (this.principalsWritten.get(key) === signature) return;
     if (this.principalsWritten.size > 100_000) this.principalsWritten.clear();
     this.principalsWritten.set(key, signature);
-    const upsert = this.db.prepare(
-      'INSERT INTO principals (tenant_id, kind, id, name, username, seen_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, kind, id) DO UPDATE SET name = excluded.name, username = excluded.username, seen_at = excluded.seen_at',
-    );
     const at = this.iso();
-    this.db.transaction(() => {
-      upsert.run(tenantId, 'user', user.id, user.name, user.username, at);
-      for (const group of groups) upsert.run(tenantId, 'group', group, group, '', at);
-    })();
+    await this.db
+      .insertInto('principals')
+      .values([{ tenant_id: tenantId, kind: 'user', id: user.id, name: user.name, username: user.username, seen_at: at }, ...[...new Set(groups)].map((group) => ({ tenant_id: tenantId, kind: 'group', id: group, name: group, username: '', seen_at: at }))])
+      .onConflict((oc) => oc.columns(['tenant_id', 'kind', 'id']).doUpdateSet((eb) => ({ name: eb.ref('excluded.name'), username: eb.ref('excluded.username'), seen_at: eb.ref('excluded.seen_at') })))
+      .execute();
   }
 
-  principals(tenantId: string): { users: { id: string; name: string; username: string }[]; groups: { id: string }[] } {
-    const rows = this.db.prepare<[string], { kind: 'user' | 'group'; id: string; name: string; username: string }>('SELECT kind, id, name, username FROM principals WHERE tenant_id = ? ORDER BY name').all(tenantId);
+  async principals(tenantId: string): Promise<{ users: { id: string; name: string; username: string }[]; groups: { id: string }[] }> {
+    const rows = await this.db.selectFrom('principals').select(['kind', 'id', 'name', 'username']).where('tenant_id', '=', tenantId).orderBy('name').execute();
     return { users: rows.filter((r) => r.kind === 'user').map(({ id, name, username }) => ({ id, name, username })), groups: rows.filter((r) => r.kind === 'group').map(({ id }) => ({ id })) };
   }
 
   /** What the room's agent last said, and the health the room monitor makes of it (see `roomHealth`). */
-  recordAgentState(roomId: string, live: Pick<RoomRecord, 'signals' | 'inCall' | 'displays' | 'lastSeenAt' | 'health'>): void {
-    this.agentState.run({
-      id: roomId,
-      signals: live.signals && JSON.stringify(live.signals),
-      inCall: live.inCall ? 1 : 0,
-      displays: JSON.stringify(live.displays),
-      lastSeenAt: live.lastSeenAt,
-      health: live.health,
-      now: this.iso(),
-    });
+  async recordAgentState(roomId: string, live: Pick<RoomRecord, 'signals' | 'inCall' | 'displays' | 'lastSeenAt' | 'health'>, db = this.db): Promise<void> {
+    await db
+      .updateTable('rooms')
+      .set({
+        signals: live.signals && JSON.stringify(live.signals),
+        in_call: live.inCall ? 1 : 0,
+        displays: JSON.stringify(live.displays),
+        last_seen_at: live.lastSeenAt,
+        health: live.health,
+        updated_at: this.iso(),
+      })
+      .where('id', '=', roomId)
+      .execute();
   }
 
-  recordLastSeen(roomId: string): void {
-    this.db.prepare('UPDATE rooms SET last_seen_at = ? WHERE id = ?').run(this.iso(), roomId);
+  async recordLastSeen(roomId: string): Promise<void> {
+    await this.db.updateTable('rooms').set({ last_seen_at: this.iso() }).where('id', '=', roomId).execute();
   }
 
   // Enrollment
 
-  issueEnrollmentCode(tenantId: string, roomId: string): { code: string; expiresAt: string } {
-    if (!this.room(tenantId, roomId)) throw new DirectoryError('room_not_found', 'No such room.');
+  async issueEnrollmentCode(tenantId: string, roomId: string, db = this.db): Promise<{ code: string; expiresAt: string }> {
+    if (!(await this.room(tenantId, roomId, db))) throw new DirectoryError('room_not_found', 'No such room.');
     // 20 characters of Crockford base32: 100 bits, typed by hand at worst.
     const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
     const code = [...randomBytes(20)].map((b) => alphabet[b & 31]).join('');
     const expiresAt = new Date(this.now().getTime() + ENROLLMENT_CODE_TTL_MS).toISOString();
-    this.db.prepare('INSERT INTO enrollment_codes (code_hash, tenant_id, room_id, expires_at) VALUES (?, ?, ?, ?)').run(hashCode(code), tenantId, roomId, expiresAt);
+    await db.insertInto('enrollment_codes').values({ code_hash: hashCode(code), tenant_id: tenantId, room_id: roomId, expires_at: expiresAt }).execute();
     return { code, expiresAt };
   }
 
   /** Spends a one-time code: binds the agent's public key to the room. Unknown, expired and used codes look the same. */
-  enroll(code: string, publicKey: string, platform: Platform): RoomRecord {
-    const row = this.db
-      .prepare<[string], { tenant_id: string; room_id: string; expires_at: string; used_at: string | null }>('SELECT * FROM enrollment_codes WHERE code_hash = ?')
-      .get(hashCode(code));
+  async enroll(code: string, publicKey: string, platform: Platform, db = this.db): Promise<RoomRecord> {
+    const row = await db.selectFrom('enrollment_codes').selectAll().where('code_hash', '=', hashCode(code)).executeTakeFirst();
     if (!row || row.used_at !== null || row.expires_at <= this.iso()) throw new DirectoryError('enrollment_code_invalid', 'The code is not valid.');
-    const used = this.db.prepare('UPDATE enrollment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL').run(this.iso(), hashCode(code));
-    if (used.changes !== 1) throw new DirectoryError('enrollment_code_invalid', 'The code is not valid.');
-    this.db
-      .prepare('UPDATE rooms SET agent_public_key = ?, enrolled_at = ?, platform = ?, updated_at = ? WHERE tenant_id = ? AND id = ?')
-      .run(publicKey, this.iso(), platform, this.iso(), row.tenant_id, row.room_id);
-    return this.room(row.tenant_id, row.room_id)!;
+    const used = await db.updateTable('enrollment_codes').set({ used_at: this.iso() }).where('code_hash', '=', hashCode(code)).where('used_at', 'is', null).executeTakeFirst();
+    if (used.numUpdatedRows !== 1n) throw new DirectoryError('enrollment_code_invalid', 'The code is not valid.');
+    await db.updateTable('rooms').set({ agent_public_key: publicKey, enrolled_at: this.iso(), platform, updated_at: this.iso() }).where('tenant_id', '=', row.tenant_id).where('id', '=', row.room_id).execute();
+    return (await this.room(row.tenant_id, row.room_id, db))!;
   }
 
   // Roles and assignments
 
-  roles(tenantId: string): RoleView[] {
-    const assignments = this.assignments(tenantId);
-    const custom = this.db
-      .prepare<[string], { id: string; name: string; description: string; permissions: string; updated_at: string }>('SELECT * FROM roles WHERE tenant_id = ? ORDER BY name')
-      .all(tenantId);
+  async roles(tenantId: string, db = this.db): Promise<RoleView[]> {
+    const assignments = await this.assignments(tenantId, db);
+    const custom = await db.selectFrom('roles').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute();
     const view = (role: { id: string; name: string; description: string; builtIn: boolean; permissions: Permission[]; updatedAt: string | null }): RoleView => ({
       ...role,
       id: role.id as RoleView['id'],
@@ -417,88 +422,102 @@ export class Directory {
     ];
   }
 
-  role(tenantId: string, roleId: string): RoleView | undefined {
-    return this.roles(tenantId).find((r) => r.id === roleId);
+  async role(tenantId: string, roleId: string, db = this.db): Promise<RoleView | undefined> {
+    return (await this.roles(tenantId, db)).find((r) => r.id === roleId);
   }
 
-  private assignments(tenantId: string): Assignment[] {
-    return this.db
-      .prepare<[string], { id: string; role_id: string; users: string; groups_: string; rooms: string; locations: string; tags: string }>('SELECT * FROM assignments WHERE tenant_id = ? ORDER BY id')
-      .all(tenantId)
-      .map((r) => ({
-        id: r.id as Assignment['id'],
-        roleId: r.role_id as Assignment['roleId'],
-        users: JSON.parse(r.users) as string[],
-        groups: JSON.parse(r.groups_) as string[],
-        rooms: JSON.parse(r.rooms) as string[],
-        locations: JSON.parse(r.locations) as string[],
-        tags: JSON.parse(r.tags) as string[],
-      }));
+  private async assignments(tenantId: string, db: Kysely<Tables>): Promise<Assignment[]> {
+    const rows = await db.selectFrom('assignments').selectAll().where('tenant_id', '=', tenantId).orderBy('id').execute();
+    return rows.map((r) => ({
+      id: r.id as Assignment['id'],
+      roleId: r.role_id as Assignment['roleId'],
+      users: JSON.parse(r.users) as string[],
+      groups: JSON.parse(r.groups_) as string[],
+      rooms: JSON.parse(r.rooms) as string[],
+      locations: JSON.parse(r.locations) as string[],
+      tags: JSON.parse(r.tags) as string[],
+    }));
   }
 
-  private writeAssignments(tenantId: string, roleId: string, assignments: NewRole['assignments']): void {
+  private async writeAssignments(tenantId: string, roleId: string, assignments: NewRole['assignments'], db: Kysely<Tables>): Promise<void> {
     // A scope naming a room or location that does not exist would wait for someone to create one with that id.
-    const known = (table: 'rooms' | 'locations', id: string) => this.db.prepare(`SELECT 1 FROM ${table} WHERE tenant_id = ? AND id = ?`).get(tenantId, id) !== undefined;
-    assignments.forEach((a, index) => {
-      const room = a.rooms.find((id) => !known('rooms', id));
+    const known = async (table: 'rooms' | 'locations', ids: readonly string[]) =>
+      new Set(ids.length === 0 ? [] : (await db.selectFrom(table).select('id').where('tenant_id', '=', tenantId).where('id', 'in', ids).execute()).map((r) => r.id));
+    for (const [index, a] of assignments.entries()) {
+      const rooms = await known('rooms', a.rooms);
+      const room = a.rooms.find((id) => !rooms.has(id));
       if (room) throw new DirectoryError('bad_request', `Assignment ${index + 1} names a room that does not exist: ${room}.`);
-      const location = a.locations.find((id) => !known('locations', id));
+      const locations = await known('locations', a.locations);
+      const location = a.locations.find((id) => !locations.has(id));
       if (location) throw new DirectoryError('bad_request', `Assignment ${index + 1} names a location that does not exist: ${location}.`);
-    });
-    this.db.prepare('DELETE FROM assignments WHERE tenant_id = ? AND role_id = ?').run(tenantId, roleId);
-    const insert = this.db.prepare('INSERT INTO assignments (tenant_id, id, role_id, users, groups_, rooms, locations, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    }
+    await db.deleteFrom('assignments').where('tenant_id', '=', tenantId).where('role_id', '=', roleId).execute();
     const unique = (items: string[]) => JSON.stringify([...new Set(items)]);
-    for (const a of assignments) insert.run(tenantId, newId('asg'), roleId, unique(a.users), unique(a.groups), unique(a.rooms), unique(a.locations), unique(a.tags));
+    if (assignments.length === 0) return;
+    await db
+      .insertInto('assignments')
+      .values(assignments.map((a) => ({ tenant_id: tenantId, id: newId('asg'), role_id: roleId, users: unique(a.users), groups_: unique(a.groups), rooms: unique(a.rooms), locations: unique(a.locations), tags: unique(a.tags) })))
+      .execute();
   }
 
   /** Built-in role ids (and the role id of an assignment to one) are the only role ids a custom role cannot take. */
-  createRole(tenantId: string, input: NewRole): RoleView {
-    this.ensureTenant(tenantId);
+  async createRole(tenantId: string, input: NewRole, db = this.db): Promise<RoleView> {
+    await this.ensureTenant(tenantId, db);
     const id = newId('role');
-    this.db.prepare('INSERT INTO roles (tenant_id, id, name, description, permissions, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(tenantId, id, input.name, input.description, JSON.stringify([...new Set(input.permissions)]), this.iso());
-    this.writeAssignments(tenantId, id, input.assignments);
-    this.policies.delete(tenantId);
-    return this.role(tenantId, id)!;
+    await db.insertInto('roles').values({ tenant_id: tenantId, id, name: input.name, description: input.description, permissions: JSON.stringify([...new Set(input.permissions)]), updated_at: this.iso() }).execute();
+    await this.writeAssignments(tenantId, id, input.assignments, db);
+    return (await this.role(tenantId, id, db))!;
   }
 
-  updateRole(tenantId: string, roleId: string, input: NewRole): RoleView {
-    this.assertCustom(tenantId, roleId);
-    this.db.prepare('UPDATE roles SET name = ?, description = ?, permissions = ?, updated_at = ? WHERE tenant_id = ? AND id = ?').run(input.name, input.description, JSON.stringify([...new Set(input.permissions)]), this.iso(), tenantId, roleId);
-    this.writeAssignments(tenantId, roleId, input.assignments);
-    this.policies.delete(tenantId);
-    return this.role(tenantId, roleId)!;
+  async updateRole(tenantId: string, roleId: string, input: NewRole, db = this.db): Promise<RoleView> {
+    await this.assertCustom(tenantId, roleId, db);
+    await db
+      .updateTable('roles')
+      .set({ name: input.name, description: input.description, permissions: JSON.stringify([...new Set(input.permissions)]), updated_at: this.iso() })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', roleId)
+      .execute();
+    await this.writeAssignments(tenantId, roleId, input.assignments, db);
+    return (await this.role(tenantId, roleId, db))!;
   }
 
   /** Who holds a built-in role, and where: its assignments replaced (the role itself never changes). */
-  assignBuiltIn(tenantId: string, roleId: string, assignments: NewRole['assignments']): RoleView {
+  async assignBuiltIn(tenantId: string, roleId: string, assignments: NewRole['assignments'], db = this.db): Promise<RoleView> {
     if (!builtInRoleIds.has(roleId)) throw new DirectoryError('bad_request', 'Only a built-in role is assigned here; a custom role is replaced with its assignments.');
-    this.writeAssignments(tenantId, roleId, assignments);
-    this.policies.delete(tenantId);
-    return this.role(tenantId, roleId)!;
+    await this.writeAssignments(tenantId, roleId, assignments, db);
+    return (await this.role(tenantId, roleId, db))!;
   }
 
-  deleteRole(tenantId: string, roleId: string): RoleView {
-    const before = this.assertCustom(tenantId, roleId);
-    this.db.prepare('DELETE FROM assignments WHERE tenant_id = ? AND role_id = ?').run(tenantId, roleId);
-    this.db.prepare('DELETE FROM roles WHERE tenant_id = ? AND id = ?').run(tenantId, roleId);
-    this.policies.delete(tenantId);
+  async deleteRole(tenantId: string, roleId: string, db = this.db): Promise<RoleView> {
+    const before = await this.assertCustom(tenantId, roleId, db);
+    await db.deleteFrom('assignments').where('tenant_id', '=', tenantId).where('role_id', '=', roleId).execute();
+    await db.deleteFrom('roles').where('tenant_id', '=', tenantId).where('id', '=', roleId).execute();
     return before;
   }
 
-  private assertCustom(tenantId: string, roleId: string): RoleView {
-    const role = this.role(tenantId, roleId);
+  private async assertCustom(tenantId: string, roleId: string, db: Kysely<Tables>): Promise<RoleView> {
+    const role = await this.role(tenantId, roleId, db);
     if (!role) throw new DirectoryError('bad_request', 'No such role.');
     if (role.builtIn) throw new DirectoryError('not_permitted', 'Built-in roles are read-only.');
     return role;
   }
 
-  /** The tenant's access policy for `packages/rbac`, cached until a setting, role or assignment changes. */
-  policy(tenantId: string): Policy {
+  /**
+   * Drops the tenant's cached policy. Called once a change to a setting, a
+   * role, an assignment or a room has committed: dropped any earlier, a
+   * request in between could cache the policy from before the change.
+   */
+  forgetPolicy(tenantId: string): void {
+    this.policies.delete(tenantId);
+  }
+
+  /** The tenant's access policy for `packages/rbac`, cached until `forgetPolicy`. */
+  async policy(tenantId: string, db = this.db): Promise<Policy> {
     let policy = this.policies.get(tenantId);
     if (!policy) {
-      const views = this.roles(tenantId);
+      const views = await this.roles(tenantId, db);
       const roles: Role[] = views.map((r) => ({ id: r.id, name: r.name, builtIn: r.builtIn, permissions: r.permissions }));
-      policy = { tenantId, remoteAccessEnabled: this.remoteAccess(tenantId).enabled, roles, assignments: views.flatMap((r) => r.assignments) };
+      policy = { tenantId, remoteAccessEnabled: (await this.remoteAccess(tenantId, db)).enabled, roles, assignments: views.flatMap((r) => r.assignments) };
       this.policies.set(tenantId, policy);
     }
     return policy;

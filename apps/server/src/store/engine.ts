@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { migrate as migrateSqlite, NewerDatabaseError } from '@roomlink/shared';
+import { migrate, NewerDatabaseError } from '@roomlink/shared';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect, type RawBuilder } from 'kysely';
 import pg from 'pg';
@@ -34,6 +34,12 @@ export interface Dialect {
   stepOf(at: Expression, from: string, stepSeconds: number): RawBuilder<number>;
   /** A row number as fixed-width text, so that it sorts as text. */
   paddedRowid(rowid: Expression): RawBuilder<string>;
+  /**
+   * Waits for, then holds until the transaction ends, the lock named `key`
+   * among every node on the database. SQLite needs none: one process owns
+   * the file and its transactions run one at a time.
+   */
+  lock(trx: Kysely<Tables>, key: string): Promise<void>;
 }
 
 const sqliteDialect: Dialect = {
@@ -41,6 +47,7 @@ const sqliteDialect: Dialect = {
   jsonArrayHas: (json, value) => sql<boolean>`EXISTS (SELECT 1 FROM json_each(${json}) WHERE value = ${value})`,
   stepOf: (at, from, stepSeconds) => sql<number>`CAST((julianday(${at}) - julianday(${from})) * 86400.0 / ${stepSeconds} AS INTEGER)`,
   paddedRowid: (rowid) => sql<string>`printf('%012d', ${rowid})`,
+  lock: async () => undefined,
 };
 
 const postgresDialect: Dialect = {
@@ -48,6 +55,9 @@ const postgresDialect: Dialect = {
   jsonArrayHas: (json, value) => sql<boolean>`(${json})::jsonb @> jsonb_build_array(${value}::text)`,
   stepOf: (at, from, stepSeconds) => sql<number>`floor(extract(epoch from (${at}::timestamptz - ${from}::timestamptz)) / ${stepSeconds})::bigint`,
   paddedRowid: (rowid) => sql<string>`lpad(${rowid}::text, 12, '0')`,
+  lock: async (trx, key) => {
+    await sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
+  },
 };
 
 /** Kysely prepares each query anew; better-sqlite3 wants a statement kept per SQL text. Bounded: lists of varying length make new texts. */
@@ -66,6 +76,9 @@ function cachedStatements(db: Database.Database, limit = 500) {
   };
 }
 
+/** Brings a SQLite server database to the newest schema, or to the end of `available` (see `migrate` in shared). */
+export const migrateSqlite = (db: Database.Database, available: readonly string[] = migrations.map((steps) => migrationSql(steps, 'sqlite'))): number => migrate(db, available, 'server database');
+
 /** Opens (creating if needed) a SQLite database file: private to its owner, WAL, foreign keys, migrated. */
 export function openSqlite(file: string): Database.Database {
   if (file !== ':memory:') {
@@ -79,11 +92,7 @@ export function openSqlite(file: string): Database.Database {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrateSqlite(
-    db,
-    migrations.map((steps) => migrationSql(steps, 'sqlite')),
-    'server database',
-  );
+  migrateSqlite(db);
   return db;
 }
 
@@ -124,12 +133,18 @@ async function migratePostgres(pool: pg.Pool): Promise<number> {
   }
 }
 
+/** Connections to a PostgreSQL store that read its numbers as SQLite gives them. */
+export function postgresPool(url: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, types: pgTypes });
+  // A pooled connection that PostgreSQL closes while idle (a restart, a failover) is the pool's to replace, not an uncaught error.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 /** Opens the configured store, migrated. */
 export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.engine === 'sqlite') return sqliteStore(openSqlite(config.file));
-  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10, types: pgTypes });
-  // A pooled connection that PostgreSQL closes while idle (a restart, a failover) is the pool's to replace, not an uncaught error.
-  pool.on('error', () => undefined);
+  const pool = postgresPool(config.url, config.poolSize);
   try {
     await migratePostgres(pool);
   } catch (error) {
@@ -139,3 +154,6 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   return { engine: 'postgres', db, dialect: postgresDialect, close: () => db.destroy() };
 }
+
+/** The write broke a unique constraint (SQLite's code, or PostgreSQL's SQLSTATE 23505): what a race for one row looks like. */
+export const isUniqueViolation = (error: unknown): boolean => error instanceof Error && 'code' in error && (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === '23505');

@@ -1,6 +1,8 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { LOG_BUNDLE_RETENTION_DAYS, type LogBundle } from '@roomlink/shared';
-import type { Db } from './db';
+import type { Kysely } from 'kysely';
+import type { Store } from './engine';
+import type { Tables } from './schema';
 
 /** A room that has not sent its logs this long after being asked never will: the request shows as failed. */
 export const LOG_UPLOAD_WINDOW_MS = 2 * 60_000;
@@ -17,6 +19,9 @@ interface Row {
   sha256: string | null;
 }
 
+/** Every column but the content, which only a download reads. */
+const columns = ['tenant_id', 'id', 'room_id', 'requested_by', 'requested_at', 'token_hash', 'received_at', 'size', 'sha256'] as const;
+
 const hashToken = (token: string) => createHash('sha256').update(token).digest();
 
 /**
@@ -25,18 +30,19 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest()
  */
 export class LogBundles {
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly now: () => Date,
   ) {}
 
   /** A new request and the token the room uploads with; only the token's hash is stored. */
-  request(tenantId: string, roomId: string, requestedBy: string): { bundle: LogBundle; token: string } {
+  async request(tenantId: string, roomId: string, requestedBy: string, db: Kysely<Tables> = this.store.db): Promise<{ bundle: LogBundle; token: string }> {
     const id = `logs-${randomUUID()}`;
     const token = randomBytes(32).toString('base64url');
-    this.db
-      .prepare('INSERT INTO log_bundles (tenant_id, id, room_id, requested_by, requested_at, token_hash) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(tenantId, id, roomId, requestedBy, this.now().toISOString(), hashToken(token).toString('hex'));
-    return { bundle: this.get(tenantId, id)!, token };
+    await db
+      .insertInto('log_bundles')
+      .values({ tenant_id: tenantId, id, room_id: roomId, requested_by: requestedBy, requested_at: this.now().toISOString(), token_hash: hashToken(token).toString('hex') })
+      .execute();
+    return { bundle: (await this.get(tenantId, id, db))!, token };
   }
 
   /**
@@ -44,43 +50,45 @@ export class LogBundles {
    * bundle, the window is open and nothing was stored yet. Returns the
    * bundle, or null for anything else (which all look the same to the caller).
    */
-  receive(id: string, token: string, content: Buffer): { tenantId: string; bundle: LogBundle } | null {
-    const row = this.row(id);
+  async receive(id: string, token: string, content: Buffer, db: Kysely<Tables> = this.store.db): Promise<{ tenantId: string; bundle: LogBundle } | null> {
+    const row = await this.row(id, db);
     if (!row || row.received_at !== null) return null;
     if (!timingSafeEqual(Buffer.from(row.token_hash, 'hex'), hashToken(token))) return null;
     if (this.now().getTime() - Date.parse(row.requested_at) > LOG_UPLOAD_WINDOW_MS) return null;
     const sha256 = createHash('sha256').update(content).digest('hex');
-    const stored = this.db
-      .prepare('UPDATE log_bundles SET received_at = ?, size = ?, sha256 = ?, content = ? WHERE id = ? AND received_at IS NULL')
-      .run(this.now().toISOString(), content.length, sha256, content, id);
-    if (stored.changes !== 1) return null;
-    return { tenantId: row.tenant_id, bundle: this.get(row.tenant_id, id)! };
+    const stored = await db
+      .updateTable('log_bundles')
+      .set({ received_at: this.now().toISOString(), size: content.length, sha256, content })
+      .where('id', '=', id)
+      .where('received_at', 'is', null)
+      .executeTakeFirst();
+    if (stored.numUpdatedRows !== 1n) return null;
+    return { tenantId: row.tenant_id, bundle: (await this.get(row.tenant_id, id, db))! };
   }
 
-  list(tenantId: string, roomId: string): LogBundle[] {
-    return this.db
-      .prepare<[string, string], Row>('SELECT tenant_id, id, room_id, requested_by, requested_at, token_hash, received_at, size, sha256 FROM log_bundles WHERE tenant_id = ? AND room_id = ? ORDER BY requested_at DESC LIMIT 50')
-      .all(tenantId, roomId)
-      .map((row) => this.view(row));
+  async list(tenantId: string, roomId: string): Promise<LogBundle[]> {
+    const rows = await this.store.db.selectFrom('log_bundles').select(columns).where('tenant_id', '=', tenantId).where('room_id', '=', roomId).orderBy('requested_at', 'desc').limit(50).execute();
+    return rows.map((row) => this.view(row));
   }
 
-  get(tenantId: string, id: string): LogBundle | undefined {
-    const row = this.row(id);
+  async get(tenantId: string, id: string, db: Kysely<Tables> = this.store.db): Promise<LogBundle | undefined> {
+    const row = await this.row(id, db);
     return row && row.tenant_id === tenantId ? this.view(row) : undefined;
   }
 
-  content(tenantId: string, id: string): Buffer | undefined {
-    return this.db.prepare<[string, string], { content: Buffer | null }>('SELECT content FROM log_bundles WHERE tenant_id = ? AND id = ?').get(tenantId, id)?.content ?? undefined;
+  async content(tenantId: string, id: string): Promise<Buffer | undefined> {
+    const row = await this.store.db.selectFrom('log_bundles').select('content').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return row?.content ?? undefined;
   }
 
   /** Drops bundles older than the retention; returns how many. */
-  purge(): number {
+  async purge(): Promise<number> {
     const cutoff = new Date(this.now().getTime() - LOG_BUNDLE_RETENTION_DAYS * 86_400_000).toISOString();
-    return this.db.prepare('DELETE FROM log_bundles WHERE requested_at < ?').run(cutoff).changes;
+    return Number((await this.store.db.deleteFrom('log_bundles').where('requested_at', '<', cutoff).executeTakeFirst()).numDeletedRows);
   }
 
-  private row(id: string): Row | undefined {
-    return this.db.prepare<[string], Row>('SELECT tenant_id, id, room_id, requested_by, requested_at, token_hash, received_at, size, sha256 FROM log_bundles WHERE id = ?').get(id);
+  private row(id: string, db: Kysely<Tables>): Promise<Row | undefined> {
+    return db.selectFrom('log_bundles').select(columns).where('id', '=', id).executeTakeFirst();
   }
 
   private view(row: Row): LogBundle {

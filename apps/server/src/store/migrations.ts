@@ -288,6 +288,7 @@ export const migrations: readonly (readonly MigrationStep[])[] = [
       postgres: `
   ALTER TABLE room_events ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
   ALTER TABLE delivery_attempts ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
+  ALTER TABLE incident_entries ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
   `,
     },
   ],

@@ -103,7 +103,7 @@ export interface Tables {
     assignee_id: string | null;
     assignee_name: string | null;
   };
-  incident_entries: { incident_id: string; at: string; kind: string; by_name: string | null; text: string | null };
+  incident_entries: { incident_id: string; at: string; kind: string; by_name: string | null; text: string | null; rowid: Generated<number> };
   incident_rules: { tenant_id: string; rules: string };
   alert_rules: { tenant_id: string; id: string; rule: string };
   webhooks: { tenant_id: string; id: string; name: string; url: string; format: string; secret: string; consecutive_failures: Generated<number>; disabled_reason: string | null };

@@ -12,13 +12,13 @@ const IdParams = z.strictObject({ id: z.string().min(1).max(64) });
 /** Alert rules, webhooks and the delivery log: settings managers only. The development mail catcher when the server runs one. */
 export function alertRoutes(services: Services & { alerts: Alerts }, mailCatcher: MailCatcher | null) {
   const { alerts } = services;
-  const manager = (caller: Caller) => {
-    requirePermission(services, caller, 'settings.manage');
+  const manager = async (caller: Caller) => {
+    await requirePermission(services, caller, 'settings.manage');
     return { tenantId: caller.principal.tenantId, actor: { id: caller.principal.userId, name: caller.name } };
   };
-  const clearly = <T>(run: () => T): T => {
+  const clearly = async <T>(run: () => Promise<T>): Promise<T> => {
     try {
-      return run();
+      return await run();
     } catch (error) {
       if (error instanceof AlertError) throw new ApiFailure('bad_request', [error.message]);
       throw error;
@@ -26,7 +26,7 @@ export function alertRoutes(services: Services & { alerts: Alerts }, mailCatcher
   };
 
   return [
-    route({ method: 'GET', url: '/api/alerts/rules', summary: 'Alert rules', response: z.array(AlertRule), handler: ({ caller }) => alerts.rules(manager(caller).tenantId) }),
+    route({ method: 'GET', url: '/api/alerts/rules', summary: 'Alert rules', response: z.array(AlertRule), handler: async ({ caller }) => alerts.rules((await manager(caller)).tenantId) }),
     route({
       method: 'POST',
       url: '/api/alerts/rules',
@@ -34,8 +34,8 @@ export function alertRoutes(services: Services & { alerts: Alerts }, mailCatcher
       body: AlertRuleInput,
       response: AlertRule,
       status: 201,
-      handler: ({ caller, body }) => {
-        const { tenantId, actor } = manager(caller);
+      handler: async ({ caller, body }) => {
+        const { tenantId, actor } = await manager(caller);
         return clearly(() => alerts.saveRule(tenantId, null, body, actor));
       },
     }),
@@ -46,8 +46,8 @@ export function alertRoutes(services: Services & { alerts: Alerts }, mailCatcher
       params: IdParams,
       body: AlertRuleInput,
       response: AlertRule,
-      handler: ({ caller, params, body }) => {
-        const { tenantId, actor } = manager(caller);
+      handler: async ({ caller, params, body }) => {
+        const { tenantId, actor } = await manager(caller);
         return clearly(() => alerts.saveRule(tenantId, params.id, body, actor));
       },
     }),
@@ -57,13 +57,13 @@ export function alertRoutes(services: Services & { alerts: Alerts }, mailCatcher
       summary: 'Delete an alert rule',
       params: IdParams,
       response: Ok,
-      handler: ({ caller, params }) => {
-        const { tenantId, actor } = manager(caller);
-        clearly(() => alerts.deleteRule(tenantId, params.id, actor));
+      handler: async ({ caller, params }) => {
+        const { tenantId, actor } = await manager(caller);
+        await clearly(() => alerts.deleteRule(tenantId, params.id, actor));
         return { ok: true as const };
       },
     }),
-    route({ method: 'GET', url: '/api/alerts/webhooks', summary: 'Webhooks, with whether each is disabled and why', response: z.array(Webhook), handler: ({ caller }) => alerts.webhooks(manager(caller).tenantId) }),
+    route({ method: 'GET', url: '/api/alerts/webhooks', summary: 'Webhooks, with whether each is disabled and why', response: z.array(Webhook), handler: async ({ caller }) => alerts.webhooks((await manager(caller)).tenantId) }),
     route({
       method: 'POST',
       url: '/api/alerts/webhooks',
@@ -71,8 +71,8 @@ export function alertRoutes(services: Services & { alerts: Alerts }, mailCatcher
       body: WebhookInput,
       response: WebhookCreated,
       status: 201,
-      handler: ({ caller, body }) => {
-        const { tenantId, actor } = manager(caller);
+      handler: async ({ caller, body }) => {
+        const { tenantId, actor } = await manager(caller);
         return clearly(() => alerts.addWebhook(tenantId, body as Required<typeof body>, actor));
       },
     }),
@@ -82,20 +82,20 @@ export function alertRoutes(services: Services & { alerts: Alerts }, mailCatcher
       summary: 'Remove a webhook no rule uses',
       params: IdParams,
       response: Ok,
-      handler: ({ caller, params }) => {
-        const { tenantId, actor } = manager(caller);
-        clearly(() => alerts.deleteWebhook(tenantId, params.id, actor));
+      handler: async ({ caller, params }) => {
+        const { tenantId, actor } = await manager(caller);
+        await clearly(() => alerts.deleteWebhook(tenantId, params.id, actor));
         return { ok: true as const };
       },
     }),
-    route({ method: 'GET', url: '/api/alerts/deliveries', summary: 'The newest deliveries: pending, delivered or given up', response: z.array(Delivery), handler: ({ caller }) => alerts.deliveries(manager(caller).tenantId) }),
+    route({ method: 'GET', url: '/api/alerts/deliveries', summary: 'The newest deliveries: pending, delivered or given up', response: z.array(Delivery), handler: async ({ caller }) => alerts.deliveries((await manager(caller)).tenantId) }),
     route({
       method: 'GET',
       url: '/api/alerts/deliveries/:id/attempts',
       summary: 'Every attempt of one delivery, with its status',
       params: IdParams,
       response: z.array(z.strictObject({ at: z.string(), status: z.string() })),
-      handler: ({ caller, params }) => clearly(() => alerts.attempts(manager(caller).tenantId, params.id)),
+      handler: async ({ caller, params }) => clearly(async () => alerts.attempts((await manager(caller)).tenantId, params.id)),
     }),
     ...(mailCatcher
       ? [
@@ -104,8 +104,8 @@ export function alertRoutes(services: Services & { alerts: Alerts }, mailCatcher
             url: '/api/dev/mail',
             summary: 'Mail the development catcher received (npm start only)',
             response: z.array(CaughtMail),
-            handler: ({ caller }) => {
-              manager(caller);
+            handler: async ({ caller }) => {
+              await manager(caller);
               return mailCatcher.mail();
             },
           }),

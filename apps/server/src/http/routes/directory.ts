@@ -1,9 +1,11 @@
-import { can, canInLocation, GLOBAL_ADMINISTRATOR, holdsAnywhere, permissions, remoteAccessLevel, roomsWithRemoteAccess } from '@roomlink/rbac';
+import { can, canInLocation, GLOBAL_ADMINISTRATOR, holdsAnywhere, permissions, remoteAccessLevel, roomsWithRemoteAccess, type Policy } from '@roomlink/rbac';
+import type { Kysely } from 'kysely';
 import { AssignmentInput, EnrollmentCode, Location, LocationId, LocationInput, LocationPatch, Me, Principals, RemoteAccessSettings, RoleInput, RoleView, Room, RoomId, RoomInput, RoomPatch, SetPointerControl, SetRemoteAccess, Ok } from '@roomlink/shared';
 import { z } from 'zod';
 import { ApiFailure } from '../../errors';
 import type { Caller } from '../../auth/tokens';
 import type { RoomRecord } from '../../store/directory';
+import type { Tables } from '../../store/schema';
 import { guardRoleChange } from '../role-guard';
 import { route } from '../route';
 import { requirePermission, requireRoleManager, locationRefs, roomRef, roomView, visibleRoom, type Services } from '../services';
@@ -14,7 +16,7 @@ const LocationParams = z.strictObject({ locationId: LocationId });
 const BuiltInAssignments = z.strictObject({ assignments: z.array(AssignmentInput).max(100) });
 
 export function directoryRoutes(services: Services) {
-  const { directory, audit, db } = services;
+  const { directory, audit, store } = services;
   const actor = (caller: { principal: { userId: string }; name: string }) => ({ actorId: caller.principal.userId, actorName: caller.name });
   /**
    * A change and its audit record are written together or not at all. Once
@@ -22,19 +24,20 @@ export function directoryRoutes(services: Services) {
    * whatever the change was, a session it no longer permits ends, and one it
    * permits keeps its level (re-deciding never raises one).
    */
-  const audited = <T>(caller: Caller, write: () => T): T => {
-    const result = db.transaction(write)();
-    services.broker.reevaluate(caller.principal.tenantId);
+  const audited = async <T>(caller: Caller, write: (trx: Kysely<Tables>) => Promise<T>): Promise<T> => {
+    const result = await store.db.transaction().execute(write);
+    directory.forgetPolicy(caller.principal.tenantId);
+    await services.broker.reevaluate(caller.principal.tenantId);
     return result;
   };
 
   /** A location the caller manages rooms in, where it is now. */
-  const managedLocation = (caller: Caller, locationId: string) => {
+  const managedLocation = async (caller: Caller, locationId: string) => {
     const tenantId = caller.principal.tenantId;
-    const policy = directory.policy(tenantId);
-    const current = directory.location(tenantId, locationId);
+    const policy = await directory.policy(tenantId);
+    const current = await directory.location(tenantId, locationId);
     if (!current) throw new ApiFailure('bad_request', ['The location does not exist.']);
-    if (!canInLocation(policy, caller.principal, 'rooms.manage', directory.locationPath(tenantId, current.id))) throw new ApiFailure('not_permitted');
+    if (!canInLocation(policy, caller.principal, 'rooms.manage', await directory.locationPath(tenantId, current.id))) throw new ApiFailure('not_permitted');
     return { tenantId, policy, current };
   };
 
@@ -44,14 +47,14 @@ export function directoryRoutes(services: Services) {
       url: '/api/me',
       summary: 'The signed-in user, tenant and what they may do',
       response: Me,
-      handler: ({ caller }) => {
-        const policy = directory.policy(caller.principal.tenantId);
+      handler: async ({ caller }) => {
+        const policy = await directory.policy(caller.principal.tenantId);
         return {
           userId: caller.principal.userId,
           name: caller.name,
           username: caller.username,
           tenantId: caller.principal.tenantId,
-          canManageRoles: requireOk(() => requireRoleManager(services, caller)),
+          canManageRoles: await requireOk(() => requireRoleManager(services, caller)),
           isGlobalAdministrator: caller.principal.directoryRoles.includes(GLOBAL_ADMINISTRATOR),
           permissions: permissions.filter((p) => holdsAnywhere(policy, caller.principal, p)),
         };
@@ -70,13 +73,13 @@ export function directoryRoutes(services: Services) {
       summary: 'Turn remote access on (with the acknowledging admin’s email) or off',
       body: SetRemoteAccess,
       response: RemoteAccessSettings,
-      handler: ({ caller, body }) => {
-        requirePermission(services, caller, 'settings.manage');
+      handler: async ({ caller, body }) => {
+        await requirePermission(services, caller, 'settings.manage');
         const tenantId = caller.principal.tenantId;
-        return audited(caller, () => {
+        return audited(caller, async (trx) => {
           const email = body.enabled ? body.acknowledgingEmail : null;
-          const settings = directory.setRemoteAccess(tenantId, body.enabled, email, caller.name);
-          audit.append({ tenantId, type: body.enabled ? 'remoteAccess.enabled' : 'remoteAccess.disabled', ...actor(caller), data: body.enabled ? { acknowledgingEmail: email } : {} });
+          const settings = await directory.setRemoteAccess(tenantId, body.enabled, email, caller.name, trx);
+          await audit.append(trx, { tenantId, type: body.enabled ? 'remoteAccess.enabled' : 'remoteAccess.disabled', ...actor(caller), data: body.enabled ? { acknowledgingEmail: email } : {} });
           return settings;
         });
       },
@@ -87,12 +90,12 @@ export function directoryRoutes(services: Services) {
       summary: 'Let modify sessions drive the room’s pointer with mouse and touch (sessions started afterwards), or stop it (live sessions too, at once)',
       body: SetPointerControl,
       response: RemoteAccessSettings,
-      handler: ({ caller, body }) => {
-        requirePermission(services, caller, 'settings.manage');
+      handler: async ({ caller, body }) => {
+        await requirePermission(services, caller, 'settings.manage');
         const tenantId = caller.principal.tenantId;
-        return audited(caller, () => {
-          const settings = directory.setPointerControl(tenantId, body.enabled);
-          audit.append({ tenantId, type: body.enabled ? 'pointerControl.enabled' : 'pointerControl.disabled', ...actor(caller) });
+        return audited(caller, async (trx) => {
+          const settings = await directory.setPointerControl(tenantId, body.enabled, trx);
+          await audit.append(trx, { tenantId, type: body.enabled ? 'pointerControl.enabled' : 'pointerControl.disabled', ...actor(caller) });
           return settings;
         });
       },
@@ -111,11 +114,11 @@ export function directoryRoutes(services: Services) {
       body: RoleInput,
       response: RoleView,
       status: 201,
-      handler: ({ caller, body }) => {
-        guardRoleChange(services, caller, null, body);
-        return audited(caller, () => {
-          const role = directory.createRole(caller.principal.tenantId, body);
-          audit.append({ tenantId: caller.principal.tenantId, type: 'role.created', ...actor(caller), data: { role } });
+      handler: async ({ caller, body }) => {
+        await guardRoleChange(services, caller, null, body);
+        return audited(caller, async (trx) => {
+          const role = await directory.createRole(caller.principal.tenantId, body, trx);
+          await audit.append(trx, { tenantId: caller.principal.tenantId, type: 'role.created', ...actor(caller), data: { role } });
           return role;
         });
       },
@@ -127,12 +130,12 @@ export function directoryRoutes(services: Services) {
       params: RoleParams,
       body: RoleInput,
       response: RoleView,
-      handler: ({ caller, params, body }) => {
-        guardRoleChange(services, caller, params.roleId, body);
-        return audited(caller, () => {
-          const before = directory.role(caller.principal.tenantId, params.roleId);
-          const role = directory.updateRole(caller.principal.tenantId, params.roleId, body);
-          audit.append({ tenantId: caller.principal.tenantId, type: 'role.updated', ...actor(caller), data: { before, after: role } });
+      handler: async ({ caller, params, body }) => {
+        await guardRoleChange(services, caller, params.roleId, body);
+        return audited(caller, async (trx) => {
+          const before = await directory.role(caller.principal.tenantId, params.roleId, trx);
+          const role = await directory.updateRole(caller.principal.tenantId, params.roleId, body, trx);
+          await audit.append(trx, { tenantId: caller.principal.tenantId, type: 'role.updated', ...actor(caller), data: { before, after: role } });
           return role;
         });
       },
@@ -143,11 +146,11 @@ export function directoryRoutes(services: Services) {
       summary: 'Delete a custom role and its assignments',
       params: RoleParams,
       response: RoleView,
-      handler: ({ caller, params }) => {
-        guardRoleChange(services, caller, params.roleId, null);
-        return audited(caller, () => {
-          const role = directory.deleteRole(caller.principal.tenantId, params.roleId);
-          audit.append({ tenantId: caller.principal.tenantId, type: 'role.deleted', ...actor(caller), data: { role } });
+      handler: async ({ caller, params }) => {
+        await guardRoleChange(services, caller, params.roleId, null);
+        return audited(caller, async (trx) => {
+          const role = await directory.deleteRole(caller.principal.tenantId, params.roleId, trx);
+          await audit.append(trx, { tenantId: caller.principal.tenantId, type: 'role.deleted', ...actor(caller), data: { role } });
           return role;
         });
       },
@@ -159,14 +162,14 @@ export function directoryRoutes(services: Services) {
       params: RoleParams,
       body: BuiltInAssignments,
       response: RoleView,
-      handler: ({ caller, params, body }) => {
+      handler: async ({ caller, params, body }) => {
         const tenantId = caller.principal.tenantId;
-        const before = directory.role(tenantId, params.roleId);
+        const before = await directory.role(tenantId, params.roleId);
         if (!before) throw new ApiFailure('bad_request', ['No such role.']);
-        guardRoleChange(services, caller, params.roleId, { permissions: before.permissions, assignments: body.assignments });
-        return audited(caller, () => {
-          const role = directory.assignBuiltIn(tenantId, params.roleId, body.assignments);
-          audit.append({ tenantId, type: 'role.updated', ...actor(caller), data: { before, after: role } });
+        await guardRoleChange(services, caller, params.roleId, { permissions: before.permissions, assignments: body.assignments });
+        return audited(caller, async (trx) => {
+          const role = await directory.assignBuiltIn(tenantId, params.roleId, body.assignments, trx);
+          await audit.append(trx, { tenantId, type: 'role.updated', ...actor(caller), data: { before, after: role } });
           return role;
         });
       },
@@ -185,13 +188,13 @@ export function directoryRoutes(services: Services) {
       body: LocationInput,
       response: Location,
       status: 201,
-      handler: ({ caller, body }) => {
+      handler: async ({ caller, body }) => {
         const tenantId = caller.principal.tenantId;
         // A scoped manager adds buildings and floors inside its scope; a new region needs tenant-wide rights.
-        if (!canInLocation(directory.policy(tenantId), caller.principal, 'rooms.manage', body.parentId ? directory.locationPath(tenantId, body.parentId) : [])) throw new ApiFailure('not_permitted');
-        return audited(caller, () => {
-          const location = directory.createLocation(tenantId, body);
-          audit.append({ tenantId, type: 'location.created', ...actor(caller), data: { location } });
+        if (!canInLocation(await directory.policy(tenantId), caller.principal, 'rooms.manage', body.parentId ? await directory.locationPath(tenantId, body.parentId) : [])) throw new ApiFailure('not_permitted');
+        return audited(caller, async (trx) => {
+          const location = await directory.createLocation(tenantId, body, trx);
+          await audit.append(trx, { tenantId, type: 'location.created', ...actor(caller), data: { location } });
           return location;
         });
       },
@@ -203,21 +206,21 @@ export function directoryRoutes(services: Services) {
       params: LocationParams,
       body: LocationPatch,
       response: Location,
-      handler: ({ caller, params, body }) => {
-        const { tenantId, policy, current } = managedLocation(caller, params.locationId);
+      handler: async ({ caller, params, body }) => {
+        const { tenantId, policy, current } = await managedLocation(caller, params.locationId);
         if (body.parentId !== undefined && body.parentId !== current.parentId) {
-          const parentPath = directory.locationPath(tenantId, body.parentId);
+          const parentPath = await directory.locationPath(tenantId, body.parentId);
           // Where it goes, the mover must already manage: holding the location itself does not carry it anywhere.
           if (!canInLocation(policy, caller.principal, 'rooms.manage', parentPath)) throw new ApiFailure('not_permitted');
           // Every room beneath moves with it: each must stay within what the mover may reach (rule 4).
-          for (const room of directory.roomsUnder(tenantId, current.id)) {
+          for (const room of await directory.roomsUnder(tenantId, current.id)) {
             const below = room.locationPath.slice(room.locationPath.indexOf(current.id));
-            requireNoWidening(services, caller, room, { location: [...parentPath, ...below] });
+            requireNoWidening(policy, caller, room, { location: [...parentPath, ...below] });
           }
         }
-        return audited(caller, () => {
-          const location = directory.updateLocation(tenantId, current.id, body);
-          audit.append({ tenantId, type: 'location.updated', ...actor(caller), data: { before: current, after: location } });
+        return audited(caller, async (trx) => {
+          const location = await directory.updateLocation(tenantId, current.id, body, trx);
+          await audit.append(trx, { tenantId, type: 'location.updated', ...actor(caller), data: { before: current, after: location } });
           return location;
         });
       },
@@ -228,11 +231,11 @@ export function directoryRoutes(services: Services) {
       summary: 'Delete a location that holds no location or room and that no role names',
       params: LocationParams,
       response: Location,
-      handler: ({ caller, params }) => {
-        const { tenantId, current } = managedLocation(caller, params.locationId);
-        return audited(caller, () => {
-          const location = directory.deleteLocation(tenantId, current.id);
-          audit.append({ tenantId, type: 'location.deleted', ...actor(caller), data: { location } });
+      handler: async ({ caller, params }) => {
+        const { tenantId, current } = await managedLocation(caller, params.locationId);
+        return audited(caller, async (trx) => {
+          const location = await directory.deleteLocation(tenantId, current.id, trx);
+          await audit.append(trx, { tenantId, type: 'location.deleted', ...actor(caller), data: { location } });
           return location;
         });
       },
@@ -242,8 +245,8 @@ export function directoryRoutes(services: Services) {
       url: '/api/principals',
       summary: 'Users who have signed in and the groups their tokens carried (for role assignments)',
       response: Principals,
-      handler: ({ caller }) => {
-        requireRoleManager(services, caller);
+      handler: async ({ caller }) => {
+        await requireRoleManager(services, caller);
         return directory.principals(caller.principal.tenantId);
       },
     }),
@@ -252,12 +255,12 @@ export function directoryRoutes(services: Services) {
       url: '/api/rooms',
       summary: 'Rooms the caller may see, with health, presence and the caller’s remote-access level',
       response: z.array(Room),
-      handler: ({ caller }) => {
+      handler: async ({ caller }) => {
         const tenantId = caller.principal.tenantId;
-        const policy = directory.policy(tenantId);
-        const rooms = directory.rooms(tenantId);
+        const policy = await directory.policy(tenantId);
+        const rooms = await directory.rooms(tenantId);
         const levels = roomsWithRemoteAccess(policy, caller.principal, rooms.map(roomRef));
-        const locations = locationRefs(services, tenantId);
+        const locations = await locationRefs(services, tenantId);
         return rooms.filter((room) => levels.has(room.id) || can(policy, caller.principal, 'rooms.read', roomRef(room))).map((room) => roomView(services, room, levels.get(room.id) ?? 'none', locations));
       },
     }),
@@ -268,16 +271,17 @@ export function directoryRoutes(services: Services) {
       body: RoomInput,
       response: Room,
       status: 201,
-      handler: ({ caller, body }) => {
+      handler: async ({ caller, body }) => {
         const tenantId = caller.principal.tenantId;
         // The room must fall inside the caller's scope once it exists, as if it were already there.
-        const planned = { id: '', tenantId, location: directory.locationPath(tenantId, body.locationId ?? null), tags: body.tags ?? [] };
-        if (!can(directory.policy(tenantId), caller.principal, 'rooms.manage', planned)) throw new ApiFailure('not_permitted');
-        return audited(caller, () => {
-          const room = directory.createRoom(tenantId, body);
-          audit.append({ tenantId, type: 'room.created', ...actor(caller), roomId: room.id, roomName: room.name, data: { body } });
-          return roomView(services, room, 'none', locationRefs(services, tenantId));
+        const planned = { id: '', tenantId, location: await directory.locationPath(tenantId, body.locationId ?? null), tags: body.tags ?? [] };
+        if (!can(await directory.policy(tenantId), caller.principal, 'rooms.manage', planned)) throw new ApiFailure('not_permitted');
+        const room = await audited(caller, async (trx) => {
+          const created = await directory.createRoom(tenantId, body, trx);
+          await audit.append(trx, { tenantId, type: 'room.created', ...actor(caller), roomId: created.id, roomName: created.name, data: { body } });
+          return created;
         });
+        return roomView(services, room, 'none', await locationRefs(services, tenantId));
       },
     }),
     route({
@@ -295,19 +299,19 @@ export function directoryRoutes(services: Services) {
       params: RoomParams,
       body: RoomPatch,
       response: Room,
-      handler: ({ caller, params, body }) => {
+      handler: async ({ caller, params, body }) => {
         const tenantId = caller.principal.tenantId;
-        const current = directory.room(tenantId, params.roomId);
+        const current = await directory.room(tenantId, params.roomId);
         if (!current) throw new ApiFailure('room_not_found');
-        requirePermission(services, caller, 'rooms.manage', current);
-        requireNoWidening(services, caller, current, {
-          location: body.locationId === undefined ? current.locationPath : directory.locationPath(tenantId, body.locationId),
+        await requirePermission(services, caller, 'rooms.manage', current);
+        requireNoWidening(await directory.policy(tenantId), caller, current, {
+          location: body.locationId === undefined ? current.locationPath : await directory.locationPath(tenantId, body.locationId),
           tags: body.tags,
           license: body.license,
         });
-        audited(caller, () => {
-          const room = directory.updateRoom(tenantId, params.roomId, body);
-          audit.append({ tenantId, type: 'room.updated', ...actor(caller), roomId: room.id, roomName: room.name, data: { before: { name: current.name, locationId: current.locationId, tags: current.tags, license: current.license }, patch: body } });
+        await audited(caller, async (trx) => {
+          const room = await directory.updateRoom(tenantId, params.roomId, body, trx);
+          await audit.append(trx, { tenantId, type: 'room.updated', ...actor(caller), roomId: room.id, roomName: room.name, data: { before: { name: current.name, locationId: current.locationId, tags: current.tags, license: current.license }, patch: body } });
         });
         return visibleRoom(services, caller, params.roomId);
       },
@@ -319,16 +323,16 @@ export function directoryRoutes(services: Services) {
       params: RoomParams,
       response: Ok,
       status: 202,
-      handler: ({ caller, params }) => {
+      handler: async ({ caller, params }) => {
         const tenantId = caller.principal.tenantId;
-        const room = directory.room(tenantId, params.roomId);
+        const room = await directory.room(tenantId, params.roomId);
         if (!room) throw new ApiFailure('room_not_found');
-        requirePermission(services, caller, 'rooms.manage', room);
+        await requirePermission(services, caller, 'rooms.manage', room);
         if (!services.agents.online(room.id)) throw new ApiFailure('room_offline');
         // A restart in the middle of a meeting, or under a technician's session, is what nobody in the room wants.
         if (room.inCall) throw new ApiFailure('room_in_call');
         if (services.broker.activeInRoom(room.id)) throw new ApiFailure('room_busy');
-        audited(caller, () => audit.append({ tenantId, type: 'room.restartRequested', ...actor(caller), roomId: room.id, roomName: room.name }));
+        await audit.record({ tenantId, type: 'room.restartRequested', ...actor(caller), roomId: room.id, roomName: room.name });
         services.agents.send(room.id, { type: 'device.action', action: 'restart' });
         return { ok: true as const };
       },
@@ -339,17 +343,17 @@ export function directoryRoutes(services: Services) {
       summary: 'Retire a room: it leaves the directory and its device is disconnected; its audit history stays',
       params: RoomParams,
       response: Ok,
-      handler: ({ caller, params }) => {
-        const room = manageableIdleRoom(services, caller, params.roomId);
-        audited(caller, () => {
-          const rolesChanged = directory.retireRoom(room.tenantId, room.id);
-          audit.append({ tenantId: room.tenantId, type: 'room.retired', ...actor(caller), roomId: room.id, roomName: room.name, data: { before: { name: room.name, locationId: room.locationId, tags: room.tags, license: room.license }, rolesChanged } });
+      handler: async ({ caller, params }) => {
+        const room = await manageableIdleRoom(services, caller, params.roomId);
+        await audited(caller, async (trx) => {
+          const rolesChanged = await directory.retireRoom(room.tenantId, room.id, trx);
+          await audit.append(trx, { tenantId: room.tenantId, type: 'room.retired', ...actor(caller), roomId: room.id, roomName: room.name, data: { before: { name: room.name, locationId: room.locationId, tags: room.tags, license: room.license }, rolesChanged } });
         });
         services.agents.disconnect(room.id);
         services.monitor.forget(room.id);
         // Nothing will resolve them any more: they close with the room.
-        for (const incident of services.incidents.list(room.tenantId, { state: 'open', roomId: room.id }, null)) {
-          services.incidents.change(incident.id, 'resolved', { id: caller.principal.userId, name: caller.name }, { text: 'The room was retired.' });
+        for (const incident of await services.incidents.list(room.tenantId, { state: 'open', roomId: room.id }, null)) {
+          await services.incidents.change(incident.id, 'resolved', { id: caller.principal.userId, name: caller.name }, { text: 'The room was retired.' });
         }
         return { ok: true as const };
       },
@@ -360,11 +364,11 @@ export function directoryRoutes(services: Services) {
       summary: 'Revoke the room’s device: its key stops proving the room until it is enrolled again with a new code',
       params: RoomParams,
       response: Room,
-      handler: ({ caller, params }) => {
-        const room = manageableIdleRoom(services, caller, params.roomId);
-        audited(caller, () => {
-          directory.revokeDevice(room.tenantId, room.id);
-          audit.append({ tenantId: room.tenantId, type: 'room.deviceRevoked', ...actor(caller), roomId: room.id, roomName: room.name, data: { enrolledAt: room.enrolledAt } });
+      handler: async ({ caller, params }) => {
+        const room = await manageableIdleRoom(services, caller, params.roomId);
+        await audited(caller, async (trx) => {
+          await directory.revokeDevice(room.tenantId, room.id, trx);
+          await audit.append(trx, { tenantId: room.tenantId, type: 'room.deviceRevoked', ...actor(caller), roomId: room.id, roomName: room.name, data: { enrolledAt: room.enrolledAt } });
         });
         services.agents.disconnect(room.id);
         return visibleRoom(services, caller, room.id);
@@ -377,14 +381,14 @@ export function directoryRoutes(services: Services) {
       params: RoomParams,
       response: EnrollmentCode,
       status: 201,
-      handler: ({ caller, params }) => {
+      handler: async ({ caller, params }) => {
         const tenantId = caller.principal.tenantId;
-        const room = directory.room(tenantId, params.roomId);
+        const room = await directory.room(tenantId, params.roomId);
         if (!room) throw new ApiFailure('room_not_found');
-        requirePermission(services, caller, 'rooms.manage', room);
-        return audited(caller, () => {
-          const code = directory.issueEnrollmentCode(tenantId, room.id);
-          audit.append({ tenantId, type: 'room.enrollmentCodeIssued', ...actor(caller), roomId: room.id, roomName: room.name, data: { expiresAt: code.expiresAt } });
+        await requirePermission(services, caller, 'rooms.manage', room);
+        return audited(caller, async (trx) => {
+          const code = await directory.issueEnrollmentCode(tenantId, room.id, trx);
+          await audit.append(trx, { tenantId, type: 'room.enrollmentCodeIssued', ...actor(caller), roomId: room.id, roomName: room.name, data: { expiresAt: code.expiresAt } });
           return code;
         });
       },
@@ -398,8 +402,7 @@ export function directoryRoutes(services: Services) {
  * is, and the change may not give the caller a remote-access level on it
  * they do not hold already.
  */
-function requireNoWidening(services: Services, caller: Caller, current: RoomRecord, change: { location: string[]; tags?: string[] | undefined; license?: RoomRecord['license'] | undefined }): void {
-  const policy = services.directory.policy(caller.principal.tenantId);
+function requireNoWidening(policy: Policy, caller: Caller, current: RoomRecord, change: { location: string[]; tags?: string[] | undefined; license?: RoomRecord['license'] | undefined }): void {
   const next = { ...roomRef(current), location: change.location, tags: change.tags ?? current.tags };
   if (!can(policy, caller.principal, 'rooms.manage', next)) throw new ApiFailure('not_permitted');
   const reachable = (ref: typeof next, license: RoomRecord['license']) => (license === 'pro' ? levelRank[remoteAccessLevel(policy, caller.principal, ref).level] : 0);
@@ -407,10 +410,10 @@ function requireNoWidening(services: Services, caller: Caller, current: RoomReco
 }
 
 /** A room the caller manages and no session holds: what retiring it or revoking its device needs. */
-function manageableIdleRoom(services: Services, caller: Caller, roomId: string): RoomRecord {
-  const room = services.directory.room(caller.principal.tenantId, roomId);
+async function manageableIdleRoom(services: Services, caller: Caller, roomId: string): Promise<RoomRecord> {
+  const room = await services.directory.room(caller.principal.tenantId, roomId);
   if (!room) throw new ApiFailure('room_not_found');
-  requirePermission(services, caller, 'rooms.manage', room);
+  await requirePermission(services, caller, 'rooms.manage', room);
   // The technician in it would lose the room mid-task: they end the session first.
   if (services.broker.activeInRoom(room.id)) throw new ApiFailure('room_busy');
   return room;
@@ -418,9 +421,9 @@ function manageableIdleRoom(services: Services, caller: Caller, roomId: string):
 
 const levelRank = { none: 0, view: 1, modify: 2 } as const;
 
-function requireOk(check: () => void): boolean {
+async function requireOk(check: () => Promise<void>): Promise<boolean> {
   try {
-    check();
+    await check();
     return true;
   } catch (error) {
     if (error instanceof ApiFailure) return false;

@@ -18,20 +18,20 @@ export function incidentRoutes(services: Services) {
   const actor = (caller: Caller): Actor => ({ id: caller.principal.userId, name: caller.name });
   /** The rooms whose incidents the caller may read; null for the whole tenant. */
   const readable = (caller: Caller) => roomScope(services, caller, 'rooms.read');
-  const visible = (caller: Caller, incidentId: string): Incident => {
-    const incident = incidents.get(caller.principal.tenantId, incidentId);
-    const rooms = readable(caller);
+  const visible = async (caller: Caller, incidentId: string): Promise<Incident> => {
+    const incident = await incidents.get(caller.principal.tenantId, incidentId);
+    const rooms = await readable(caller);
     if (!incident || (rooms && !rooms.includes(incident.roomId))) throw new ApiFailure('bad_request', ['No such incident.']);
     return incident;
   };
   /** One person's change, refused without incidents.manage on the incident's room. */
-  const change = (caller: Caller, incidentId: string, kind: 'acknowledged' | 'assigned' | 'note' | 'resolved', detail: { text?: string; assignee?: Actor } | null): Incident => {
-    const incident = visible(caller, incidentId);
-    const room = directory.room(caller.principal.tenantId, incident.roomId);
+  const change = async (caller: Caller, incidentId: string, kind: 'acknowledged' | 'assigned' | 'note' | 'resolved', detail: { text?: string; assignee?: Actor } | null): Promise<Incident> => {
+    const incident = await visible(caller, incidentId);
+    const room = await directory.room(caller.principal.tenantId, incident.roomId);
     if (!room) throw new ApiFailure('room_not_found');
-    requirePermission(services, caller, 'incidents.manage', room);
+    await requirePermission(services, caller, 'incidents.manage', room);
     try {
-      return incidents.change(incident.id, kind, actor(caller), detail);
+      return await incidents.change(incident.id, kind, actor(caller), detail);
     } catch (error) {
       if (error instanceof IncidentError) throw new ApiFailure(error.code, [error.message]);
       throw error;
@@ -45,7 +45,7 @@ export function incidentRoutes(services: Services) {
       summary: 'Incidents of the rooms the caller may read, newest first, filtered by state (or open), severity, room, location and assignee',
       query: IncidentQuery,
       response: z.array(Incident),
-      handler: ({ caller, query }) => incidents.list(caller.principal.tenantId, query, readable(caller)),
+      handler: async ({ caller, query }) => incidents.list(caller.principal.tenantId, query, await readable(caller)),
     }),
     route({
       method: 'GET',
@@ -54,10 +54,10 @@ export function incidentRoutes(services: Services) {
       query: IncidentQuery,
       response: z.string(),
       contentType: 'text/csv; charset=utf-8',
-      handler: ({ caller, query, reply }) => {
+      handler: async ({ caller, query, reply }) => {
         reply.header('content-disposition', 'attachment; filename="roomlink-incidents.csv"');
         const columns = ['id', 'roomName', 'cause', 'severity', 'state', 'openedAt', 'updatedAt', 'resolvedAt', 'autoResolved', 'reopened', 'assigneeName'] as const;
-        const rows = incidents.list(caller.principal.tenantId, { ...query, limit: query.limit ?? 1000 }, readable(caller)).map((i) => columns.map((c) => csvCell(i[c])).join(','));
+        const rows = (await incidents.list(caller.principal.tenantId, { ...query, limit: query.limit ?? 1000 }, await readable(caller))).map((i) => columns.map((c) => csvCell(i[c])).join(','));
         return `${[columns.join(','), ...rows].join('\r\n')}\r\n`;
       },
     }),
@@ -67,7 +67,7 @@ export function incidentRoutes(services: Services) {
       summary: 'One incident with its timeline (opened, acknowledged, assigned, notes, resolved, reopened)',
       params: IncidentParams,
       response: IncidentDetail,
-      handler: ({ caller, params }) => incidents.detail(caller.principal.tenantId, visible(caller, params.incidentId).id)!,
+      handler: async ({ caller, params }) => (await incidents.detail(caller.principal.tenantId, (await visible(caller, params.incidentId)).id))!,
     }),
     route({
       method: 'POST',
@@ -116,8 +116,8 @@ export function incidentRoutes(services: Services) {
       summary: 'Tune the tenant’s incident rules; audited with before and after',
       body: IncidentRules,
       response: IncidentRules,
-      handler: ({ caller, body }) => {
-        requirePermission(services, caller, 'settings.manage');
+      handler: async ({ caller, body }) => {
+        await requirePermission(services, caller, 'settings.manage');
         return incidents.setRules(caller.principal.tenantId, body, actor(caller));
       },
     }),

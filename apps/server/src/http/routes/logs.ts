@@ -16,11 +16,11 @@ const gzipMagic = Buffer.from([0x1f, 0x8b]);
  * it. Asking and receiving are audited; bundles are kept 30 days.
  */
 export function logRoutes(services: Services) {
-  const { directory, audit, db, logBundles } = services;
-  const managedRoom = (caller: Caller, roomId: string) => {
-    const room = directory.room(caller.principal.tenantId, roomId);
+  const { directory, audit, store, logBundles } = services;
+  const managedRoom = async (caller: Caller, roomId: string) => {
+    const room = await directory.room(caller.principal.tenantId, roomId);
     if (!room) throw new ApiFailure('room_not_found');
-    requirePermission(services, caller, 'rooms.manage', room);
+    await requirePermission(services, caller, 'rooms.manage', room);
     return room;
   };
 
@@ -32,14 +32,14 @@ export function logRoutes(services: Services) {
       params: RoomParams,
       response: LogBundle,
       status: 202,
-      handler: ({ caller, params }) => {
-        const room = managedRoom(caller, params.roomId);
+      handler: async ({ caller, params }) => {
+        const room = await managedRoom(caller, params.roomId);
         if (!services.agents.online(room.id)) throw new ApiFailure('room_offline');
-        const { bundle, token } = db.transaction(() => {
-          const requested = logBundles.request(room.tenantId, room.id, caller.name);
-          audit.append({ tenantId: room.tenantId, type: 'room.logsRequested', actorId: caller.principal.userId, actorName: caller.name, roomId: room.id, roomName: room.name, data: { bundleId: requested.bundle.id } });
+        const { bundle, token } = await store.db.transaction().execute(async (trx) => {
+          const requested = await logBundles.request(room.tenantId, room.id, caller.name, trx);
+          await audit.append(trx, { tenantId: room.tenantId, type: 'room.logsRequested', actorId: caller.principal.userId, actorName: caller.name, roomId: room.id, roomName: room.name, data: { bundleId: requested.bundle.id } });
           return requested;
-        })();
+        });
         services.agents.send(room.id, { type: 'device.action', action: 'collectLogs', upload: { bundleId: bundle.id, token } });
         return bundle;
       },
@@ -50,7 +50,7 @@ export function logRoutes(services: Services) {
       summary: 'The room’s log bundles, newest first',
       params: RoomParams,
       response: z.array(LogBundle),
-      handler: ({ caller, params }) => logBundles.list(caller.principal.tenantId, managedRoom(caller, params.roomId).id),
+      handler: async ({ caller, params }) => logBundles.list(caller.principal.tenantId, (await managedRoom(caller, params.roomId)).id),
     }),
     route({
       method: 'GET',
@@ -59,10 +59,10 @@ export function logRoutes(services: Services) {
       params: BundleParams,
       response: z.instanceof(Buffer),
       contentType: 'application/gzip',
-      handler: ({ caller, params, reply }) => {
-        const room = managedRoom(caller, params.roomId);
-        const bundle = logBundles.get(room.tenantId, params.bundleId);
-        const content = bundle?.roomId === room.id ? logBundles.content(room.tenantId, bundle.id) : undefined;
+      handler: async ({ caller, params, reply }) => {
+        const room = await managedRoom(caller, params.roomId);
+        const bundle = await logBundles.get(room.tenantId, params.bundleId);
+        const content = bundle?.roomId === room.id ? await logBundles.content(room.tenantId, bundle.id) : undefined;
         if (!bundle || !content) throw new ApiFailure('bad_request', ['No such log bundle, or it has not arrived yet.']);
         reply.header('content-disposition', `attachment; filename="${room.name.replace(/[^\w.-]+/g, '_')}-${bundle.requestedAt.replace(/[:.]/g, '-')}.json.gz"`);
         return content;
@@ -77,17 +77,17 @@ export function logRoutes(services: Services) {
       body: z.instanceof(Buffer, { message: 'expected a gzip body (content-type application/gzip)' }),
       bodyLimit: LOG_BUNDLE_MAX_BYTES,
       response: Ok,
-      handler: ({ params, body, request }) => {
+      handler: async ({ params, body, request }) => {
         const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
         if (!token) throw new ApiFailure('unauthenticated');
         if (!body.subarray(0, 2).equals(gzipMagic)) throw new ApiFailure('bad_request', ['The bundle is not gzip.']);
-        const received = db.transaction(() => {
-          const stored = logBundles.receive(params.bundleId, token, body);
+        const received = await store.db.transaction().execute(async (trx) => {
+          const stored = await logBundles.receive(params.bundleId, token, body, trx);
           if (!stored) return null;
-          const room = directory.room(stored.tenantId, stored.bundle.roomId);
-          audit.append({ tenantId: stored.tenantId, type: 'room.logsCollected', roomId: stored.bundle.roomId, roomName: room?.name ?? null, data: { bundleId: stored.bundle.id, size: stored.bundle.size, sha256: stored.bundle.sha256 } });
+          const room = await directory.room(stored.tenantId, stored.bundle.roomId, trx);
+          await audit.append(trx, { tenantId: stored.tenantId, type: 'room.logsCollected', roomId: stored.bundle.roomId, roomName: room?.name ?? null, data: { bundleId: stored.bundle.id, size: stored.bundle.size, sha256: stored.bundle.sha256 } });
           return stored;
-        })();
+        });
         // Wrong bundle, wrong token, too late or already sent: all the same answer.
         if (!received) throw new ApiFailure('not_permitted');
         return { ok: true as const };

@@ -14,22 +14,22 @@ const RoomParams = z.strictObject({ roomId: RoomId });
  * counted by an index; a scoped reader's are filtered by rbac over each
  * room's scope alone (no full rows).
  */
-function dashboard(services: Services, caller: Caller): DashboardSummary {
+async function dashboard(services: Services, caller: Caller): Promise<DashboardSummary> {
   const { directory, incidents, broker } = services;
   const { tenantId } = caller.principal;
-  const policy = directory.policy(tenantId);
+  const policy = await directory.policy(tenantId);
   const byHealth = Object.fromEntries(RoomHealth.options.map((health) => [health, 0])) as Record<RoomHealth, number>;
   let inCall = 0;
-  let scopes: ReturnType<typeof directory.roomScopes> | undefined;
+  let scopes: Awaited<ReturnType<typeof directory.roomScopes>> | undefined;
   /** The rooms where the caller holds `permission`: null for the whole tenant. */
-  const roomsWhere = (permission: Permission) => (can(policy, caller.principal, permission) ? null : (scopes ??= directory.roomScopes(tenantId)).filter((room) => can(policy, caller.principal, permission, room)).map((room) => room.id));
+  const roomsWhere = async (permission: Permission) => (can(policy, caller.principal, permission) ? null : (scopes ??= await directory.roomScopes(tenantId)).filter((room) => can(policy, caller.principal, permission, room)).map((room) => room.id));
   if (can(policy, caller.principal, 'rooms.read')) {
-    for (const row of directory.roomCounts(tenantId)) {
+    for (const row of await directory.roomCounts(tenantId)) {
       byHealth[row.health] = row.rooms;
       if (row.health !== 'offline') inCall += row.inCall;
     }
   } else {
-    scopes ??= directory.roomScopes(tenantId);
+    scopes ??= await directory.roomScopes(tenantId);
     const reachable = roomsWithRemoteAccess(policy, caller.principal, scopes);
     for (const room of scopes) {
       if (!reachable.has(room.id) && !can(policy, caller.principal, 'rooms.read', room)) continue;
@@ -37,11 +37,11 @@ function dashboard(services: Services, caller: Caller): DashboardSummary {
       if (room.inCall && room.health !== 'offline') inCall += 1;
     }
   }
-  const readable = roomsWhere('rooms.read');
+  const readable = await roomsWhere('rooms.read');
   return {
     rooms: { total: Object.values(byHealth).reduce((a, b) => a + b, 0), byHealth, inCall },
-    incidents: { open: incidents.openCounts(tenantId, readable), newest: incidents.list(tenantId, { state: 'open', limit: DASHBOARD_NEWEST }, readable) },
-    sessionsInProgress: holdsAnywhere(policy, caller.principal, 'audit.read') ? broker.countActive(tenantId, roomsWhere('audit.read')) : null,
+    incidents: { open: await incidents.openCounts(tenantId, readable), newest: await incidents.list(tenantId, { state: 'open', limit: DASHBOARD_NEWEST }, readable) },
+    sessionsInProgress: holdsAnywhere(policy, caller.principal, 'audit.read') ? await broker.countActive(tenantId, await roomsWhere('audit.read')) : null,
   };
 }
 
@@ -62,8 +62,8 @@ export function monitoringRoutes(services: Services) {
       params: RoomParams,
       query: RoomHistoryQuery,
       response: RoomHistory,
-      handler: ({ caller, params, query }) => {
-        const room = visibleRoom(services, caller, params.roomId);
+      handler: async ({ caller, params, query }) => {
+        const room = await visibleRoom(services, caller, params.roomId);
         const to = query.to ?? services.now().toISOString();
         if (query.from >= to) throw new ApiFailure('bad_request', ['from must be before to.']);
         if (Date.parse(to) - Date.parse(query.from) > HISTORY_RETENTION_DAYS * 86_400_000) throw new ApiFailure('bad_request', [`The window is at most ${HISTORY_RETENTION_DAYS} days.`]);

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { auditCsvLines } from '../../audit/log';
 import { ApiFailure } from '../../errors';
+import { KeyedQueue } from '../../sessions/rate-limit';
 import { route } from '../route';
 import { auditScope, requirePermission, type Services } from '../services';
 
@@ -16,6 +17,7 @@ function consoleDevice(request: FastifyRequest) {
 
 export function sessionRoutes(services: Services) {
   const { broker, audit, directory } = services;
+  const enrollments = new KeyedQueue();
   return [
     route({
       method: 'POST',
@@ -32,8 +34,8 @@ export function sessionRoutes(services: Services) {
       summary: 'End one of the caller’s sessions',
       params: z.strictObject({ sessionId: SessionId }),
       response: Ok,
-      handler: ({ caller, params }) => {
-        broker.endByUser(caller, params.sessionId);
+      handler: async ({ caller, params }) => {
+        await broker.endByUser(caller, params.sessionId);
         return { ok: true as const };
       },
     }),
@@ -43,8 +45,8 @@ export function sessionRoutes(services: Services) {
       summary: 'Recent sessions of the tenant (active ones with ?active=true)',
       query: z.strictObject({ active: z.enum(['true', 'false']).optional() }),
       response: z.array(SessionView),
-      handler: ({ caller, query }) => {
-        return broker.list(caller.principal.tenantId, query.active === 'true', auditScope(services, caller));
+      handler: async ({ caller, query }) => {
+        return broker.list(caller.principal.tenantId, query.active === 'true', await auditScope(services, caller));
       },
     }),
     route({
@@ -53,8 +55,8 @@ export function sessionRoutes(services: Services) {
       summary: 'Audit records, newest first, paged with `before`',
       query: AuditQuery,
       response: AuditPage,
-      handler: ({ caller, query }) => {
-        return audit.query(caller.principal.tenantId, query, auditScope(services, caller));
+      handler: async ({ caller, query }) => {
+        return audit.query(caller.principal.tenantId, query, await auditScope(services, caller));
       },
     }),
     route({
@@ -64,8 +66,8 @@ export function sessionRoutes(services: Services) {
       query: AuditExportQuery,
       response: z.instanceof(Readable),
       contentType: 'text/csv; charset=utf-8',
-      handler: ({ caller, query, reply }) => {
-        const rooms = auditScope(services, caller);
+      handler: async ({ caller, query, reply }) => {
+        const rooms = await auditScope(services, caller);
         reply.header('content-disposition', 'attachment; filename="roomlink-audit.csv"');
         return Readable.from(auditCsvLines(audit.all(caller.principal.tenantId, query, rooms)));
       },
@@ -75,8 +77,8 @@ export function sessionRoutes(services: Services) {
       url: '/api/audit/verify',
       summary: 'Walk the tenant’s hash chain (tenant-wide audit readers only)',
       response: AuditVerification,
-      handler: ({ caller }) => {
-        requirePermission(services, caller, 'audit.read');
+      handler: async ({ caller }) => {
+        await requirePermission(services, caller, 'audit.read');
         return audit.verify(caller.principal.tenantId);
       },
     }),
@@ -87,21 +89,22 @@ export function sessionRoutes(services: Services) {
       public: true,
       body: EnrollRequest,
       response: EnrollResponse,
-      handler: ({ body, request }) => {
+      handler: async ({ body, request }) => {
         // Only wrong codes are counted: they are what guessing looks like, and a site enrolling many rooms at once is not.
-        if (!services.enrollLimiter.allows(request.ip)) throw new ApiFailure('rate_limited');
-        const room = (() => {
+        // One address's attempts run one at a time, so guesses sent at once are each counted before the next is judged.
+        const room = await enrollments.run(request.ip, async () => {
+          if (!services.enrollLimiter.allows(request.ip)) throw new ApiFailure('rate_limited');
           try {
-            return services.db.transaction(() => {
-              const enrolled = directory.enroll(body.code, body.publicKey, body.platform);
-              audit.append({ tenantId: enrolled.tenantId, type: 'room.enrolled', roomId: enrolled.id, roomName: enrolled.name, data: { platform: body.platform, agentVersion: body.agentVersion, address: request.ip } });
+            return await services.store.db.transaction().execute(async (trx) => {
+              const enrolled = await directory.enroll(body.code, body.publicKey, body.platform, trx);
+              await audit.append(trx, { tenantId: enrolled.tenantId, type: 'room.enrolled', roomId: enrolled.id, roomName: enrolled.name, data: { platform: body.platform, agentVersion: body.agentVersion, address: request.ip } });
               return enrolled;
-            })();
+            });
           } catch (error) {
             services.enrollLimiter.take(request.ip);
             throw error;
           }
-        })();
+        });
         // A re-enrolled room's old connection proved a key that is no longer the room's.
         services.agents.disconnect(room.id);
         return { roomId: room.id as never, tenantId: room.tenantId as never, roomName: room.name, grantPublicKey: services.keys.publicKeyRaw };
