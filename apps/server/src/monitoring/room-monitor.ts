@@ -1,6 +1,6 @@
 import { HealthSignal, roomHealth, stateLevel, stateLevels, type DisplayInfo, type HealthSignals, type RoomEvent, type RoomHistory, type RoomId, type RoomState, type RoomSubject } from '@roomlink/shared';
 import { sql, type Kysely } from 'kysely';
-import type { Store } from '../store/engine';
+import { reusable, type Store } from '../store/engine';
 import type { Tables } from '../store/schema';
 import type { Directory, RoomRecord } from '../store/directory';
 
@@ -64,6 +64,8 @@ export class RoomMonitor {
   private readonly listeners = new Set<(changes: readonly RoomChange[]) => void>();
   /** The commit in progress: commits run one after another, so each reads what the one before wrote. */
   private committing: Promise<unknown> = Promise.resolve();
+  /** Run for every transition of every room: built once. */
+  private readonly insertEvent;
 
   constructor(
     private readonly store: Store,
@@ -71,9 +73,14 @@ export class RoomMonitor {
     private readonly now: () => Date,
     /** Where a failed commit of batched health reports goes: the batch timer has no caller to throw to. */
     private readonly onError: (error: unknown) => void,
-  ) {}
+  ) {
+    this.insertEvent = reusable(store.db, (db, value: (name: 'tenantId' | 'roomId' | 'at' | 'subject' | 'state') => string) =>
+      db.insertInto('room_events').values({ tenant_id: value('tenantId'), room_id: value('roomId'), at: value('at'), subject: value('subject'), state: value('state') }),
+    );
+  }
 
-  private latest(db: Kysely<Tables>, roomId: string, filter: { tenantId: string; before: string } | null) {
+  /** Each subject's newest event for the room, before `before` if given; by the room's index (tenant, room, time). */
+  private latest(db: Kysely<Tables>, tenantId: string, roomId: string, before: string | null) {
     return db
       .selectFrom('room_events')
       .select(['at', 'subject', 'state'])
@@ -81,8 +88,9 @@ export class RoomMonitor {
         eb
           .selectFrom('room_events')
           .select((e) => e.fn.max('rowid').as('rowid'))
+          .where('tenant_id', '=', tenantId)
           .where('room_id', '=', roomId)
-          .$if(filter !== null, (w) => w.where('tenant_id', '=', filter!.tenantId).where('at', '<', filter!.before))
+          .$if(before !== null, (w) => w.where('at', '<', before!))
           .groupBy('subject'),
       )
       .execute() as Promise<RoomEvent[]>;
@@ -151,9 +159,7 @@ export class RoomMonitor {
           const change = await this.apply(trx, roomId, observation, at);
           if (change) applied.push(change);
         }
-        const rows = applied.flatMap(({ room, events }) => events.map((e) => ({ tenant_id: room.tenantId, room_id: room.id, ...e })));
-        // PostgreSQL binds at most 65,535 parameters to a statement: five a row.
-        for (let i = 0; i < rows.length; i += 5_000) await trx.insertInto('room_events').values(rows.slice(i, i + 5_000)).execute();
+        for (const { room, events } of applied) for (const e of events) await this.insertEvent(trx, { tenantId: room.tenantId, roomId: room.id, at: e.at, subject: e.subject, state: e.state });
         return applied;
       });
     } catch (error) {
@@ -171,17 +177,8 @@ export class RoomMonitor {
   private async apply(trx: Kysely<Tables>, roomId: string, observation: Observation, at: string): Promise<(RoomChange & { isOnline: boolean }) | null> {
     // Presence comes last in a batch (it flushes at once), so the online set still holds for every report before it.
     const isOnline = observation.online ?? this.online.has(roomId);
-    const before = await this.directory.roomById(roomId, trx);
-    if (!before) return null;
-    const room: RoomRecord = {
-      ...before,
-      signals: observation.signals ?? before.signals,
-      inCall: observation.inCall ?? before.inCall,
-      displays: observation.displays ?? before.displays,
-      lastSeenAt: observation.online === undefined ? before.lastSeenAt : at,
-    };
-    room.health = roomHealth(isOnline, room.signals);
-    await this.directory.recordAgentState(roomId, room, trx);
+    const room = await this.record(trx, roomId, observation, isOnline, at);
+    if (!room) return null;
     const was = await this.recordedStates(trx, room);
     const events: RoomEvent[] = [];
     for (const [subject, state] of subjectStates(isOnline, room)) {
@@ -193,10 +190,34 @@ export class RoomMonitor {
     return { room, state, events, isOnline };
   }
 
+  /**
+   * Writes what the report says and returns the room as it now stands. A
+   * health report (most of them, at 10,000 rooms) says everything the write
+   * needs: one statement. Presence and call changes read the room first.
+   */
+  private async record(trx: Kysely<Tables>, roomId: string, observation: Observation, isOnline: boolean, at: string): Promise<RoomRecord | undefined> {
+    const { signals, displays } = observation;
+    if (signals && displays && observation.online === undefined && observation.inCall === undefined) {
+      return this.directory.recordHealth(roomId, { signals, displays, health: roomHealth(isOnline, signals) }, trx);
+    }
+    const before = await this.directory.roomById(roomId, trx);
+    if (!before) return undefined;
+    const room: RoomRecord = {
+      ...before,
+      signals: signals ?? before.signals,
+      inCall: observation.inCall ?? before.inCall,
+      displays: displays ?? before.displays,
+      lastSeenAt: observation.online === undefined ? before.lastSeenAt : at,
+    };
+    room.health = roomHealth(isOnline, room.signals);
+    await this.directory.recordAgentState(roomId, room, trx);
+    return room;
+  }
+
   private async recordedStates(trx: Kysely<Tables>, room: RoomRecord): Promise<Map<RoomSubject, Recorded>> {
     let entry = this.recorded.get(room.id);
     if (!entry) {
-      entry = { tenantId: room.tenantId, states: new Map((await this.latest(trx, room.id, null)).map((row) => [row.subject, { state: row.state, at: row.at }])) };
+      entry = { tenantId: room.tenantId, states: new Map((await this.latest(trx, room.tenantId, room.id, null)).map((row) => [row.subject, { state: row.state, at: row.at }])) };
       this.recorded.set(room.id, entry);
     }
     return entry.states;
@@ -222,7 +243,7 @@ export class RoomMonitor {
    */
   async history(tenantId: string, roomId: string, from: string, to: string, step: number | null = null): Promise<RoomHistory> {
     await this.flush();
-    const initial = await this.latest(this.store.db, roomId, { tenantId, before: from });
+    const initial = await this.latest(this.store.db, tenantId, roomId, from);
     const events = step
       ? await this.summary(tenantId, roomId, from, to, step, initial)
       : ((await this.store.db

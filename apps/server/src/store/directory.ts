@@ -14,7 +14,7 @@ import type {
   RoomHealth,
 } from '@roomlink/shared';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Store } from './engine';
+import { reusable, type Store } from './engine';
 import type { Tables } from './schema';
 
 export class DirectoryError extends Error {
@@ -94,10 +94,17 @@ export class Directory {
   private readonly policies = new Map<string, Policy>();
   private readonly principalsWritten = new Map<string, string>();
 
+  /** Every health report's write: built once. */
+  private readonly healthWrite;
+
   constructor(
     private readonly store: Store,
     private readonly now: () => Date,
-  ) {}
+  ) {
+    this.healthWrite = reusable(store.db, (db, value: (name: 'id' | 'signals' | 'displays' | 'health' | 'at') => string) =>
+      db.updateTable('rooms').set({ signals: value('signals'), displays: value('displays'), health: value('health'), updated_at: value('at') }).where('id', '=', value('id')).returningAll(),
+    );
+  }
 
   private iso(): string {
     return this.now().toISOString();
@@ -378,6 +385,17 @@ export class Directory {
       .where('id', '=', roomId)
       .execute();
   }
+
+  /**
+   * A health report's write: its signals, displays and the health they make,
+   * in one statement that gives back the room as it now stands (the rest of
+   * the row is not the report's to change). Undefined for a retired room.
+   */
+  async recordHealth(roomId: string, report: { signals: HealthSignals; displays: DisplayInfo[]; health: RoomHealth }, db = this.db): Promise<RoomRecord | undefined> {
+    const [row] = await this.healthWrite(db, { id: roomId, signals: JSON.stringify(report.signals), displays: JSON.stringify(report.displays), health: report.health, at: this.iso() });
+    return row && toRoom(row);
+  }
+
 
   async recordLastSeen(roomId: string): Promise<void> {
     await this.db.updateTable('rooms').set({ last_seen_at: this.iso() }).where('id', '=', roomId).execute();

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrate, NewerDatabaseError } from '@roomlink/shared';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, sql, SqliteDialect, type RawBuilder } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect, type Compilable, type RawBuilder } from 'kysely';
 import pg from 'pg';
 import { migrations, migrationSql } from './migrations';
 import type { Tables } from './schema';
@@ -157,3 +157,16 @@ export async function openStore(config: StoreConfig): Promise<Store> {
 
 /** The write broke a unique constraint (SQLite's code, or PostgreSQL's SQLSTATE 23505): what a race for one row looks like. */
 export const isUniqueViolation = (error: unknown): boolean => error instanceof Error && 'code' in error && (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === '23505');
+
+/**
+ * A query built and compiled once, run with new values: for the few
+ * statements the server runs hundreds of times a second, where building and
+ * compiling each time costs more than running it. `build` gets a placeholder
+ * for each named value; the run puts the values where the placeholders went.
+ */
+export function reusable<R, K extends string>(db: Kysely<Tables>, build: (db: Kysely<Tables>, value: (name: K) => string) => Compilable<R>): (trx: Kysely<Tables>, values: Record<K, unknown>) => Promise<R[]> {
+  const marker = '\u0000reusable:';
+  const compiled = build(db, (name) => `${marker}${name}`).compile();
+  const slots = compiled.parameters.map((p) => (typeof p === 'string' && p.startsWith(marker) ? (p.slice(marker.length) as K) : null));
+  return async (trx, values) => (await trx.executeQuery<R>({ ...compiled, parameters: slots.map((name, i) => (name === null ? compiled.parameters[i] : values[name])) })).rows;
+}
