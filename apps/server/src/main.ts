@@ -10,6 +10,8 @@ const usage = `roomlink-server: the Roomlink management service
 
 Options (environment variable in brackets):
   --data-dir DIR      database and keys [ROOMLINK_DATA_DIR] (default ./.roomlink/server)
+  --database-url URL  keep the data in PostgreSQL (postgres://user@host:port/db) instead of SQLite in the
+                      data directory: what several nodes share [ROOMLINK_DATABASE_URL]
   --tenants LIST      tenant ids (Entra tid) this server serves, comma-separated [ROOMLINK_TENANTS]
                       (default the local dev provider's: contoso,fabrikam); tokens of any other are refused
   --host HOST         listen address [ROOMLINK_HOST] (default 127.0.0.1)
@@ -41,6 +43,7 @@ Options (environment variable in brackets):
 const { values } = parseArgs({
   options: {
     'data-dir': { type: 'string' },
+    'database-url': { type: 'string' },
     tenants: { type: 'string' },
     host: { type: 'string' },
     port: { type: 'string' },
@@ -87,8 +90,10 @@ const ice: IceConfig = {
   relayOnly: values['relay-only'] ?? env.ROOMLINK_RELAY_ONLY === '1',
 };
 const smtp = smtpUrl ? smtpConfig(smtpUrl, values['smtp-from'] ?? env.ROOMLINK_SMTP_FROM ?? 'roomlink@localhost') : null;
+const databaseUrl = values['database-url'] ?? env.ROOMLINK_DATABASE_URL;
 const server = await startServer({
   dataDir: resolve(values['data-dir'] ?? env.ROOMLINK_DATA_DIR ?? '.roomlink/server'),
+  ...(databaseUrl && { store: { engine: 'postgres' as const, url: databaseUrl } }),
   tenants: (values.tenants ?? env.ROOMLINK_TENANTS ?? 'contoso,fabrikam').split(',').map((t) => t.trim()).filter(Boolean),
   host: values.host ?? env.ROOMLINK_HOST ?? '127.0.0.1',
   port: Number(values.port ?? env.ROOMLINK_PORT ?? DEFAULT_SERVER_PORT),

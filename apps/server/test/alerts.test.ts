@@ -11,6 +11,7 @@ import { devTenants } from '../../../scripts/dev-idp/accounts';
 import { defaultTimings, startServer, type RunningServer } from '../src/server';
 import { TestAgent } from './agent-client';
 import { ADMIN, OUTSIDER, startHarness, TECH, type Harness } from './harness';
+import { testStoreConfig } from './postgres';
 import { killableServers } from './process-fixture';
 
 /**
@@ -178,6 +179,7 @@ describe('a server killed in the middle of a delivery', () => {
     const dataDir = join(servers.dir, 'server');
     let inProcess: RunningServer | null = await startServer({
       dataDir,
+      store: await testStoreConfig(dataDir),
       tenants: devTenants,
       host: '127.0.0.1',
       port: 0,

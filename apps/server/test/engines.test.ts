@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
 import { NewerDatabaseError } from '@roomlink/shared';
+import { CHECKPOINT_FILE, CheckpointFile } from '../src/audit/checkpoints';
+import { AuditLog } from '../src/audit/log';
 import { openStore, type Store, type StoreConfig } from '../src/store/engine';
 import { migrations } from '../src/store/migrations';
 import { testPostgresUrl } from './postgres';
@@ -98,5 +101,26 @@ describe('one schema on both engines', () => {
     expect([await step('2026-01-02T00:00:00.000Z'), await step('2026-01-02T00:00:59.900Z'), await step('2026-01-02T00:01:30.500Z'), await step('2026-01-03T00:00:00.000Z')]).toEqual([0, 0, 1, 1440]);
     const { padded } = await store.db.selectNoFrom(dialect.paddedRowid(sql.lit(42)).as('padded')).executeTakeFirstOrThrow();
     expect(padded).toBe('000000000042');
+  });
+});
+
+describe('the audit chain with writers on several nodes', () => {
+  it('stays one gapless chain per tenant when three nodes append at once, every record in it once', async () => {
+    const config = await postgresConfig();
+    const checkpoints = new CheckpointFile(join(mkdtempSync(join(tmpdir(), 'roomlink-engine-')), CHECKPOINT_FILE));
+    const keys = generateKeyPairSync('ed25519');
+    const nodes = await Promise.all([0, 1, 2].map(async () => AuditLog.open(await open(config), keys, checkpoints, () => new Date())));
+    const appended = await Promise.all(
+      nodes.flatMap((log, node) => Array.from({ length: 60 }, (_, n) => log.record({ tenantId: n % 2 ? 't1' : 't2', type: 'session.ended', data: { node, n } }))),
+    );
+    for (const tenantId of ['t1', 't2']) {
+      expect(await nodes[0]!.verify(tenantId)).toMatchObject({ ok: true, checked: 90 });
+      const stored = (await nodes[1]!.query(tenantId, { limit: 500 })).records;
+      expect(stored.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 90 }, (_, i) => i + 1));
+      const mine = appended.filter((r) => stored.some((s) => s.hash === r.hash));
+      expect(mine).toHaveLength(90);
+    }
+    await nodes[2]!.checkpointAll();
+    expect(await nodes[0]!.verify('t1')).toMatchObject({ ok: true, sealedThroughSeq: 90 });
   });
 });

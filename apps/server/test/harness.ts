@@ -9,7 +9,7 @@ import { startIdp, type RunningIdp } from '../../../scripts/dev-idp/idp';
 import { devSignIn } from '../../../scripts/dev-idp/signin';
 import { startServer, type RunningServer, type ServerConfig } from '../src/server';
 import { TestAgent } from './agent-client';
-import { testPostgresUrl } from './postgres';
+import { testStoreConfig } from './postgres';
 
 export interface Harness {
   idp: RunningIdp;
@@ -52,16 +52,6 @@ export const TECH = 'tech@contoso.test';
 export const VIEWER = 'viewer@contoso.test';
 export const OUTSIDER = 'admin@fabrikam.test';
 
-/** Which store the server suite runs on: SQLite, or PostgreSQL with ROOMLINK_TEST_STORE=postgres (`npm test` runs both). */
-export const testStore = (): 'sqlite' | 'postgres' => (process.env.ROOMLINK_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite');
-
-/** On PostgreSQL, a server started again on the same data directory finds the same database, as on SQLite. */
-const postgresByDataDir = new Map<string, Promise<string>>();
-const postgresFor = (dataDir: string) => {
-  if (!postgresByDataDir.has(dataDir)) postgresByDataDir.set(dataDir, testPostgresUrl());
-  return postgresByDataDir.get(dataDir)!;
-};
-
 /** A real provider and a real server on loopback, with data in a fresh directory. */
 export async function startHarness(overrides: Partial<ServerConfig> = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'roomlink-server-'));
@@ -70,7 +60,7 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
   const server = await startServer({
     tenants: devTenants,
     dataDir: join(dir, 'server'),
-    ...(testStore() === 'postgres' && { store: { engine: 'postgres', url: await postgresFor(overrides.dataDir ?? join(dir, 'server')) } }),
+    store: await testStoreConfig(overrides.dataDir ?? join(dir, 'server')),
     host: '127.0.0.1',
     port: 0,
     auth: { issuer: idp.issuer, audience: 'api://roomlink', acceptedTypes: ['at+jwt', 'JWT'], groupsClaim: 'groups', caPem: idp.caPem },

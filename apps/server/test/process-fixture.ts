@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { startIdp, type RunningIdp } from '../../../scripts/dev-idp/idp';
+import { postgresFor, testStore } from './postgres';
 import { startServerProcess } from './server-process';
 
 /**
@@ -26,7 +27,7 @@ export function killableServers(prefix: string): { dir: string; idp(): RunningId
     dir,
     idp: () => idp!,
     start: async (dataDir) => {
-      const started = await startServerProcess(dataDir, idp!.issuer, idp!.caFile);
+      const started = await startServerProcess(dataDir, idp!.issuer, idp!.caFile, testStore() === 'postgres' ? ['--database-url', await postgresFor(dataDir)] : []);
       children.push(started.child);
       return started;
     },

@@ -284,17 +284,7 @@ export class Directory {
     const id = newId('room');
     await db
       .insertInto('rooms')
-      .values({
-        tenant_id: tenantId,
-        id,
-        name: input.name,
-        location_id: input.locationId,
-        location_path: JSON.stringify(await this.locationPath(tenantId, input.locationId, db)),
-        tags: JSON.stringify([...new Set(input.tags)]),
-        platform: input.platform,
-        license: input.license,
-        updated_at: this.iso(),
-      })
+      .values({ tenant_id: tenantId, id, ...(await this.roomColumns(tenantId, input, db)) })
       .execute();
     return (await this.room(tenantId, id, db))!;
   }
@@ -302,22 +292,26 @@ export class Directory {
   async updateRoom(tenantId: string, roomId: string, patch: Partial<NewRoom>, db = this.db): Promise<RoomRecord> {
     const current = await this.room(tenantId, roomId, db);
     if (!current) throw new DirectoryError('room_not_found', 'No such room.');
-    const next = { ...current, ...patch };
     await db
       .updateTable('rooms')
-      .set({
-        name: next.name,
-        location_id: next.locationId,
-        location_path: JSON.stringify(await this.locationPath(tenantId, next.locationId, db)),
-        tags: JSON.stringify([...new Set(next.tags)]),
-        platform: next.platform,
-        license: next.license,
-        updated_at: this.iso(),
-      })
+      .set(await this.roomColumns(tenantId, { ...current, ...patch }, db))
       .where('tenant_id', '=', tenantId)
       .where('id', '=', roomId)
       .execute();
     return (await this.room(tenantId, roomId, db))!;
+  }
+
+  /** What a room's row holds of what an administrator says about it: its location's path is looked up, its tags are a set. */
+  private async roomColumns(tenantId: string, room: NewRoom, db: Kysely<Tables>) {
+    return {
+      name: room.name,
+      location_id: room.locationId,
+      location_path: JSON.stringify(await this.locationPath(tenantId, room.locationId, db)),
+      tags: JSON.stringify([...new Set(room.tags)]),
+      platform: room.platform,
+      license: room.license,
+      updated_at: this.iso(),
+    };
   }
 
   /**

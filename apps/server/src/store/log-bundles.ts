@@ -1,23 +1,14 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { LOG_BUNDLE_RETENTION_DAYS, type LogBundle } from '@roomlink/shared';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Store } from './engine';
 import type { Tables } from './schema';
 
 /** A room that has not sent its logs this long after being asked never will: the request shows as failed. */
 export const LOG_UPLOAD_WINDOW_MS = 2 * 60_000;
 
-interface Row {
-  tenant_id: string;
-  id: string;
-  room_id: string;
-  requested_by: string;
-  requested_at: string;
-  token_hash: string;
-  received_at: string | null;
-  size: number | null;
-  sha256: string | null;
-}
+/** A bundle's row without its content, which only a download reads. */
+type Row = Omit<Selectable<Tables['log_bundles']>, 'content'>;
 
 /** Every column but the content, which only a download reads. */
 const columns = ['tenant_id', 'id', 'room_id', 'requested_by', 'requested_at', 'token_hash', 'received_at', 'size', 'sha256'] as const;
