@@ -15,7 +15,7 @@ import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { Store } from '../store/engine';
 import type { Tables } from '../store/schema';
 import type { Directory } from '../store/directory';
-import type { RoomMonitor } from './room-monitor';
+import type { Recorded, RoomMonitor } from './room-monitor';
 
 type Row = Selectable<Tables['incidents']>;
 
@@ -135,25 +135,36 @@ export class Incidents {
   async evaluate(): Promise<void> {
     await this.monitor.flush();
     const now = this.now().getTime();
+    for (const { tenantId, roomId, cause, subject, recorded, openId, isFailing } of this.candidates()) {
+      const rules = await this.rules(tenantId);
+      const lasted = now - Date.parse(recorded.at);
+      if (isFailing) {
+        const threshold = (cause === 'offline' ? rules.offlineMinutes : rules.signalErrorMinutes) * 60_000;
+        if (!openId && lasted >= threshold) await this.openIncident(tenantId, roomId, cause, cause === 'offline' ? 'critical' : rules.signalSeverity[subject as HealthSignal], recorded.at);
+      } else if (openId && lasted >= rules.recoverMinutes * 60_000) {
+        await this.change(openId, 'autoResolved', null, null);
+      }
+    }
+  }
+
+  /**
+   * The room causes the rules must look at: failing, or with an incident
+   * open. One synchronous pass over every room's states: most rooms are
+   * well with nothing open, and cost a lookup per cause.
+   */
+  private candidates(): { tenantId: string; roomId: string; cause: IncidentCause; subject: RoomSubject; recorded: Recorded; openId: string | undefined; isFailing: boolean }[] {
+    const found = [];
     for (const room of this.monitor.rooms()) {
       const open = this.open.get(room.roomId);
       for (const { cause, subject, failing } of causes) {
         const recorded = room.states.get(subject);
         if (!recorded) continue;
-        const isFailing = failing(recorded.state);
         const openId = open?.get(cause);
-        // Most rooms are well with nothing open: they cost a lookup per cause, not a date parse.
-        if (!isFailing && !openId) continue;
-        const rules = await this.rules(room.tenantId);
-        const lasted = now - Date.parse(recorded.at);
-        if (isFailing) {
-          const threshold = (cause === 'offline' ? rules.offlineMinutes : rules.signalErrorMinutes) * 60_000;
-          if (!openId && lasted >= threshold) await this.openIncident(room.tenantId, room.roomId, cause, cause === 'offline' ? 'critical' : rules.signalSeverity[subject as HealthSignal], recorded.at);
-        } else if (openId && lasted >= rules.recoverMinutes * 60_000) {
-          await this.change(openId, 'autoResolved', null, null);
-        }
+        const isFailing = failing(recorded.state);
+        if (openId || isFailing) found.push({ tenantId: room.tenantId, roomId: room.roomId, cause, subject, recorded, openId, isFailing });
       }
     }
+    return found;
   }
 
   /** `failingSince`: when this failure began. An incident resolved after that (by a person, while it still failed) stays resolved until it fails anew. */
