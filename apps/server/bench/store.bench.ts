@@ -27,7 +27,7 @@ const BATCH = 8;
 const AUDIT_PER_WRITER = Number(process.env.BENCH_AUDIT ?? 3_000);
 const WRITERS = 3;
 /** Callers on each node appending at once, each waiting for its record before the next. */
-const CALLERS = 50;
+const CALLERS = Number(process.env.BENCH_AUDIT_CALLERS ?? 50);
 
 interface Tables {
   rooms: { tenant_id: string; id: string; name: string; signals: string | null; health: string; updated_at: string };
@@ -187,7 +187,14 @@ export default async function storeBench(): Promise<BenchReport> {
     // The server's audit log on three stores, as three nodes: the tenant's lock orders their group commits.
     const keys = generateKeyPairSync('ed25519');
     const checkpoints = new CheckpointFile(join(dir, 'checkpoints', CHECKPOINT_FILE));
-    const nodes = await Promise.all(Array.from({ length: WRITERS }, () => openStore({ engine: 'postgres', url: postgres.url })));
+    // The nodes' store is the server's schema, in a database of its own beside the comparison's tables.
+    const admin = new pg.Client(postgres.url);
+    await admin.connect();
+    await admin.query('CREATE DATABASE nodes');
+    await admin.end();
+    const nodesUrl = new URL(postgres.url);
+    nodesUrl.pathname = '/nodes';
+    const nodes = await Promise.all(Array.from({ length: WRITERS }, () => openStore({ engine: 'postgres', url: nodesUrl.href })));
     stores.push(...nodes);
     const logs = await Promise.all(nodes.map((store) => AuditLog.open(store, keys, checkpoints, () => new Date())));
     const auditPerSecond = await auditFromNodes(logs);
