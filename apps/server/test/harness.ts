@@ -20,6 +20,8 @@ export interface Harness {
   /** A room, an enrollment code, and a connected agent for it. */
   room(input?: Record<string, unknown>, as?: string): Promise<{ roomId: string; agent: TestAgent }>;
   consoleSocket(username: string): Promise<ConsoleSocket>;
+  /** Another server on this one's store and sign-in provider, with a data directory of its own: a second node (PostgreSQL only). */
+  node(): Promise<RunningServer>;
   /** The store's own consistency check ('ok', or what it found): SQLite's integrity check, PostgreSQL's index checks (amcheck). */
   integrity(): Promise<string>;
   close(): Promise<void>;
@@ -57,7 +59,7 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
   const dir = mkdtempSync(join(tmpdir(), 'roomlink-server-'));
   const idp = await startIdp({ dataDir: join(dir, 'idp'), port: 0 });
   const clock = { offsetMs: 0 };
-  const server = await startServer({
+  const config: ServerConfig = {
     tenants: devTenants,
     dataDir: join(dir, 'server'),
     store: await testStoreConfig(overrides.dataDir ?? join(dir, 'server')),
@@ -74,7 +76,9 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
     checkpointEveryMs: 3_600_000,
     now: () => new Date(Date.now() + clock.offsetMs),
     ...overrides,
-  });
+  };
+  const server = await startServer(config);
+  const nodes: RunningServer[] = [];
   const tokens = new Map<string, Promise<string>>();
   const agents: TestAgent[] = [];
   const sockets: WebSocket[] = [];
@@ -119,6 +123,12 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
       });
       return socket;
     },
+    async node() {
+      if (config.store?.engine !== 'postgres') throw new Error('nodes share a PostgreSQL store: the harness runs on SQLite here');
+      const node = await startServer({ ...config, dataDir: join(dir, `node-${nodes.length + 2}`) });
+      nodes.push(node);
+      return node;
+    },
     async integrity() {
       const { db, engine } = server.services.store;
       if (engine === 'sqlite') return (await sql<{ integrity_check: string }>`PRAGMA integrity_check`.execute(db)).rows.map((r) => r.integrity_check).join('; ');
@@ -130,6 +140,7 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
     async close() {
       for (const ws of sockets) ws.close();
       await Promise.all(agents.map((a) => a.close()));
+      await Promise.all(nodes.map((node) => node.close()));
       await server.close();
       await idp.close();
     },

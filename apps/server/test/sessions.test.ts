@@ -67,8 +67,8 @@ describe('rule 5: who may start a session, and every refusal audited', () => {
       .insertInto('assignments')
       .values({ tenant_id: 'contoso', id: 'forged', role_id: 'site-technician', users: '["u-admin"]', groups_: '[]', rooms: JSON.stringify([room.roomId]), locations: '[]', tags: '[]' })
       .execute();
-    // Cached policies only change through the API; a fresh server reads the forged rows.
-    h.server.services.directory.forgetPolicy('contoso');
+    // Cached policies are read again when the tenant's policy version moves, as any change through the API moves it.
+    await h.server.services.directory.policyChanged('contoso');
     expect((await start(ADMIN, room.roomId)).body.error?.code).toBe('not_permitted');
   });
 

@@ -91,7 +91,8 @@ const newId = (prefix: string) => `${prefix}-${randomUUID()}`;
  * names its tenant: nothing here can reach across tenants (rule 13).
  */
 export class Directory {
-  private readonly policies = new Map<string, Policy>();
+  /** Each tenant's policy with the version it was read at (`tenants.policy_version`). */
+  private readonly policies = new Map<string, { version: number; policy: Policy }>();
   private readonly principalsWritten = new Map<string, string>();
 
   /** Every health report's write: built once. */
@@ -515,23 +516,27 @@ export class Directory {
   }
 
   /**
-   * Drops the tenant's cached policy. Called once a change to a setting, a
-   * role, an assignment or a room has committed: dropped any earlier, a
-   * request in between could cache the policy from before the change.
+   * Says, inside the change's transaction, that who may do what in the
+   * tenant changed (a setting, a role, an assignment, a room's scope): every
+   * node reads the policy again at its next use, once the change commits.
    */
-  forgetPolicy(tenantId: string): void {
-    this.policies.delete(tenantId);
+  async policyChanged(tenantId: string, db = this.db): Promise<void> {
+    await db
+      .updateTable('tenants')
+      .set((eb) => ({ policy_version: eb('policy_version', '+', 1) }))
+      .where('id', '=', tenantId)
+      .execute();
   }
 
-  /** The tenant's access policy for `packages/rbac`, cached until `forgetPolicy`. */
+  /** The tenant's access policy for `packages/rbac`: kept while the tenant's policy version stays, so a change on any node is seen on every node. */
   async policy(tenantId: string, db = this.db): Promise<Policy> {
-    let policy = this.policies.get(tenantId);
-    if (!policy) {
-      const views = await this.roles(tenantId, db);
-      const roles: Role[] = views.map((r) => ({ id: r.id, name: r.name, builtIn: r.builtIn, permissions: r.permissions }));
-      policy = { tenantId, remoteAccessEnabled: (await this.remoteAccess(tenantId, db)).enabled, roles, assignments: views.flatMap((r) => r.assignments) };
-      this.policies.set(tenantId, policy);
-    }
+    const version = (await db.selectFrom('tenants').select('policy_version').where('id', '=', tenantId).executeTakeFirst())?.policy_version ?? 0;
+    const cached = this.policies.get(tenantId);
+    if (cached?.version === version) return cached.policy;
+    const views = await this.roles(tenantId, db);
+    const roles: Role[] = views.map((r) => ({ id: r.id, name: r.name, builtIn: r.builtIn, permissions: r.permissions }));
+    const policy = { tenantId, remoteAccessEnabled: (await this.remoteAccess(tenantId, db)).enabled, roles, assignments: views.flatMap((r) => r.assignments) };
+    this.policies.set(tenantId, { version, policy });
     return policy;
   }
 }

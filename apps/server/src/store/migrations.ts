@@ -292,6 +292,12 @@ export const migrations: readonly (readonly MigrationStep[])[] = [
   `,
     },
   ],
+  [
+    `
+  -- Bumped with every change to who may do what in the tenant: each node keeps the tenant's policy while this stays.
+  ALTER TABLE tenants ADD COLUMN policy_version INTEGER NOT NULL DEFAULT 0;
+  `,
+  ],
 ];
 
 /** A migration's SQL for one engine. */

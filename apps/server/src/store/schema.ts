@@ -14,6 +14,7 @@ export interface Tables {
     remote_access_changed_by: string | null;
     remote_access_changed_at: string | null;
     pointer_control: Generated<number>;
+    policy_version: Generated<number>;
   };
   locations: { tenant_id: string; id: string; name: string; kind: string; parent_id: string | null };
   rooms: {

@@ -19,14 +19,18 @@ export function directoryRoutes(services: Services) {
   const { directory, audit, store } = services;
   const actor = (caller: { principal: { userId: string }; name: string }) => ({ actorId: caller.principal.userId, actorName: caller.name });
   /**
-   * A change and its audit record are written together or not at all. Once
+   * A change, its audit record and the tenant's new policy version (every
+   * node reads the policy again) are written together or not at all. Once
    * written, the caller's tenant's live sessions are decided again (rule 14):
    * whatever the change was, a session it no longer permits ends, and one it
    * permits keeps its level (re-deciding never raises one).
    */
   const audited = async <T>(caller: Caller, write: (trx: Kysely<Tables>) => Promise<T>): Promise<T> => {
-    const result = await store.db.transaction().execute(write);
-    directory.forgetPolicy(caller.principal.tenantId);
+    const result = await store.db.transaction().execute(async (trx) => {
+      const written = await write(trx);
+      await directory.policyChanged(caller.principal.tenantId, trx);
+      return written;
+    });
     await services.broker.reevaluate(caller.principal.tenantId);
     return result;
   };
