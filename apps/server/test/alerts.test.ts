@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Delivery, HealthSignals } from '@roomlink/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devSignIn } from '../../../scripts/dev-idp/signin';
-import { MAX_ATTEMPTS } from '../src/alerts/alerts';
+import { DELIVERY_CLAIM_MS, MAX_ATTEMPTS } from '../src/alerts/alerts';
 import { startMailCatcher, type MailCatcher } from '../src/alerts/mail-catcher';
 import { devTenants } from '../../../scripts/dev-idp/accounts';
 import { defaultTimings, startServer, type RunningServer } from '../src/server';
@@ -217,8 +217,9 @@ describe('a server killed in the middle of a delivery', () => {
       await new Promise((resolve) => first.child.once('exit', resolve));
 
       hung.hold = false;
+      // The dead server's claim on the delivery lapses, and the one running now sends it.
       const second = await servers.start(dataDir);
-      await expect.poll(async () => (await call<Delivery[]>(second.url, 'GET', '/api/alerts/deliveries'))[0]?.state, { timeout: 10_000 }).toBe('delivered');
+      await expect.poll(async () => (await call<Delivery[]>(second.url, 'GET', '/api/alerts/deliveries'))[0]?.state, { timeout: DELIVERY_CLAIM_MS + 10_000 }).toBe('delivered');
       // Sent twice (the first answer never came), as one delivery: the receiver drops the repeat by its key.
       expect(hung.received.map((r) => r.key)).toEqual([hung.received[0]!.key, hung.received[0]!.key]);
       expect(hung.received.every((r) => r.verified)).toBe(true);

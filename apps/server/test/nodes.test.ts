@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HealthSignals } from '@roomlink/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server';
 import { ADMIN, startHarness, VIEWER, type Harness } from './harness';
@@ -8,7 +11,7 @@ import { testPostgresUrl } from './postgres';
 let h: Harness;
 let other: RunningServer;
 beforeAll(async () => {
-  h = await startHarness({ store: { engine: 'postgres', url: await testPostgresUrl() } });
+  h = await startHarness({ store: { engine: 'postgres', url: await testPostgresUrl() }, incidentEveryMs: 50, alertEveryMs: 50 });
   other = await h.node();
 });
 afterAll(() => h.close());
@@ -26,5 +29,33 @@ describe('a change on one node', () => {
     // And a role deleted on the other node stops reads through the first.
     expect((await fetch(`${other.url}/api/roles/${role.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${await h.token(ADMIN)}` } })).status).toBe(200);
     expect((await h.api<{ id: string }[]>(VIEWER, 'GET', '/api/rooms')).body).toEqual([]);
+  });
+});
+
+describe('alert deliveries with every node dispatching', () => {
+  it('sends each delivery once: a node claims what it sends', async () => {
+    const keys: string[] = [];
+    const receiver = createServer((request, response) => {
+      keys.push(String(request.headers['idempotency-key']));
+      request.resume();
+      request.on('end', () => response.writeHead(200).end());
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const hook = await h.api<{ webhook: { id: string } }>(ADMIN, 'POST', '/api/alerts/webhooks', { name: 'Both nodes', url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` });
+      await h.api(ADMIN, 'POST', '/api/alerts/rules', { name: 'All', webhookIds: [hook.body.webhook.id] });
+      const { agent } = await h.room({ name: 'Failing' });
+      const ok: HealthSignals = { app: 'ok', audio: 'ok', camera: 'ok', display: 'ok', network: 'ok', signIn: 'ok' };
+      agent.send({ type: 'agent.health', signals: { ...ok, display: 'error' }, displays: [] });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Past the rule's two minutes: the incident opens on the node that holds the room, and both nodes look for due deliveries.
+      h.clock.offsetMs += 3 * 60_000;
+      await expect.poll(() => keys.length, { timeout: 5_000 }).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(keys).toHaveLength(1);
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 });

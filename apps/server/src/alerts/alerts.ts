@@ -19,6 +19,8 @@ import type { Directory } from '../store/directory';
 export const MAX_ATTEMPTS = 8;
 /** A webhook that fails this many deliveries in a row is disabled until someone looks. */
 export const WEBHOOK_DISABLE_AFTER = 10;
+/** How long a node's claim on a delivery keeps the others off it: longer than a webhook may take to answer (10 s). */
+export const DELIVERY_CLAIM_MS = 15_000;
 const BACKOFF_BASE_MS = 2_000;
 const BACKOFF_CAP_MS = 10 * 60_000;
 
@@ -194,11 +196,37 @@ export class Alerts {
     if (this.sending) return;
     this.sending = true;
     try {
-      const due = await this.db.selectFrom('outbox').selectAll().where('state', '=', 'pending').where('next_attempt_at', '<=', this.now().toISOString()).orderBy('next_attempt_at').limit(20).execute();
-      await Promise.all(due.map((row) => this.attempt(row)));
+      await Promise.all((await this.claimDue()).map((row) => this.attempt(row)));
     } finally {
       this.sending = false;
     }
+  }
+
+  /**
+   * Takes up to 20 due deliveries for this node: each is put off by
+   * `DELIVERY_CLAIM_MS` in the same transaction, so no other node sends it
+   * meanwhile (PostgreSQL skips rows another node is claiming). The attempt
+   * then sets its real next time; a node that dies holding a claim leaves
+   * the delivery to whichever node looks once the claim lapses.
+   */
+  private claimDue(): Promise<OutboxRow[]> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      const due = await trx
+        .selectFrom('outbox')
+        .selectAll()
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', '<=', now.toISOString())
+        .orderBy('next_attempt_at')
+        .limit(20)
+        .$if(this.store.engine === 'postgres', (q) => q.forUpdate().skipLocked())
+        .execute();
+      if (due.length > 0) {
+        const until = new Date(now.getTime() + DELIVERY_CLAIM_MS).toISOString();
+        await trx.updateTable('outbox').set({ next_attempt_at: until }).where('id', 'in', due.map((row) => row.id)).execute();
+      }
+      return due;
+    });
   }
 
   private async attempt(row: OutboxRow): Promise<void> {
