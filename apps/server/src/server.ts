@@ -157,7 +157,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     enrollLimiter: new RateLimiter(config.enrollmentRate.burst, config.enrollmentRate.perSecond, () => now().getTime()),
     logBundles: new LogBundles(store, now),
     monitor,
-    incidents: await Incidents.open(store, directory, monitor, audit, now),
+    incidents: new Incidents(store, directory, monitor, audit, now),
     now,
   };
   /** Who may hear about a room: anyone who may read it, or reach it remotely. */

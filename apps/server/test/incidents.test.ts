@@ -54,7 +54,7 @@ beforeEach(async () => {
   room = await directory.createRoom('t1', { name: 'Fjord', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
   monitor = new RoomMonitor(store, directory, now, failTest);
   audit = await AuditLog.open(store, keys, new CheckpointFile(join(dir, CHECKPOINT_FILE)), now);
-  incidents = await Incidents.open(store, directory, monitor, audit, now);
+  incidents = new Incidents(store, directory, monitor, audit, now);
   await monitor.observe(room.id, { online: true, signals: ok });
 });
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { HealthSignals } from '@roomlink/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server';
+import { TestAgent } from './agent-client';
 import { ADMIN, startHarness, VIEWER, type Harness } from './harness';
 import { testPostgresUrl } from './postgres';
 
@@ -57,5 +58,28 @@ describe('alert deliveries with every node dispatching', () => {
       receiver.closeAllConnections();
       await new Promise((resolve) => receiver.close(resolve));
     }
+  });
+});
+
+describe('a room whose agent moves to another node', () => {
+  it('has the incident the first node opened resolved by the node that holds it now', async () => {
+    const ok: HealthSignals = { app: 'ok', audio: 'ok', camera: 'ok', display: 'ok', network: 'ok', signIn: 'ok' };
+    const { roomId, agent } = await h.room({ name: 'Wandering' });
+    agent.send({ type: 'agent.health', signals: { ...ok, camera: 'error' }, displays: [] });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    h.clock.offsetMs += 3 * 60_000;
+    type Incident = { id: string; roomId: string; state: string; autoResolved: boolean };
+    const ofRoom = async () => (await h.api<Incident[]>(ADMIN, 'GET', '/api/incidents')).body.filter((i) => i.roomId === roomId);
+    await expect.poll(async () => (await ofRoom()).map((i) => i.state), { timeout: 5_000 }).toEqual(['detected']);
+    // The first node goes away for this room; the agent comes back through the other, well.
+    await agent.close();
+    const moved = new TestAgent(other.url, agent.keys);
+    moved.roomId = roomId;
+    expect(await moved.connect()).toMatchObject({ type: 'agent.welcome' });
+    moved.send({ type: 'agent.health', signals: ok, displays: [] });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    h.clock.offsetMs += 3 * 60_000;
+    await expect.poll(async () => (await ofRoom()).map((i) => [i.state, i.autoResolved]), { timeout: 5_000 }).toEqual([['resolved', true]]);
+    await moved.close();
   });
 });

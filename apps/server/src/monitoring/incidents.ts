@@ -12,7 +12,7 @@ import {
 } from '@roomlink/shared';
 import type { AuditLog } from '../audit/log';
 import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
-import type { Store } from '../store/engine';
+import { isUniqueViolation, type Store } from '../store/engine';
 import type { Tables } from '../store/schema';
 import type { Directory } from '../store/directory';
 import type { Recorded, RoomMonitor } from './room-monitor';
@@ -73,20 +73,16 @@ export class Incidents {
   private readonly listeners = new Set<(tenantId: string, incident: Incident, entry: IncidentEntry) => void>();
   private readonly writers = new Set<Writer>();
 
-  private constructor(
+  /** Rooms whose open incidents this node has read: another node may have opened or closed them before this one held the room. */
+  private readonly read = new Set<string>();
+
+  constructor(
     private readonly store: Store,
     private readonly directory: Directory,
     private readonly monitor: RoomMonitor,
     private readonly audit: AuditLog,
     private readonly now: () => Date,
   ) {}
-
-  static async open(store: Store, directory: Directory, monitor: RoomMonitor, audit: AuditLog, now: () => Date): Promise<Incidents> {
-    const incidents = new Incidents(store, directory, monitor, audit, now);
-    const open = await store.db.selectFrom('incidents').select(['id', 'room_id', 'cause']).where('state', '!=', 'resolved').execute();
-    for (const row of open) incidents.setOpen(row.room_id, row.cause as IncidentCause, row.id);
-    return incidents;
-  }
 
   private get db(): Kysely<Tables> {
     return this.store.db;
@@ -134,16 +130,38 @@ export class Incidents {
   /** One pass of the rules over every room's current state, on a timer (`DEFAULT_INCIDENT_EVERY_MS`). */
   async evaluate(): Promise<void> {
     await this.monitor.flush();
+    await this.readOpen([...this.monitor.rooms()].map((room) => room.roomId).filter((roomId) => !this.read.has(roomId)));
+    // The rooms the rules will act on are read again: whatever another node did to their incidents counts.
+    await this.readOpen([...new Set(this.candidates().map((c) => c.roomId))]);
     const now = this.now().getTime();
     for (const { tenantId, roomId, cause, subject, recorded, openId, isFailing } of this.candidates()) {
       const rules = await this.rules(tenantId);
       const lasted = now - Date.parse(recorded.at);
-      if (isFailing) {
-        const threshold = (cause === 'offline' ? rules.offlineMinutes : rules.signalErrorMinutes) * 60_000;
-        if (!openId && lasted >= threshold) await this.openIncident(tenantId, roomId, cause, cause === 'offline' ? 'critical' : rules.signalSeverity[subject as HealthSignal], recorded.at);
-      } else if (openId && lasted >= rules.recoverMinutes * 60_000) {
-        await this.change(openId, 'autoResolved', null, null);
+      try {
+        if (isFailing) {
+          const threshold = (cause === 'offline' ? rules.offlineMinutes : rules.signalErrorMinutes) * 60_000;
+          if (!openId && lasted >= threshold) await this.openIncident(tenantId, roomId, cause, cause === 'offline' ? 'critical' : rules.signalSeverity[subject as HealthSignal], recorded.at);
+        } else if (openId && lasted >= rules.recoverMinutes * 60_000) {
+          await this.change(openId, 'autoResolved', null, null);
+        }
+      } catch (error) {
+        // Another node changed the incident since it was read (or opened the room's own): the next pass reads it again.
+        if (!(error instanceof IncidentError) && !isUniqueViolation(error)) throw error;
+        this.read.delete(roomId);
       }
+    }
+  }
+
+  /** The open incidents of these rooms, as the database has them now. */
+  private async readOpen(roomIds: readonly string[]): Promise<void> {
+    for (let i = 0; i < roomIds.length; i += 1_000) {
+      const chunk = roomIds.slice(i, i + 1_000);
+      const rows = await this.db.selectFrom('incidents').select(['id', 'room_id', 'cause']).where('state', '!=', 'resolved').where(this.store.dialect.inList(sql.ref('room_id'), chunk)).execute();
+      for (const roomId of chunk) {
+        this.open.delete(roomId);
+        this.read.add(roomId);
+      }
+      for (const row of rows) this.setOpen(row.room_id, row.cause as IncidentCause, row.id);
     }
   }
 
