@@ -1,7 +1,9 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { fork, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type Generated } from 'kysely';
 import pg from 'pg';
@@ -9,6 +11,7 @@ import { percentile, type BenchReport } from '../../../scripts/bench/report';
 import { startPostgres } from '../../../scripts/services/postgres';
 import { CHECKPOINT_FILE, CheckpointFile } from '../src/audit/checkpoints';
 import { AuditLog } from '../src/audit/log';
+import type { AuditNodeData } from './audit-node';
 import { openStore, type Store } from '../src/store/engine';
 
 /**
@@ -107,21 +110,51 @@ async function timed(runs: number, fn: () => Promise<unknown> | unknown): Promis
 }
 
 /**
- * Each node has `CALLERS` callers that each append a record, wait for it,
- * and append the next (sessions starting and ending, refusals): what a busy
- * node's audit log sees, and what its group commit has to gather.
+ * Three nodes, each a process of its own with its own store, each with
+ * `CALLERS` callers that append a record, wait for it, and append the next
+ * (sessions starting and ending, refusals): what a busy node's audit log
+ * sees, and what its group commit has to gather. Timed from the moment all
+ * three are ready.
  */
-async function auditFromNodes(logs: readonly AuditLog[]): Promise<number> {
+async function auditFromNodes(url: string, checkpointFile: string, keys: { privateKey: KeyObject; publicKey: KeyObject }): Promise<number> {
+  const perCaller = Math.ceil(AUDIT_PER_WRITER / CALLERS);
+  const nodes = Array.from({ length: WRITERS }, (_, node) => {
+    const data: AuditNodeData = {
+      url,
+      node,
+      callers: CALLERS,
+      perCaller,
+      checkpointFile,
+      privateKeyPem: keys.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      publicKeyPem: keys.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+    };
+    return fork(join(import.meta.dirname, 'audit-node.ts'), [JSON.stringify(data)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  });
+  const said = (node: ChildProcess, word: string) =>
+    new Promise<void>((resolve, reject) => {
+      node.on('message', (message) => message === word && resolve());
+      node.once('exit', (code) => reject(new Error(`an audit node exited with ${code} before it said ${word}`)));
+    });
+  await Promise.all(nodes.map((node) => said(node, 'ready')));
+  const started = performance.now();
+  const done = nodes.map((node) => said(node, 'done'));
+  for (const node of nodes) node.send('go');
+  await Promise.all(done);
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(nodes.map((node) => new Promise((resolve) => (node.exitCode === null ? node.once('exit', resolve) : resolve(null)))));
+  return (WRITERS * CALLERS * perCaller) / seconds;
+}
+
+/** The same callers on one node in this thread, on SQLite. */
+async function auditOnOneNode(log: AuditLog): Promise<number> {
   const started = performance.now();
   const perCaller = Math.ceil(AUDIT_PER_WRITER / CALLERS);
   await Promise.all(
-    logs.flatMap((log, node) =>
-      Array.from({ length: CALLERS }, async (_, caller) => {
-        for (let n = 0; n < perCaller; n += 1) await log.record({ tenantId: 'contoso', type: 'session.refused', actorId: `u-${node}-${caller}`, data: { node, caller, n, code: 'room_busy' } });
-      }),
-    ),
+    Array.from({ length: CALLERS }, async (_, caller) => {
+      for (let n = 0; n < perCaller; n += 1) await log.record({ tenantId: 'contoso', type: 'session.refused', actorId: `u-${caller}`, data: { caller, n, code: 'room_busy' } });
+    }),
   );
-  return (logs.length * CALLERS * perCaller) / ((performance.now() - started) / 1000);
+  return (CALLERS * perCaller) / ((performance.now() - started) / 1000);
 }
 
 export default async function storeBench(): Promise<BenchReport> {
@@ -194,14 +227,14 @@ export default async function storeBench(): Promise<BenchReport> {
     await admin.end();
     const nodesUrl = new URL(postgres.url);
     nodesUrl.pathname = '/nodes';
-    const nodes = await Promise.all(Array.from({ length: WRITERS }, () => openStore({ engine: 'postgres', url: nodesUrl.href })));
-    stores.push(...nodes);
-    const logs = await Promise.all(nodes.map((store) => AuditLog.open(store, keys, checkpoints, () => new Date())));
-    const auditPerSecond = await auditFromNodes(logs);
-    const chain = await logs[0]!.verify('contoso');
+    // Migrated once, before the nodes start.
+    const reader = await openStore({ engine: 'postgres', url: nodesUrl.href });
+    stores.push(reader);
+    const auditPerSecond = await auditFromNodes(nodesUrl.href, checkpoints.path, keys);
+    const chain = await (await AuditLog.open(reader, keys, checkpoints, () => new Date())).verify('contoso');
     const single = await openStore({ engine: 'sqlite', file: join(dir, 'audit.db') });
     stores.push(single);
-    const sqlitePerSecond = await auditFromNodes([await AuditLog.open(single, keys, checkpoints, () => new Date())]);
+    const sqlitePerSecond = await auditOnOneNode(await AuditLog.open(single, keys, checkpoints, () => new Date()));
 
     const p50 = (xs: number[]) => percentile(xs, 50) / BATCH;
     return {
@@ -219,7 +252,7 @@ export default async function storeBench(): Promise<BenchReport> {
         { metric: `all ${ROOMS} rooms, better-sqlite3, p50`, value: listRaw, unit: 'ms' },
         { metric: `all ${ROOMS} rooms, Kysely on SQLite, p50`, value: listKysely, unit: 'ms' },
         { metric: `all ${ROOMS} rooms, Kysely on PostgreSQL, p50`, value: listPg, unit: 'ms' },
-        { metric: `audit appends (AuditLog), ${WRITERS} nodes on one PostgreSQL at once`, value: Math.round(auditPerSecond), unit: 'records/s', goal: '>= 5000' },
+        { metric: `audit appends (AuditLog), ${WRITERS} nodes (processes) on one PostgreSQL at once`, value: Math.round(auditPerSecond), unit: 'records/s', goal: '>= 5000' },
         { metric: 'audit chain after it: records, intact', value: chain.checked, unit: chain.ok ? 'records, intact' : `records, BROKEN: ${chain.problem}` },
         { metric: 'audit appends (AuditLog), one node on SQLite', value: Math.round(sqlitePerSecond), unit: 'records/s' },
       ],
