@@ -104,7 +104,7 @@ export function sqliteStore(database: Database.Database): Store {
 // BIGINT (counts, and every INTEGER column on PostgreSQL) as a JS number, as SQLite gives it: no value here nears 2^53.
 const pgTypes = { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser };
 
-/** Any number larger than the migrations' count: the key under which starting nodes take turns to migrate. */
+/** The advisory lock starting nodes take turns on to migrate (were a chain lock's hash ever equal, one would only wait for the other). */
 const MIGRATION_LOCK = 7_240_615;
 
 /**
