@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import pg from 'pg';
 import { freeTcpPort } from './ports';
 
 export interface Postgres {
@@ -78,4 +79,18 @@ export async function startPostgres(options: PostgresOptions): Promise<Postgres>
       await exited;
     },
   };
+}
+
+/** A new, empty database `name` on the server at `url` (any database's URL on it); its URL. */
+export async function createDatabase(url: string, name: string): Promise<string> {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+  const created = new URL(url);
+  created.pathname = `/${name}`;
+  return created.href;
 }

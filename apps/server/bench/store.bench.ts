@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type Generated } from 'kysely';
 import pg from 'pg';
 import { percentile, type BenchReport } from '../../../scripts/bench/report';
-import { startPostgres } from '../../../scripts/services/postgres';
+import { createDatabase, startPostgres } from '../../../scripts/services/postgres';
 import { CHECKPOINT_FILE, CheckpointFile } from '../src/audit/checkpoints';
 import { AuditLog } from '../src/audit/log';
 import type { AuditNodeData } from './audit-node';
@@ -221,16 +221,11 @@ export default async function storeBench(): Promise<BenchReport> {
     const keys = generateKeyPairSync('ed25519');
     const checkpoints = new CheckpointFile(join(dir, 'checkpoints', CHECKPOINT_FILE));
     // The nodes' store is the server's schema, in a database of its own beside the comparison's tables.
-    const admin = new pg.Client(postgres.url);
-    await admin.connect();
-    await admin.query('CREATE DATABASE nodes');
-    await admin.end();
-    const nodesUrl = new URL(postgres.url);
-    nodesUrl.pathname = '/nodes';
+    const nodesUrl = await createDatabase(postgres.url, 'nodes');
     // Migrated once, before the nodes start.
-    const reader = await openStore({ engine: 'postgres', url: nodesUrl.href });
+    const reader = await openStore({ engine: 'postgres', url: nodesUrl });
     stores.push(reader);
-    const auditPerSecond = await auditFromNodes(nodesUrl.href, checkpoints.path, keys);
+    const auditPerSecond = await auditFromNodes(nodesUrl, checkpoints.path, keys);
     const chain = await (await AuditLog.open(reader, keys, checkpoints, () => new Date())).verify('contoso');
     const single = await openStore({ engine: 'sqlite', file: join(dir, 'audit.db') });
     stores.push(single);

@@ -1,22 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { createDatabase } from '../../../scripts/services/postgres';
 import { inject } from 'vitest';
 import type { StoreConfig } from '../src/store/engine';
 
 /** A new, empty database in the run's PostgreSQL, for one test store. */
-export async function testPostgresUrl(): Promise<string> {
-  const url = new URL(inject('postgresUrl'));
-  const name = `test_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client(url.href);
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  url.pathname = `/${name}`;
-  return url.href;
-}
+export const testPostgresUrl = (): Promise<string> => createDatabase(inject('postgresUrl'), `test_${randomBytes(6).toString('hex')}`);
 
 /** On PostgreSQL, a server started again on the same data directory finds the same database, as on SQLite. */
 const byDataDir = new Map<string, Promise<string>>();

@@ -212,14 +212,8 @@ export class Alerts {
   private claimDue(): Promise<OutboxRow[]> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
-      const due = await trx
-        .selectFrom('outbox')
-        .selectAll()
-        .where('state', '=', 'pending')
-        .where('next_attempt_at', '<=', now.toISOString())
-        .orderBy('next_attempt_at')
-        .limit(20)
-        .$if(this.store.engine === 'postgres', (q) => q.forUpdate().skipLocked())
+      const due = await this.store.dialect
+        .claiming(trx.selectFrom('outbox').selectAll().where('state', '=', 'pending').where('next_attempt_at', '<=', now.toISOString()).orderBy('next_attempt_at').limit(20))
         .execute();
       if (due.length > 0) {
         const until = new Date(now.getTime() + DELIVERY_CLAIM_MS).toISOString();

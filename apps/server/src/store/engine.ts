@@ -2,7 +2,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrate, NewerDatabaseError } from '@roomlink/shared';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, sql, SqliteDialect, type Compilable, type RawBuilder } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect, type Compilable, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import pg from 'pg';
 import { migrations, migrationSql } from './migrations';
 import type { Tables } from './schema';
@@ -40,6 +40,8 @@ export interface Dialect {
    * the file and its transactions run one at a time.
    */
   lock(trx: Kysely<Tables>, key: string): Promise<void>;
+  /** A select whose rows this transaction takes for itself, passing over rows another node is taking (SQLite: one writer, nothing to pass over). */
+  claiming<Q extends SelectQueryBuilder<Tables, keyof Tables, unknown>>(query: Q): Q;
 }
 
 const sqliteDialect: Dialect = {
@@ -48,6 +50,7 @@ const sqliteDialect: Dialect = {
   stepOf: (at, from, stepSeconds) => sql<number>`CAST((julianday(${at}) - julianday(${from})) * 86400.0 / ${stepSeconds} AS INTEGER)`,
   paddedRowid: (rowid) => sql<string>`printf('%012d', ${rowid})`,
   lock: async () => undefined,
+  claiming: (query) => query,
 };
 
 const postgresDialect: Dialect = {
@@ -58,6 +61,7 @@ const postgresDialect: Dialect = {
   lock: async (trx, key) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
   },
+  claiming: (query) => query.forUpdate().skipLocked() as typeof query,
 };
 
 /** Kysely prepares each query anew; better-sqlite3 wants a statement kept per SQL text. Bounded: lists of varying length make new texts. */
