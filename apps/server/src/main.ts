@@ -12,6 +12,8 @@ Options (environment variable in brackets):
   --data-dir DIR      database and keys [ROOMLINK_DATA_DIR] (default ./.roomlink/server)
   --database-url URL  keep the data in PostgreSQL (postgres://user@host:port/db) instead of SQLite in the
                       data directory: what several nodes share [ROOMLINK_DATABASE_URL]
+  --redis-url URL     join a cluster: nodes on one PostgreSQL share presence and messages through this Redis
+                      (redis://host:port) [ROOMLINK_REDIS_URL]; any node then serves any agent, console or call
   --tenants LIST      tenant ids (Entra tid) this server serves, comma-separated [ROOMLINK_TENANTS]
                       (default the local dev provider's: contoso,fabrikam); tokens of any other are refused
   --host HOST         listen address [ROOMLINK_HOST] (default 127.0.0.1)
@@ -44,6 +46,7 @@ const { values } = parseArgs({
   options: {
     'data-dir': { type: 'string' },
     'database-url': { type: 'string' },
+    'redis-url': { type: 'string' },
     tenants: { type: 'string' },
     host: { type: 'string' },
     port: { type: 'string' },
@@ -91,9 +94,12 @@ const ice: IceConfig = {
 };
 const smtp = smtpUrl ? smtpConfig(smtpUrl, values['smtp-from'] ?? env.ROOMLINK_SMTP_FROM ?? 'roomlink@localhost') : null;
 const databaseUrl = values['database-url'] ?? env.ROOMLINK_DATABASE_URL;
+const redisUrl = values['redis-url'] ?? env.ROOMLINK_REDIS_URL;
+if (redisUrl && !databaseUrl) throw new Error('--redis-url needs --database-url: the nodes of a cluster share one PostgreSQL');
 const server = await startServer({
   dataDir: resolve(values['data-dir'] ?? env.ROOMLINK_DATA_DIR ?? '.roomlink/server'),
   ...(databaseUrl && { store: { engine: 'postgres' as const, url: databaseUrl } }),
+  ...(redisUrl && { redisUrl }),
   tenants: (values.tenants ?? env.ROOMLINK_TENANTS ?? 'contoso,fabrikam').split(',').map((t) => t.trim()).filter(Boolean),
   host: values.host ?? env.ROOMLINK_HOST ?? '127.0.0.1',
   port: Number(values.port ?? env.ROOMLINK_PORT ?? DEFAULT_SERVER_PORT),

@@ -14,6 +14,8 @@ import type { MailCatcher } from './alerts/mail-catcher';
 import { realSenders, type SmtpConfig } from './alerts/senders';
 import { AuditFolder } from './audit/fold';
 import { AuditLog } from './audit/log';
+import { RedisBus } from './cluster/bus';
+import { Switchboard } from './cluster/switchboard';
 import { AuthError, tokenVerifier, type AuthConfig, type Caller } from './auth/tokens';
 import { ApiFailure, statusFor } from './errors';
 import { AddressGate, type AddressLimits } from './hub/address-gate';
@@ -52,6 +54,14 @@ export interface ServerConfig {
   host: string;
   port: number;
   auth: AuthConfig;
+  /**
+   * Redis, shared by the nodes of a cluster (with a PostgreSQL store): which
+   * node holds which agent and console, and the messages between them.
+   * Without it the node runs alone.
+   */
+  redisUrl?: string;
+  /** In a cluster, how long a node that stops beating still counts as alive (default 3 s). */
+  nodeAliveMs?: number;
   /** STUN and TURN for sessions; none by default (host candidates: a LAN, loopback). */
   ice?: IceConfig;
   /**
@@ -99,6 +109,7 @@ export const DEFAULT_ALERT_EVERY_MS = 500;
 export const DEFAULT_AUDIT_FOLD_MS = 60_000;
 /** Long enough for a room that lost the server to notice, end its session and reconnect with backoff. */
 export const DEFAULT_ORPHAN_REPORT_MS = 120_000;
+export const DEFAULT_NODE_ALIVE_MS = 3_000;
 export const defaultAgentLimits: AddressLimits = { socketsPerAddress: 10_000, connectsPerAddress: { burst: 200, perSecond: 20 } };
 export const defaultConsoleLimits: AddressLimits = { socketsPerAddress: 100, connectsPerAddress: { burst: 50, perSecond: 5 } };
 
@@ -129,30 +140,42 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const monitor = new RoomMonitor(store, directory, now, (error) => log.error({ err: error }, 'health reports not committed'));
   const agents = new AgentHub(directory, monitor, folder, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
   const consoles = new ConsoleHub(log);
+  const aliveMs = config.nodeAliveMs ?? DEFAULT_NODE_ALIVE_MS;
+  const bus = config.redisUrl ? new RedisBus({ url: config.redisUrl, aliveMs, onError: (error) => log.error({ err: error }, 'cluster bus') }) : null;
+  const links = new Switchboard(agents, consoles, bus, log);
   const broker = new SessionBroker(
     store,
     directory,
     audit,
     folder,
     keys,
+    links,
     {
-      agentOnline: (roomId) => agents.online(roomId),
-      sendToAgent: (roomId, message) => agents.send(roomId, message),
-      consoleOnline: (tenantId, userId) => consoles.online(tenantId, userId),
-      sendToConsoles: (tenantId, userId, message) => consoles.send(tenantId, userId, message),
+      ice: config.ice ?? noIce,
+      setupTimeoutMs: config.setupTimeoutMs,
+      graceMs: config.graceMs,
+      endAckMs: 3_000,
+      orphanReportMs: config.orphanReportMs ?? DEFAULT_ORPHAN_REPORT_MS,
+      adoptEveryMs: Math.max(100, Math.floor(aliveMs / 3)),
+      startRate: config.sessionStartRate,
+      onError: (error) => log.error({ err: error }, 'session step failed'),
     },
-    { ice: config.ice ?? noIce, setupTimeoutMs: config.setupTimeoutMs, graceMs: config.graceMs, endAckMs: 3_000, orphanReportMs: config.orphanReportMs ?? DEFAULT_ORPHAN_REPORT_MS, startRate: config.sessionStartRate, onError: (error) => log.error({ err: error }, 'session step failed') },
     now,
   );
-  await broker.adoptOrphans();
   agents.broker = broker;
+  agents.switchboard = links;
   consoles.broker = broker;
+  consoles.switchboard = links;
+  links.broker = broker;
+  await links.start();
+  await broker.adoptOrphans();
   const services: Services = {
     store,
     directory,
     audit,
     broker,
     agents,
+    links,
     keys,
     enrollLimiter: new RateLimiter(config.enrollmentRate.burst, config.enrollmentRate.perSecond, () => now().getTime()),
     logBundles: new LogBundles(store, now),
@@ -327,6 +350,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await monitor.flush();
       await folder.flush();
       await seal();
+      await links.close();
       await store.close();
     },
   };

@@ -14,13 +14,15 @@ import { testStoreConfig } from './postgres';
 export interface Harness {
   idp: RunningIdp;
   server: RunningServer;
+  /** The server's data directory: its keys, which the nodes of a cluster share. */
+  dataDir: string;
   clock: { offsetMs: number };
   token(username: string): Promise<string>;
   api<T = unknown>(username: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>;
   /** A room, an enrollment code, and a connected agent for it. */
   room(input?: Record<string, unknown>, as?: string): Promise<{ roomId: string; agent: TestAgent }>;
   consoleSocket(username: string): Promise<ConsoleSocket>;
-  /** Another server on this one's store and sign-in provider, with a data directory of its own: a second node (PostgreSQL only). */
+  /** Another server on this one's store, sign-in provider and keys (its data directory): a second node (PostgreSQL only). */
   node(): Promise<RunningServer>;
   /** The store's own consistency check ('ok', or what it found): SQLite's integrity check, PostgreSQL's index checks (amcheck). */
   integrity(): Promise<string>;
@@ -98,6 +100,7 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
   return {
     idp,
     server,
+    dataDir: config.dataDir,
     clock,
     token,
     api,
@@ -125,7 +128,8 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
     },
     async node() {
       if (config.store?.engine !== 'postgres') throw new Error('nodes share a PostgreSQL store: the harness runs on SQLite here');
-      const node = await startServer({ ...config, dataDir: join(dir, `node-${nodes.length + 2}`) });
+      // The nodes of a cluster share their keys: agents pin one grant key, auditors check one checkpoint key.
+      const node = await startServer(config);
       nodes.push(node);
       return node;
     },

@@ -103,6 +103,8 @@ export function auditSummary(record: AuditRecord): string {
         return [causeLabel(data.cause), typeof data.severity === 'string' ? data.severity : null];
       case 'incident.changed':
         return [causeLabel(data.cause), typeof data.change === 'string' ? `${data.change}${typeof data.text === 'string' ? `: ${data.text}` : ''}` : null];
+      case 'session.adopted':
+        return [`run by ${String(data.toNode)} from now on`, typeof data.fromNode === 'string' ? `${data.fromNode} was gone` : 'the node running it had shut down'];
       case 'room.logsCollected':
         return [typeof data.size === 'number' ? `${(data.size / 1024).toFixed(1)} KB` : null, typeof data.sha256 === 'string' ? `SHA-256 ${data.sha256.slice(0, 12)}…` : null];
       default:

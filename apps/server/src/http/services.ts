@@ -3,6 +3,7 @@ import { roomHealth, type LocationRef, type Room } from '@roomlink/shared';
 import type { AuditLog } from '../audit/log';
 import type { Caller } from '../auth/tokens';
 import { ApiFailure } from '../errors';
+import type { Switchboard } from '../cluster/switchboard';
 import type { AgentHub } from '../hub/agents';
 import type { ServerKeys } from '../keys';
 import type { SessionBroker } from '../sessions/broker';
@@ -20,6 +21,8 @@ export interface Services {
   audit: AuditLog;
   broker: SessionBroker;
   agents: AgentHub;
+  /** Agents and consoles on whichever node holds them. */
+  links: Switchboard;
   keys: ServerKeys;
   enrollLimiter: RateLimiter;
   logBundles: LogBundles;
@@ -64,7 +67,8 @@ export async function locationRefs(services: Services, tenantId: string): Promis
 }
 
 export function roomView(services: Services, room: RoomRecord, level: Room['remoteAccess'], locations: Map<string, LocationRef>): Room {
-  const online = services.agents.online(room.id);
+  // In a cluster the room's agent may be on another node: the room's health, written when it came and went, says.
+  const online = services.agents.online(room.id) || (services.links.clustered && room.health !== 'offline');
   const lastSeen = services.agents.lastSeen(room.id);
   return {
     id: room.id as Room['id'],

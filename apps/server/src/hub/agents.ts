@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import { AgentToServer, agentProofPayload, heartbeatRules, type ServerToAgent, type Unversioned } from '@roomlink/shared';
 import type { Logger } from 'pino';
 import type { AuditFolder } from '../audit/fold';
+import type { Switchboard } from '../cluster/switchboard';
 import { ed25519FromRaw } from '../keys';
 import type { RoomMonitor } from '../monitoring/room-monitor';
 import type { SessionBroker } from '../sessions/broker';
@@ -33,6 +34,7 @@ export class AgentHub {
   private readonly connections = new Map<string, AgentConnection>();
   private readonly sweeper: NodeJS.Timeout;
   broker!: SessionBroker;
+  switchboard!: Switchboard;
 
   constructor(
     private readonly directory: Directory,
@@ -52,6 +54,10 @@ export class AgentHub {
 
   online(roomId: string): boolean {
     return this.connections.has(roomId);
+  }
+
+  roomIds(): string[] {
+    return [...this.connections.keys()];
   }
 
   lastSeen(roomId: string): number | null {
@@ -122,8 +128,8 @@ export class AgentHub {
           this.connections.get(room.id)?.ws.close(4000, 'replaced by a newer connection');
           this.connections.set(room.id, connection);
           await this.monitor.observe(room.id, { online: true });
-          sendMessage<ServerToAgent>(ws, { type: 'agent.welcome', roomId: room.id as never, tenantId: room.tenantId as never, heartbeatMs: this.config.heartbeatMs, sessionId: this.broker.activeInRoom(room.id) as never });
-          this.broker.onAgentPresence(room.id, true);
+          sendMessage<ServerToAgent>(ws, { type: 'agent.welcome', roomId: room.id as never, tenantId: room.tenantId as never, heartbeatMs: this.config.heartbeatMs, sessionId: (await this.broker.activeInRoom(room.id)) as never });
+          await this.switchboard.agentArrived(room.id);
           return;
         }
         return refuse('bad_request', 'Say hello, then prove possession of the device key.');
@@ -161,8 +167,10 @@ export class AgentHub {
       if (connection && this.connections.get(connection.room.id) === connection) {
         const roomId = connection.room.id;
         this.connections.delete(roomId);
-        this.broker.onAgentPresence(roomId, false);
-        this.monitor.observe(roomId, { online: false }).catch((error: unknown) => this.log.error({ err: error, roomId }, 'recording a room offline failed'));
+        // An agent that has already come back through another node is not offline.
+        (async () => {
+          if (await this.switchboard.agentLeft(roomId)) await this.monitor.observe(roomId, { online: false });
+        })().catch((error: unknown) => this.log.error({ err: error, roomId }, 'recording a room offline failed'));
       }
     });
     ws.on('error', (error) => this.log.debug({ err: error }, 'agent socket error'));

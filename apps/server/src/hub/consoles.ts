@@ -2,6 +2,7 @@ import type { WebSocket } from 'ws';
 import { ConsoleToServer, ROOM_STATES_PER_MESSAGE, type RoomState, type ServerToConsole, type Unversioned } from '@roomlink/shared';
 import type { Logger } from 'pino';
 import type { Caller } from '../auth/tokens';
+import type { Switchboard } from '../cluster/switchboard';
 import { ApiFailure } from '../errors';
 import type { SessionBroker } from '../sessions/broker';
 import { decodeFrame, sendMessage } from './socket';
@@ -16,11 +17,20 @@ export class ConsoleHub {
   /** Who each socket belongs to, as their token said: what a broadcast asks before it sends. */
   private readonly callers = new Map<WebSocket, Caller>();
   broker!: SessionBroker;
+  switchboard!: Switchboard;
 
   constructor(private readonly log: Logger) {}
 
   private key(tenantId: string, userId: string): string {
     return `${tenantId}\u0000${userId}`;
+  }
+
+  /** Whose consoles are connected here. */
+  users(): { tenantId: string; userId: string }[] {
+    return [...this.connections.keys()].map((key) => {
+      const [tenantId, userId] = key.split('\u0000') as [string, string];
+      return { tenantId, userId };
+    });
   }
 
   online(tenantId: string, userId: string): boolean {
@@ -51,9 +61,11 @@ export class ConsoleHub {
     set.add(ws);
     this.connections.set(key, set);
     this.callers.set(ws, caller);
-    this.broker.onConsolePresence(tenantId, userId, true);
+    const presenceFailed = (error: unknown) => this.log.error({ err: error }, 'console presence not passed on');
+    if (set.size === 1) this.switchboard.consoleArrived(tenantId, userId).catch(presenceFailed);
     const expiry = setTimeout(() => ws.close(4401, 'token expired'), Math.max(0, caller.expiresAt - Date.now()));
 
+    let handled: Promise<void> = Promise.resolve();
     ws.on('message', (data, isBinary) => {
       const parsed = decodeFrame(ConsoleToServer, data, isBinary);
       if (!parsed.ok) {
@@ -67,11 +79,13 @@ export class ConsoleHub {
         const code = error instanceof ApiFailure ? error.code : 'internal';
         sendMessage<ServerToConsole>(ws, { type: 'error', code, message: code });
       };
-      if (message.type === 'session.signal') {
-        if (!this.broker.onConsoleSignal(caller, message.sessionId, message.data)) sendMessage<ServerToConsole>(ws, { type: 'error', code: 'session_not_found', message: 'No such session.' });
-      } else {
-        this.broker.endByUser(caller, message.sessionId).catch(failed);
-      }
+      // One console's messages are handled in the order they came: signals are an exchange.
+      handled = handled
+        .then(async () => {
+          if (message.type !== 'session.signal') return this.broker.endByUser(caller.principal, message.sessionId);
+          if (!(await this.broker.onConsoleSignal(caller.principal, message.sessionId, message.data))) sendMessage<ServerToConsole>(ws, { type: 'error', code: 'session_not_found', message: 'No such session.' });
+        })
+        .catch(failed);
     });
     ws.on('close', () => {
       clearTimeout(expiry);
@@ -79,7 +93,7 @@ export class ConsoleHub {
       this.callers.delete(ws);
       if (set.size === 0) {
         this.connections.delete(key);
-        this.broker.onConsolePresence(tenantId, userId, false);
+        this.switchboard.consoleLeft(tenantId, userId).catch(presenceFailed);
       }
     });
     ws.on('error', (error) => this.log.debug({ err: error }, 'console socket error'));

@@ -298,6 +298,16 @@ export const migrations: readonly (readonly MigrationStep[])[] = [
   ALTER TABLE tenants ADD COLUMN policy_version INTEGER NOT NULL DEFAULT 0;
   `,
   ],
+  [
+    `
+  -- The node that runs a session (NULL: none, it gave it up), and what another node needs to run it after that one is
+  -- gone: who started it (rule 14 decides again for them), its grant and whether it may drive the pointer.
+  ALTER TABLE sessions ADD COLUMN node TEXT;
+  ALTER TABLE sessions ADD COLUMN principal TEXT;
+  ALTER TABLE sessions ADD COLUMN grant_id TEXT;
+  ALTER TABLE sessions ADD COLUMN pointer INTEGER NOT NULL DEFAULT 0 CHECK (pointer IN (0, 1));
+  `,
+  ],
 ];
 
 /** A migration's SQL for one engine. */

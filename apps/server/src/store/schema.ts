@@ -56,6 +56,10 @@ export interface Tables {
     input_dropped: Generated<number>;
     input_known: Generated<number>;
     live_room: string | null;
+    node: string | null;
+    principal: string | null;
+    grant_id: string | null;
+    pointer: Generated<number>;
   };
   audit: {
     tenant_id: string;

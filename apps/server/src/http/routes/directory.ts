@@ -332,12 +332,12 @@ export function directoryRoutes(services: Services) {
         const room = await directory.room(tenantId, params.roomId);
         if (!room) throw new ApiFailure('room_not_found');
         await requirePermission(services, caller, 'rooms.manage', room);
-        if (!services.agents.online(room.id)) throw new ApiFailure('room_offline');
+        if (!(await services.links.agentOnline(room.id))) throw new ApiFailure('room_offline');
         // A restart in the middle of a meeting, or under a technician's session, is what nobody in the room wants.
         if (room.inCall) throw new ApiFailure('room_in_call');
-        if (services.broker.activeInRoom(room.id)) throw new ApiFailure('room_busy');
+        if (await services.broker.activeInRoom(room.id)) throw new ApiFailure('room_busy');
         await audit.record({ tenantId, type: 'room.restartRequested', ...actor(caller), roomId: room.id, roomName: room.name });
-        services.agents.send(room.id, { type: 'device.action', action: 'restart' });
+        await services.links.sendToAgent(room.id, { type: 'device.action', action: 'restart' });
         return { ok: true as const };
       },
     }),
@@ -353,7 +353,7 @@ export function directoryRoutes(services: Services) {
           const rolesChanged = await directory.retireRoom(room.tenantId, room.id, trx);
           await audit.append(trx, { tenantId: room.tenantId, type: 'room.retired', ...actor(caller), roomId: room.id, roomName: room.name, data: { before: { name: room.name, locationId: room.locationId, tags: room.tags, license: room.license }, rolesChanged } });
         });
-        services.agents.disconnect(room.id);
+        await services.links.disconnectAgent(room.id);
         services.monitor.forget(room.id);
         // Nothing will resolve them any more: they close with the room.
         for (const incident of await services.incidents.list(room.tenantId, { state: 'open', roomId: room.id }, null)) {
@@ -374,7 +374,7 @@ export function directoryRoutes(services: Services) {
           await directory.revokeDevice(room.tenantId, room.id, trx);
           await audit.append(trx, { tenantId: room.tenantId, type: 'room.deviceRevoked', ...actor(caller), roomId: room.id, roomName: room.name, data: { enrolledAt: room.enrolledAt } });
         });
-        services.agents.disconnect(room.id);
+        await services.links.disconnectAgent(room.id);
         return visibleRoom(services, caller, room.id);
       },
     }),
@@ -419,7 +419,7 @@ async function manageableIdleRoom(services: Services, caller: Caller, roomId: st
   if (!room) throw new ApiFailure('room_not_found');
   await requirePermission(services, caller, 'rooms.manage', room);
   // The technician in it would lose the room mid-task: they end the session first.
-  if (services.broker.activeInRoom(room.id)) throw new ApiFailure('room_busy');
+  if (await services.broker.activeInRoom(room.id)) throw new ApiFailure('room_busy');
   return room;
 }
 

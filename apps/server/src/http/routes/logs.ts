@@ -34,13 +34,13 @@ export function logRoutes(services: Services) {
       status: 202,
       handler: async ({ caller, params }) => {
         const room = await managedRoom(caller, params.roomId);
-        if (!services.agents.online(room.id)) throw new ApiFailure('room_offline');
+        if (!(await services.links.agentOnline(room.id))) throw new ApiFailure('room_offline');
         const { bundle, token } = await store.db.transaction().execute(async (trx) => {
           const requested = await logBundles.request(room.tenantId, room.id, caller.name, trx);
           await audit.append(trx, { tenantId: room.tenantId, type: 'room.logsRequested', actorId: caller.principal.userId, actorName: caller.name, roomId: room.id, roomName: room.name, data: { bundleId: requested.bundle.id } });
           return requested;
         });
-        services.agents.send(room.id, { type: 'device.action', action: 'collectLogs', upload: { bundleId: bundle.id, token } });
+        await services.links.sendToAgent(room.id, { type: 'device.action', action: 'collectLogs', upload: { bundleId: bundle.id, token } });
         return bundle;
       },
     }),

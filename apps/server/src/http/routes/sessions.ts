@@ -35,7 +35,7 @@ export function sessionRoutes(services: Services) {
       params: z.strictObject({ sessionId: SessionId }),
       response: Ok,
       handler: async ({ caller, params }) => {
-        await broker.endByUser(caller, params.sessionId);
+        await broker.endByUser(caller.principal, params.sessionId);
         return { ok: true as const };
       },
     }),
@@ -106,7 +106,7 @@ export function sessionRoutes(services: Services) {
           }
         });
         // A re-enrolled room's old connection proved a key that is no longer the room's.
-        services.agents.disconnect(room.id);
+        await services.links.disconnectAgent(room.id);
         return { roomId: room.id as never, tenantId: room.tenantId as never, roomName: room.name, grantPublicKey: services.keys.publicKeyRaw };
       },
     }),

@@ -1,0 +1,167 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerToConsole } from '@roomlink/shared';
+import { startRedis, type Redis } from '../../../scripts/services/redis';
+import type { RunningServer } from '../src/server';
+import { TestAgent } from './agent-client';
+import { ADMIN, ConsoleSocket, grantAccess, startHarness, TECH, VIEWER, type Harness } from './harness';
+import { testPostgresUrl } from './postgres';
+import { startServerProcess } from './server-process';
+
+/**
+ * Nodes on one PostgreSQL and one Redis (both real, started here): a
+ * session whose console and agent are on different nodes, two consoles on
+ * two nodes racing for one room, a node killed outright mid-session, and
+ * Redis going away and coming back.
+ */
+
+let h: Harness;
+let other: RunningServer;
+let redis: Redis;
+let databaseUrl: string;
+const redisDir = mkdtempSync(join(tmpdir(), 'roomlink-redis-'));
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis({ dir: redisDir });
+  databaseUrl = await testPostgresUrl();
+  h = await startHarness({ store: { engine: 'postgres', url: databaseUrl }, redisUrl: redis.url, nodeAliveMs: 900, graceMs: 2_000 });
+  other = await h.node();
+  await grantAccess(h, 'modify', 'room-technicians', { tags: ['cluster'] });
+  await grantAccess(h, 'view', 'room-observers', { tags: ['cluster'] });
+});
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await h?.close();
+  await redis?.close();
+});
+
+const startOn = async (url: string, user: string, roomId: string) => {
+  const response = await fetch(`${url}/api/sessions`, { method: 'POST', headers: { authorization: `Bearer ${await h.token(user)}`, 'content-type': 'application/json' }, body: JSON.stringify({ roomId }) });
+  return { status: response.status, body: (await response.json()) as { sessionId: string; error?: { code: string } } };
+};
+
+async function consoleOn(url: string, user: string): Promise<ConsoleSocket> {
+  const { default: WebSocket } = await import('ws');
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/console`, { headers: { authorization: `Bearer ${await h.token(user)}` } });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return new ConsoleSocket(ws);
+}
+
+/** A room enrolled through the first node whose agent connects to `url`. */
+async function roomOn(url: string, name: string): Promise<{ roomId: string; agent: TestAgent }> {
+  const { roomId, agent } = await h.room({ name, tags: ['cluster'] });
+  await agent.close();
+  const moved = new TestAgent(url, agent.keys);
+  moved.roomId = roomId;
+  expect(await moved.connect()).toMatchObject({ type: 'agent.welcome' });
+  return { roomId, agent: moved };
+}
+
+const stateOf = (sessionId: string, state: string) => (m: ServerToConsole) => m.type === 'session.state' && m.sessionId === sessionId && m.state === state;
+const signalOf = (sessionId: string) => (m: ServerToConsole) => m.type === 'session.signal' && m.sessionId === sessionId;
+const auditOf = async (type: string, sessionId: string) =>
+  (await h.api<{ records: { sessionId: string; data: Record<string, unknown> }[] }>(ADMIN, 'GET', `/api/audit?type=${type}&limit=50`)).body.records.filter((r) => r.sessionId === sessionId);
+
+describe('a session across nodes', () => {
+  it('runs with the console on one node and the agent on another: offer, signals both ways, states, the end with its counts', async () => {
+    const { roomId, agent } = await roomOn(other.url, 'Across');
+    const tech = await consoleOn(h.server.url, TECH);
+    const started = await startOn(h.server.url, TECH, roomId);
+    expect(started.status).toBe(201);
+    const { sessionId } = started.body;
+    expect(await agent.next('session.offer')).toMatchObject({ sessionId, level: 'modify' });
+    agent.send({ type: 'session.accept', sessionId: sessionId as never });
+    agent.send({ type: 'session.signal', sessionId: sessionId as never, data: { type: 'offer', sdp: 'v=0 from the room' } });
+    expect(await tech.next(signalOf(sessionId))).toMatchObject({ data: { type: 'offer', sdp: 'v=0 from the room' } });
+    tech.send({ type: 'session.signal', sessionId: sessionId as never, data: { type: 'answer', sdp: 'v=0 from the technician' } });
+    expect(await agent.next('session.signal')).toMatchObject({ sessionId, data: { type: 'answer', sdp: 'v=0 from the technician' } });
+    agent.send({ type: 'session.active', sessionId: sessionId as never });
+    await tech.next(stateOf(sessionId, 'active'));
+
+    tech.send({ type: 'session.end', sessionId: sessionId as never });
+    expect(await agent.next('session.end')).toMatchObject({ sessionId, reason: 'user_ended' });
+    agent.send({ type: 'session.end', sessionId: sessionId as never, reason: 'user_ended', input: { accepted: 7, dropped: 0 }, restarting: false });
+    expect(await agent.next('session.ack')).toMatchObject({ sessionId });
+    await tech.next(stateOf(sessionId, 'ended'));
+    expect((await auditOf('session.ended', sessionId)).map((r) => r.data)).toEqual([expect.objectContaining({ reason: 'user_ended', input: { accepted: 7, dropped: 0 } })]);
+    tech.ws.close();
+    await agent.close();
+  });
+
+  it('gives a room to one of two consoles racing for it from two nodes; the other gets room_busy', async () => {
+    const { roomId, agent } = await roomOn(h.server.url, 'Raced');
+    for (let round = 0; round < 5; round += 1) {
+      const [first, second] = await Promise.all([startOn(h.server.url, TECH, roomId), startOn(other.url, VIEWER, roomId)]);
+      const winners = [first, second].filter((r) => r.status === 201);
+      expect(winners).toHaveLength(1);
+      expect([first, second].find((r) => r.status !== 201)!.body.error?.code).toBe('room_busy');
+      const sessionId = winners[0]!.body.sessionId;
+      await agent.next((m) => m.type === 'session.offer' && m.sessionId === sessionId);
+      // Ended by its own user through the node that did not start it.
+      const user = first.status === 201 ? TECH : VIEWER;
+      expect((await fetch(`${first.status === 201 ? other.url : h.server.url}/api/sessions/${sessionId}/end`, { method: 'POST', headers: { authorization: `Bearer ${await h.token(user)}` } })).status).toBe(200);
+      await agent.next((m) => m.type === 'session.end' && m.sessionId === sessionId);
+      agent.send({ type: 'session.end', sessionId: sessionId as never, reason: 'user_ended', input: { accepted: 0, dropped: 0 }, restarting: false });
+      await agent.next((m) => m.type === 'session.ack' && m.sessionId === sessionId);
+    }
+    await agent.close();
+  });
+});
+
+describe('a node killed outright mid-session', () => {
+  it('has its session adopted by another node: the room is not told to end, the signals go on, the end is recorded once and the chain verifies', async () => {
+    const { roomId, agent } = await roomOn(h.server.url, 'Orphaned');
+    const tech = await consoleOn(h.server.url, TECH);
+    // A third node, a process of its own on the same store, Redis and keys, starts the session and so runs it.
+    const node = await startServerProcess(h.dataDir, h.idp.issuer, h.idp.caFile, ['--database-url', databaseUrl, '--redis-url', redis.url]);
+    children.push(node.child);
+    const started = await startOn(node.url, TECH, roomId);
+    expect(started.status).toBe(201);
+    const { sessionId } = started.body;
+    await agent.next('session.offer');
+    agent.send({ type: 'session.accept', sessionId: sessionId as never });
+    agent.send({ type: 'session.active', sessionId: sessionId as never });
+    await tech.next(stateOf(sessionId, 'active'));
+
+    node.child.kill('SIGKILL');
+    await expect.poll(async () => (await auditOf('session.adopted', sessionId)).length, { timeout: 10_000 }).toBe(1);
+    agent.send({ type: 'session.signal', sessionId: sessionId as never, data: { type: 'renegotiate', renegotiate: true } });
+    expect(await tech.next(signalOf(sessionId))).toMatchObject({ data: { type: 'renegotiate' } });
+    expect(agent.received.filter((m) => m.type === 'session.end')).toEqual([]);
+
+    tech.send({ type: 'session.end', sessionId: sessionId as never });
+    await agent.next('session.end');
+    agent.send({ type: 'session.end', sessionId: sessionId as never, reason: 'user_ended', input: { accepted: 3, dropped: 0 }, restarting: false });
+    await tech.next(stateOf(sessionId, 'ended'));
+    expect((await auditOf('session.ended', sessionId)).map((r) => r.data)).toEqual([expect.objectContaining({ reason: 'user_ended', input: { accepted: 3, dropped: 0 } })]);
+    expect((await h.api<{ ok: boolean }>(ADMIN, 'GET', '/api/audit/verify')).body).toMatchObject({ ok: true });
+    tech.ws.close();
+    await agent.close();
+  }, 60_000);
+});
+
+describe('Redis going away and coming back', () => {
+  it('loses nothing that matters: the nodes write their presence again and the next session across nodes runs', async () => {
+    const { roomId, agent } = await roomOn(other.url, 'Weathered');
+    const tech = await consoleOn(h.server.url, TECH);
+    await redis.close();
+    redis = await startRedis({ dir: redisDir, port: redis.port });
+    // Presence is back once each node has written it again (Redis kept nothing).
+    let started = { status: 0, body: { sessionId: '' } };
+    await expect.poll(async () => (started = await startOn(h.server.url, TECH, roomId)).status, { timeout: 10_000, interval: 300 }).toBe(201);
+    const { sessionId } = started.body;
+    await agent.next('session.offer');
+    agent.send({ type: 'session.accept', sessionId: sessionId as never });
+    agent.send({ type: 'session.active', sessionId: sessionId as never });
+    await tech.next(stateOf(sessionId, 'active'));
+    tech.ws.close();
+    await agent.close();
+  }, 30_000);
+});
