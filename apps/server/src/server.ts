@@ -135,14 +135,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const directory = new Directory(store, now);
   for (const tenantId of config.tenants) await directory.ensureTenant(tenantId);
   const checkpoints = new CheckpointFile(join(config.auditCheckpointDir ?? join(config.dataDir, 'audit-checkpoints'), CHECKPOINT_FILE));
-  const audit = await AuditLog.open(store, loadCheckpointKey(config.dataDir), checkpoints, now);
+  const audit = await AuditLog.open(store, loadCheckpointKey(config.dataDir), checkpoints, now, (error) => log.error({ err: error }, 'audit records not chained yet (the next pass retries)'));
   const folder = new AuditFolder(audit, config.auditFoldMs ?? DEFAULT_AUDIT_FOLD_MS, now, (error) => log.error({ err: error }, 'folded audit record not written'));
   const monitor = new RoomMonitor(store, directory, now, (error) => log.error({ err: error }, 'health reports not committed'));
   const agents = new AgentHub(directory, monitor, folder, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
   const consoles = new ConsoleHub(log);
   const aliveMs = config.nodeAliveMs ?? DEFAULT_NODE_ALIVE_MS;
   const bus = config.redisUrl ? new RedisBus({ url: config.redisUrl, aliveMs, onError: (error) => log.error({ err: error }, 'cluster bus') }) : null;
-  const links = new Switchboard(agents, consoles, bus, log);
+  const links = new Switchboard(agents, consoles, monitor, bus, log);
   const broker = new SessionBroker(
     store,
     directory,
@@ -224,7 +224,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }, config.incidentEveryMs ?? DEFAULT_INCIDENT_EVERY_MS);
   incidentTimer.unref();
   // Agents have three heartbeats to come back after a restart; rooms that do not are offline in the history too.
-  const settleTimer = setTimeout(() => void monitor.settle().catch((error: unknown) => log.error({ err: error }, 'settling presence failed')), 3 * config.heartbeatMs);
+  const settle = () => void monitor.settle((roomIds) => links.heldElsewhere(roomIds)).catch((error: unknown) => log.error({ err: error }, 'settling presence failed'));
+  const settleTimer = links.clustered ? setInterval(settle, 3 * config.heartbeatMs) : setTimeout(settle, 3 * config.heartbeatMs);
   settleTimer.unref();
   const verifyToken = tokenVerifier(config.auth, now);
 
@@ -336,7 +337,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     log,
     async close() {
       clearInterval(purgeTimer);
-      clearTimeout(settleTimer);
+      clearInterval(settleTimer);
       clearInterval(incidentTimer);
       clearInterval(alertTimer);
       clearInterval(sealTimer);
@@ -349,6 +350,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await app.close();
       await monitor.flush();
       await folder.flush();
+      await audit.close();
       await seal();
       await links.close();
       await store.close();

@@ -28,7 +28,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   redis = await startRedis({ dir: redisDir });
   databaseUrl = await testPostgresUrl();
-  h = await startHarness({ store: { engine: 'postgres', url: databaseUrl }, redisUrl: redis.url, nodeAliveMs: 900, graceMs: 2_000 });
+  h = await startHarness({ store: { engine: 'postgres', url: databaseUrl }, redisUrl: redis.url, graceMs: 2_000 });
   other = await h.node();
   await grantAccess(h, 'modify', 'room-technicians', { tags: ['cluster'] });
   await grantAccess(h, 'view', 'room-observers', { tags: ['cluster'] });
@@ -61,6 +61,8 @@ async function roomOn(url: string, name: string): Promise<{ roomId: string; agen
   const moved = new TestAgent(url, agent.keys);
   moved.roomId = roomId;
   expect(await moved.connect()).toMatchObject({ type: 'agent.welcome' });
+  // Its heartbeat, as a room's agent pings: a silent agent is dropped after three beats.
+  setInterval(() => moved.ws.readyState === moved.ws.OPEN && moved.ws.ping(), 500).unref();
   return { roomId, agent: moved };
 }
 
@@ -130,8 +132,16 @@ describe('a node killed outright mid-session', () => {
     agent.send({ type: 'session.active', sessionId: sessionId as never });
     await tech.next(stateOf(sessionId, 'active'));
 
+    // A room whose agent is on the node that dies, and does not come back through another.
+    const stranded = await roomOn(node.url, 'Stranded');
+    const online = async (id: string) => (await h.api<{ id: string; online: boolean }[]>(ADMIN, 'GET', '/api/rooms')).body.find((room) => room.id === id)?.online;
+    await expect.poll(() => online(stranded.roomId)).toBe(true);
+
     node.child.kill('SIGKILL');
     await expect.poll(async () => (await auditOf('session.adopted', sessionId)).length, { timeout: 10_000 }).toBe(1);
+    // Rooms on live nodes stay online; the stranded one goes offline once the dead node's beat has lapsed.
+    await expect.poll(() => online(stranded.roomId), { timeout: 15_000 }).toBe(false);
+    expect(await online(roomId)).toBe(true);
     agent.send({ type: 'session.signal', sessionId: sessionId as never, data: { type: 'renegotiate', renegotiate: true } });
     expect(await tech.next(signalOf(sessionId))).toMatchObject({ data: { type: 'renegotiate' } });
     expect(agent.received.filter((m) => m.type === 'session.end')).toEqual([]);
@@ -144,6 +154,7 @@ describe('a node killed outright mid-session', () => {
     expect((await h.api<{ ok: boolean }>(ADMIN, 'GET', '/api/audit/verify')).body).toMatchObject({ ok: true });
     tech.ws.close();
     await agent.close();
+    await stranded.agent.close();
   }, 60_000);
 });
 

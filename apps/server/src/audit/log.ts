@@ -21,6 +21,10 @@ type Row = Selectable<Tables['audit']>;
 
 export const GENESIS_HASH = '0'.repeat(64);
 const EXPORT_PAGE = 500;
+/** Pending records moved into a chain per transaction. */
+const CHAIN_BATCH = 2_000;
+/** How often each node looks for pending records nobody chained (a node that died between commit and chain). */
+const PENDING_SWEEP_MS = 250;
 
 /** What audit reads can filter on. */
 export interface AuditFilter {
@@ -91,24 +95,43 @@ export interface AuditKeys {
  * the checkpoint key, kept in the database and appended to a file outside it,
  * so a chain cut short, emptied or recomputed no longer matches. The
  * retention purge cuts the oldest records and leaves a signed purge record.
+ *
+ * A record is written in two steps. `append` puts it in `audit_pending`
+ * inside the transaction of the change it records, so neither exists
+ * without the other, and takes no lock: writers on several nodes never wait
+ * for each other's commits. Then a chainer (any node's; each looks after
+ * its own appends at once and after every tenant's leftovers four times a second)
+ * takes the tenant's chain lock and moves every committed pending record
+ * into the chain in one transaction: one lock and one commit for hundreds
+ * of records. Every read of the chain (a query, an export, a verification, a
+ * checkpoint) first chains what is pending, so it sees every committed record.
  */
 export class AuditLog {
   /** Tenants with records newer than their last checkpoint. */
   private readonly unsealed = new Set<string>();
   private readonly listeners = new Set<(record: AuditRecord, tenantId: string) => void>();
   /** Records without a change of their own, waiting for the next group commit. */
-  private readonly waiting: { entry: AuditEntry; resolve: (record: AuditRecord) => void; reject: (error: unknown) => void }[] = [];
+  private readonly waiting: { entry: AuditEntry; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private committing = false;
+  /** Per tenant, the chaining under way, and whether another pass is wanted after it. */
+  private readonly chaining = new Map<string, { done: Promise<void>; again: boolean }>();
+  private readonly sweeper: NodeJS.Timeout;
 
   private constructor(
     private readonly store: Store,
     private readonly keys: AuditKeys,
     private readonly file: CheckpointFile,
     private readonly now: () => Date,
-  ) {}
+    private readonly onError: (error: unknown) => void,
+  ) {
+    // Records a node appended and could not chain (it died first) are chained by whichever node looks next.
+    this.sweeper = setInterval(() => void this.chainAll().catch(onError), PENDING_SWEEP_MS);
+    this.sweeper.unref();
+  }
 
-  static async open(store: Store, keys: AuditKeys, file: CheckpointFile, now: () => Date): Promise<AuditLog> {
-    const log = new AuditLog(store, keys, file, now);
+  static async open(store: Store, keys: AuditKeys, file: CheckpointFile, now: () => Date, onError: (error: unknown) => void = () => undefined): Promise<AuditLog> {
+    const log = new AuditLog(store, keys, file, now, onError);
+    await log.chainAll();
     // Records a previous process wrote after its last checkpoint are sealed at the next round.
     const behind = await store.db
       .selectFrom('audit as a')
@@ -120,56 +143,46 @@ export class AuditLog {
     return log;
   }
 
+  /** Stops looking for leftovers, and chains what is pending: nothing is left for the next start to find. */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.chainAll();
+  }
+
   /**
    * Appends one record inside `trx`, the transaction of the change it
-   * records, so neither exists without the other. The tenant's chain is
-   * locked until that transaction ends: writers on several nodes append one
-   * at a time, and the chain has no gap and no fork. `after`: where the
-   * chain continues when no record of the tenant remains (a purge that cut
-   * them all).
+   * records, so neither exists without the other. It joins the chain once
+   * that transaction has committed (a rolled-back one leaves nothing).
    */
-  async append(trx: Kysely<Tables>, entry: AuditEntry, after?: { seq: number; hash: string }): Promise<AuditRecord> {
-    return (await this.appendAll(trx, entry.tenantId, [entry], after))[0]!;
+  async append(trx: Kysely<Tables>, entry: AuditEntry): Promise<void> {
+    await this.pend(trx, [entry]);
+    this.chainSoon(entry.tenantId);
   }
 
-  /** One tenant's records, in order, under one lock and one read of the chain's head, in one statement. */
-  private async appendAll(trx: Kysely<Tables>, tenantId: string, entries: readonly AuditEntry[], after?: { seq: number; hash: string }): Promise<AuditRecord[]> {
-    await this.store.dialect.lock(trx, `audit:${tenantId}`);
-    let previous = (await this.head(trx, tenantId)) ?? after;
-    const rows: Row[] = [];
-    for (const entry of entries) {
-      const row: Omit<Row, 'hash'> = {
-        tenant_id: tenantId,
-        seq: (previous?.seq ?? 0) + 1,
-        at: this.now().toISOString(),
-        type: entry.type,
-        actor_id: entry.actorId ?? null,
-        actor_name: entry.actorName ?? null,
-        room_id: entry.roomId ?? null,
-        room_name: entry.roomName ?? null,
-        session_id: entry.sessionId ?? null,
-        data: JSON.stringify(entry.data ?? {}),
-        prev_hash: previous?.hash ?? GENESIS_HASH,
-      };
-      const full = { ...row, hash: hashOf(row) };
-      rows.push(full);
-      previous = full;
-    }
-    // Twelve values a row: 1,000 rows stay inside both engines' limits on bound parameters.
-    for (let i = 0; i < rows.length; i += 1_000) await trx.insertInto('audit').values(rows.slice(i, i + 1_000)).execute();
-    this.unsealed.add(tenantId);
-    const records = rows.map(toRecord);
-    if (this.listeners.size > 0) for (const record of records) this.announce(tenantId, record);
-    return records;
+  private async pend(trx: Kysely<Tables>, entries: readonly AuditEntry[]): Promise<void> {
+    const at = this.now().toISOString();
+    const rows = entries.map((entry) => ({
+      tenant_id: entry.tenantId,
+      at,
+      type: entry.type,
+      actor_id: entry.actorId ?? null,
+      actor_name: entry.actorName ?? null,
+      room_id: entry.roomId ?? null,
+      room_name: entry.roomName ?? null,
+      session_id: entry.sessionId ?? null,
+      data: JSON.stringify(entry.data ?? {}),
+    }));
+    // Nine values a row: 1,000 rows stay inside both engines' limits on bound parameters.
+    for (let i = 0; i < rows.length; i += 1_000) await trx.insertInto('audit_pending').values(rows.slice(i, i + 1_000)).execute();
   }
 
   /**
-   * Appends a record that goes with no other change. Records asked for while
-   * a commit is under way wait for it and then share the next one (group
-   * commit): under a flood of them, one transaction and one lock per tenant
-   * carry hundreds, not one each.
+   * Appends a record that goes with no other change, and resolves once it is
+   * in the chain. Records asked for while a commit is under way wait for it
+   * and then share the next one (group commit): under a flood of them, one
+   * transaction carries hundreds, not one each.
    */
-  record(entry: AuditEntry): Promise<AuditRecord> {
+  record(entry: AuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ entry, resolve, reject });
       if (!this.committing) void this.commitWaiting();
@@ -181,21 +194,10 @@ export class AuditLog {
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, 5_000);
       try {
-        const byTenant = new Map<string, typeof batch>();
-        for (const item of batch) {
-          const items = byTenant.get(item.entry.tenantId);
-          if (items) items.push(item);
-          else byTenant.set(item.entry.tenantId, [item]);
-        }
-        const written = await this.store.db.transaction().execute(async (trx) => {
-          const out: [(typeof batch)[number], AuditRecord][] = [];
-          for (const [tenantId, items] of byTenant) {
-            const records = await this.appendAll(trx, tenantId, items.map((item) => item.entry));
-            items.forEach((item, i) => out.push([item, records[i]!]));
-          }
-          return out;
-        });
-        for (const [item, record] of written) item.resolve(record);
+        await this.store.db.transaction().execute((trx) => this.pend(trx, batch.map((item) => item.entry)));
+        // Committed, so nothing is lost whatever happens next; in the chain before the callers hear back, unless chaining fails (then a later pass does it).
+        await Promise.all([...new Set(batch.map((item) => item.entry.tenantId))].map((tenantId) => this.chainPending(tenantId).catch(this.onError)));
+        for (const item of batch) item.resolve();
       } catch (error) {
         for (const item of batch) item.reject(error);
       }
@@ -203,38 +205,97 @@ export class AuditLog {
     this.committing = false;
   }
 
+  /** Chains the tenant's pending records after the caller's transaction has had its moment to commit. */
+  private chainSoon(tenantId: string): void {
+    setImmediate(() => void this.chainPending(tenantId).catch(this.onError));
+  }
+
+  /** Every tenant's pending records, in the chain. */
+  private async chainAll(): Promise<void> {
+    const tenants = await this.store.db.selectFrom('audit_pending').select('tenant_id').distinct().execute();
+    for (const { tenant_id: tenantId } of tenants) await this.chainPending(tenantId);
+  }
+
+  /**
+   * Moves the tenant's committed pending records into its chain. One pass at
+   * a time per tenant in this process; asked for during a pass, another
+   * follows it, so a caller that awaits this sees every record committed
+   * before it asked.
+   */
+  chainPending(tenantId: string): Promise<void> {
+    const running = this.chaining.get(tenantId);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const state = { done: Promise.resolve(), again: false };
+    state.done = (async () => {
+      try {
+        do {
+          state.again = false;
+          while (await this.chainBatch(tenantId));
+        } while (state.again);
+      } finally {
+        this.chaining.delete(tenantId);
+      }
+    })();
+    this.chaining.set(tenantId, state);
+    return state.done;
+  }
+
+  /** One batch under the chain's lock, in one transaction; whether a full batch went (more may wait). */
+  private async chainBatch(tenantId: string): Promise<boolean> {
+    const chained = await this.store.db.transaction().execute(async (trx) => {
+      await this.store.dialect.lock(trx, `audit:${tenantId}`);
+      const pending = await trx.selectFrom('audit_pending').selectAll().where('tenant_id', '=', tenantId).orderBy('id').limit(CHAIN_BATCH).execute();
+      if (pending.length === 0) return [];
+      const records = await this.chain(trx, tenantId, pending);
+      const last = pending[pending.length - 1]!.id;
+      await trx.deleteFrom('audit_pending').where('tenant_id', '=', tenantId).where('id', '<=', last).where('id', '>=', pending[0]!.id).execute();
+      return records;
+    });
+    if (chained.length > 0) {
+      this.unsealed.add(tenantId);
+      for (const record of chained) for (const listener of this.listeners) listener(record, tenantId);
+    }
+    return chained.length === CHAIN_BATCH;
+  }
+
+  /** Records at the end of the tenant's chain, in order, under its lock (the caller holds it), in one statement. */
+  private async chain(trx: Kysely<Tables>, tenantId: string, entries: readonly Omit<Row, 'seq' | 'prev_hash' | 'hash'>[], after?: { seq: number; hash: string }): Promise<AuditRecord[]> {
+    let previous = (await this.head(trx, tenantId)) ?? after;
+    const rows: Row[] = [];
+    for (const entry of entries) {
+      const row: Omit<Row, 'hash'> = {
+        tenant_id: tenantId,
+        seq: (previous?.seq ?? 0) + 1,
+        at: entry.at,
+        type: entry.type,
+        actor_id: entry.actor_id,
+        actor_name: entry.actor_name,
+        room_id: entry.room_id,
+        room_name: entry.room_name,
+        session_id: entry.session_id,
+        data: entry.data,
+        prev_hash: previous?.hash ?? GENESIS_HASH,
+      };
+      const full = { ...row, hash: hashOf(row) };
+      rows.push(full);
+      previous = full;
+    }
+    // Twelve values a row: 1,000 rows stay inside both engines' limits on bound parameters.
+    for (let i = 0; i < rows.length; i += 1_000) await trx.insertInto('audit').values(rows.slice(i, i + 1_000)).execute();
+    return rows.map(toRecord);
+  }
+
   private head(db: Kysely<Tables>, tenantId: string): Promise<{ seq: number; hash: string } | undefined> {
     return db.selectFrom('audit').select(['seq', 'hash']).where('tenant_id', '=', tenantId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
   }
 
-  /**
-   * Calls `listener` with every record once it is committed; a record whose
-   * transaction rolled back is never announced. Returns the unsubscribe.
-   */
+  /** Calls `listener` with every record as it joins the chain (so only committed ones). Returns the unsubscribe. */
   subscribe(listener: (record: AuditRecord, tenantId: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
-  }
-
-  /**
-   * Waits for the appending transaction to end by taking the chain's lock
-   * after it (on SQLite, the connection after it), then looks for the
-   * record: it is there only if that transaction committed.
-   */
-  private announce(tenantId: string, record: AuditRecord): void {
-    this.store.db
-      .transaction()
-      .execute(async (trx) => {
-        await this.store.dialect.lock(trx, `audit:${tenantId}`);
-        return trx.selectFrom('audit').select('seq').where('tenant_id', '=', tenantId).where('seq', '=', record.seq).where('hash', '=', record.hash).executeTakeFirst();
-      })
-      .then(
-        (stored) => {
-          if (stored) for (const listener of this.listeners) listener(record, tenantId);
-        },
-        // A store closing under the check: the listeners (a terminal's log) miss one line.
-        () => undefined,
-      );
   }
 
   /**
@@ -243,7 +304,8 @@ export class AuditLog {
    * ended, so that a checkpoint never names a record that could still roll back.
    */
   async checkpoint(tenantId: string): Promise<Checkpoint | null> {
-    // Marked sealed before the head is read: a record appended meanwhile marks the tenant again, for the next round.
+    await this.chainPending(tenantId);
+    // Marked sealed before the head is read: a record chained meanwhile marks the tenant again, for the next round.
     this.unsealed.delete(tenantId);
     try {
       const head = await this.head(this.store.db, tenantId);
@@ -273,6 +335,7 @@ export class AuditLog {
   async query(tenantId: string, q: AuditFilter & { before?: number; limit?: number }, rooms: readonly string[] | null = null): Promise<AuditPage> {
     const limit = q.limit ?? 100;
     const { dialect } = this.store;
+    await this.chainPending(tenantId);
     const rows = await this.store.db
       .selectFrom('audit')
       .selectAll()
@@ -308,6 +371,7 @@ export class AuditLog {
 
   /** Walks the tenant's chain and holds it against every checkpoint, from the file and the database. */
   async verify(tenantId: string): Promise<AuditVerification> {
+    await this.chainPending(tenantId);
     const { checkpoints, badLines } = this.file.read();
     if (badLines.length > 0) return { ok: false, checked: 0, firstBadSeq: null, problem: `the checkpoint file ${this.file.path} has lines that are not checkpoints (${badLines.slice(0, 5).join(', ')})`, sealedThroughSeq: null };
     return verifyChain(this.store.db, tenantId, [...checkpoints, ...(await storedCheckpoints(this.store.db, tenantId))], this.keys.publicKey);
@@ -334,7 +398,11 @@ export class AuditLog {
         await trx.updateTable('audit_guard').set({ purging: 0 }).execute();
         await trx.deleteFrom('sessions').where('tenant_id', '=', tenantId).where('started_at', '<', cutoff).execute();
         const signature = sign(null, purgePayload(tenantId, cut.seq, cut.hash), this.keys.privateKey).toString('base64url');
-        await this.append(trx, { tenantId, type: 'audit.purged', data: { throughSeq: cut.seq, cutHash: cut.hash, removed, before: cutoff, signature } }, cut);
+        const data = JSON.stringify({ throughSeq: cut.seq, cutHash: cut.hash, removed, before: cutoff, signature });
+        // Straight into the chain, under the lock the purge holds: it continues from the cut when nothing remains.
+        const at = this.now().toISOString();
+        await this.chain(trx, tenantId, [{ tenant_id: tenantId, at, type: 'audit.purged', actor_id: null, actor_name: null, room_id: null, room_name: null, session_id: null, data }], cut);
+        this.unsealed.add(tenantId);
         records += removed;
       });
       await this.checkpoint(tenantId);

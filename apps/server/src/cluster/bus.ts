@@ -14,6 +14,8 @@ export const Envelope = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('toAgent'), roomId: Id, message: z.string() }),
   z.strictObject({ kind: z.literal('toConsoles'), tenantId: Id, userId: Id, message: z.string() }),
   z.strictObject({ kind: z.literal('disconnectAgent'), roomId: Id }),
+  // The room was recorded offline by a node its agent had left, after it had come here: record it online again.
+  z.strictObject({ kind: z.literal('recordOnline'), roomId: Id }),
   // Events for the node that runs a session.
   z.strictObject({ kind: z.literal('agent'), sessionId: Id, roomId: Id, message: z.string() }),
   z.strictObject({ kind: z.literal('consoleSignal'), sessionId: Id, tenantId: Id, userId: Id, data: SignalData }),
@@ -131,6 +133,14 @@ export class RedisBus {
 
   async agentNode(roomId: string): Promise<string | null> {
     return ((await this.redis.eval(AGENT_NODE, 1, key.agent(roomId), key.node(''))) as string | null) ?? null;
+  }
+
+  /** `agentNode` for many rooms, in one round trip. */
+  async agentNodes(roomIds: readonly string[]): Promise<(string | null)[]> {
+    const batch = this.redis.pipeline();
+    for (const roomId of roomIds) batch.eval(AGENT_NODE, 1, key.agent(roomId), key.node(''));
+    const results = (await batch.exec()) ?? [];
+    return results.map(([error, node]) => (error ? null : ((node as string | null) ?? null)));
   }
 
   async holdConsoles(users: readonly { tenantId: string; userId: string }[]): Promise<void> {

@@ -2,6 +2,7 @@ import { AgentToServer, decodeMessage, encodeMessage, ServerToAgent, ServerToCon
 import type { Logger } from 'pino';
 import type { AgentHub } from '../hub/agents';
 import type { ConsoleHub } from '../hub/consoles';
+import type { RoomMonitor } from '../monitoring/room-monitor';
 import type { Links, NodeEvent, SessionEvent, SessionBroker } from '../sessions/broker';
 import type { Envelope, RedisBus } from './bus';
 
@@ -17,6 +18,7 @@ export class Switchboard implements Links {
   constructor(
     private readonly agents: AgentHub,
     private readonly consoles: ConsoleHub,
+    private readonly monitor: RoomMonitor,
     private readonly bus: RedisBus | null,
     private readonly log: Logger,
     readonly nodeId: string = bus?.nodeId ?? 'solo',
@@ -51,6 +53,9 @@ export class Switchboard implements Links {
       case 'disconnectAgent':
         this.agents.disconnect(envelope.roomId);
         return;
+      case 'recordOnline':
+        if (this.agents.online(envelope.roomId)) await this.monitor.recordOnlineAgain(envelope.roomId);
+        return;
       case 'agentPresence':
         // The agent came back through another node while this one still holds its old socket (a link that died silently).
         if (envelope.online && this.agents.online(envelope.roomId) && (await this.bus!.agentNode(envelope.roomId)) !== this.nodeId) this.agents.disconnect(envelope.roomId);
@@ -72,11 +77,20 @@ export class Switchboard implements Links {
     await this.broker.onAgentPresence(roomId, true);
   }
 
-  /** False when the agent has already come back through another node: nothing changed, as far as anyone else can tell. */
-  async agentLeft(roomId: string): Promise<boolean> {
-    if (this.bus && !(await this.bus.releaseAgent(roomId))) return false;
+  /**
+   * The agent's connection here closed. Nothing changes if it has already
+   * come back through another node; otherwise the room is recorded offline,
+   * and if the agent came back elsewhere while that was written, that node
+   * records it online again after it.
+   */
+  async agentLeft(roomId: string): Promise<void> {
+    // A newer connection of the room's agent, here: the presence is its now.
+    if (this.agents.online(roomId)) return;
+    if (this.bus && !(await this.bus.releaseAgent(roomId))) return;
     await this.broker.onAgentPresence(roomId, false);
-    return true;
+    await this.monitor.observe(roomId, { online: false });
+    const node = await this.bus?.agentNode(roomId);
+    if (node && node !== this.nodeId) await this.bus!.toNode(node, { kind: 'recordOnline', roomId });
   }
 
   async consoleArrived(tenantId: string, userId: string): Promise<void> {
@@ -106,6 +120,13 @@ export class Switchboard implements Links {
     if (this.agents.online(roomId)) return this.agents.disconnect(roomId);
     const node = await this.bus?.agentNode(roomId);
     if (node) await this.bus!.toNode(node, { kind: 'disconnectAgent', roomId });
+  }
+
+  /** Which of these rooms have their agent on another node (alive). */
+  async heldElsewhere(roomIds: readonly string[]): Promise<Set<string>> {
+    if (!this.bus) return new Set();
+    const nodes = await this.bus.agentNodes(roomIds);
+    return new Set(roomIds.filter((_, i) => nodes[i] !== null && nodes[i] !== this.nodeId));
   }
 
   async consoleOnline(tenantId: string, userId: string): Promise<boolean> {

@@ -67,8 +67,8 @@ export async function locationRefs(services: Services, tenantId: string): Promis
 }
 
 export function roomView(services: Services, room: RoomRecord, level: Room['remoteAccess'], locations: Map<string, LocationRef>): Room {
-  // In a cluster the room's agent may be on another node: the room's health, written when it came and went, says.
-  const online = services.agents.online(room.id) || (services.links.clustered && room.health !== 'offline');
+  // In a cluster the room's agent may be on another node: what the monitor wrote when it came and went says.
+  const online = services.agents.online(room.id) || (services.links.clustered && room.online);
   const lastSeen = services.agents.lastSeen(room.id);
   return {
     id: room.id as Room['id'],

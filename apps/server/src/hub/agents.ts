@@ -127,9 +127,10 @@ export class AgentHub {
           connection = { ws, room, lastSeen: Date.now(), answeredAt: 0, invalid: 0 };
           this.connections.get(room.id)?.ws.close(4000, 'replaced by a newer connection');
           this.connections.set(room.id, connection);
+          // Presence first, then the record: a node the agent just left and still writing it offline finds it here and has it recorded online again.
+          await this.switchboard.agentArrived(room.id);
           await this.monitor.observe(room.id, { online: true });
           sendMessage<ServerToAgent>(ws, { type: 'agent.welcome', roomId: room.id as never, tenantId: room.tenantId as never, heartbeatMs: this.config.heartbeatMs, sessionId: (await this.broker.activeInRoom(room.id)) as never });
-          await this.switchboard.agentArrived(room.id);
           return;
         }
         return refuse('bad_request', 'Say hello, then prove possession of the device key.');
@@ -167,10 +168,7 @@ export class AgentHub {
       if (connection && this.connections.get(connection.room.id) === connection) {
         const roomId = connection.room.id;
         this.connections.delete(roomId);
-        // An agent that has already come back through another node is not offline.
-        (async () => {
-          if (await this.switchboard.agentLeft(roomId)) await this.monitor.observe(roomId, { online: false });
-        })().catch((error: unknown) => this.log.error({ err: error, roomId }, 'recording a room offline failed'));
+        this.switchboard.agentLeft(roomId).catch((error: unknown) => this.log.error({ err: error, roomId }, 'recording a room offline failed'));
       }
     });
     ws.on('error', (error) => this.log.debug({ err: error }, 'agent socket error'));

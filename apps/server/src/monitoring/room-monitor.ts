@@ -99,17 +99,22 @@ export class RoomMonitor {
   /**
    * Rooms the history last saw online that have not come back since this
    * server started: called once agents have had time to reconnect, so a
-   * room that went away while the server was down shows as offline.
+   * room that went away while the server was down shows as offline. In a
+   * cluster, `heldElsewhere` names the rooms another node holds (they are
+   * online), and settling runs again and again: the rooms of a node that
+   * died and never came back through another go offline too.
    */
-  async settle(): Promise<void> {
+  async settle(heldElsewhere: (roomIds: string[]) => Promise<Set<string>> = async () => new Set()): Promise<void> {
     const stale = await this.store.db
       .selectFrom('room_events')
       .select('room_id')
       .where('rowid', 'in', (eb) => eb.selectFrom('room_events').select((e) => e.fn.max('rowid').as('rowid')).where('subject', '=', 'presence').groupBy('room_id'))
       .where('state', '=', 'online')
       .execute();
-    const gone = stale.filter(({ room_id: roomId }) => !this.online.has(roomId));
-    for (const { room_id: roomId } of gone) this.pending.push({ roomId, observation: { online: false }, at: this.now().toISOString() });
+    const notHere = stale.map((row) => row.room_id).filter((roomId) => !this.online.has(roomId));
+    const elsewhere = notHere.length > 0 ? await heldElsewhere(notHere) : new Set<string>();
+    const gone = notHere.filter((roomId) => !elsewhere.has(roomId) && !this.online.has(roomId));
+    for (const roomId of gone) this.pending.push({ roomId, observation: { online: false }, at: this.now().toISOString() });
     if (gone.length > 0) await this.flush();
   }
 
@@ -210,6 +215,7 @@ export class RoomMonitor {
       lastSeenAt: observation.online === undefined ? before.lastSeenAt : at,
     };
     room.health = roomHealth(isOnline, room.signals);
+    room.online = isOnline;
     await this.directory.recordAgentState(roomId, room, trx);
     return room;
   }
@@ -226,6 +232,16 @@ export class RoomMonitor {
   /** Every room this server has heard of since it started, with each subject's state and since when: what incident rules read (after a `flush`). */
   *rooms(): Generator<{ roomId: string; tenantId: string; states: ReadonlyMap<RoomSubject, Recorded> }> {
     for (const [roomId, entry] of this.recorded) yield { roomId, tenantId: entry.tenantId, states: entry.states };
+  }
+
+  /**
+   * The room is online here after another node recorded it offline (its
+   * agent moved while that node wrote): what this node remembers of its
+   * history is stale, so it is read again and the room recorded online.
+   */
+  recordOnlineAgain(roomId: string): Promise<void> {
+    this.recorded.delete(roomId);
+    return this.observe(roomId, { online: true });
   }
 
   /** Forgets a retired room. */

@@ -174,9 +174,18 @@ export class SessionBroker {
     timer.unref();
   }
 
-  /** Adopts every open session whose node is gone (or gave it up on shutdown). */
+  /**
+   * Adopts every open session whose node is gone (or gave it up on shutdown),
+   * and lets go of any this node runs that another has adopted: a node too
+   * busy to beat in time was taken for gone, and the database says who runs
+   * a session.
+   */
   private async adoptAbandoned(): Promise<void> {
     const rows = await this.store.db.selectFrom('sessions').select(['id', 'node']).where('state', '!=', 'ended').execute();
+    for (const row of rows) {
+      const session = this.live.get(row.id);
+      if (session && row.node !== this.links.nodeId && !session.closing) await this.letGo(session);
+    }
     const others = rows.filter((row) => row.node !== this.links.nodeId && !this.live.has(row.id));
     if (others.length === 0) return;
     const alive = await this.links.aliveNodes([...new Set(others.flatMap((row) => row.node ?? []))]);
@@ -246,6 +255,15 @@ export class SessionBroker {
     if (session.activeAt === null) this.timer(session, 'setup', Math.max(0, session.startedAt + this.config.setupTimeoutMs - this.now().getTime()), () => this.end(session.id, 'setup_timeout'));
     if (!(await this.links.agentOnline(room.id))) this.timer(session, 'agentGrace', this.config.graceMs, () => this.close(session, 'control_plane_lost', null));
     if (!(await this.links.consoleOnline(session.tenantId, session.userId))) this.timer(session, 'consoleGrace', this.config.graceMs, () => this.end(session.id, 'control_plane_lost'));
+  }
+
+  /** Stops running a session another node runs now: no end, no record; that node has its timers and its events. */
+  private async letGo(session: Live): Promise<void> {
+    for (const handle of session.timers.values()) clearTimeout(handle);
+    session.timers.clear();
+    this.live.delete(session.id);
+    if (this.byRoom.get(session.room.id) === session) this.byRoom.delete(session.room.id);
+    await this.links.stopsRunning(session.id);
   }
 
   /** A room's end report for a session that is no longer live: an orphan's truthful end, or a repeat of one already written. */
@@ -708,15 +726,17 @@ export class SessionBroker {
   async shutdown(): Promise<void> {
     clearInterval(this.sweeper);
     const sessions = [...this.live.values()];
+    if (this.links.clustered) {
+      for (const session of sessions) {
+        await this.letGo(session);
+        await this.store.db.updateTable('sessions').set({ node: null }).where('id', '=', session.id).where('node', '=', this.links.nodeId).execute();
+      }
+      return;
+    }
     this.live.clear();
     this.byRoom.clear();
     for (const session of sessions) {
       for (const handle of session.timers.values()) clearTimeout(handle);
-      if (this.links.clustered) {
-        await this.links.stopsRunning(session.id);
-        await this.store.db.updateTable('sessions').set({ node: null }).where('id', '=', session.id).where('node', '=', this.links.nodeId).execute();
-        continue;
-      }
       await this.links.sendToAgent(session.room.id, { type: 'session.end', sessionId: session.id as never, reason: 'control_plane_lost' });
       await this.setState(session, 'ending', { reason: 'control_plane_lost' });
     }

@@ -43,6 +43,8 @@ export interface RoomRecord {
   displays: DisplayInfo[];
   /** As the room monitor last wrote it. */
   health: RoomHealth;
+  /** Whether its agent is connected to a node, as the room monitor last wrote it. */
+  online: boolean;
   updatedAt: string;
 }
 
@@ -64,6 +66,7 @@ const toRoom = (r: RoomRow): RoomRecord => ({
   inCall: r.in_call === 1,
   displays: JSON.parse(r.displays) as DisplayInfo[],
   health: r.health as RoomHealth,
+  online: r.online === 1,
   updatedAt: r.updated_at,
 });
 
@@ -366,7 +369,7 @@ export class Directory {
   }
 
   /** What the room's agent last said, and the health the room monitor makes of it (see `roomHealth`). */
-  async recordAgentState(roomId: string, live: Pick<RoomRecord, 'signals' | 'inCall' | 'displays' | 'lastSeenAt' | 'health'>, db = this.db): Promise<void> {
+  async recordAgentState(roomId: string, live: Pick<RoomRecord, 'signals' | 'inCall' | 'displays' | 'lastSeenAt' | 'health' | 'online'>, db = this.db): Promise<void> {
     await db
       .updateTable('rooms')
       .set({
@@ -375,6 +378,7 @@ export class Directory {
         displays: JSON.stringify(live.displays),
         last_seen_at: live.lastSeenAt,
         health: live.health,
+        online: live.online ? 1 : 0,
         updated_at: this.iso(),
       })
       .where('id', '=', roomId)

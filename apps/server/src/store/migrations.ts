@@ -308,6 +308,35 @@ export const migrations: readonly (readonly MigrationStep[])[] = [
   ALTER TABLE sessions ADD COLUMN pointer INTEGER NOT NULL DEFAULT 0 CHECK (pointer IN (0, 1));
   `,
   ],
+  [
+    `
+  -- Audit records committed with their change and not yet in the chain: the chain's lock is taken only to move them
+  -- into it, in batches, so writers on several nodes do not queue on it for each commit.
+  `,
+    {
+      sqlite: `CREATE TABLE audit_pending (id INTEGER PRIMARY KEY,`,
+      postgres: `CREATE TABLE audit_pending (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,`,
+    },
+    `
+    tenant_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    actor_id TEXT,
+    actor_name TEXT,
+    room_id TEXT,
+    room_name TEXT,
+    session_id TEXT,
+    data TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_pending_by_tenant ON audit_pending(tenant_id, id);
+  `,
+  ],
+  [
+    `
+  -- Whether the room's agent is connected to a node, as the monitor last wrote it: what every node shows in a cluster.
+  ALTER TABLE rooms ADD COLUMN online INTEGER NOT NULL DEFAULT 0 CHECK (online IN (0, 1));
+  `,
+  ],
 ];
 
 /** A migration's SQL for one engine. */

@@ -34,6 +34,7 @@ export interface Tables {
     displays: Generated<string>;
     updated_at: string;
     health: Generated<string>;
+    online: Generated<number>;
   };
   roles: { tenant_id: string; id: string; name: string; description: Generated<string>; permissions: string; updated_at: string };
   assignments: { tenant_id: string; id: string; role_id: string; users: string; groups_: string; rooms: string; locations: string; tags: string };
@@ -76,6 +77,18 @@ export interface Tables {
     hash: string;
   };
   audit_guard: { purging: number };
+  audit_pending: {
+    id: Generated<number>;
+    tenant_id: string;
+    at: string;
+    type: string;
+    actor_id: string | null;
+    actor_name: string | null;
+    room_id: string | null;
+    room_name: string | null;
+    session_id: string | null;
+    data: string;
+  };
   audit_checkpoints: { tenant_id: string; seq: number; hash: string; at: string; signature: string };
   principals: { tenant_id: string; kind: string; id: string; name: string; username: Generated<string>; seen_at: string };
   log_bundles: {

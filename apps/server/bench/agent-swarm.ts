@@ -1,0 +1,95 @@
+import { createPrivateKey, sign } from 'node:crypto';
+import WebSocket from 'ws';
+import { agentProofPayload, decodeMessage, encodeMessage, reconnectDelay, ServerToAgent, type AgentToServer, type Unversioned } from '@roomlink/shared';
+
+/**
+ * Thousands of room agents in one process, for the cluster benchmark (one
+ * process holds at most ~19,000 sockets here: the descriptor limit is
+ * 20,000). Each does what a room's agent does on the wire: hello, proof,
+ * a ping every heartbeat, accept an offer (and report it active, there being no media), answer each signal by sending it
+ * back (so a console can time a round trip), report a session's end, and
+ * reconnect with jittered backoff when its server goes away.
+ *
+ * Run with `fork`: the parent sends `{ type: 'connect', urls, roomIds, privateKeyPem }`
+ * and later `{ type: 'retarget', urls }`; the swarm reports `{ type: 'welcomed', count }`.
+ */
+
+export type SwarmCommand = { type: 'connect'; urls: string[]; roomIds: string[]; privateKeyPem: string } | { type: 'retarget'; urls: string[] };
+export type SwarmReport = { type: 'welcomed'; count: number };
+
+let urls: string[] = [];
+let privateKey: ReturnType<typeof createPrivateKey>;
+let welcomed = 0;
+let turn = 0;
+let heartbeatMs = 10_000;
+const sockets = new Set<WebSocket>();
+
+const report = () => process.send!({ type: 'welcomed', count: welcomed } satisfies SwarmReport);
+let reportTimer: NodeJS.Timeout | undefined;
+const reportSoon = () => (reportTimer ??= setTimeout(() => ((reportTimer = undefined), report()), 100));
+
+function connect(roomId: string, attempt: number): void {
+  const url = urls[turn++ % urls.length]!;
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/agent`, { perMessageDeflate: false });
+  let isWelcomed = false;
+  const send = (message: Unversioned<AgentToServer>) => ws.readyState === WebSocket.OPEN && ws.send(encodeMessage(message));
+  ws.on('open', () => send({ type: 'agent.hello', roomId: roomId as never, agentVersion: 'bench', platform: 'synthetic' }));
+  ws.on('message', (data) => {
+    const parsed = decodeMessage(ServerToAgent, String(data));
+    if (!parsed.ok) return;
+    const message = parsed.value;
+    switch (message.type) {
+      case 'agent.challenge':
+        send({ type: 'agent.proof', signature: sign(null, Buffer.from(agentProofPayload(message.nonce, roomId)), privateKey).toString('base64url') });
+        return;
+      case 'agent.welcome':
+        isWelcomed = true;
+        heartbeatMs = message.heartbeatMs;
+        beat();
+        sockets.add(ws);
+        welcomed += 1;
+        reportSoon();
+        return;
+      case 'session.offer':
+        // No media here: the session is up as soon as it is accepted.
+        send({ type: 'session.accept', sessionId: message.sessionId });
+        send({ type: 'session.active', sessionId: message.sessionId });
+        return;
+      case 'session.signal':
+        send({ type: 'session.signal', sessionId: message.sessionId, data: message.data });
+        return;
+      case 'session.end':
+        send({ type: 'session.end', sessionId: message.sessionId, reason: message.reason, input: { accepted: 0, dropped: 0 }, restarting: false });
+        return;
+      default:
+        return;
+    }
+  });
+  ws.on('error', () => undefined);
+  ws.on('close', () => {
+    sockets.delete(ws);
+    if (isWelcomed) {
+      welcomed -= 1;
+      reportSoon();
+    }
+    setTimeout(() => connect(roomId, isWelcomed ? 0 : attempt + 1), reconnectDelay(isWelcomed ? 0 : attempt, 500, 30_000));
+  });
+}
+
+// One heartbeat for every socket, as each agent pings its server every `heartbeatMs` (from its welcome).
+let beating: NodeJS.Timeout | undefined;
+const beat = () =>
+  (beating ??= setInterval(() => {
+    for (const ws of sockets) if (ws.readyState === WebSocket.OPEN) ws.ping();
+  }, heartbeatMs));
+
+process.on('message', (command: SwarmCommand) => {
+  if (command.type === 'retarget') {
+    urls = command.urls;
+    return;
+  }
+  urls = command.urls;
+  privateKey = createPrivateKey(command.privateKeyPem);
+  // Connect in waves, as rooms coming up would, not all in one instant.
+  command.roomIds.forEach((roomId, i) => setTimeout(() => connect(roomId, 0), Math.floor(i / 200) * 100));
+});
