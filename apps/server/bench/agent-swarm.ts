@@ -17,6 +17,8 @@ import { agentProofPayload, decodeMessage, encodeMessage, reconnectDelay, Server
 export type SwarmCommand = { type: 'connect'; urls: string[]; roomIds: string[]; privateKeyPem: string } | { type: 'retarget'; urls: string[] };
 export type SwarmReport = { type: 'welcomed'; count: number };
 
+/** First connections in flight at once per swarm, while the agents come up. */
+const ROLL_OUT_WINDOW = 100;
 let urls: string[] = [];
 let privateKey: ReturnType<typeof createPrivateKey>;
 let welcomed = 0;
@@ -28,9 +30,11 @@ const report = () => process.send!({ type: 'welcomed', count: welcomed } satisfi
 let reportTimer: NodeJS.Timeout | undefined;
 const reportSoon = () => (reportTimer ??= setTimeout(() => ((reportTimer = undefined), report()), 100));
 
-function connect(roomId: string, attempt: number): void {
+/** `settled`: called once, when this first try is welcomed or fails (the initial roll-out's window). */
+function connect(roomId: string, attempt: number, settled: () => void = () => undefined): void {
   const url = urls[turn++ % urls.length]!;
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/agent`, { perMessageDeflate: false });
+  // As the room agent does: an upgrade unanswered in 10 s (a listen queue overflowing) is given up and tried again.
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/agent`, { perMessageDeflate: false, handshakeTimeout: 10_000 });
   let isWelcomed = false;
   const send = (message: Unversioned<AgentToServer>) => ws.readyState === WebSocket.OPEN && ws.send(encodeMessage(message));
   ws.on('open', () => send({ type: 'agent.hello', roomId: roomId as never, agentVersion: 'bench', platform: 'synthetic' }));
@@ -45,6 +49,7 @@ function connect(roomId: string, attempt: number): void {
       case 'agent.welcome':
         isWelcomed = true;
         heartbeatMs = message.heartbeatMs;
+        settled();
         beat();
         sockets.add(ws);
         welcomed += 1;
@@ -67,6 +72,7 @@ function connect(roomId: string, attempt: number): void {
   });
   ws.on('error', () => undefined);
   ws.on('close', () => {
+    settled();
     sockets.delete(ws);
     if (isWelcomed) {
       welcomed -= 1;
@@ -90,6 +96,17 @@ process.on('message', (command: SwarmCommand) => {
   }
   urls = command.urls;
   privateKey = createPrivateKey(command.privateKeyPem);
-  // Connect in waves, as rooms coming up would, not all in one instant.
-  command.roomIds.forEach((roomId, i) => setTimeout(() => connect(roomId, 0), Math.floor(i / 200) * 100));
+  // Rooms come up a window at a time, as a roll-out would: never more first tries at once than the window.
+  const queue = [...command.roomIds];
+  const next = () => {
+    const roomId = queue.shift();
+    if (roomId === undefined) return;
+    let done = false;
+    connect(roomId, 0, () => {
+      if (done) return;
+      done = true;
+      next();
+    });
+  };
+  for (let i = 0; i < ROLL_OUT_WINDOW; i += 1) next();
 });

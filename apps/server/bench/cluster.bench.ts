@@ -139,7 +139,7 @@ export default async function bench(): Promise<BenchReport> {
       if (!body.sessionId) throw new Error(`session refused: ${JSON.stringify(body)}`);
       return body.sessionId;
     };
-    const end = (url: string, sessionId: string) => fetch(`${url}/api/sessions/${sessionId}/end`, { method: 'POST', headers });
+    const end = (url: string, sessionId: string) => fetch(`${url}/api/sessions/${sessionId}/end`, { method: 'POST', headers: { authorization: headers.authorization } }).then((r) => r.ok || Promise.reject(new Error(`end refused: ${r.status}`)));
     const starts: number[] = [];
     for (let i = 0; i < SESSIONS; i += 1) {
       const roomId = onNode(1 + (i % 2))[i]!;
@@ -173,20 +173,33 @@ export default async function bench(): Promise<BenchReport> {
     const held = await startOn(c, heldRoom);
     await technician.next((m) => m.type === 'session.state' && m.sessionId === held && m.state === 'connecting');
     swarms[2]!.command({ type: 'retarget', urls: [a, b] });
+    // Counted by the surviving nodes themselves: every agent they hold has proven its key.
+    const survivorsHold = async () => (await Promise.all([a, b].map(async (url) => ((await (await fetch(`${url}/healthz`)).json()) as { agents: number }).agents))).reduce((x, y) => x + y, 0);
     const killedAt = performance.now();
     cluster.nodes[2]!.child.kill('SIGKILL');
-    await sleep(1_000);
-    await swarms[2]!.until(PER_NODE, 120_000);
-    const recoverySeconds = (performance.now() - killedAt) / 1000;
+    let backIn30s = 0;
+    let recoverySeconds = Number.NaN;
+    while (performance.now() - killedAt < 300_000) {
+      const online = await survivorsHold();
+      const elapsed = (performance.now() - killedAt) / 1000;
+      if (elapsed <= 30) backIn30s = online - 2 * PER_NODE;
+      if (online >= 3 * PER_NODE) {
+        recoverySeconds = elapsed;
+        break;
+      }
+      await sleep(250);
+    }
+    const backAtEnd = (await survivorsHold()) - 2 * PER_NODE;
     const sdp = 'v=0 after the node died';
     technician.send({ type: 'session.signal', sessionId: held as never, data: { type: 'offer', sdp } });
     await technician.next((m) => m.type === 'session.signal' && m.sessionId === held && m.data.type === 'offer' && m.data.sdp === sdp);
     const adoptedAfter = (performance.now() - killedAt) / 1000;
     await end(a, held);
-    await sleep(4_000);
     const adminToken = (await devSignIn(idp.issuer, idp.caPem, 'admin@contoso.test')).accessToken;
+    const endRecords = async () =>
+      ((await (await fetch(`${a}/api/audit?type=session.ended&roomId=${heldRoom}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { records: { sessionId: string }[] }).records.filter((r) => r.sessionId === held).length;
+    for (let i = 0; i < 120 && (await endRecords()) === 0; i += 1) await sleep(250);
     const verify = (await (await fetch(`${a}/api/audit/verify`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { ok: boolean; records?: number };
-    const ended = (await (await fetch(`${a}/api/audit?type=session.ended&roomId=${heldRoom}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { records: { sessionId: string }[] };
     technician.close();
     return {
       name: 'cluster: three nodes, PostgreSQL, Redis, HAProxy',
@@ -200,16 +213,19 @@ export default async function bench(): Promise<BenchReport> {
         { metric: 'signal round trip p50, one node', value: local, unit: 'ms' },
         { metric: 'signal round trip p50, three nodes', value: across, unit: 'ms' },
         { metric: 'relay added per signal, p50', value: (across - local) / 2, unit: 'ms', goal: '< 2' },
-        { metric: 'kill -9 of a node: its agents online again', value: recoverySeconds, unit: 's', goal: '<= 30' },
+        { metric: 'kill -9 of a node: all its agents online again through the others (NaN: not within 5 min)', value: recoverySeconds, unit: 's', goal: '<= 30' },
+        { metric: 'kill -9: of its agents, online again 30 s after', value: backIn30s, unit: 'agents', goal: PER_NODE.toLocaleString('en-US') },
+        { metric: 'kill -9: of its agents, online again when measuring stopped', value: backAtEnd, unit: 'agents' },
         { metric: 'kill -9: its session going on through another node', value: adoptedAfter, unit: 's' },
         { metric: 'audit chain verifies afterwards', value: verify.ok ? 1 : 0, unit: 'yes=1', goal: '1' },
-        { metric: 'session end records for the killed node’s session', value: ended.records.filter((r) => r.sessionId === held).length, unit: 'records', goal: '1' },
+        { metric: 'session end records for the killed node’s session', value: await endRecords(), unit: 'records', goal: '1' },
       ],
       context: { perNode: PER_NODE, sessions: SESSIONS, signals: SIGNALS, store: 'PostgreSQL, fsync on', cpus: 2 },
     };
   } finally {
-    for (const swarm of swarms) swarm.child.kill('SIGKILL');
+    // The nodes first: a node that stops records its agents at once, where agents dropping first would each be recorded offline.
     await cluster.close();
+    for (const swarm of swarms) swarm.child.kill('SIGKILL');
     await idp.close();
   }
 }

@@ -33,6 +33,7 @@ import { Incidents } from './monitoring/incidents';
 import { RoomMonitor } from './monitoring/room-monitor';
 import { loadServerKeys } from './keys';
 import { SessionBroker } from './sessions/broker';
+import { SessionHistory } from './sessions/history';
 import { checkIceConfig, noIce, type IceConfig } from './sessions/ice';
 import { RateLimiter } from './sessions/rate-limit';
 import { openStore, type StoreConfig } from './store/engine';
@@ -83,6 +84,13 @@ export interface ServerConfig {
   auditCheckpointDir?: string;
   /** Agent sockets per client address (a site's rooms may share one NAT address). */
   agentLimits?: AddressLimits;
+  /**
+   * Agent connections still proving their key at once, past which new ones
+   * are refused at once (503) rather than queued: after a node dies, its
+   * agents all come back together, and each refused one retries after its
+   * jittered backoff instead of timing out in a queue that grows.
+   */
+  agentHandshakes?: number;
   /** Console sockets per client address. */
   consoleLimits?: AddressLimits;
   /** After a restart, how long sessions left open wait for their rooms' end reports before their counts are recorded as unknown. */
@@ -110,6 +118,7 @@ export const DEFAULT_AUDIT_FOLD_MS = 60_000;
 /** Long enough for a room that lost the server to notice, end its session and reconnect with backoff. */
 export const DEFAULT_ORPHAN_REPORT_MS = 120_000;
 export const DEFAULT_NODE_ALIVE_MS = 3_000;
+export const DEFAULT_AGENT_HANDSHAKES = 200;
 export const defaultAgentLimits: AddressLimits = { socketsPerAddress: 10_000, connectsPerAddress: { burst: 200, perSecond: 20 } };
 export const defaultConsoleLimits: AddressLimits = { socketsPerAddress: 100, connectsPerAddress: { burst: 50, perSecond: 5 } };
 
@@ -174,6 +183,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     directory,
     audit,
     broker,
+    sessions: new SessionHistory(store),
     agents,
     links,
     keys,
@@ -283,6 +293,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const gate = path === '/agent' ? agentGate : path === '/console' ? consoleGate : null;
     if (!gate) return refuseUpgrade(socket, '404 Not Found');
     const address = proxyAddr(request, trusted);
+    if (path === '/agent' && agents.handshaking >= (config.agentHandshakes ?? DEFAULT_AGENT_HANDSHAKES)) return refuseUpgrade(socket, '503 Service Unavailable');
     if (!gate.admit(address)) return refuseUpgrade(socket, '429 Too Many Requests');
     // The raw socket closes however the upgrade ends, refused or served.
     socket.once('close', () => gate.release(address));

@@ -111,3 +111,35 @@ describe('flood control', () => {
     expect((await fetch(`${h.server.url}/healthz`)).status).toBe(200);
   });
 });
+
+describe('agents coming back all at once', () => {
+  /** Opens an agent socket that never says hello: a handshake in progress until it closes. */
+  const silent = (url: string) =>
+    new Promise<{ status: number; ws: WebSocket | null }>((resolve) => {
+      const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/agent`);
+      ws.on('open', () => resolve({ status: 101, ws }));
+      ws.on('unexpected-response', (_request, response) => resolve({ status: response.statusCode ?? 0, ws: null }));
+      ws.on('error', () => undefined);
+    });
+
+  it('refuses connections past the handshakes in progress at once (503), and takes them again as those end', async () => {
+    h = await startHarness({ agentHandshakes: 3 });
+    const first = await Promise.all([silent(h.server.url), silent(h.server.url), silent(h.server.url)]);
+    expect(first.map((c) => c.status)).toEqual([101, 101, 101]);
+    expect((await silent(h.server.url)).status).toBe(503);
+    first[0]!.ws!.close();
+    await expect.poll(async () => {
+      const again = await silent(h!.server.url);
+      again.ws?.close();
+      return again.status;
+    }).toBe(101);
+    first[1]!.ws!.close();
+    first[2]!.ws!.close();
+    await expect.poll(() => h!.server.services.agents.handshaking).toBe(0);
+    // A proven agent no longer counts: three rooms connected, three handshakes may still be under way.
+    for (let i = 0; i < 3; i += 1) await h.room({ name: `Back ${i}` });
+    const later = await Promise.all([silent(h.server.url), silent(h.server.url), silent(h.server.url)]);
+    expect(later.map((c) => c.status)).toEqual([101, 101, 101]);
+    for (const c of later) c.ws!.close();
+  });
+});

@@ -7,6 +7,7 @@ import type { Switchboard } from '../cluster/switchboard';
 import type { AgentHub } from '../hub/agents';
 import type { ServerKeys } from '../keys';
 import type { SessionBroker } from '../sessions/broker';
+import type { SessionHistory } from '../sessions/history';
 import type { RateLimiter } from '../sessions/rate-limit';
 import type { Directory, RoomRecord } from '../store/directory';
 import type { Store } from '../store/engine';
@@ -20,6 +21,7 @@ export interface Services {
   directory: Directory;
   audit: AuditLog;
   broker: SessionBroker;
+  sessions: SessionHistory;
   agents: AgentHub;
   /** Agents and consoles on whichever node holds them. */
   links: Switchboard;

@@ -13,17 +13,15 @@ import {
   type SessionLevel,
   type SessionStarted,
   type SessionState,
-  type SessionView,
   type SignalData,
   type Unversioned,
 } from '@roomlink/shared';
 import type { AuditFolder } from '../audit/fold';
-import type { Envelope } from '../cluster/bus';
 import type { AuditLog } from '../audit/log';
+import type { Envelope } from '../cluster/bus';
 import type { Caller } from '../auth/tokens';
 import { ApiFailure } from '../errors';
 import type { ServerKeys } from '../keys';
-import { sql } from 'kysely';
 import { isUniqueViolation, type Store } from '../store/engine';
 import type { Directory, RoomRecord } from '../store/directory';
 import { RateLimiter } from './rate-limit';
@@ -675,44 +673,6 @@ export class SessionBroker {
     const local = this.byRoom.get(roomId);
     if (local || !this.links.clustered) return local?.id ?? null;
     return (await this.store.db.selectFrom('sessions').select('id').where('live_room', '=', roomId).executeTakeFirst())?.id ?? null;
-  }
-
-  /** How many sessions are in progress in the tenant, or in `rooms`. */
-  async countActive(tenantId: string, rooms: readonly string[] | null): Promise<number> {
-    const row = await this.store.db
-      .selectFrom('sessions')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId)
-      .where('state', '!=', 'ended')
-      .$if(rooms !== null, (w) => w.where(this.store.dialect.inList(sql.ref('room_id'), rooms!)))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
-
-  /** The tenant's sessions, newest first; `rooms`: only those rooms' (a scoped reader), null for all. */
-  async list(tenantId: string, activeOnly: boolean, rooms: readonly string[] | null = null): Promise<SessionView[]> {
-    const rows = await this.store.db
-      .selectFrom('sessions')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .$if(activeOnly, (w) => w.where('state', '!=', 'ended'))
-      .$if(rooms !== null, (w) => w.where(this.store.dialect.inList(sql.ref('room_id'), rooms!)))
-      .orderBy('started_at', 'desc')
-      .limit(500)
-      .execute();
-    return rows.map((r) => ({
-      id: r.id as never,
-      roomId: r.room_id as never,
-      roomName: r.room_name,
-      userId: r.user_id as never,
-      userName: r.user_name,
-      level: r.level as SessionLevel,
-      state: r.state as SessionState,
-      startedAt: r.started_at,
-      endedAt: r.ended_at,
-      endReason: r.end_reason as EndReason | null,
-      input: r.input_known ? { accepted: r.input_accepted, dropped: r.input_dropped } : null,
-    }));
   }
 
   /**

@@ -396,8 +396,12 @@ export class Directory {
   }
 
 
-  async recordLastSeen(roomId: string): Promise<void> {
-    await this.db.updateTable('rooms').set({ last_seen_at: this.iso() }).where('id', '=', roomId).execute();
+  async recordLastSeen(roomIds: readonly string[]): Promise<void> {
+    const at = this.iso();
+    for (let i = 0; i < roomIds.length; i += 1_000) {
+      const chunk = roomIds.slice(i, i + 1_000);
+      await this.db.updateTable('rooms').set({ last_seen_at: at }).where(this.store.dialect.inList(sql.ref('id'), chunk)).execute();
+    }
   }
 
   // Enrollment

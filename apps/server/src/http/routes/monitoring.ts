@@ -15,7 +15,7 @@ const RoomParams = z.strictObject({ roomId: RoomId });
  * room's scope alone (no full rows).
  */
 async function dashboard(services: Services, caller: Caller): Promise<DashboardSummary> {
-  const { directory, incidents, broker } = services;
+  const { directory, incidents, sessions } = services;
   const { tenantId } = caller.principal;
   const policy = await directory.policy(tenantId);
   const byHealth = Object.fromEntries(RoomHealth.options.map((health) => [health, 0])) as Record<RoomHealth, number>;
@@ -41,7 +41,7 @@ async function dashboard(services: Services, caller: Caller): Promise<DashboardS
   return {
     rooms: { total: Object.values(byHealth).reduce((a, b) => a + b, 0), byHealth, inCall },
     incidents: { open: await incidents.openCounts(tenantId, readable), newest: await incidents.list(tenantId, { state: 'open', limit: DASHBOARD_NEWEST }, readable) },
-    sessionsInProgress: holdsAnywhere(policy, caller.principal, 'audit.read') ? await broker.countActive(tenantId, await roomsWhere('audit.read')) : null,
+    sessionsInProgress: holdsAnywhere(policy, caller.principal, 'audit.read') ? await sessions.countActive(tenantId, await roomsWhere('audit.read')) : null,
   };
 }
 

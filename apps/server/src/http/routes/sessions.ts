@@ -46,7 +46,7 @@ export function sessionRoutes(services: Services) {
       query: z.strictObject({ active: z.enum(['true', 'false']).optional() }),
       response: z.array(SessionView),
       handler: async ({ caller, query }) => {
-        return broker.list(caller.principal.tenantId, query.active === 'true', await auditScope(services, caller));
+        return services.sessions.list(caller.principal.tenantId, query.active === 'true', await auditScope(services, caller));
       },
     }),
     route({
