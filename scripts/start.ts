@@ -5,7 +5,7 @@ import { auditSummary, auditTypeLabels, type AuditRecord } from '@roomlink/share
 import { DEFAULT_SERVER_PORT, defaultTimings, startServer } from '../apps/server/src/server';
 import { startMailCatcher } from '../apps/server/src/alerts/mail-catcher';
 import { startDemoReceiver } from './demo/alerts';
-import { startDemo } from './demo/run';
+import { startDemo, stopOnSignal } from './demo/run';
 import { devTenants } from './dev-idp/accounts';
 import { API_AUDIENCE, DEFAULT_IDP_PORT, startIdp } from './dev-idp/idp';
 
@@ -94,19 +94,4 @@ server.services.audit.subscribe((record) => {
   console.log(`[${new Date(record.at).toLocaleTimeString()}] ${auditTypeLabels[record.type]}: ${record.roomName ?? ''}${record.actorName ? `, ${record.actorName}` : ''}${details ? ` · ${details}` : ''}`);
 });
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    void (async () => {
-      await demo.close();
-      await receiver.close();
-      await mailCatcher.close();
-      await server.close();
-      await idp.close();
-      // wrtc keeps native threads alive: exit explicitly (ENVIRONMENT.md).
-      process.exit(0);
-    })();
-  });
-}
+stopOnSignal([demo, receiver, mailCatcher, server, idp]);

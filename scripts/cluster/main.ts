@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startMailCatcher } from '../../apps/server/src/alerts/mail-catcher';
 import { startDemoReceiver } from '../demo/alerts';
-import { startDemo } from '../demo/run';
+import { startDemo, stopOnSignal } from '../demo/run';
 import { DEFAULT_IDP_PORT, startIdp } from '../dev-idp/idp';
 import { startCluster } from './cluster';
 
@@ -85,19 +85,4 @@ Roomlink is running as a cluster.
 ${demo.banner}
 `);
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    void (async () => {
-      await demo.close();
-      await receiver.close();
-      await mailCatcher.close();
-      await cluster.close();
-      await idp.close();
-      // wrtc keeps native threads alive: exit explicitly (ENVIRONMENT.md).
-      process.exit(0);
-    })();
-  });
-}
+stopOnSignal([demo, receiver, mailCatcher, cluster, idp]);

@@ -140,3 +140,18 @@ Ctrl+C stops everything.`;
     },
   };
 }
+
+/** Ctrl+C (or SIGTERM) stops everything once, in order, then exits: wrtc keeps native threads alive (ENVIRONMENT.md). */
+export function stopOnSignal(parts: readonly { close(): Promise<void> }[]): void {
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      void (async () => {
+        for (const part of parts) await part.close();
+        process.exit(0);
+      })();
+    });
+  }
+}

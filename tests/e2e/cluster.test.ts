@@ -1,24 +1,18 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { devSignIn } from '../../scripts/dev-idp/signin';
+import { runScript } from '../support/script';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'roomlink-cluster-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe('npm run cluster', () => {
   it('brings up PostgreSQL, Redis, coturn, three nodes and HAProxy with the demo rooms spread over the nodes, and stops it all on Ctrl+C', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/cluster/main.ts', '--data-dir', dataDir, '--idp-port', '0', '--console-port', '0', '--webhook-port', '0', '--browser-host', '--display', '', '--synthetic-rooms', '5'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DISPLAY: '' },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await expect.poll(() => output, { timeout: 60_000, interval: 200 }).toContain('Ctrl+C stops everything.');
+    const { child, output: printed, exited } = runScript('scripts/cluster/main.ts', ['--data-dir', dataDir, '--idp-port', '0', '--console-port', '0', '--webhook-port', '0', '--browser-host', '--display', '', '--synthetic-rooms', '5']);
+    await expect.poll(printed, { timeout: 60_000, interval: 200 }).toContain('Ctrl+C stops everything.');
+    const output = printed();
 
     const balancer = /load balancer +(http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
     const nodes = /server nodes +(.+)/.exec(output)![1]!.trim().split(/\s+/);

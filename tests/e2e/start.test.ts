@@ -1,25 +1,17 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium';
 import { signInThroughUi } from '../support/console-system';
+import { runScript } from '../support/script';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'roomlink-start-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** `npm start`'s script as a person runs it, on ports of its own so it never meets a running copy. */
 function start(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--data-dir', dataDir, '--port', '0', '--idp-port', '0', '--console-port', '0', '--browser-host', '--display', '', '--webhook-port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DISPLAY: '' },
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  return runScript('scripts/start.ts', ['--data-dir', dataDir, '--port', '0', '--idp-port', '0', '--console-port', '0', '--browser-host', '--display', '', '--webhook-port', '0', ...args]);
 }
 
 describe('npm start', () => {
