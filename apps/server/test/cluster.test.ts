@@ -117,6 +117,25 @@ describe('a session across nodes', () => {
   });
 });
 
+describe('messages between nodes', () => {
+  it('are validated on arrival: junk, a wrong shape and a malformed protocol message inside a good envelope are dropped, and the node carries on', async () => {
+    const { Redis: Client } = await import('ioredis');
+    const client = new Client(redis.url);
+    const to = `rl:to:${h.server.services.links.nodeId}`;
+    const { roomId, agent } = await roomOn(h.server.url, 'Guarded');
+    await client.publish(to, 'not json');
+    await client.publish(to, JSON.stringify({ kind: 'toAgent', roomId }));
+    await client.publish(to, JSON.stringify({ kind: 'toAgent', roomId, message: JSON.stringify({ v: 1, type: 'device.action', action: 'format-disk' }) }));
+    await client.publish('rl:all', 'other-node {"kind":"reevaluate"}');
+    // A well-formed one still goes through, first and alone: nothing before it reached the room.
+    await client.publish(to, JSON.stringify({ kind: 'toAgent', roomId, message: JSON.stringify({ v: 1, type: 'device.action', action: 'restart' }) }));
+    expect(await agent.next('device.action')).toMatchObject({ action: 'restart' });
+    expect(agent.received.filter((m) => m.type === 'device.action')).toEqual([]);
+    client.disconnect();
+    await agent.close();
+  });
+});
+
 describe('a node killed outright mid-session', () => {
   it('has its session adopted by another node: the room is not told to end, the signals go on, the end is recorded once and the chain verifies', async () => {
     const { roomId, agent } = await roomOn(h.server.url, 'Orphaned');

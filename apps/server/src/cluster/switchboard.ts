@@ -43,11 +43,13 @@ export class Switchboard implements Links {
       case 'toAgent': {
         const parsed = decodeMessage(ServerToAgent, envelope.message);
         if (parsed.ok) this.agents.send(envelope.roomId, parsed.value);
+        else this.refused(envelope, parsed.error.details);
         return;
       }
       case 'toConsoles': {
         const parsed = decodeMessage(ServerToConsole, envelope.message);
         if (parsed.ok) this.consoles.send(envelope.tenantId, envelope.userId, parsed.value);
+        else this.refused(envelope, parsed.error.details);
         return;
       }
       case 'disconnectAgent':
@@ -63,11 +65,17 @@ export class Switchboard implements Links {
       case 'agent': {
         const parsed = decodeMessage(AgentToServer, envelope.message);
         if (parsed.ok) await this.broker.onAgentMessage(envelope.roomId, parsed.value, true);
+        else this.refused(envelope, parsed.error.details);
         return;
       }
       default:
         return this.broker.onEvent(envelope);
     }
+  }
+
+  /** A message another node passed on that fails the protocol's schema: dropped, as from a socket, and logged. */
+  private refused(envelope: Envelope, details: string[] | undefined): void {
+    this.log.error({ kind: envelope.kind, details }, 'a message from another node was refused');
   }
 
   // Presence, as the hubs report it.
