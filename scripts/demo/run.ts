@@ -9,29 +9,43 @@ import { ConsoleHost } from '../../apps/console/src/host/console-host';
 import { ownerOnlyFile } from '../../apps/console/src/host/token-cache';
 import { buildConsole } from '../build-console';
 import type { RunningIdp } from '../dev-idp/idp';
-import { API_SCOPE, DEV_CLIENT_ID } from '../dev-idp/idp';
+import { API_SCOPE, DEFAULT_IDP_PORT, DEV_CLIENT_ID } from '../dev-idp/idp';
 import { devSignIn } from '../dev-idp/signin';
 import { startDemoAgents } from './agents';
-import { seedDemoAlerts } from './alerts';
+import { seedDemoAlerts, startDemoReceiver } from './alerts';
 import { apiPoster, seedDemoTenant } from './seed';
+
+/** The command-line options `npm start` and `npm run cluster` share: the demo's, in `parseArgs` form. */
+export const demoArgs = {
+  'idp-port': { type: 'string', default: String(DEFAULT_IDP_PORT) },
+  'console-port': { type: 'string', default: '47802' },
+  'synthetic-rooms': { type: 'string', default: '3' },
+  'webhook-port': { type: 'string', default: '47803' },
+  'fault-after': { type: 'string', default: '60' },
+  display: { type: 'string', default: process.env.DISPLAY },
+  'browser-host': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+/** What `demoArgs` does, for each script's `--help`. */
+export const demoArgsUsage = `  --idp-port PORT         local sign-in provider port (default ${DEFAULT_IDP_PORT}; keep it fixed, sign-in caches key on it)
+  --console-port PORT     the console's browser host (default 47802)
+  --synthetic-rooms N     how many demo rooms get a synthetic agent besides the first (default 3)
+  --webhook-port PORT     the demo's local webhook receiver (default 47803)
+  --fault-after SECONDS   when a demo room's camera fails, to show an incident and its alerts (default 60)
+  --display NAME          X display for the first room's agent (default $DISPLAY; synthetic without one)
+  --browser-host          use the browser host even when Electron is installed
+  --help                  this text`;
 
 export interface DemoOptions {
   /** Where agents, consoles and API calls go: the server, or the load balancer in front of a cluster. */
   serverUrl: string;
   idp: RunningIdp;
   dataDir: string;
-  consolePort: number;
-  syntheticRooms: number;
-  /** When a demo room's camera fails, to show an incident and its alerts. */
-  faultAfterSeconds: number;
-  /** X display for the first room's agent; synthetic without one. */
-  display?: string;
-  browserHost: boolean;
-  /** The demo's webhook receiver and its secret. */
-  receiver: { url: string; secretFile: string };
+  /** The values of `demoArgs`, as parsed. */
+  args: { 'console-port': string; 'synthetic-rooms': string; 'webhook-port': string; 'fault-after': string; display?: string; 'browser-host': boolean };
   /** Whether the console shows the mail the local catcher caught (the server runs in this process). */
   mailInConsole: boolean;
-  log(message: string, error?: unknown): void;
 }
 
 export interface RunningDemo {
@@ -56,7 +70,11 @@ function electronBinary(): string | null {
  * receiver, room agents, and the console.
  */
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
-  const { serverUrl, idp, dataDir } = options;
+  const { serverUrl, idp, dataDir, args } = options;
+  const log = (message: string, error?: unknown) => console.error(`[console] ${message}${error ? `: ${error instanceof Error ? error.message : String(error)}` : ''}`);
+  const faultAfterSeconds = Number(args['fault-after']);
+  const secretFile = join(dataDir, 'demo-webhook-secret');
+  const receiver = await startDemoReceiver(Number(args['webhook-port']), secretFile, (line) => console.log(line));
   const adminToken = (await devSignIn(idp.issuer, idp.caPem, 'admin@contoso.test')).accessToken;
   const apiCall = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(new URL(path, serverUrl), {
@@ -72,15 +90,15 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     await seedDemoTenant(apiPoster(serverUrl, adminToken));
     writeFileSync(seededMarker, new Date().toISOString());
   }
-  await seedDemoAlerts(apiCall, options.receiver.url, options.receiver.secretFile);
+  await seedDemoAlerts(apiCall, receiver.url, secretFile);
   // Oslo HQ first: the first steps below give the technicians that building.
   const inOslo = (room: Room) => room.locationPath.some((l) => l.name === 'Oslo HQ');
   const rooms = (await apiCall<Room[]>('GET', '/api/rooms')).filter((room) => room.license === 'pro').sort((a, b) => Number(inOslo(b)) - Number(inOslo(a)));
   const agents = await startDemoAgents({
     serverUrl,
     dataDir: join(dataDir, 'agents'),
-    rooms: rooms.slice(0, 1 + options.syntheticRooms),
-    display: options.display,
+    rooms: rooms.slice(0, 1 + Number(args['synthetic-rooms'])),
+    display: args.display,
     enrollmentCode: (room) => apiCall<EnrollmentCode>('POST', `/api/rooms/${room.id}/enrollment-code`),
     logLevel: 'warn',
   });
@@ -89,7 +107,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   let consoleLine: string;
   let electron: ChildProcess | null = null;
   let closeConsole = async () => undefined as void;
-  const electronPath = options.browserHost ? null : electronBinary();
+  const electronPath = args['browser-host'] ? null : electronBinary();
   if (electronPath) {
     await buildConsole();
     electron = spawn(electronPath, ['apps/console'], {
@@ -99,19 +117,19 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     consoleLine = 'the Electron console window';
     closeConsole = async () => void electron?.kill();
   } else {
-    const host = await ConsoleHost.open({ ...consoleSettings, dataDir: join(dataDir, 'console'), box: ownerOnlyFile, deviceName: `browser host on ${hostname()}`, helpUrl: '/help', log: options.log });
-    const web = await startBrowserHost({ host, port: options.consolePort, log: options.log });
+    const host = await ConsoleHost.open({ ...consoleSettings, dataDir: join(dataDir, 'console'), box: ownerOnlyFile, deviceName: `browser host on ${hostname()}`, helpUrl: '/help', log });
+    const web = await startBrowserHost({ host, port: Number(args['console-port']), log });
     consoleLine = web.url;
     closeConsole = async () => {
       await web.close();
       await host.close();
     };
-    if (options.display) spawn('xdg-open', [writeLaunchPage(join(dataDir, 'console'), web.url)], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref();
+    if (args.display) spawn('xdg-open', [writeLaunchPage(join(dataDir, 'console'), web.url)], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref();
   }
 
   // A camera that fails a while after start: an incident opens a minute later, and its alerts go out.
   const faulty = agents.find((a) => a.platform === 'synthetic');
-  if (faulty) setTimeout(() => writeFileSync(faulty.roomStateFile, JSON.stringify({ signals: { camera: 'error' } })), options.faultAfterSeconds * 1000).unref();
+  if (faulty) setTimeout(() => writeFileSync(faulty.roomStateFile, JSON.stringify({ signals: { camera: 'error' } })), faultAfterSeconds * 1000).unref();
 
   const banner = `  console           ${consoleLine}
   sign-in provider  ${idp.issuer}   (its certificate comes from a local CA: ${idp.caFile}; your browser will warn once)
@@ -123,8 +141,8 @@ ${idp.accounts
   .join('\n')}
 
 Rooms with a live agent: ${agents.map((a) => `${a.room.name} (${a.platform})`).join(', ')}.
-Monitoring: ${faulty ? `${faulty.room.name}'s camera fails in ${options.faultAfterSeconds} s and an incident opens a minute later: ` : ''}see Dashboard and Incidents;
-  alert mail is caught locally${options.mailInConsole ? ' (Settings › Alerts shows it and every delivery)' : ''}, webhooks go to ${options.receiver.url} and print here.
+Monitoring: ${faulty ? `${faulty.room.name}'s camera fails in ${faultAfterSeconds} s and an incident opens a minute later: ` : ''}see Dashboard and Incidents;
+  alert mail is caught locally${options.mailInConsole ? ' (Settings › Alerts shows it and every delivery)' : ''}, webhooks go to ${receiver.url} and print here.
 Remote access is off, as the product ships. What to do first:
   1. Open the console and sign in as admin@contoso.test.
   2. Settings › Remote Access: enable it with your email.
@@ -137,6 +155,7 @@ Ctrl+C stops everything.`;
     close: async () => {
       await closeConsole();
       await Promise.all(agents.map((a) => a.agent.stop()));
+      await receiver.close();
     },
   };
 }

@@ -117,6 +117,28 @@ describe('a session across nodes', () => {
   });
 });
 
+describe('rule 14 across nodes', () => {
+  it('ends a session run by one node when its access is taken away through another', async () => {
+    const { roomId, agent } = await roomOn(h.server.url, 'Revoked');
+    const viewer = await consoleOn(h.server.url, VIEWER);
+    // Started, and so run, by the other node.
+    const started = await startOn(other.url, VIEWER, roomId);
+    expect(started.status).toBe(201);
+    const { sessionId } = started.body;
+    await agent.next('session.offer');
+    agent.send({ type: 'session.accept', sessionId: sessionId as never });
+    agent.send({ type: 'session.active', sessionId: sessionId as never });
+    await viewer.next(stateOf(sessionId, 'active'));
+    // Through the first node: the room leaves the tag the viewer's access came with.
+    expect((await h.api(ADMIN, 'PATCH', `/api/rooms/${roomId}`, { tags: [] })).status).toBe(200);
+    expect(await agent.next('session.end')).toMatchObject({ sessionId, reason: 'access_revoked' });
+    agent.send({ type: 'session.end', sessionId: sessionId as never, reason: 'access_revoked', input: { accepted: 0, dropped: 0 }, restarting: false });
+    await viewer.next(stateOf(sessionId, 'ended'));
+    viewer.ws.close();
+    await agent.close();
+  });
+});
+
 describe('messages between nodes', () => {
   it('are validated on arrival: junk, a wrong shape and a malformed protocol message inside a good envelope are dropped, and the node carries on', async () => {
     const { Redis: Client } = await import('ioredis');
