@@ -27,6 +27,8 @@ const KEY_WORKLOADS: { workload: Workload; name: string }[] = [
   { workload: 'typing', name: '1. typing (a few characters change)' },
   { workload: 'photo', name: '2. a quarter of the screen, photographic' },
   { workload: 'screen', name: '3. the whole screen (another window)' },
+  { workload: 'fresh-photo', name: '2b. a quarter of the screen, a photo never shown before' },
+  { workload: 'fresh-screen', name: '3b. the whole screen, a window never shown before' },
 ];
 
 /**
@@ -258,6 +260,7 @@ export default async function sessionBench(): Promise<BenchReport> {
           .join(', ')})`,
       },
       { metric: 'session totals: tiles sent lossy, then refreshed losslessly', value: picture.lossyTiles, unit: `tiles (${picture.refinedTiles} refreshed)` },
+      { metric: 'session totals: tiles drawn from the console’s tile cache', value: picture.cachedTiles, unit: `tiles (of ${picture.tiles})` },
       { metric: 'session totals: tile frames, capture to last byte on the channel, p50', value: picture.latencyP50Ms, unit: 'ms' },
     );
     // Per key, first picture byte and photon: both are paced by the console's frames, so medians move by whole frames.

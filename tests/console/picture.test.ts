@@ -45,7 +45,7 @@ afterAll(async () => {
 
 const send = (messages: (PictureMessage | Uint8Array)[]) =>
   page.evaluate((fragments) => (window as unknown as { receive(f: number[][]): void }).receive(fragments), messages.flatMap((m) => fragmentPicture(m instanceof Uint8Array ? m : encodePicture(m)).map((f) => [...f])));
-const stats = () => page.evaluate(() => (window as unknown as { stats(): { frames: number; tiles: number; dropped: Record<string, number> } }).stats());
+const stats = () => page.evaluate(() => (window as unknown as { stats(): { frames: number; tiles: number; cachedTiles: number; dropped: Record<string, number> } }).stats());
 const pixel = (x: number, y: number) => page.evaluate(([px, py]) => [...document.querySelector('canvas')!.getContext('2d')!.getImageData(px!, py!, 1, 1).data].slice(0, 3), [x, y]);
 const solid = (rgb: [number, number, number]) => sharp({ create: { width: 64, height: 64, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).webp({ lossless: true }).toBuffer();
 const webp = (x: number, y: number, image: Uint8Array, size = 64): Tile => ({ x, y, w: size, h: size, format: 'webp', image });
@@ -120,6 +120,35 @@ describe('the console picture receiver', () => {
     expect((after.undecodable ?? 0) - (before.dropped.undecodable ?? 0)).toBe(1);
     expect((after.size_mismatch ?? 0) - (before.dropped.size_mismatch ?? 0)).toBe(3);
     for (const x of [0, 16, 32, 48]) expect(await pixel(x + 2, 2)).toEqual([0, 0, 0]);
+  });
+
+  it('keeps the cells the room names and draws them again exactly; a slot never kept, kept at another size or emptied by a new display is a counted cache miss', async () => {
+    const epoch = 7;
+    const pixels = glyph(64, 64);
+    const cached = (x: number, y: number, slot: number, size = 64): Tile => ({ x, y, w: size, h: size, format: 'cached', image: new Uint8Array([slot & 0xff, slot >>> 8]) });
+    const start = await stats();
+    await send([
+      { kind: 'display', epoch, width: 640, height: 360 },
+      frame(1, [{ x: 0, y: 0, w: 64, h: 64, format: 'zlib', image: deflateRawSync(pixels) }, fill(64, 0, 64, 64, [30, 60, 90])], true, epoch),
+      { kind: 'keep', epoch, frame: 1, cells: [{ x: 0, y: 0, w: 64, h: 64, slot: 5 }, { x: 64, y: 0, w: 64, h: 64, slot: 2047 }, { x: 620, y: 0, w: 64, h: 64, slot: 9 }] },
+      frame(2, [fill(0, 0, 640, 360, [0, 0, 0])], true, epoch),
+    ]);
+    await expect.poll(() => pixel(70, 10)).toEqual([0, 0, 0]);
+    const before = await stats();
+    // The cell reaching past the display's edge is refused as it comes; the other two are kept.
+    expect(before.dropped.outside_display).toBe((start.dropped.outside_display ?? 0) + 1);
+    await send([frame(3, [cached(128, 128, 5), cached(0, 0, 2047), cached(300, 0, 6), cached(256, 256, 5, 32)], true, epoch)]);
+    await expect.poll(() => stats().then((s) => s.frames)).toBe(before.frames + 1);
+    const drawn = await page.evaluate(() => [...document.querySelector('canvas')!.getContext('2d')!.getImageData(128, 128, 64, 64).data]);
+    expect(drawn).toEqual(Array.from({ length: 64 * 64 }, (_, p) => [...pixels.subarray(p * 3, p * 3 + 3), 255]).flat());
+    expect(await pixel(10, 10)).toEqual([30, 60, 90]);
+    expect(await pixel(310, 10)).toEqual([0, 0, 0]);
+    const after = await stats();
+    expect(after.cachedTiles - before.cachedTiles).toBe(2);
+    expect((after.dropped.cache_miss ?? 0) - (before.dropped.cache_miss ?? 0)).toBe(2);
+
+    await send([{ kind: 'display', epoch: epoch + 1, width: 640, height: 360 }, frame(1, [cached(0, 0, 5)], true, epoch + 1)]);
+    await expect.poll(() => stats().then((s) => s.dropped.cache_miss)).toBe((after.dropped.cache_miss ?? 0) + 1);
   });
 
   it('ignores tiles of a display the technician has left', async () => {

@@ -34,10 +34,11 @@ export interface TargetApp {
  * - `recolour`: the whole screen in a new colour under the big key name and the text typed so far (what the tests type into);
  * - `typing`: a terminal line gains a character, and a caret-sized block changes colour (a few characters' worth);
  * - `photo`: a quarter of the screen (960x540, centred) shows another photograph-like picture;
- * - `screen`: the whole screen turns into another window (a log on navy, a settings page on white);
+ * - `screen`: the whole screen turns into another window (a log on navy, a settings page on white), the two taking turns;
+ * - `fresh-photo`, `fresh-screen`: the same, but never a picture shown before (the photo moved by a few pixels, the window's text numbered by the key), so no cache can help;
  * - `video`: a 640x360 region plays at 30 fps while `play(true)`; keys change only the typed text.
  */
-export type Workload = 'recolour' | 'typing' | 'photo' | 'screen' | 'video';
+export type Workload = 'recolour' | 'typing' | 'photo' | 'screen' | 'fresh-photo' | 'fresh-screen' | 'video';
 
 /** Where each workload's key shows, in page pixels: a point whose colour changes by far on every key. */
 export const samplePoints: Record<Workload, [number, number]> = {
@@ -45,13 +46,12 @@ export const samplePoints: Record<Workload, [number, number]> = {
   typing: [110, 110],
   photo: [960, 540],
   screen: [1700, 800],
+  'fresh-photo': [960, 540],
+  'fresh-screen': [1700, 800],
   video: [100 + 320, 600 + 180],
 };
 
 export const TITLE = 'roomlink-target';
-
-const logLines = Array.from({ length: 60 }, (_, i) => `<div>14:${String(i).padStart(2, '0')}:07 roomlink-agent[1234]: capture ready (reading=shm) session=5f3e${i} display=console keys=${i * 7}</div>`).join('');
-const settings = Array.from({ length: 14 }, (_, i) => `<label><input type="checkbox" ${i % 3 ? 'checked' : ''}> Setting ${i + 1}: a longer description of what it does</label><br><button>Apply</button><hr>`).join('');
 
 const html = `<!doctype html><title>${TITLE}</title>
 <style>html,body{margin:0;height:100%}body{display:grid;place-items:center;align-content:center;font:bold 160px/1.1 sans-serif;color:#fff;background:rgb(40,40,40)}#text{font-size:64px}
@@ -59,9 +59,14 @@ const html = `<!doctype html><title>${TITLE}</title>
 #log{background:#0c2340;color:#e6e6e6;font:15px monospace}#settings{background:#fff;color:#222;font:14px sans-serif;padding:20px}canvas{position:fixed;display:none}</style>
 <div id="key">—</div><div id="text"></div>
 <div id="typing" class="layer"><div id="caret"></div><div id="line" style="margin-top:60px"></div></div>
-<div id="log" class="layer">${logLines}</div><div id="settings" class="layer"><h1>Device settings</h1>${settings}</div>
+<div id="log" class="layer"></div><div id="settings" class="layer"></div>
 <canvas id="photo" width="960" height="540" style="left:480px;top:270px"></canvas><canvas id="video" width="640" height="360" style="left:100px;top:600px"></canvas>
 <script>
+// The two windows of the screen workloads, their text moved right by \`shift\` pixels: a fresh one is never a picture shown before.
+const logLines = (shift) => '<div style="padding-left:' + shift + 'px">' + Array.from({ length: 60 }, (_, i) => '<div>14:' + String(i).padStart(2, '0') + ':07 roomlink-agent[1234]: capture ready (reading=shm) session=5f3e' + i + ' display=console keys=' + i * 7 + '</div>').join('') + '</div>';
+const settings = (shift) => '<div style="padding-left:' + shift + 'px"><h1>Device settings</h1>' + Array.from({ length: 14 }, (_, i) => '<label><input type="checkbox" ' + (i % 3 ? 'checked' : '') + '> Setting ' + (i + 1) + ': a longer description of what it does</label><br><button>Apply</button><hr>').join('') + '</div>';
+document.getElementById('log').innerHTML = logLines(0);
+document.getElementById('settings').innerHTML = settings(0);
 const text = [];
 let count = 0;
 let workload = 'recolour';
@@ -90,11 +95,11 @@ window.workload = (name) => {
   $('line').textContent = '$ ';
   document.body.style.background = '';
   for (const id of ['typing', 'log', 'settings']) $(id).style.display = 'none';
-  $('photo').style.display = name === 'photo' ? 'block' : 'none';
+  $('photo').style.display = name.endsWith('photo') ? 'block' : 'none';
   $('video').style.display = name === 'video' ? 'block' : 'none';
   if (name === 'typing') $('typing').style.display = 'block';
-  if (name === 'screen') $('log').style.display = 'block';
-  if (name === 'photo') $('photo').getContext('2d').putImageData(photos[0], 0, 0);
+  if (name.endsWith('screen')) $('log').style.display = 'block';
+  if (name.endsWith('photo')) $('photo').getContext('2d').putImageData(photos[0], 0, 0);
 };
 addEventListener('keydown', (event) => {
   count += 1;
@@ -105,8 +110,14 @@ addEventListener('keydown', (event) => {
     $('caret').style.background = count % 2 ? '#f0c020' : '#2060f0';
   } else if (workload === 'photo') {
     $('photo').getContext('2d').putImageData(photos[count % photos.length], 0, 0);
-  } else if (workload === 'screen') {
+  } else if (workload === 'fresh-photo') {
+    $('photo').getContext('2d').putImageData(photos[count % photos.length], (count * 13) % 64, 0);
+  } else if (workload.endsWith('screen')) {
     const log = $('log').style.display === 'none';
+    if (workload === 'fresh-screen') {
+      if (log) $('log').innerHTML = logLines(count % 61);
+      else $('settings').innerHTML = settings(count % 61);
+    }
     $('log').style.display = log ? 'block' : 'none';
     $('settings').style.display = log ? 'none' : 'block';
   } else {

@@ -24,6 +24,7 @@ const logLines = Array.from({ length: 48 }, (_, i) => `<div>14:${String(i).padSt
 const html = `<!doctype html><title>roomlink-picture</title>
 <style>body{margin:0;background:#0c2340;color:#e6e6e6;font:15px monospace}canvas{position:fixed;right:40px;top:40px}</style>
 ${logLines}<canvas id="photo" width="640" height="360"></canvas>
+<div id="cover" style="display:none;position:fixed;inset:0;z-index:1;background:#fff;color:#222;font:14px sans-serif;padding:20px">${Array.from({ length: 20 }, (_, i) => `<label><input type="checkbox"> Setting ${i + 1}: what it does</label><br>`).join('')}</div>
 <script>
 const context = document.getElementById('photo').getContext('2d');
 // A photograph stand-in: a colour gradient with grain; a few of them made up front, so that animating costs the page little.
@@ -41,6 +42,7 @@ const photos = Array.from({ length: 8 }, (_, seed) => {
 });
 let shown = 0;
 window.photo = () => context.putImageData(photos[shown++ % photos.length], 0, 0);
+window.cover = (on) => { document.getElementById('cover').style.display = on ? 'block' : 'none'; };
 let timer = 0;
 window.animate = (on) => { clearInterval(timer); if (on) timer = setInterval(window.photo, 33); };
 </script>`;
@@ -107,6 +109,23 @@ describe('the picture of a display', () => {
     expect(await largestDifference(viewer.frame!, 0)).toBeLessThanOrEqual(2);
     const tiles = viewer.pictureLog.filter((m) => m.kind === 'tile');
     expect(tiles.length).toBeGreaterThan(0);
+  });
+
+  it('draws a window closed again from the console’s tile cache, exactly', async () => {
+    const viewer = await openSession();
+    await settle();
+    await page.evaluate('window.cover(true)');
+    await settle();
+    const before = viewer.pictureLog.length;
+    await page.evaluate('window.cover(false)');
+    await settle();
+    await viewer.drawn();
+    expect(await largestDifference(viewer.frame!, 0)).toBeLessThanOrEqual(2);
+    const tiles = viewer.pictureLog.slice(before).filter((m) => m.kind === 'tile');
+    const area = (format?: string) => tiles.filter((t) => !format || t.format === format).reduce((sum, t) => sum + t.w * t.h, 0);
+    // The log under the settings page was seen at the session's start: nearly all of it comes from the cache.
+    expect(area('cached')).toBeGreaterThan(0.9 * area());
+    expect(area()).toBeGreaterThan(0.9 * 1920 * 1080);
   });
 
   it('sends a photographic region lossy at once, then exactly once it is still', async () => {

@@ -45,7 +45,7 @@ type Sent = Exclude<PictureMessage, { kind: 'tiles' }> | ({ kind: 'tile'; messag
 
 /** A picture channel whose reader the test can stop: what is sent while stopped stays buffered. */
 class Channel implements PictureOut {
-  readonly open = true;
+  open = true;
   buffered = 0;
   reading = true;
   readonly sent: Sent[] = [];
@@ -143,6 +143,88 @@ describe('the picture pump', () => {
       { x: 200, y: 70, w: 8, h: 14, format: 'zlib' },
     ]);
     expect(new Set(tiles.map((t) => t.message)).size).toBe(1);
+  });
+
+  it('draws a screen seen before from the console’s tile cache: slot numbers, not pixels', async () => {
+    const screen = new PaintedScreen();
+    const channel = new Channel();
+    const pump = start(screen, channel, { refineAfterMs: 60_000 });
+    await eventually(() => channel.frameEnds() === 1, 'the first picture');
+    const whole = { x: 0, y: 0, w: WIDTH, h: HEIGHT };
+    // Two windows of text-like pixels: two colours a tile, the dark one different in every tile of either window.
+    const window = (seed: number) => (x: number, y: number) => ((x + y) % 4 < 2 ? [Math.floor(x / 64) * 16, Math.floor(y / 64) * 16, seed * 100] : [240, 240, 240]) as [number, number, number];
+    screen.paint(whole, window(0));
+    await eventually(() => channel.frameEnds() === 2, 'window A');
+    screen.paint(whole, window(3));
+    await eventually(() => channel.frameEnds() === 3, 'window B');
+    // The first picture (one white cell, 32 times) kept its own.
+    const keeps = channel.sent.filter((m) => m.kind === 'keep').slice(1);
+    // Each window's 32 cells were kept once sent exactly, after their frame.
+    expect(keeps.length).toBe(2);
+    const slots = keeps.flatMap((m) => m.cells.map((c) => c.slot));
+    expect(new Set(slots).size).toBe(slots.length);
+    const cellsOf = (m: Extract<Sent, { kind: 'keep' }>) => m.cells.reduce((sum, c) => sum + c.w * c.h, 0);
+    expect(keeps.map(cellsOf)).toEqual([WIDTH * HEIGHT, WIDTH * HEIGHT]);
+    expect(channel.sent[channel.sent.indexOf(keeps[0]!) - 1]).toEqual({ kind: 'frameEnd' });
+
+    const before = channel.sent.length;
+    screen.paint(whole, window(0));
+    await eventually(() => channel.frameEnds() === 4, 'window A again');
+    const again = channel.sent.slice(before).filter((m) => m.kind === 'tile');
+    expect(again.every((t) => t.format === 'cached')).toBe(true);
+    expect(again.reduce((sum, t) => sum + t.w * t.h, 0)).toBe(WIDTH * HEIGHT);
+    // Each cell drawn from the slot that kept the same cell of window A.
+    const keptA = new Map(keeps[0]!.cells.map((c) => [`${c.x},${c.y}`, c.slot]));
+    for (const tile of again) expect(tile.image[0]! | (tile.image[1]! << 8)).toBe(keptA.get(`${tile.x},${tile.y}`));
+    expect(again.reduce((sum, t) => sum + t.image.byteLength, 0)).toBe(2 * again.length);
+    expect(pump.stats.cachedTiles).toBe(again.length);
+
+    // A photo goes lossy and is not kept: the console's copy is not the room's pixels.
+    const sentBefore = channel.sent.length;
+    screen.paint({ x: 0, y: 0, w: 128, h: 128 }, noise);
+    await eventually(() => channel.frameEnds() === 5, 'the photo');
+    expect(channel.sent.slice(sentBefore).some((m) => m.kind === 'tile' && m.format === 'jpeg')).toBe(true);
+    expect(channel.sent.slice(sentBefore).some((m) => m.kind === 'keep')).toBe(false);
+  });
+
+  it('keeps the first picture, prepared while the link came up, except a cell changed since that the console gets patched', async () => {
+    const screen = new PaintedScreen();
+    const channel = new Channel();
+    channel.open = false;
+    const pump = start(screen, channel, { refineAfterMs: 60_000 });
+    await eventually(() => screen.grabs === 1, 'the first picture, prepared');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A character typed in the top left cell before the link is up: it travels as its own few pixels, on top of the prepared white cell.
+    screen.paint({ x: 10, y: 10, w: 8, h: 12 }, (x, y) => ((x + y) % 3 ? [0, 0, 0] : [250, 250, 250]));
+    await eventually(() => screen.grabs === 2, 'the character');
+    channel.open = true;
+    pump.opened();
+    await eventually(() => channel.sent.some((m) => m.kind === 'keep'), 'the first picture, kept');
+    const tiles = channel.sent.filter((m) => m.kind === 'tile');
+    expect(tiles.some((t) => t.x === 10 && t.y === 10 && t.w === 8 && t.h === 12)).toBe(true);
+    const keep = channel.sent.find((m) => m.kind === 'keep')!;
+    // Every cell is white as prepared; one of them holds the white cell, and never the one the console shows with the character on it.
+    expect(keep.kind === 'keep' && keep.cells).toEqual([{ x: 64, y: 0, w: 64, h: 64, slot: 0 }]);
+  });
+
+  it('empties the tile cache with every whole new picture: after a refresh, nothing is drawn from it', async () => {
+    const screen = new PaintedScreen();
+    const channel = new Channel();
+    const pump = start(screen, channel, { refineAfterMs: 60_000 });
+    await eventually(() => channel.frameEnds() === 1, 'the first picture');
+    const text = (x: number, y: number) => ((x + 2 * y) % 5 < 2 ? [Math.floor(x / 64) * 16, Math.floor(y / 64) * 16, 90] : [255, 255, 255]) as [number, number, number];
+    screen.paint({ x: 0, y: 0, w: WIDTH, h: HEIGHT }, text);
+    await eventually(() => channel.frameEnds() === 2 && channel.sent.at(-1)?.kind === 'keep', 'the window, kept');
+    const before = channel.sent.length;
+    pump.refresh();
+    await eventually(() => channel.frameEnds() === 3, 'the refresh');
+    const sent = channel.sent.slice(before);
+    expect(sent[0]).toMatchObject({ kind: 'display' });
+    expect(sent.filter((m) => m.kind === 'tile').some((t) => t.format === 'cached')).toBe(false);
+    expect(sent.filter((m) => m.kind === 'tile').reduce((sum, t) => sum + t.w * t.h, 0)).toBe(WIDTH * HEIGHT);
+    // Kept again, from slot 0: the room starts over as the console does.
+    const keep = sent.find((m) => m.kind === 'keep');
+    expect(keep?.kind === 'keep' && Math.min(...keep.cells.map((c) => c.slot))).toBe(0);
   });
 
   it('captures nothing while the console is not reading, then sends the latest picture as one frame', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkTile, decodePicture, encodePicture, fragmentPicture, imageSize, MAX_ZLIB_TILE_PIXELS, PICTURE_FRAGMENT_BYTES, PictureAssembler, PictureError, tileFormats, type PictureMessage, type Tile } from '../src';
+import { CACHE_SLOTS, checkTile, decodePicture, encodePicture, fragmentPicture, imageSize, MAX_ZLIB_TILE_PIXELS, PICTURE_FRAGMENT_BYTES, PictureAssembler, PictureError, tileFormats, type PictureMessage, type Tile } from '../src';
 
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
@@ -18,6 +18,12 @@ const message: fc.Arbitrary<PictureMessage> = fc.oneof(
   fc.record({ kind: fc.constant('display' as const), epoch: u32, width: side, height: side }),
   fc.record({ kind: fc.constant('video' as const), epoch: u32, frame: u32, x: u16, y: u16, w: fc.integer({ min: 1, max: 0xffff }), h: fc.integer({ min: 1, max: 0xffff }) }),
   fc.record({ kind: fc.constant('tiles' as const), epoch: u32, frame: u32, last: fc.boolean(), tiles: fc.array(tileArbitrary, { minLength: 1, maxLength: 5 }) }),
+  fc.record({
+    kind: fc.constant('keep' as const),
+    epoch: u32,
+    frame: u32,
+    cells: fc.array(fc.record({ x: u16, y: u16, w: fc.integer({ min: 1, max: 64 }), h: fc.integer({ min: 1, max: 64 }), slot: fc.integer({ min: 0, max: CACHE_SLOTS - 1 }) }), { minLength: 1, maxLength: 5 }),
+  }),
 );
 /** A tile's image comes back as a view into the message: compare bytes. */
 const plain = (m: PictureMessage) => (m.kind === 'tiles' ? { ...m, tiles: m.tiles.map((t) => ({ ...t, image: [...t.image] })) } : m);
@@ -59,6 +65,11 @@ describe('picture messages', () => {
     const more = new Uint8Array(tiles);
     more[10] = 2;
     expect(() => decodePicture(more)).toThrow('malformed');
+    // Cells the cache cannot hold: empty, larger than a cell, or a slot past the cache's end.
+    const keep = (cell: { w: number; h: number; slot: number }) => encodePicture({ kind: 'keep', epoch: 1, frame: 1, cells: [{ x: 0, y: 0, ...cell }] });
+    expect(() => decodePicture(keep({ w: 64, h: 64, slot: CACHE_SLOTS - 1 }))).not.toThrow();
+    for (const cell of [{ w: 0, h: 64, slot: 0 }, { w: 65, h: 64, slot: 0 }, { w: 64, h: 64, slot: CACHE_SLOTS }]) expect(() => decodePicture(keep(cell))).toThrow('malformed');
+    expect(() => decodePicture(keep({ w: 64, h: 64, slot: 0 }).subarray(0, 20))).toThrow('malformed');
   });
 
   it('travel as fragments no larger than a data-channel message and assemble back', () => {
@@ -119,6 +130,14 @@ describe('tile checks before decoding', () => {
     expect(() => checkTile(tile(0, 0, 1024, 1024, new Uint8Array(100), 'zlib'), display)).toThrow('too large');
     // Longer than even stored (uncompressed) deflate of 64x64 RGB could be.
     expect(() => checkTile(tile(0, 0, 64, 64, new Uint8Array(64 * 64 * 3 + 64), 'zlib'), display)).toThrow('too large');
+  });
+
+  it('refuse a cached tile that does not name one slot of a cell', () => {
+    const slot = (n: number) => new Uint8Array([n & 0xff, n >>> 8]);
+    expect(() => checkTile(tile(64, 64, 64, 64, slot(CACHE_SLOTS - 1), 'cached'), display)).not.toThrow();
+    expect(() => checkTile(tile(64, 64, 64, 64, slot(CACHE_SLOTS), 'cached'), display)).toThrow('malformed');
+    expect(() => checkTile(tile(64, 64, 64, 64, new Uint8Array([1, 0, 0]), 'cached'), display)).toThrow('malformed');
+    expect(() => checkTile(tile(0, 0, 128, 64, slot(1), 'cached'), display)).toThrow('malformed');
   });
 
   it('read the size of JPEG and WebP headers', () => {

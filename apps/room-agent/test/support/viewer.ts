@@ -4,6 +4,7 @@ import Peer from 'simple-peer';
 import sharp from 'sharp';
 import {
   AgentToConsole,
+  cachedSlot,
   checkTile,
   decodeMessage,
   decodePicture,
@@ -58,7 +59,9 @@ export class Viewer {
   readonly picture: RTCDataChannel;
   private sink: InstanceType<typeof wrtc.nonstandard.RTCVideoSink> | null = null;
   private readonly assembler = new PictureAssembler();
-  private pendingTiles: Promise<{ tile: Tile; rgba: Uint8Array }>[] = [];
+  private pendingTiles: Promise<{ tile: Tile; rgba: Uint8Array | null }>[] = [];
+  /** The tile cache, as the console keeps it: slot → the cell's pixels when it was kept. */
+  private readonly cache = new Map<number, { w: number; h: number; rgba: Uint8Array }>();
   private drawing: Promise<void> = Promise.resolve();
   /** The display the room last announced, as messages arrive (drawing follows behind). */
   private display = { epoch: -1, width: 0, height: 0 };
@@ -118,6 +121,7 @@ export class Viewer {
       case 'display':
         this.display = { epoch: message.epoch, width: message.width, height: message.height };
         this.drawing = this.drawing.then(() => {
+          this.cache.clear();
           if (this.frame?.width !== message.width || this.frame.height !== message.height) this.frame = { width: message.width, height: message.height, rgba: new Uint8Array(message.width * message.height * 4) };
         });
         return;
@@ -126,20 +130,32 @@ export class Viewer {
           this.region = message.w ? { x: message.x, y: message.y, w: message.w, h: message.h } : null;
         });
         return;
+      case 'keep':
+        this.drawing = this.drawing.then(() => {
+          for (const { slot, ...cell } of message.cells) this.cache.set(slot, { w: cell.w, h: cell.h, rgba: crop(this.frame!, cell) });
+        });
+        return;
       case 'tiles': {
         for (const tile of message.tiles) {
           checkTile(tile, this.display);
-          this.pendingTiles.push(decodeTile(tile).then((rgba) => ({ tile, rgba })));
+          // A cached tile is read from the cache when its frame is drawn: after every keep before it.
+          this.pendingTiles.push(tile.format === 'cached' ? Promise.resolve({ tile, rgba: null }) : decodeTile(tile).then((rgba) => ({ tile, rgba })));
         }
         if (!message.last) return;
         const tiles = this.pendingTiles;
         this.pendingTiles = [];
         this.drawing = this.drawing.then(async () => {
-          for (const { tile, rgba } of await Promise.all(tiles)) blit(this.frame!, tile, rgba);
+          for (const { tile, rgba } of await Promise.all(tiles)) blit(this.frame!, tile, rgba ?? this.cached(tile));
           this.framesReceived += 1;
         });
       }
     }
+  }
+
+  private cached(tile: Tile): Uint8Array {
+    const kept = this.cache.get(cachedSlot(tile));
+    if (!kept || kept.w !== tile.w || kept.h !== tile.h) throw new Error(`cached tile ${tile.w}x${tile.h}+${tile.x}+${tile.y} names slot ${cachedSlot(tile)}, which holds ${kept ? `${kept.w}x${kept.h}` : 'nothing'}`);
+    return kept.rgba;
   }
 
   /** Resolves once every picture message received so far has been drawn. */
@@ -191,6 +207,12 @@ async function decodeTile(tile: Tile): Promise<Uint8Array> {
     return rgba;
   }
   return sharp(Buffer.from(tile.image)).ensureAlpha().raw().toBuffer();
+}
+
+function crop(picture: Picture, rect: Rect): Uint8Array {
+  const rgba = new Uint8Array(rect.w * rect.h * 4);
+  for (let row = 0; row < rect.h; row++) rgba.set(picture.rgba.subarray(((rect.y + row) * picture.width + rect.x) * 4, ((rect.y + row) * picture.width + rect.x + rect.w) * 4), row * rect.w * 4);
+  return rgba;
 }
 
 function blit(picture: Picture, rect: Rect, rgba: Uint8Array): void {

@@ -11,10 +11,18 @@
  * | `display` | epoch u32, width u16, height u16: a whole new picture follows (session start, display switch, refresh) |
  * | `tiles` | epoch u32, frame u32, flags u8 (1 = the frame's last), count u16, then per tile: x y w h u16, format u8, length u32, image bytes |
  * | `video` | epoch u32, frame u32, x y w h u16: from this frame on, the region shows the video track (w = 0: no region) |
+ * | `keep` | epoch u32, frame u32, count u16, then per cell: x y w h u16, slot u16: copy these cells of the canvas into the tile cache |
  *
  * The console draws a frame's tiles together when its last `tiles` message
  * arrives. A small change (a typed character and its caret) travels as one
  * message; a large one as a message per band, sent as each is encoded.
+ *
+ * The tile cache: the room names cells the console has just drawn exactly
+ * (`keep`, after their frame), and later draws them again by slot (a
+ * `cached` tile) instead of encoding pixels the console already has: a
+ * window closed, a tab switched back, a screen seen before. The room decides
+ * which slot holds what; the console only follows, so both always agree.
+ * A `display` message empties the cache.
  *
  * A message larger than a data-channel message travels as fragments, each
  * with a one-byte header saying whether more follow.
@@ -35,14 +43,19 @@ export const MAX_DISPLAY_SIDE = 8192;
  * console inflate small.
  */
 export const MAX_ZLIB_TILE_PIXELS = 256 * 256;
+/** Slots in the console's tile cache: about four 1080p screens of detail (64x64 RGBA cells: 32 MiB). */
+export const CACHE_SLOTS = 2048;
+/** Largest side of a cached cell. */
+export const CACHE_CELL = 64;
 
 /**
  * How a tile's pixels are encoded:
  * - `png`, `jpeg`, `webp`: an image file, decoded by the console off its main thread;
  * - `fill`: one colour (3 bytes, RGB) over the whole rectangle;
- * - `zlib`: the rectangle's RGB rows, raw deflate (RFC 1951), at most `MAX_ZLIB_TILE_PIXELS`.
+ * - `zlib`: the rectangle's RGB rows, raw deflate (RFC 1951), at most `MAX_ZLIB_TILE_PIXELS`;
+ * - `cached`: the tile cache's slot (u16) holding exactly these pixels, kept earlier.
  */
-export const tileFormats = ['png', 'jpeg', 'webp', 'fill', 'zlib'] as const;
+export const tileFormats = ['png', 'jpeg', 'webp', 'fill', 'zlib', 'cached'] as const;
 export type TileFormat = (typeof tileFormats)[number];
 
 export interface Rect {
@@ -57,23 +70,32 @@ export interface Tile extends Rect {
   image: Uint8Array;
 }
 
+/** A cell of the canvas the console copies into a slot of its tile cache. */
+export interface KeptCell extends Rect {
+  slot: number;
+}
+
 export type PictureMessage =
   | { kind: 'display'; epoch: number; width: number; height: number }
   | { kind: 'tiles'; epoch: number; frame: number; last: boolean; tiles: Tile[] }
-  | ({ kind: 'video'; epoch: number; frame: number } & Rect);
+  | ({ kind: 'video'; epoch: number; frame: number } & Rect)
+  | { kind: 'keep'; epoch: number; frame: number; cells: KeptCell[] };
 
-const kinds = ['display', 'tiles', 'video'] as const;
-const headerBytes: Record<PictureMessage['kind'], number> = { display: 9, tiles: 12, video: 17 };
+const kinds = ['display', 'tiles', 'video', 'keep'] as const;
+const headerBytes: Record<PictureMessage['kind'], number> = { display: 9, tiles: 12, video: 17, keep: 11 };
 const TILE_HEADER_BYTES = 13;
+const KEPT_CELL_BYTES = 10;
 
 export class PictureError extends Error {
-  constructor(readonly reason: 'malformed' | 'outside_display' | 'size_mismatch' | 'too_large' | 'undecodable') {
+  /** `cache_miss`: a cached tile names a slot the console has not been told to keep, or kept at another size. */
+  constructor(readonly reason: 'malformed' | 'outside_display' | 'size_mismatch' | 'too_large' | 'undecodable' | 'cache_miss') {
     super(`picture message ${reason.replace('_', ' ')}`);
   }
 }
 
 export function encodePicture(message: PictureMessage): Uint8Array {
-  const size = headerBytes[message.kind] + (message.kind === 'tiles' ? message.tiles.reduce((sum, t) => sum + TILE_HEADER_BYTES + t.image.byteLength, 0) : 0);
+  const body = message.kind === 'tiles' ? message.tiles.reduce((sum, t) => sum + TILE_HEADER_BYTES + t.image.byteLength, 0) : message.kind === 'keep' ? message.cells.length * KEPT_CELL_BYTES : 0;
+  const size = headerBytes[message.kind] + body;
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
   view.setUint8(0, kinds.indexOf(message.kind));
@@ -87,6 +109,17 @@ export function encodePicture(message: PictureMessage): Uint8Array {
       view.setUint32(5, message.frame, true);
       writeRect(view, 9, message);
       break;
+    case 'keep': {
+      view.setUint32(5, message.frame, true);
+      view.setUint16(9, message.cells.length, true);
+      let at = 11;
+      for (const cell of message.cells) {
+        writeRect(view, at, cell);
+        view.setUint16(at + 8, cell.slot, true);
+        at += KEPT_CELL_BYTES;
+      }
+      break;
+    }
     case 'tiles': {
       view.setUint32(5, message.frame, true);
       view.setUint8(9, message.last ? 1 : 0);
@@ -122,6 +155,7 @@ export function decodePicture(bytes: Uint8Array): PictureMessage {
     if (bytes.byteLength !== 17 || (rect.w === 0) !== (rect.h === 0)) throw new PictureError('malformed');
     return { kind, epoch, frame, ...rect };
   }
+  if (kind === 'keep') return { kind, epoch, frame, cells: readKeptCells(view) };
   const flags = view.getUint8(9);
   const count = view.getUint16(10, true);
   if (flags > 1 || count === 0) throw new PictureError('malformed');
@@ -139,6 +173,18 @@ export function decodePicture(bytes: Uint8Array): PictureMessage {
   }
   if (at !== bytes.byteLength) throw new PictureError('malformed');
   return { kind, epoch, frame, last: flags === 1, tiles };
+}
+
+function readKeptCells(view: DataView): KeptCell[] {
+  const count = view.getUint16(9, true);
+  if (count === 0 || view.byteLength !== headerBytes.keep + count * KEPT_CELL_BYTES) throw new PictureError('malformed');
+  const cells: KeptCell[] = [];
+  for (let at = headerBytes.keep; at < view.byteLength; at += KEPT_CELL_BYTES) {
+    const cell = { ...readRect(view, at), slot: view.getUint16(at + 8, true) };
+    if (cell.w === 0 || cell.h === 0 || cell.w > CACHE_CELL || cell.h > CACHE_CELL || cell.slot >= CACHE_SLOTS) throw new PictureError('malformed');
+    cells.push(cell);
+  }
+  return cells;
 }
 
 function writeRect(view: DataView, at: number, rect: Rect): void {
@@ -282,9 +328,23 @@ export function checkTile(tile: Tile, display: { width: number; height: number }
     if (tile.w * tile.h > MAX_ZLIB_TILE_PIXELS || tile.image.byteLength > deflateBound(raw)) throw new PictureError('too_large');
     return;
   }
+  if (tile.format === 'cached') {
+    if (tile.image.byteLength !== 2 || cachedSlot(tile) >= CACHE_SLOTS || tile.w > CACHE_CELL || tile.h > CACHE_CELL) throw new PictureError('malformed');
+    return;
+  }
   const size = imageSize(tile.format, tile.image);
   if (!size) throw new PictureError('undecodable');
   if (size.width !== tile.w || size.height !== tile.h) throw new PictureError('size_mismatch');
+}
+
+/** The slot a `cached` tile draws from. */
+export function cachedSlot(tile: Tile): number {
+  return tile.image[0]! | (tile.image[1]! << 8);
+}
+
+/** The image of a `cached` tile: its slot. */
+export function slotImage(slot: number): Uint8Array {
+  return new Uint8Array([slot & 0xff, slot >>> 8]);
 }
 
 /** The most raw deflate can take for `bytes` bytes: stored blocks of at most 65,535 bytes, 5 bytes of header each. */

@@ -1,5 +1,5 @@
 import { inflateSync } from 'fflate';
-import { checkTile, decodePicture, PictureAssembler, PictureError, rgbToRgba, type PictureMessage, type Rect, type Tile } from '@roomlink/shared';
+import { CACHE_CELL, CACHE_SLOTS, cachedSlot, checkTile, decodePicture, insideDisplay, PictureAssembler, PictureError, rgbToRgba, type KeptCell, type PictureMessage, type Rect, type Tile } from '@roomlink/shared';
 
 /** A checked, decoded tile, ready to draw; image files decode off the main thread, fills and deflated pixels at once. */
 type Drawable = (context: CanvasRenderingContext2D) => void;
@@ -9,12 +9,49 @@ export interface PictureStats {
   /** Frames drawn: tiles drawn together at a frame end. */
   frames: number;
   tiles: number;
+  /** Tiles drawn from the tile cache. */
+  cachedTiles: number;
   videoFrames: number;
   /** Messages and tiles refused (malformed, outside the display, lying about their size, undecodable), by reason. */
   dropped: Partial<Record<PictureError['reason'], number>>;
 }
 
 const mimeTypes = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const;
+/** The tile cache's slots sit in one canvas, a row of this many cells per line. */
+const ATLAS_COLUMNS = 64;
+
+/**
+ * The tile cache: cells the room told us to keep, copied from the canvas
+ * into one offscreen canvas (allocated at the first keep: 32 MiB), and the
+ * size each slot holds (0 for an empty slot).
+ */
+class TileAtlas {
+  readonly canvas = new OffscreenCanvas(ATLAS_COLUMNS * CACHE_CELL, (CACHE_SLOTS / ATLAS_COLUMNS) * CACHE_CELL);
+  private readonly context = this.canvas.getContext('2d', { alpha: false })!;
+  private readonly sizes = new Uint32Array(CACHE_SLOTS);
+
+  keep(from: HTMLCanvasElement, cell: KeptCell): void {
+    const [x, y] = this.at(cell.slot);
+    this.context.drawImage(from, cell.x, cell.y, cell.w, cell.h, x, y, cell.w, cell.h);
+    this.sizes[cell.slot] = (cell.w << 16) | cell.h;
+  }
+
+  /** Draws a slot at `tile`, or returns false when the slot does not hold a cell of the tile's size. */
+  draw(context: CanvasRenderingContext2D, slot: number, tile: Rect): boolean {
+    if (this.sizes[slot] !== ((tile.w << 16) | tile.h)) return false;
+    const [x, y] = this.at(slot);
+    context.drawImage(this.canvas, x, y, tile.w, tile.h, tile.x, tile.y, tile.w, tile.h);
+    return true;
+  }
+
+  clear(): void {
+    this.sizes.fill(0);
+  }
+
+  private at(slot: number): [number, number] {
+    return [(slot % ATLAS_COLUMNS) * CACHE_CELL, Math.floor(slot / ATLAS_COLUMNS) * CACHE_CELL];
+  }
+}
 
 /**
  * Draws the room's picture on a canvas: tiles from the picture channel,
@@ -26,13 +63,14 @@ const mimeTypes = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } a
  * bad message is dropped and counted, never drawn, never thrown.
  */
 export class PictureReceiver {
-  readonly stats: PictureStats = { frames: 0, tiles: 0, videoFrames: 0, dropped: {} };
+  readonly stats: PictureStats = { frames: 0, tiles: 0, cachedTiles: 0, videoFrames: 0, dropped: {} };
   private readonly assembler = new PictureAssembler();
   private readonly context: CanvasRenderingContext2D;
   private display = { epoch: -1, width: 0, height: 0 };
   private region: Rect | null = null;
   private tiles: Decoded[] = [];
   private drawing: Promise<void> = Promise.resolve();
+  private atlas: TileAtlas | null = null;
   /** Steps chained on `drawing` that have not run: while there are any, a new frame waits its turn. */
   private queued = 0;
   private closed = false;
@@ -71,6 +109,7 @@ export class PictureReceiver {
       this.display = { epoch: message.epoch, width: message.width, height: message.height };
       this.tiles = [];
       this.after(() => {
+        this.atlas?.clear();
         if (this.canvas.width === message.width && this.canvas.height === message.height) return;
         this.canvas.width = message.width;
         this.canvas.height = message.height;
@@ -82,6 +121,15 @@ export class PictureReceiver {
     if (message.kind === 'video') {
       this.after(() => {
         this.region = message.w ? { x: message.x, y: message.y, w: message.w, h: message.h } : null;
+      });
+      return;
+    }
+    if (message.kind === 'keep') {
+      const cells = message.cells.filter((cell) => insideDisplay(cell, this.display) || this.drop(new PictureError('outside_display')));
+      // After the frames before it are drawn: the cells hold what those frames put there.
+      this.after(() => {
+        this.atlas ??= new TileAtlas();
+        for (const cell of cells) this.atlas.keep(this.canvas, cell);
       });
       return;
     }
@@ -121,11 +169,21 @@ export class PictureReceiver {
         };
       }
       if (tile.format === 'zlib') return this.inflate(tile);
+      if (tile.format === 'cached') return this.fromCache(tile);
       return this.decodeImage(tile, tile.format);
     } catch (error) {
       this.drop(error);
       return null;
     }
+  }
+
+  /** A cell the room told us to keep earlier; which one is known only when its frame is drawn, after the keeps before it. */
+  private fromCache(tile: Tile): Drawable {
+    const slot = cachedSlot(tile);
+    return (context) => {
+      if (this.atlas?.draw(context, slot, tile)) this.stats.cachedTiles += 1;
+      else this.drop(new PictureError('cache_miss'));
+    };
   }
 
   /** Deflated RGB rows, inflated into a buffer one byte longer than they may be: filling it means the tile lied about its size. */
@@ -180,8 +238,9 @@ export class PictureReceiver {
     this.video.requestVideoFrameCallback(draw);
   }
 
-  private drop(error: unknown): void {
+  private drop(error: unknown): false {
     const reason = error instanceof PictureError ? error.reason : 'malformed';
     this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
+    return false;
   }
 }

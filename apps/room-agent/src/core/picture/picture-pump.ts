@@ -1,7 +1,8 @@
 import wrtc from '@roamhq/wrtc';
-import type { PictureMessage, Rect } from '@roomlink/shared';
+import { slotImage, type KeptCell, type PictureMessage, type Rect } from '@roomlink/shared';
 import type { Capture, Monitor } from '../platform';
 import { defaultMotionOptions, MotionTracker, type MotionOptions } from './motion';
+import { cellContent, TileCache } from './tile-cache';
 import { encodeTile, type EncodedTile } from './tile-encoder';
 import { cropRgba, diffInto, JOIN_GAP, joinNear, TileGrid } from './tile-grid';
 
@@ -53,6 +54,8 @@ export interface PumpStats {
   /** Tiles sent lossy (photographic regions), and the lossless refreshes that followed. */
   lossyTiles: number;
   refinedTiles: number;
+  /** Tiles drawn from the console's tile cache instead of being encoded. */
+  cachedTiles: number;
   videoFrames: number;
   /** Times a capture waited because the channel was still busy with earlier pictures. */
   heldBack: number;
@@ -71,7 +74,7 @@ export interface PumpStats {
  * A still screen costs nothing: no capture, no encode, no bytes.
  */
 export class PicturePump {
-  readonly stats: PumpStats = { captured: 0, frames: 0, tiles: 0, tileBytes: 0, lossyTiles: 0, refinedTiles: 0, videoFrames: 0, heldBack: 0, latenciesMs: [], firstFrameAt: null };
+  readonly stats: PumpStats = { captured: 0, frames: 0, tiles: 0, tileBytes: 0, lossyTiles: 0, refinedTiles: 0, cachedTiles: 0, videoFrames: 0, heldBack: 0, latenciesMs: [], firstFrameAt: null };
   private dirty = true;
   private busy = false;
   private stopped = false;
@@ -102,6 +105,12 @@ export class PicturePump {
   private displaySent = false;
   /** The first picture, encoded while the link comes up. */
   private prepared: (EncodedTile | Promise<EncodedTile>)[] | null = null;
+  /** What the console's tile cache holds. */
+  private readonly cache = new TileCache();
+  /** This frame's cells that go whole and are not cached yet, by tile index: kept once sent exactly. */
+  private readonly contents = new Map<number, string>();
+  /** The same for the prepared first picture, as it was when prepared. */
+  private preparedContents = new Map<number, string>();
 
   constructor(
     private readonly capture: Capture,
@@ -242,6 +251,7 @@ export class PicturePump {
     this.region = null;
     this.displaySent = false;
     this.prepared = null;
+    this.preparedContents = new Map();
   }
 
   private observeMotion(changed: TileGrid): void {
@@ -257,6 +267,8 @@ export class PicturePump {
   private prepare(): void {
     if (this.prepared || !this.reference) return;
     this.prepared = this.encode(this.pending, false);
+    this.preparedContents = new Map();
+    this.pending.marks.forEach((mark, index) => mark && this.preparedContents.set(index, this.content(index)));
     this.pending.clear();
     this.pendingBounds.clear();
   }
@@ -268,6 +280,7 @@ export class PicturePump {
     if (!this.displaySent) {
       this.out.sendPicture({ kind: 'display', epoch: this.epoch, width: this.width, height: this.height });
       this.displaySent = true;
+      this.cache.clear();
       if (this.region) this.regionChanged = true;
     }
     if (this.regionChanged) {
@@ -284,7 +297,12 @@ export class PicturePump {
     }
     if (!this.pending.any && !this.exactNow.any) this.addDueRefreshes();
     for (let i = 0; i < this.exactNow.marks.length; i++) if (this.exactNow.marks[i]) this.pending.marks[i] = 0;
-    const encoding = [...(this.prepared ?? []), ...this.encode(this.pending, false, this.pendingBounds), ...this.encode(this.exactNow, true)];
+    this.contents.clear();
+    // A prepared cell is kept as prepared unless this frame draws it again.
+    for (const [index, content] of this.preparedContents) if (!this.pending.marks[index] && !this.exactNow.marks[index] && !this.videoTouches(index)) this.contents.set(index, content);
+    this.preparedContents.clear();
+    const cached = [...this.fromCache(this.pending, this.pendingBounds), ...this.fromCache(this.exactNow)];
+    const encoding = [...(this.prepared ?? []), ...cached, ...this.encode(this.pending, false, this.pendingBounds), ...this.encode(this.exactNow, true)];
     this.prepared = null;
     this.pending.clear();
     this.pendingBounds.clear();
@@ -292,12 +310,14 @@ export class PicturePump {
     if (encoding.length === 0) return;
     let batch: EncodedTile[] = [];
     let batchBytes = 0;
+    const kept: KeptCell[] = [];
     for (let i = 0; i < encoding.length; i++) {
       const tile = await encoding[i]!;
       if (this.stopped) return;
       batch.push(tile);
       batchBytes += tile.image.byteLength;
       this.account(tile);
+      if (tile.exact) this.keepCells(tile, kept);
       const next = encoding[i + 1];
       // Tiles encoded at once join the message; one still encoding does not hold back those ready.
       if (next === undefined || next instanceof Promise || batchBytes >= BATCH_BYTES) {
@@ -306,6 +326,7 @@ export class PicturePump {
         batchBytes = 0;
       }
     }
+    if (kept.length > 0) this.out.sendPicture({ kind: 'keep', epoch: this.epoch, frame, cells: kept });
     this.stats.frames += 1;
     this.stats.firstFrameAt ??= Date.now();
     if (this.stats.latenciesMs.push(performance.now() - started) > LATENCY_SAMPLES) this.stats.latenciesMs.shift();
@@ -330,7 +351,49 @@ export class PicturePump {
     return [...joinNear(changed, JOIN_GAP), ...whole].map((rect) => encodeTile(this.reference!, this.width, rect, exact));
   }
 
+  /**
+   * The marked cells that go whole and whose content the console's cache
+   * holds, as cached tiles (unmarked: nothing to encode); the others'
+   * contents are noted so that they are kept once sent exactly.
+   */
+  private fromCache(grid: TileGrid, bounds?: Map<number, Rect[]>): EncodedTile[] {
+    const tiles: EncodedTile[] = [];
+    for (let index = 0; index < grid.marks.length; index++) {
+      if (!grid.marks[index] || bounds?.has(index)) continue;
+      const content = this.content(index);
+      const slot = this.cache.find(content);
+      if (slot === undefined) {
+        this.contents.set(index, content);
+        continue;
+      }
+      grid.marks[index] = 0;
+      tiles.push({ ...this.cell(index), format: 'cached', image: slotImage(slot), exact: true });
+    }
+    return tiles;
+  }
+
+  private cell(index: number): Rect {
+    return this.lossy.tileRect(index % this.lossy.cols, Math.floor(index / this.lossy.cols));
+  }
+
+  private content(index: number): string {
+    return cellContent(this.reference!, this.width, this.cell(index));
+  }
+
+  /** Cells wholly inside a tile the console now shows exactly go into its cache (after the frame is drawn). */
+  private keepCells(tile: EncodedTile, kept: KeptCell[]): void {
+    if (tile.format === 'cached') return;
+    for (const index of this.lossy.indices(tile)) {
+      const content = this.contents.get(index);
+      if (content === undefined || this.cache.has(content)) continue;
+      const cell = this.cell(index);
+      if (cell.x < tile.x || cell.y < tile.y || cell.x + cell.w > tile.x + tile.w || cell.y + cell.h > tile.y + tile.h) continue;
+      kept.push({ ...cell, slot: this.cache.keep(content) });
+    }
+  }
+
   private account(tile: EncodedTile): void {
+    if (tile.format === 'cached') this.stats.cachedTiles += 1;
     this.stats.tiles += 1;
     this.stats.tileBytes += tile.image.byteLength;
     if (tile.exact) {
@@ -359,6 +422,12 @@ export class PicturePump {
       this.exactNow.marks[i] = 1;
       taken += 1;
     }
+  }
+
+  private videoTouches(index: number): boolean {
+    const cell = this.cell(index);
+    const region = this.region;
+    return region !== null && cell.x < region.x + region.w && region.x < cell.x + cell.w && cell.y < region.y + region.h && region.y < cell.y + cell.h;
   }
 
   private inRegion(index: number): boolean {
