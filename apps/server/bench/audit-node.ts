@@ -18,7 +18,8 @@ export interface AuditNodeData {
 /**
  * One server node's audit log in a process of its own, as a node is: opens
  * its store, says it is ready, and on "go" has `callers` callers each append
- * `perCaller` records one after another. Started by the store bench with
+ * `perCaller` records one after another, and says "done" once they are all
+ * in the chain. Started by the store bench with
  * its data as the one argument, and an IPC channel.
  */
 const data = JSON.parse(process.argv[2]!) as AuditNodeData;
@@ -31,6 +32,8 @@ await Promise.all(
     for (let n = 0; n < data.perCaller; n += 1) await log.record({ tenantId: 'contoso', type: 'session.refused', actorId: `u-${data.node}-${caller}`, data: { node: data.node, caller, n, code: 'room_busy' } });
   }),
 );
+// Done once every record is in the chain: closing chains whatever is still pending.
+await log.close();
 process.send!('done');
 await store.close();
 process.disconnect();

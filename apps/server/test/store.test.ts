@@ -132,6 +132,7 @@ describe('audit log', () => {
   it('refuses updates and deletes through SQL', async () => {
     const { db, log } = await auditLog({ now: new Date() });
     await log.record(entry('t1', 1));
+    await log.chainPending('t1');
     expect(() => db.prepare("UPDATE audit SET actor_name = 'Mallory'").run()).toThrow(/append-only/);
     expect(() => db.prepare('DELETE FROM audit').run()).toThrow(/append-only/);
   });
@@ -140,6 +141,7 @@ describe('audit log', () => {
     const tamper = async (sql: string) => {
       const { db, log } = await auditLog({ now: new Date() });
       for (let n = 0; n < 4; n += 1) await log.record(entry('t1', n));
+      await log.chainPending('t1');
       db.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
       db.exec(sql);
       return log.verify('t1');
@@ -178,6 +180,7 @@ describe('audit log', () => {
         // The hash is SHA-256 of public data: anyone can rebuild a chain without record 2, and add one to keep the count.
         const forger = await auditLog({ now: new Date() });
         for (const n of [0, 2, 3, 99]) await forger.log.record(entry('t1', n));
+        await forger.log.chainPending('t1');
         const forged = forger.db.prepare('SELECT * FROM audit').all() as Record<string, unknown>[];
         db.exec("DELETE FROM audit WHERE tenant_id = 't1'");
         const insert = db.prepare('INSERT INTO audit VALUES (@tenant_id, @seq, @at, @type, @actor_id, @actor_name, @room_id, @room_name, @session_id, @data, @prev_hash, @hash)');

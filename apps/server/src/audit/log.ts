@@ -178,9 +178,10 @@ export class AuditLog {
 
   /**
    * Appends a record that goes with no other change, and resolves once it is
-   * in the chain. Records asked for while a commit is under way wait for it
-   * and then share the next one (group commit): under a flood of them, one
-   * transaction carries hundreds, not one each.
+   * committed: as `append`, it joins the chain moments later, and every read
+   * of the chain sees it. Records asked for while a commit is under way wait
+   * for it and then share the next one (group commit): under a flood of
+   * them, one transaction carries hundreds, not one each.
    */
   record(entry: AuditEntry): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -195,8 +196,8 @@ export class AuditLog {
       const batch = this.waiting.splice(0, 5_000);
       try {
         await this.store.db.transaction().execute((trx) => this.pend(trx, batch.map((item) => item.entry)));
-        // Committed, so nothing is lost whatever happens next; in the chain before the callers hear back, unless chaining fails (then a later pass does it).
-        await Promise.all([...new Set(batch.map((item) => item.entry.tenantId))].map((tenantId) => this.chainPending(tenantId).catch(this.onError)));
+        // Committed: nothing is lost whatever happens next. Chaining runs beside the next batch's commit.
+        for (const tenantId of new Set(batch.map((item) => item.entry.tenantId))) this.chainSoon(tenantId);
         for (const item of batch) item.resolve();
       } catch (error) {
         for (const item of batch) item.reject(error);
@@ -326,6 +327,8 @@ export class AuditLog {
 
   /** Seals every tenant with records since its last checkpoint; the server calls it every few seconds and on shutdown. */
   async checkpointAll(): Promise<number> {
+    // Committed records still pending are sealed in this round too.
+    await this.chainAll();
     let sealed = 0;
     for (const tenantId of [...this.unsealed]) if (await this.checkpoint(tenantId)) sealed += 1;
     return sealed;
@@ -385,6 +388,7 @@ export class AuditLog {
    */
   async purge(): Promise<{ tenants: number; records: number }> {
     const cutoff = new Date(this.now().getTime() - RETENTION_DAYS * 86_400_000).toISOString();
+    await this.chainAll();
     let records = 0;
     const tenants = await this.store.db.selectFrom('audit').select('tenant_id').distinct().where('at', '<', cutoff).execute();
     for (const { tenant_id: tenantId } of tenants) {
