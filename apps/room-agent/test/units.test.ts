@@ -3,6 +3,7 @@ import { reconnectDelay } from '@roomlink/shared';
 import { nameDisplays, parseDisplayMapping } from '../src/core/displays';
 import { libnutKey } from '../src/core/key-names';
 import { MotionTracker } from '../src/core/picture/motion';
+import { cellHash, TileCache } from '../src/core/picture/tile-cache';
 import { raiseVideoBitrate } from '../src/core/sdp-bitrate';
 import { unionRect } from '../src/core/picture/tile-grid';
 import { monitorPixels, patchPixels } from '../src/platform/x11/pixels';
@@ -167,5 +168,37 @@ describe('motion', () => {
     expect(grown).toEqual({ x: 1216, y: 0, w: 704, h: 704 });
     expect(tracker.observe(null, 0, 1100)).toBe(grown);
     expect(tracker.observe(null, 0, 1500)).toBeNull();
+  });
+});
+
+describe('the tile cache, the room’s half', () => {
+  const picture = (colour: (i: number) => number) => Uint32Array.from({ length: 128 * 64 }, (_, i) => colour(i));
+  const cell = (words: Uint32Array, x: number) => ({ words, width: 128, cell: { x, y: 0, w: 64, h: 64 } });
+
+  it('finds a kept cell by its pixels, and never another cell that hashes alike', () => {
+    const cache = new TileCache(4);
+    const a = cell(picture((i) => i), 0);
+    const b = cell(picture((i) => i), 64);
+    const slot = cache.keep(a, cellHash(a));
+    expect(cache.find(a, cellHash(a))).toBe(slot);
+    // A collision, made by hand: same hash, other pixels.
+    expect(cache.find(b, cellHash(a))).toBeUndefined();
+    // The same pixels elsewhere in another picture are the same cell.
+    const moved = cell(picture((i) => ((i % 128) >= 64 ? i - 64 : 0)), 64);
+    expect(cache.find(moved, cellHash(moved))).toBe(slot);
+  });
+
+  it('reuses the least recently used slot once full, and forgets everything when cleared', () => {
+    const cache = new TileCache(2);
+    const cells = [1, 2, 3].map((n) => cell(picture(() => n), 0));
+    const [one, two] = cells.slice(0, 2).map((c) => cache.keep(c, cellHash(c)));
+    expect(cache.find(cells[0]!, cellHash(cells[0]!))).toBe(one);
+    // Two was used longest ago: three takes its slot.
+    expect(cache.keep(cells[2]!, cellHash(cells[2]!))).toBe(two);
+    expect(cache.find(cells[1]!, cellHash(cells[1]!))).toBeUndefined();
+    expect(cache.find(cells[0]!, cellHash(cells[0]!))).toBe(one);
+    cache.clear();
+    expect(cache.find(cells[0]!, cellHash(cells[0]!))).toBeUndefined();
+    expect(cache.keep(cells[1]!, cellHash(cells[1]!))).toBe(0);
   });
 });

@@ -2,7 +2,7 @@ import wrtc from '@roamhq/wrtc';
 import { slotImage, type KeptCell, type PictureMessage, type Rect } from '@roomlink/shared';
 import type { Capture, Monitor } from '../platform';
 import { defaultMotionOptions, MotionTracker, type MotionOptions } from './motion';
-import { cellContent, TileCache } from './tile-cache';
+import { cellHash, TileCache, type CellPixels } from './tile-cache';
 import { encodeTile, type EncodedTile } from './tile-encoder';
 import { cropRgba, diffInto, JOIN_GAP, joinNear, TileGrid } from './tile-grid';
 
@@ -107,10 +107,10 @@ export class PicturePump {
   private prepared: (EncodedTile | Promise<EncodedTile>)[] | null = null;
   /** What the console's tile cache holds. */
   private readonly cache = new TileCache();
-  /** This frame's cells that go whole and are not cached yet, by tile index: kept once sent exactly. */
-  private readonly contents = new Map<number, string>();
-  /** The same for the prepared first picture, as it was when prepared. */
-  private preparedContents = new Map<number, string>();
+  /** This frame's cells that go whole and are not cached yet, by tile index, with their hashes: kept once sent exactly. */
+  private readonly contents = new Map<number, { pixels: CellPixels; hash: number }>();
+  /** The prepared first picture's pixels and cells, as they were when prepared. */
+  private preparedCells: { words: Uint32Array; indices: number[] } | null = null;
 
   constructor(
     private readonly capture: Capture,
@@ -251,7 +251,7 @@ export class PicturePump {
     this.region = null;
     this.displaySent = false;
     this.prepared = null;
-    this.preparedContents = new Map();
+    this.preparedCells = null;
   }
 
   private observeMotion(changed: TileGrid): void {
@@ -267,8 +267,9 @@ export class PicturePump {
   private prepare(): void {
     if (this.prepared || !this.reference) return;
     this.prepared = this.encode(this.pending, false);
-    this.preparedContents = new Map();
-    this.pending.marks.forEach((mark, index) => mark && this.preparedContents.set(index, this.content(index)));
+    const indices: number[] = [];
+    this.pending.marks.forEach((mark, index) => mark && indices.push(index));
+    this.preparedCells = { words: new Uint32Array(this.words()), indices };
     this.pending.clear();
     this.pendingBounds.clear();
   }
@@ -299,8 +300,12 @@ export class PicturePump {
     for (let i = 0; i < this.exactNow.marks.length; i++) if (this.exactNow.marks[i]) this.pending.marks[i] = 0;
     this.contents.clear();
     // A prepared cell is kept as prepared unless this frame draws it again.
-    for (const [index, content] of this.preparedContents) if (!this.pending.marks[index] && !this.exactNow.marks[index] && !this.videoTouches(index)) this.contents.set(index, content);
-    this.preparedContents.clear();
+    for (const index of this.preparedCells?.indices ?? []) {
+      if (this.pending.marks[index] || this.exactNow.marks[index] || this.videoTouches(index)) continue;
+      const pixels = { words: this.preparedCells!.words, width: this.width, cell: this.cell(index) };
+      this.contents.set(index, { pixels, hash: cellHash(pixels) });
+    }
+    this.preparedCells = null;
     const cached = [...this.fromCache(this.pending, this.pendingBounds), ...this.fromCache(this.exactNow)];
     const encoding = [...(this.prepared ?? []), ...cached, ...this.encode(this.pending, false, this.pendingBounds), ...this.encode(this.exactNow, true)];
     this.prepared = null;
@@ -360,10 +365,11 @@ export class PicturePump {
     const tiles: EncodedTile[] = [];
     for (let index = 0; index < grid.marks.length; index++) {
       if (!grid.marks[index] || bounds?.has(index)) continue;
-      const content = this.content(index);
-      const slot = this.cache.find(content);
+      const pixels = { words: this.words(), width: this.width, cell: this.cell(index) };
+      const hash = cellHash(pixels);
+      const slot = this.cache.find(pixels, hash);
       if (slot === undefined) {
-        this.contents.set(index, content);
+        this.contents.set(index, { pixels, hash });
         continue;
       }
       grid.marks[index] = 0;
@@ -376,8 +382,8 @@ export class PicturePump {
     return this.lossy.tileRect(index % this.lossy.cols, Math.floor(index / this.lossy.cols));
   }
 
-  private content(index: number): string {
-    return cellContent(this.reference!, this.width, this.cell(index));
+  private words(): Uint32Array {
+    return new Uint32Array(this.reference!.buffer, this.reference!.byteOffset, this.reference!.byteLength / 4);
   }
 
   /** Cells wholly inside a tile the console now shows exactly go into its cache (after the frame is drawn). */
@@ -385,10 +391,11 @@ export class PicturePump {
     if (tile.format === 'cached') return;
     for (const index of this.lossy.indices(tile)) {
       const content = this.contents.get(index);
-      if (content === undefined || this.cache.has(content)) continue;
-      const cell = this.cell(index);
+      if (content === undefined) continue;
+      const { cell } = content.pixels;
       if (cell.x < tile.x || cell.y < tile.y || cell.x + cell.w > tile.x + tile.w || cell.y + cell.h > tile.y + tile.h) continue;
-      kept.push({ ...cell, slot: this.cache.keep(content) });
+      // The same content twice in one frame (a plain background) is kept once.
+      if (this.cache.find(content.pixels, content.hash) === undefined) kept.push({ ...cell, slot: this.cache.keep(content.pixels, content.hash) });
     }
   }
 
