@@ -64,6 +64,8 @@ export class RoomMonitor {
   private readonly listeners = new Set<(changes: readonly RoomChange[]) => void>();
   /** The commit in progress: commits run one after another, so each reads what the one before wrote. */
   private committing: Promise<unknown> = Promise.resolve();
+  /** The commit that takes what is pending when it starts, once the one under way is done; null when none waits. */
+  private next: Promise<void> | null = null;
   /** Run for every transition of every room: built once. */
   private readonly insertEvent;
 
@@ -143,13 +145,21 @@ export class RoomMonitor {
    * Commits every pending report in one transaction, then tells the
    * listeners. If the commit fails nothing of it is kept, in the database or
    * in memory (each room's recorded states are read again when next needed).
+   * While a commit is under way, every flush asked for shares the next one
+   * (group commit): hundreds of agents arriving at once after a node's loss
+   * are a few transactions, not one each.
    */
   flush(): Promise<void> {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
-    const batch = this.pending;
-    this.pending = [];
-    const commit = this.committing.then(() => this.commit(batch));
+    if (this.next) return this.next;
+    const commit = this.committing.then(() => {
+      this.next = null;
+      const batch = this.pending;
+      this.pending = [];
+      return this.commit(batch);
+    });
+    this.next = commit;
     this.committing = commit.catch(() => undefined);
     return commit;
   }
