@@ -8,7 +8,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { NewerDatabaseError } from '@roomlink/shared';
 import { CHECKPOINT_FILE, CheckpointFile } from '../src/audit/checkpoints';
 import { AuditLog } from '../src/audit/log';
-import { openStore, type Store, type StoreConfig } from '../src/store/engine';
+import { openStore, retryingDeadlocks, type Store, type StoreConfig } from '../src/store/engine';
 import { migrations } from '../src/store/migrations';
 import { testPostgresUrl } from './postgres';
 
@@ -101,6 +101,44 @@ describe('one schema on both engines', () => {
     expect([await step('2026-01-02T00:00:00.000Z'), await step('2026-01-02T00:00:59.900Z'), await step('2026-01-02T00:01:30.500Z'), await step('2026-01-03T00:00:00.000Z')]).toEqual([0, 0, 1, 1440]);
     const { padded } = await store.db.selectNoFrom(dialect.paddedRowid(sql.lit(42)).as('padded')).executeTakeFirstOrThrow();
     expect(padded).toBe('000000000042');
+  });
+});
+
+describe('two nodes writing the same rooms in opposite orders', () => {
+  it('runs a deadlock’s victim again on PostgreSQL, and both writers get through', async () => {
+    const store = await open(await postgresConfig());
+    await store.db.insertInto('tenants').values({ id: 't1' }).execute();
+    await store.db.insertInto('rooms').values(['r1', 'r2'].map((id) => ({ tenant_id: 't1', id, name: id, platform: 'windows', license: 'pro', tags: '[]', updated_at: '' }))).execute();
+    let runs = 0;
+    const failures: unknown[] = [];
+    const latch = () => {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      return { promise, resolve };
+    };
+    const holding = [latch(), latch()];
+    // Each takes its first room, waits until the other has taken its own, then wants the other's: a deadlock, every time.
+    const write = (who: 0 | 1, first: string, second: string) =>
+      retryingDeadlocks(store, async () => {
+        runs += 1;
+        try {
+          return await store.db.transaction().execute(async (trx) => {
+            await trx.updateTable('rooms').set({ name: `by ${who}` }).where('id', '=', first).execute();
+            holding[who]!.resolve();
+            await holding[1 - who]!.promise;
+            await trx.updateTable('rooms').set({ name: `by ${who}` }).where('id', '=', second).execute();
+          });
+        } catch (error) {
+          failures.push(error);
+          throw error;
+        }
+      });
+    await Promise.all([write(0, 'r1', 'r2'), write(1, 'r2', 'r1')]);
+    expect(failures).toHaveLength(1);
+    expect(store.dialect.retryable(failures[0])).toBe(true);
+    expect(runs).toBe(3);
+    const names = (await store.db.selectFrom('rooms').select('name').orderBy('id').execute()).map((r) => r.name);
+    expect(names[0]).toBe(names[1]);
   });
 });
 

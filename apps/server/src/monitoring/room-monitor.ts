@@ -1,6 +1,6 @@
 import { HealthSignal, roomHealth, stateLevel, stateLevels, type DisplayInfo, type HealthSignals, type RoomEvent, type RoomHistory, type RoomId, type RoomState, type RoomSubject } from '@roomlink/shared';
 import { sql, type Kysely } from 'kysely';
-import { reusable, type Store } from '../store/engine';
+import { retryingDeadlocks, reusable, type Store } from '../store/engine';
 import type { Tables } from '../store/schema';
 import type { Directory, RoomRecord } from '../store/directory';
 
@@ -167,15 +167,22 @@ export class RoomMonitor {
   private async commit(batch: readonly { roomId: string; observation: Observation; at: string }[]): Promise<void> {
     if (batch.length === 0) return;
     let changes: (RoomChange & { isOnline: boolean })[];
+    // Rooms in one order on every node (a room's own reports keep theirs): two nodes' batches over the same rooms wait for each other instead of deadlocking.
+    const ordered = [...batch].sort((a, b) => (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
+    let tries = 0;
     try {
-      changes = await this.store.db.transaction().execute(async (trx) => {
-        const applied: (RoomChange & { isOnline: boolean })[] = [];
-        for (const { roomId, observation, at } of batch) {
-          const change = await this.apply(trx, roomId, observation, at);
-          if (change) applied.push(change);
-        }
-        for (const { room, events } of applied) for (const e of events) await this.insertEvent(trx, { tenantId: room.tenantId, roomId: room.id, at: e.at, subject: e.subject, state: e.state });
-        return applied;
+      changes = await retryingDeadlocks(this.store, () => {
+        // A retry starts from what the database holds, not from what the failed attempt left in memory.
+        if (tries++ > 0) for (const { roomId } of batch) this.recorded.delete(roomId);
+        return this.store.db.transaction().execute(async (trx) => {
+          const applied: (RoomChange & { isOnline: boolean })[] = [];
+          for (const { roomId, observation, at } of ordered) {
+            const change = await this.apply(trx, roomId, observation, at);
+            if (change) applied.push(change);
+          }
+          for (const { room, events } of applied) for (const e of events) await this.insertEvent(trx, { tenantId: room.tenantId, roomId: room.id, at: e.at, subject: e.subject, state: e.state });
+          return applied;
+        });
       });
     } catch (error) {
       for (const { roomId } of batch) this.recorded.delete(roomId);

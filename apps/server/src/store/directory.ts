@@ -14,7 +14,7 @@ import type {
   RoomHealth,
 } from '@roomlink/shared';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { reusable, type Store } from './engine';
+import { retryingDeadlocks, reusable, type Store } from './engine';
 import type { Tables } from './schema';
 
 export class DirectoryError extends Error {
@@ -400,7 +400,7 @@ export class Directory {
     const at = this.iso();
     for (let i = 0; i < roomIds.length; i += 1_000) {
       const chunk = roomIds.slice(i, i + 1_000);
-      await this.db.updateTable('rooms').set({ last_seen_at: at }).where(this.store.dialect.inList(sql.ref('id'), chunk)).execute();
+      await retryingDeadlocks(this.store, () => this.db.updateTable('rooms').set({ last_seen_at: at }).where(this.store.dialect.inList(sql.ref('id'), chunk)).execute());
     }
   }
 

@@ -42,6 +42,24 @@ export interface Dialect {
   lock(trx: Kysely<Tables>, key: string): Promise<void>;
   /** A select whose rows this transaction takes for itself, passing over rows another node is taking (SQLite: one writer, nothing to pass over). */
   claiming<Q extends SelectQueryBuilder<Tables, keyof Tables, unknown>>(query: Q): Q;
+  /** Whether a failed statement or transaction may simply be run again: PostgreSQL chose it as a deadlock's victim (SQLite: one writer, never). */
+  retryable(error: unknown): boolean;
+}
+
+/**
+ * Runs `work` (a statement or a whole transaction) and runs it again, up to
+ * three times, when the database gave it up as a deadlock's victim: two
+ * nodes writing the same rooms in another order (a node's agents moving to
+ * another while it records them) is an ordinary event, not a failure.
+ */
+export async function retryingDeadlocks<T>(store: Store, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= 3 || !store.dialect.retryable(error)) throw error;
+    }
+  }
 }
 
 const sqliteDialect: Dialect = {
@@ -51,6 +69,7 @@ const sqliteDialect: Dialect = {
   paddedRowid: (rowid) => sql<string>`printf('%012d', ${rowid})`,
   lock: async () => undefined,
   claiming: (query) => query,
+  retryable: () => false,
 };
 
 const postgresDialect: Dialect = {
@@ -62,6 +81,8 @@ const postgresDialect: Dialect = {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
   },
   claiming: (query) => query.forUpdate().skipLocked() as typeof query,
+  // deadlock_detected, serialization_failure
+  retryable: (error) => ['40P01', '40001'].includes((error as { code?: unknown } | null)?.code as string),
 };
 
 /** Kysely prepares each query anew; better-sqlite3 wants a statement kept per SQL text. Bounded: lists of varying length make new texts. */
