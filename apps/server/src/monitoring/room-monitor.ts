@@ -15,8 +15,6 @@ export const HISTORY_RETENTION_DAYS = 180;
  * (npm run bench -- monitoring): 0.6–1.1 % of a core less server CPU.
  */
 export const HEALTH_BATCH_MS = 200;
-/** Reports in one transaction at most (see `flush`). */
-const COMMIT_REPORTS = 100;
 
 /** A subject's state and when it began. */
 export interface Recorded {
@@ -66,8 +64,6 @@ export class RoomMonitor {
   private readonly listeners = new Set<(changes: readonly RoomChange[]) => void>();
   /** The commit in progress: commits run one after another, so each reads what the one before wrote. */
   private committing: Promise<unknown> = Promise.resolve();
-  /** The commit that takes what is pending when it starts, once the one under way is done; null when none waits. */
-  private next: Promise<void> | null = null;
   /** Run for every transition of every room: built once. */
   private readonly insertEvent;
 
@@ -147,26 +143,13 @@ export class RoomMonitor {
    * Commits every pending report in one transaction, then tells the
    * listeners. If the commit fails nothing of it is kept, in the database or
    * in memory (each room's recorded states are read again when next needed).
-   * While a commit is under way, every flush asked for shares the next one
-   * (group commit): hundreds of agents arriving at once after a node's loss
-   * are a few transactions, not one each. A transaction takes at most
-   * `COMMIT_REPORTS` reports (the rest follow at once in the next): it holds
-   * its rooms' rows until it commits, and another node writing one of them
-   * waits that long.
    */
   flush(): Promise<void> {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
-    if (this.next) return this.next;
-    const commit = this.committing.then(async () => {
-      this.next = null;
-      const batch = this.pending;
-      this.pending = [];
-      let failure: unknown = null;
-      for (let i = 0; i < batch.length; i += COMMIT_REPORTS) await this.commit(batch.slice(i, i + COMMIT_REPORTS)).catch((error: unknown) => (failure ??= error));
-      if (failure) throw failure;
-    });
-    this.next = commit;
+    const batch = this.pending;
+    this.pending = [];
+    const commit = this.committing.then(() => this.commit(batch));
     this.committing = commit.catch(() => undefined);
     return commit;
   }
