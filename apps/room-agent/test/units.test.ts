@@ -1,11 +1,7 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { createServer } from 'node:http';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { reconnectDelay, retryAfterDelay } from '@roomlink/shared';
+import { reconnectDelay } from '@roomlink/shared';
 import { nameDisplays, parseDisplayMapping } from '../src/core/displays';
 import { libnutKey } from '../src/core/key-names';
-import { ServerConnection } from '../src/core/connection';
 import { MotionTracker } from '../src/core/picture/motion';
 import { cellHash, TileCache } from '../src/core/picture/tile-cache';
 import { raiseVideoBitrate } from '../src/core/sdp-bitrate';
@@ -45,13 +41,6 @@ describe('reconnect backoff', () => {
     expect([0, 1, 2, 3].map((n) => reconnectDelay(n, 500, 30_000, () => 1))).toEqual([500, 1000, 2000, 4000]);
     expect(reconnectDelay(40, 500, 30_000, () => 1)).toBe(30_000);
     expect(reconnectDelay(40, 500, 30_000, () => 0)).toBe(15_000);
-  });
-
-  it('follows a busy server’s Retry-After in whole seconds, with up to a second of jitter, and nothing else', () => {
-    expect(retryAfterDelay('3', () => 0)).toBe(3000);
-    expect(retryAfterDelay(' 3 ', () => 0.5)).toBe(3500);
-    expect(retryAfterDelay('300', () => 0)).toBe(300_000);
-    for (const header of [undefined, '', 'soon', '-1', '1.5', '301', 'Wed, 21 Oct 2026 07:28:00 GMT', ['1', '2']]) expect(retryAfterDelay(header, () => 0)).toBeNull();
   });
 });
 
@@ -211,40 +200,5 @@ describe('the tile cache, the room’s half', () => {
     cache.clear();
     expect(cache.find(cells[0]!, cellHash(cells[0]!))).toBeUndefined();
     expect(cache.keep(cells[1]!, cellHash(cells[1]!))).toBe(0);
-  });
-});
-
-describe('a busy server', () => {
-  it('is tried again when its 503 says (Retry-After), not after the backoff', async () => {
-    const attempts: number[] = [];
-    const server = createServer();
-    server.on('upgrade', (_request, socket) => {
-      attempts.push(performance.now());
-      socket.end(`HTTP/1.1 503 Service Unavailable\r\n${attempts.length === 1 ? 'Retry-After: 1\r\n' : ''}Connection: close\r\nContent-Length: 0\r\n\r\n`);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const connection = new ServerConnection(
-      {
-        serverUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-        roomId: 'room-1' as never,
-        deviceKey: generateKeyPairSync('ed25519').privateKey,
-        platform: 'synthetic',
-        agentVersion: 'test',
-        // Its own backoff would wait 10-20 s.
-        reconnectBaseMs: 20_000,
-        reconnectCapMs: 60_000,
-        log: pino({ level: 'silent' }),
-      },
-      { welcome: () => undefined, message: () => undefined, down: () => undefined },
-    );
-    connection.start();
-    try {
-      await expect.poll(() => attempts.length, { timeout: 5000 }).toBe(2);
-      expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(1000);
-      expect(attempts[1]! - attempts[0]!).toBeLessThan(2500);
-    } finally {
-      await connection.stop();
-      server.close();
-    }
   });
 });

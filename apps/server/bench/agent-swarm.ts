@@ -1,6 +1,6 @@
 import { createPrivateKey, sign } from 'node:crypto';
 import WebSocket from 'ws';
-import { agentProofPayload, decodeMessage, encodeMessage, reconnectDelay, retryAfterDelay, ServerToAgent, type AgentToServer, type Unversioned } from '@roomlink/shared';
+import { agentProofPayload, decodeMessage, encodeMessage, reconnectDelay, ServerToAgent, type AgentToServer, type Unversioned } from '@roomlink/shared';
 
 /**
  * Thousands of room agents in one process, for the cluster benchmark (one
@@ -36,11 +36,6 @@ function connect(roomId: string, attempt: number, settled: () => void = () => un
   // As the room agent does: an upgrade unanswered in 10 s (a listen queue overflowing) is given up and tried again.
   const ws = new WebSocket(`${url.replace('http', 'ws')}/agent`, { perMessageDeflate: false, handshakeTimeout: 10_000 });
   let isWelcomed = false;
-  let retryAfterMs: number | null = null;
-  ws.on('unexpected-response', (_request, response) => {
-    retryAfterMs = response.statusCode === 503 ? retryAfterDelay(response.headers['retry-after']) : null;
-    ws.terminate();
-  });
   const send = (message: Unversioned<AgentToServer>) => ws.readyState === WebSocket.OPEN && ws.send(encodeMessage(message));
   ws.on('open', () => send({ type: 'agent.hello', roomId: roomId as never, agentVersion: 'bench', platform: 'synthetic' }));
   ws.on('message', (data) => {
@@ -83,9 +78,7 @@ function connect(roomId: string, attempt: number, settled: () => void = () => un
       welcomed -= 1;
       reportSoon();
     }
-    // As the room agent does: a busy node's Retry-After sets the next try, without counting as a failed attempt.
-    if (retryAfterMs !== null) setTimeout(() => connect(roomId, attempt), retryAfterMs);
-    else setTimeout(() => connect(roomId, isWelcomed ? 0 : attempt + 1), reconnectDelay(isWelcomed ? 0 : attempt, 500, 30_000));
+    setTimeout(() => connect(roomId, isWelcomed ? 0 : attempt + 1), reconnectDelay(isWelcomed ? 0 : attempt, 500, 30_000));
   });
 }
 

@@ -21,7 +21,6 @@ import { ApiFailure, statusFor } from './errors';
 import { AddressGate, type AddressLimits } from './hub/address-gate';
 import { AgentHub } from './hub/agents';
 import { ConsoleHub } from './hub/consoles';
-import { RetrySlots } from './hub/retry-slots';
 import { openApi, registerRoutes } from './http/route';
 import { directoryRoutes } from './http/routes/directory';
 import { sessionRoutes } from './http/routes/sessions';
@@ -88,9 +87,8 @@ export interface ServerConfig {
   /**
    * Agent connections still proving their key at once, past which new ones
    * are refused at once (503) rather than queued: after a node dies, its
-   * agents all come back together, and each refused one is told when to
-   * come back (`Retry-After`, see `RetrySlots`) instead of timing out in a
-   * queue that grows.
+   * agents all come back together, and each refused one retries after its
+   * jittered backoff instead of timing out in a queue that grows.
    */
   agentHandshakes?: number;
   /** Console sockets per client address. */
@@ -283,12 +281,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   // Agents' pings are answered by the agent hub, every other one (see `heartbeatRules`).
   const agentSockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false, autoPong: false });
   const consoleSockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
-  const refuseUpgrade = (socket: Duplex, status: string, headers = '') => {
-    socket.end(`HTTP/1.1 ${status}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+  const refuseUpgrade = (socket: Duplex, status: string) => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
-  const agentHandshakes = config.agentHandshakes ?? DEFAULT_AGENT_HANDSHAKES;
-  // A node proves about as many agents a second as it lets prove at once: a handshake takes well under a second.
-  const retrySlots = new RetrySlots(agentHandshakes, () => now().getTime());
   const agentGate = new AddressGate(config.agentLimits ?? defaultAgentLimits, () => now().getTime());
   const consoleGate = new AddressGate(config.consoleLimits ?? defaultConsoleLimits, () => now().getTime());
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -298,7 +293,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const gate = path === '/agent' ? agentGate : path === '/console' ? consoleGate : null;
     if (!gate) return refuseUpgrade(socket, '404 Not Found');
     const address = proxyAddr(request, trusted);
-    if (path === '/agent' && agents.handshaking >= agentHandshakes) return refuseUpgrade(socket, '503 Service Unavailable', `Retry-After: ${retrySlots.next()}\r\n`);
+    if (path === '/agent' && agents.handshaking >= (config.agentHandshakes ?? DEFAULT_AGENT_HANDSHAKES)) return refuseUpgrade(socket, '503 Service Unavailable');
     if (!gate.admit(address)) return refuseUpgrade(socket, '429 Too Many Requests');
     // The raw socket closes however the upgrade ends, refused or served.
     socket.once('close', () => gate.release(address));

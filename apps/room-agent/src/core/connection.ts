@@ -6,7 +6,6 @@ import {
   encodeMessage,
   heartbeatRules,
   reconnectDelay,
-  retryAfterDelay,
   ServerToAgent,
   type AgentToServer,
   type Platform,
@@ -44,8 +43,6 @@ export interface ConnectionEvents {
  */
 export class ServerConnection {
   private ws: WebSocket | null = null;
-  /** When the server that last refused us as busy asked to be tried again, in ms from its refusal. */
-  private retryAfterMs: number | null = null;
   private attempt = 0;
   private stopped = false;
   private welcomed = false;
@@ -107,11 +104,6 @@ export class ServerConnection {
     ws.on('pong', () => {
       this.lastHeard = Date.now();
     });
-    // A busy server says when to come back: then its word, not the backoff, sets the next try.
-    ws.on('unexpected-response', (_request, response) => {
-      this.retryAfterMs = response.statusCode === 503 ? retryAfterDelay(response.headers['retry-after']) : null;
-      ws.terminate();
-    });
     ws.on('close', (code, reason) => this.closed(ws, code, reason.toString()));
     ws.on('error', (error) => this.options.log.debug({ err: error.message }, 'server connection error'));
   }
@@ -167,8 +159,7 @@ export class ServerConnection {
     this.welcomed = false;
     if (wasWelcomed) this.events.down();
     if (this.stopped) return;
-    const delay = this.retryAfterMs ?? reconnectDelay(this.attempt++, this.options.reconnectBaseMs, this.options.reconnectCapMs);
-    this.retryAfterMs = null;
+    const delay = reconnectDelay(this.attempt++, this.options.reconnectBaseMs, this.options.reconnectCapMs);
     this.options.log.info({ code, reason, retryInMs: delay }, 'disconnected from the server');
     this.retry = setTimeout(() => this.connect(), delay);
   }
