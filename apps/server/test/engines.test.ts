@@ -49,6 +49,12 @@ describe('one schema on both engines', () => {
     }
   });
 
+  it('finds a row by rowid through an index on PostgreSQL too, as SQLite does through the table’s own key', async () => {
+    const store = await open(await postgresConfig());
+    const indexed = await sql<{ table: string }>`SELECT t.relname AS table FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0] WHERE a.attname = 'rowid' AND i.indnatts = 1 AND i.indisunique`.execute(store.db);
+    expect(indexed.rows.map((r) => r.table).sort()).toEqual(['delivery_attempts', 'incident_entries', 'room_events']);
+  });
+
   it('migrates a PostgreSQL database once when three nodes start on it at the same moment', async () => {
     const config = await postgresConfig();
     const stores = await Promise.all([open(config), open(config), open(config)]);

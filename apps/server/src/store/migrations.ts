@@ -337,6 +337,18 @@ export const migrations: readonly (readonly MigrationStep[])[] = [
   ALTER TABLE rooms ADD COLUMN online INTEGER NOT NULL DEFAULT 0 CHECK (online IN (0, 1));
   `,
   ],
+  [
+    {
+      // SQLite finds a row by rowid through the table's own key; PostgreSQL's rowid columns had no index, so a room's
+      // latest states (`rowid IN (SELECT max(rowid) …)`) read the whole event table: 30 ms a room at 90,000 events.
+      sqlite: '',
+      postgres: `
+  CREATE UNIQUE INDEX room_events_by_rowid ON room_events(rowid);
+  CREATE UNIQUE INDEX delivery_attempts_by_rowid ON delivery_attempts(rowid);
+  CREATE UNIQUE INDEX incident_entries_by_rowid ON incident_entries(rowid);
+  `,
+    },
+  ],
 ];
 
 /** A migration's SQL for one engine. */
