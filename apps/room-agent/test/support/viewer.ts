@@ -120,6 +120,8 @@ export class Viewer {
     switch (message.kind) {
       case 'display':
         this.display = { epoch: message.epoch, width: message.width, height: message.height };
+        // As the console does: tiles of the earlier display's unfinished frame are never drawn.
+        this.pendingTiles = [];
         this.drawing = this.drawing.then(() => {
           this.cache.clear();
           if (this.frame?.width !== message.width || this.frame.height !== message.height) this.frame = { width: message.width, height: message.height, rgba: new Uint8Array(message.width * message.height * 4) };
