@@ -67,6 +67,14 @@ async function roomOn(url: string, name: string): Promise<{ roomId: string; agen
 }
 
 const stateOf = (sessionId: string, state: string) => (m: ServerToConsole) => m.type === 'session.state' && m.sessionId === sessionId && m.state === state;
+
+/** The room takes the session offered to it and reports it up, and the console sees it active. */
+async function goLive(agent: TestAgent, seen: ConsoleSocket, sessionId: string): Promise<void> {
+  await agent.next('session.offer');
+  agent.send({ type: 'session.accept', sessionId: sessionId as never });
+  agent.send({ type: 'session.active', sessionId: sessionId as never });
+  await seen.next(stateOf(sessionId, 'active'));
+}
 const signalOf = (sessionId: string) => (m: ServerToConsole) => m.type === 'session.signal' && m.sessionId === sessionId;
 const auditOf = async (type: string, sessionId: string) =>
   (await h.api<{ records: { sessionId: string; data: Record<string, unknown> }[] }>(ADMIN, 'GET', `/api/audit?type=${type}&limit=50`)).body.records.filter((r) => r.sessionId === sessionId);
@@ -125,10 +133,7 @@ describe('rule 14 across nodes', () => {
     const started = await startOn(other.url, VIEWER, roomId);
     expect(started.status).toBe(201);
     const { sessionId } = started.body;
-    await agent.next('session.offer');
-    agent.send({ type: 'session.accept', sessionId: sessionId as never });
-    agent.send({ type: 'session.active', sessionId: sessionId as never });
-    await viewer.next(stateOf(sessionId, 'active'));
+    await goLive(agent, viewer, sessionId);
     // Through the first node: the room leaves the tag the viewer's access came with.
     expect((await h.api(ADMIN, 'PATCH', `/api/rooms/${roomId}`, { tags: [] })).status).toBe(200);
     expect(await agent.next('session.end')).toMatchObject({ sessionId, reason: 'access_revoked' });
@@ -168,10 +173,7 @@ describe('a node killed outright mid-session', () => {
     const started = await startOn(node.url, TECH, roomId);
     expect(started.status).toBe(201);
     const { sessionId } = started.body;
-    await agent.next('session.offer');
-    agent.send({ type: 'session.accept', sessionId: sessionId as never });
-    agent.send({ type: 'session.active', sessionId: sessionId as never });
-    await tech.next(stateOf(sessionId, 'active'));
+    await goLive(agent, tech, sessionId);
 
     // A room whose agent is on the node that dies, and does not come back through another.
     const stranded = await roomOn(node.url, 'Stranded');
@@ -209,10 +211,7 @@ describe('Redis going away and coming back', () => {
     let started = { status: 0, body: { sessionId: '' } };
     await expect.poll(async () => (started = await startOn(h.server.url, TECH, roomId)).status, { timeout: 10_000, interval: 300 }).toBe(201);
     const { sessionId } = started.body;
-    await agent.next('session.offer');
-    agent.send({ type: 'session.accept', sessionId: sessionId as never });
-    agent.send({ type: 'session.active', sessionId: sessionId as never });
-    await tech.next(stateOf(sessionId, 'active'));
+    await goLive(agent, tech, sessionId);
     tech.ws.close();
     await agent.close();
   }, 30_000);
