@@ -4,6 +4,7 @@ import type { PictureMessage, Rect, Tile } from '@roomlink/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Capture, Frame, Monitor } from '../src/core/platform';
 import { defaultPumpOptions, PicturePump, type PictureOut, type PumpOptions } from '../src/core/picture/picture-pump';
+import { unionRect } from '../src/core/picture/tile-grid';
 import { eventually } from './support/viewer';
 
 /**
@@ -16,15 +17,24 @@ const WIDTH = 512;
 const HEIGHT = 256;
 const monitor: Monitor = { id: 'M', name: 'M', primary: true, x: 0, y: 0, width: WIDTH, height: HEIGHT };
 
-/** A screen the test paints; every paint is reported as damage, as X DAMAGE would. */
+/** A screen the test paints; every paint is reported as damage, and a grab reads just what was painted since, as X DAMAGE would. */
 class PaintedScreen implements Capture {
-  readonly rgba = new Uint8Array(WIDTH * HEIGHT * 4).fill(255);
+  /** B, G, R, X, as captured (see `Frame`). */
+  readonly bgrx = new Uint8Array(WIDTH * HEIGHT * 4).fill(255);
   grabs = 0;
+  private dirty: Rect | null = null;
   private changed: (() => void) | null = null;
 
-  async grab(): Promise<Frame> {
+  async grab(_monitor: Monitor, whole: boolean): Promise<Frame> {
     this.grabs += 1;
-    return { width: WIDTH, height: HEIGHT, data: new Uint8Array(this.rgba) };
+    const area = whole ? { x: 0, y: 0, w: WIDTH, h: HEIGHT } : this.dirty;
+    this.dirty = null;
+    const data = new Uint8Array((area?.w ?? 0) * (area?.h ?? 0) * 4);
+    for (let row = 0; area && row < area.h; row++) {
+      const start = ((area.y + row) * WIDTH + area.x) * 4;
+      data.set(this.bgrx.subarray(start, start + area.w * 4), row * area.w * 4);
+    }
+    return { width: WIDTH, height: HEIGHT, area, data };
   }
 
   watch(_monitor: Monitor, changed: () => void): () => void {
@@ -34,8 +44,12 @@ class PaintedScreen implements Capture {
 
   paint(rect: Rect, colour: (x: number, y: number) => [number, number, number]): void {
     for (let y = rect.y; y < rect.y + rect.h; y++) {
-      for (let x = rect.x; x < rect.x + rect.w; x++) this.rgba.set([...colour(x, y), 255], (y * WIDTH + x) * 4);
+      for (let x = rect.x; x < rect.x + rect.w; x++) {
+        const [r, g, b] = colour(x, y);
+        this.bgrx.set([b, g, r, 0], (y * WIDTH + x) * 4);
+      }
     }
+    this.dirty = unionRect(this.dirty, rect);
     this.changed?.();
   }
 }

@@ -95,9 +95,9 @@ describe('a modify session', () => {
       await show();
       seen.push('ring up');
     };
-    capture.grab = (monitor) => {
+    capture.grab = (monitor, whole) => {
       seen.push('grab');
-      return grab(monitor);
+      return grab(monitor, whole);
     };
     const { viewer } = await openSession('modify');
     await eventually(() => viewer.framesReceived > 0, 'a picture');

@@ -3,10 +3,10 @@ import { reconnectDelay } from '@roomlink/shared';
 import { nameDisplays, parseDisplayMapping } from '../src/core/displays';
 import { libnutKey } from '../src/core/key-names';
 import { MotionTracker } from '../src/core/picture/motion';
-import { cellHash, TileCache } from '../src/core/picture/tile-cache';
+import { cellHashes, TileCache, type CellPixels } from '../src/core/picture/tile-cache';
 import { raiseVideoBitrate } from '../src/core/sdp-bitrate';
-import { unionRect } from '../src/core/picture/tile-grid';
-import { monitorPixels, patchPixels } from '../src/platform/x11/pixels';
+import { diffInto, TileGrid, unionRect } from '../src/core/picture/tile-grid';
+import { aligned } from '../src/platform/x11/image-reader';
 import { pickPlatform } from '../src/run';
 
 const monitor = (name: string, x: number, primary = false) => ({ id: name, name, primary, x, y: 0, width: 1920, height: 1080 });
@@ -81,36 +81,52 @@ describe('platform choice', () => {
   });
 });
 
-describe('X image into the monitor image', () => {
-  // A 2x1 X image: pure red then pure blue, as B, G, R, pad bytes.
-  const xImage = (offset: number) => {
-    const bytes = new Uint8Array(offset + 8);
-    bytes.set([0, 0, 255, 0, 255, 0, 0, 0], offset);
-    return bytes.subarray(offset);
-  };
+describe('a captured area against the picture the console has', () => {
+  // A 200x100 display of one colour, as B, G, R, X words.
+  const display = () => new Uint32Array(200 * 100).fill(0x00336699);
+  const bytes = (words: Uint32Array) => new Uint8Array(words.buffer);
 
-  it('writes RGBA into the damaged area only and reports the change once', () => {
-    const pixels = monitorPixels(3, 2);
-    expect(patchPixels(pixels, { x: 1, y: 1, w: 2, h: 1 }, xImage(0))).toBe(true);
-    expect([...pixels.rgba.subarray(0, 16)]).toEqual(new Array(16).fill(0));
-    expect([...pixels.rgba.subarray(16)]).toEqual([255, 0, 0, 255, 0, 0, 255, 255]);
-    expect(patchPixels(pixels, { x: 1, y: 1, w: 2, h: 1 }, xImage(0))).toBe(false);
+  it('marks the tiles where the area differs, copies it in, and boxes a small change exactly', () => {
+    const reference = display();
+    // The area straddles tiles 0 and 1 of the first row; one pixel at (70, 10) changes.
+    const area = { x: 60, y: 5, w: 20, h: 10 };
+    const current = new Uint32Array(20 * 10).fill(0x00336699);
+    current[5 * 20 + 10] = 0x00ff0000;
+    const changed = new TileGrid(200, 100);
+    const bounds = diffInto(changed, bytes(reference), bytes(current), area);
+    expect([...changed.marks.entries()].filter(([, m]) => m).map(([i]) => i)).toEqual([1]);
+    expect(bounds?.get(1)).toEqual([{ x: 70, y: 10, w: 1, h: 1 }]);
+    expect(reference[10 * 200 + 70]).toBe(0x00ff0000);
+    expect(reference[10 * 200 + 69]).toBe(0x00336699);
+    // The same pixels again are no change.
+    const again = new TileGrid(200, 100);
+    diffInto(again, bytes(reference), bytes(current), area);
+    expect(again.any).toBe(false);
   });
 
-  it('reads an X image that does not start on a 4-byte boundary', () => {
-    const pixels = monitorPixels(2, 1);
-    expect(patchPixels(pixels, { x: 0, y: 0, w: 2, h: 1 }, xImage(1))).toBe(true);
-    expect([...pixels.rgba]).toEqual([255, 0, 0, 255, 0, 0, 255, 255]);
+  it('sends a large change as whole tiles', () => {
+    const changed = new TileGrid(200, 100);
+    const bounds = diffInto(changed, bytes(display()), bytes(new Uint32Array(200 * 100).fill(0x00ffffff)), { x: 0, y: 0, w: 200, h: 100 });
+    expect(changed.count).toBe(8);
+    expect(bounds).not.toBeNull();
+    const wide = new TileGrid(300, 200);
+    expect(diffInto(wide, bytes(new Uint32Array(300 * 200)), bytes(new Uint32Array(300 * 200).fill(1)), { x: 0, y: 0, w: 300, h: 200 })).toBeNull();
+    expect(wide.count).toBe(20);
   });
 
-  it('counts the first image as a change even when it is all black', () => {
-    const pixels = monitorPixels(1, 1);
-    expect(patchPixels(pixels, { x: 0, y: 0, w: 1, h: 1 }, new Uint8Array(4))).toBe(true);
-    expect([...pixels.rgba]).toEqual([0, 0, 0, 255]);
+  it('refuses an area outside the display or pixels too few for it', () => {
+    expect(() => diffInto(new TileGrid(200, 100), bytes(display()), new Uint8Array(40 * 4), { x: 190, y: 0, w: 20, h: 2 })).toThrow(/outside/);
+    expect(() => diffInto(new TileGrid(200, 100), bytes(display()), new Uint8Array(4), { x: 0, y: 0, w: 2, h: 2 })).toThrow(/too few/);
   });
 
-  it('refuses an X image shorter than its area', () => {
-    expect(() => patchPixels(monitorPixels(2, 2), { x: 0, y: 0, w: 2, h: 2 }, xImage(0))).toThrow(/too short/);
+  it('takes an X image that does not start on a 4-byte boundary as a copy that does', () => {
+    const image = new Uint8Array(9).subarray(1);
+    image.set([1, 2, 3, 4, 5, 6, 7, 8]);
+    const copy = aligned(image);
+    expect(copy.byteOffset % 4).toBe(0);
+    expect([...copy]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const fine = new Uint8Array(8);
+    expect(aligned(fine)).toBe(fine);
   });
 
   it('grows a damaged area to cover every rectangle reported', () => {
@@ -174,31 +190,52 @@ describe('motion', () => {
 describe('the tile cache, the room’s half', () => {
   const picture = (colour: (i: number) => number) => Uint32Array.from({ length: 128 * 64 }, (_, i) => colour(i));
   const cell = (words: Uint32Array, x: number) => ({ words, width: 128, cell: { x, y: 0, w: 64, h: 64 } });
+  const hash = ({ words, width, cell }: CellPixels) => {
+    const grid = new TileGrid(width, words.length / width);
+    grid.mark(cell);
+    return cellHashes(words, grid)[grid.indices(cell)[0]!]!;
+  };
 
   it('finds a kept cell by its pixels, and never another cell that hashes alike', () => {
     const cache = new TileCache(4);
     const a = cell(picture((i) => i), 0);
     const b = cell(picture((i) => i), 64);
-    const slot = cache.keep(a, cellHash(a));
-    expect(cache.find(a, cellHash(a))).toBe(slot);
+    const slot = cache.keep(a, hash(a));
+    expect(cache.find(a, hash(a))).toBe(slot);
     // A collision, made by hand: same hash, other pixels.
-    expect(cache.find(b, cellHash(a))).toBeUndefined();
+    expect(cache.find(b, hash(a))).toBeUndefined();
     // The same pixels elsewhere in another picture are the same cell.
     const moved = cell(picture((i) => ((i % 128) >= 64 ? i - 64 : 0)), 64);
-    expect(cache.find(moved, cellHash(moved))).toBe(slot);
+    expect(cache.find(moved, hash(moved))).toBe(slot);
+  });
+
+  it('hashes every marked cell of a picture in one walk, each as it would alone, and leaves the others 0', () => {
+    // 150x70: cells of 64, 64 and 22 wide, the second row 6 high.
+    const words = Uint32Array.from({ length: 150 * 70 }, (_, i) => (i * 2654435761) >>> 0);
+    const grid = new TileGrid(150, 70);
+    grid.markAll();
+    grid.marks[1] = 0;
+    const all = cellHashes(words, grid);
+    expect(all[1]).toBe(0);
+    for (const index of [0, 2, 3, 4, 5]) {
+      const one = new TileGrid(150, 70);
+      one.marks[index] = 1;
+      expect(cellHashes(words, one)[index]).toBe(all[index]);
+    }
+    expect(new Set([0, 2, 3, 4, 5].map((i) => all[i])).size).toBe(5);
   });
 
   it('reuses the least recently used slot once full, and forgets everything when cleared', () => {
     const cache = new TileCache(2);
     const cells = [1, 2, 3].map((n) => cell(picture(() => n), 0));
-    const [one, two] = cells.slice(0, 2).map((c) => cache.keep(c, cellHash(c)));
-    expect(cache.find(cells[0]!, cellHash(cells[0]!))).toBe(one);
+    const [one, two] = cells.slice(0, 2).map((c) => cache.keep(c, hash(c)));
+    expect(cache.find(cells[0]!, hash(cells[0]!))).toBe(one);
     // Two was used longest ago: three takes its slot.
-    expect(cache.keep(cells[2]!, cellHash(cells[2]!))).toBe(two);
-    expect(cache.find(cells[1]!, cellHash(cells[1]!))).toBeUndefined();
-    expect(cache.find(cells[0]!, cellHash(cells[0]!))).toBe(one);
+    expect(cache.keep(cells[2]!, hash(cells[2]!))).toBe(two);
+    expect(cache.find(cells[1]!, hash(cells[1]!))).toBeUndefined();
+    expect(cache.find(cells[0]!, hash(cells[0]!))).toBe(one);
     cache.clear();
-    expect(cache.find(cells[0]!, cellHash(cells[0]!))).toBeUndefined();
-    expect(cache.keep(cells[1]!, cellHash(cells[1]!))).toBe(0);
+    expect(cache.find(cells[0]!, hash(cells[0]!))).toBeUndefined();
+    expect(cache.keep(cells[1]!, hash(cells[1]!))).toBe(0);
   });
 });

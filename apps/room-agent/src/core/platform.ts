@@ -1,4 +1,4 @@
-import type { DisplayInfo, HealthSignals, Platform as PlatformName, PointerButton } from '@roomlink/shared';
+import type { DisplayInfo, HealthSignals, Platform as PlatformName, PointerButton, Rect } from '@roomlink/shared';
 
 /**
  * What the core needs from the operating system, one interface per concern.
@@ -22,20 +22,31 @@ export interface Displays {
   list(): Promise<Monitor[]>;
 }
 
-/** One captured frame, 4 bytes per pixel in RGBA order, rows packed. */
+/**
+ * One capture of a monitor: the pixels of `area`, rows packed, 4 bytes a
+ * pixel in the order X and GDI hold them: blue, green, red, unused (the
+ * little-endian word 0x__RRGGBB). The core keeps that order end to end and
+ * swaps red and blue only where an encoder needs RGB, so a capture costs no
+ * conversion pass.
+ */
 export interface Frame {
+  /** The monitor's size. */
   width: number;
   height: number;
-  /** A buffer of its own, unless `changed` is given: the pump then neither compares nor keeps it past the next grab. */
+  /**
+   * The part of the monitor that was read, monitor-relative: where pixels may
+   * differ from the last grab (X: what DAMAGE reported), the whole monitor
+   * when the platform cannot tell or `whole` was asked for; null when
+   * nothing can have changed.
+   */
+  area: Rect | null;
+  /** Starts on a 4-byte boundary; valid until the next grab: read it before awaiting anything. */
   data: Uint8Array;
-  /** Whether any pixel differs from the previous grab of this monitor, when the platform can tell (x11 compares what DAMAGE reported). */
-  changed?: boolean;
-  /** Where pixels may differ from the previous grab, monitor-relative, when the platform knows (x11: what DAMAGE reported); else anywhere. */
-  area?: { x: number; y: number; w: number; h: number };
 }
 
 export interface Capture {
-  grab(monitor: Monitor): Promise<Frame>;
+  /** `whole`: read the whole monitor, whatever changed (the caller has no earlier picture). */
+  grab(monitor: Monitor, whole: boolean): Promise<Frame>;
   /**
    * Calls `changed` whenever pixels on the monitor may have changed, and
    * returns the unsubscribe function. `null` when the platform gives no such

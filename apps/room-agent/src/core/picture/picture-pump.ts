@@ -2,9 +2,9 @@ import wrtc from '@roamhq/wrtc';
 import { slotImage, type KeptCell, type PictureMessage, type Rect } from '@roomlink/shared';
 import type { Capture, Monitor } from '../platform';
 import { defaultMotionOptions, MotionTracker, type MotionOptions } from './motion';
-import { cellHash, TileCache, type CellPixels } from './tile-cache';
-import { encodeTile, type EncodedTile } from './tile-encoder';
-import { cropRgba, diffInto, JOIN_GAP, joinNear, TileGrid } from './tile-grid';
+import { cellHashes, TileCache, type CellPixels } from './tile-cache';
+import { cropRgba, encodeTile, type EncodedTile } from './tile-encoder';
+import { diffInto, JOIN_GAP, joinNear, TileGrid } from './tile-grid';
 
 type VideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
 
@@ -211,17 +211,24 @@ export class PicturePump {
 
   private async grab(): Promise<void> {
     this.dirty = false;
-    const frame = await this.capture.grab(this.monitor);
-    if (this.stopped) return;
+    const frame = await this.capture.grab(this.monitor, this.reference === null);
+    if (this.stopped || !frame.area) return;
     this.stats.captured += 1;
     if (!this.reference || frame.width !== this.width || frame.height !== this.height) {
+      const { area } = frame;
+      // A display that changed size needs a whole picture before anything can be compared with it.
+      if (area.x !== 0 || area.y !== 0 || area.w !== frame.width || area.h !== frame.height) {
+        this.reference = null;
+        this.dirty = true;
+        return;
+      }
       this.resize(frame.width, frame.height);
-      this.reference = new Uint8Array(frame.data);
+      this.reference = new Uint8Array(frame.data.subarray(0, frame.width * frame.height * 4));
       this.pending.markAll();
-    this.pendingBounds.clear();
-    } else if (frame.changed !== false) {
+      this.pendingBounds.clear();
+    } else {
       const changed = new TileGrid(this.width, this.height);
-      const bounds = diffInto(changed, this.reference, frame.data, frame.area ?? { x: 0, y: 0, w: this.width, h: this.height });
+      const bounds = diffInto(changed, this.reference, frame.data, frame.area);
       this.addPending(changed, bounds);
       this.observeMotion(changed);
     }
@@ -299,13 +306,7 @@ export class PicturePump {
     if (!this.pending.any && !this.exactNow.any) this.addDueRefreshes();
     for (let i = 0; i < this.exactNow.marks.length; i++) if (this.exactNow.marks[i]) this.pending.marks[i] = 0;
     this.contents.clear();
-    // A prepared cell is kept as prepared unless this frame draws it again.
-    for (const index of this.preparedCells?.indices ?? []) {
-      if (this.pending.marks[index] || this.exactNow.marks[index] || this.videoTouches(index)) continue;
-      const pixels = { words: this.preparedCells!.words, width: this.width, cell: this.cell(index) };
-      this.contents.set(index, { pixels, hash: cellHash(pixels) });
-    }
-    this.preparedCells = null;
+    if (this.preparedCells) this.keepPrepared(this.preparedCells);
     const cached = [...this.fromCache(this.pending, this.pendingBounds), ...this.fromCache(this.exactNow)];
     const encoding = [...(this.prepared ?? []), ...cached, ...this.encode(this.pending, false, this.pendingBounds), ...this.encode(this.exactNow, true)];
     this.prepared = null;
@@ -356,26 +357,44 @@ export class PicturePump {
     return [...joinNear(changed, JOIN_GAP), ...whole].map((rect) => encodeTile(this.reference!, this.width, rect, exact));
   }
 
+  /** A prepared cell is kept as prepared unless this frame draws it again. */
+  private keepPrepared({ words, indices }: { words: Uint32Array; indices: number[] }): void {
+    this.preparedCells = null;
+    const unchanged = new TileGrid(this.width, this.height);
+    for (const index of indices) if (!this.pending.marks[index] && !this.exactNow.marks[index] && !this.videoTouches(index)) unchanged.marks[index] = 1;
+    this.noteContents(unchanged, words);
+  }
+
   /**
    * The marked cells that go whole and whose content the console's cache
    * holds, as cached tiles (unmarked: nothing to encode); the others'
    * contents are noted so that they are kept once sent exactly.
    */
   private fromCache(grid: TileGrid, bounds?: Map<number, Rect[]>): EncodedTile[] {
+    const whole = new TileGrid(this.width, this.height);
+    grid.marks.forEach((mark, index) => (whole.marks[index] = mark && !bounds?.has(index) ? 1 : 0));
     const tiles: EncodedTile[] = [];
-    for (let index = 0; index < grid.marks.length; index++) {
-      if (!grid.marks[index] || bounds?.has(index)) continue;
-      const pixels = { words: this.words(), width: this.width, cell: this.cell(index) };
-      const hash = cellHash(pixels);
-      const slot = this.cache.find(pixels, hash);
-      if (slot === undefined) {
-        this.contents.set(index, { pixels, hash });
-        continue;
-      }
+    for (const [index, content] of this.noteContents(whole, this.words())) {
+      const slot = this.cache.find(content.pixels, content.hash);
+      if (slot === undefined) continue;
+      this.contents.delete(index);
       grid.marks[index] = 0;
       tiles.push({ ...this.cell(index), format: 'cached', image: slotImage(slot), exact: true });
     }
     return tiles;
+  }
+
+  /** Notes the pixels and hash of every marked cell of `grid` as this frame's content there, and returns them. */
+  private noteContents(grid: TileGrid, words: Uint32Array): Map<number, { pixels: CellPixels; hash: number }> {
+    const hashes = cellHashes(words, grid);
+    const noted = new Map<number, { pixels: CellPixels; hash: number }>();
+    grid.marks.forEach((mark, index) => {
+      if (!mark) return;
+      const content = { pixels: { words, width: this.width, cell: this.cell(index) }, hash: hashes[index]! };
+      this.contents.set(index, content);
+      noted.set(index, content);
+    });
+    return noted;
   }
 
   private cell(index: number): Rect {

@@ -1,4 +1,5 @@
 import { CACHE_CELL, CACHE_SLOTS, type Rect } from '@roomlink/shared';
+import { TILE, type TileGrid } from './tile-grid';
 
 /** A cell of a picture: where it is, and the picture's pixels as 32-bit words (`width` a row). */
 export interface CellPixels {
@@ -70,28 +71,62 @@ export class TileCache {
   }
 }
 
+const PRIME1 = 0x9e3779b1;
+const PRIME2 = 0x85ebca77;
+const PRIME3 = 0xc2b2ae3d;
+
+/** xxHash32's round: every bit of the pixel reaches every bit of the lane (FNV's multiply alone never carries a word's high bits down). */
+function round(lane: number, word: number): number {
+  const mixed = (lane + Math.imul(word, PRIME2)) | 0;
+  return Math.imul((mixed << 13) | (mixed >>> 19), PRIME1);
+}
+
 /**
- * FNV-1a over the cell's 32-bit pixels and its size, in four interleaved
- * lanes (four times the speed of one: the multiplications no longer wait on
- * each other): cheap, and only ever a hint (see `TileCache`).
+ * Each marked cell's hash over its 32-bit pixels and its size: xxHash32's
+ * four lanes, round and avalanche, cheap and only ever a hint (see
+ * `TileCache`). One walk down the picture's rows, every marked cell of a
+ * row of tiles at once, reads memory in order: twice the speed of hashing
+ * cell after cell, each 64 rows apart. Unmarked cells get 0.
  */
-export function cellHash({ words, width, cell }: CellPixels): number {
-  const prime = 0x01000193;
-  let a = Math.imul(0x811c9dc5 ^ ((cell.w << 16) | cell.h), prime);
-  let b = Math.imul(a, prime);
-  let c = Math.imul(b, prime);
-  let d = Math.imul(c, prime);
-  const quads = cell.w & ~3;
-  for (let row = 0; row < cell.h; row++) {
-    const start = (cell.y + row) * width + cell.x;
-    let i = start;
-    for (const end = start + quads; i < end; i += 4) {
-      a = Math.imul(a ^ words[i]!, prime);
-      b = Math.imul(b ^ words[i + 1]!, prime);
-      c = Math.imul(c ^ words[i + 2]!, prime);
-      d = Math.imul(d ^ words[i + 3]!, prime);
+export function cellHashes(words: Uint32Array, grid: TileGrid): Uint32Array {
+  const hashes = new Uint32Array(grid.marks.length);
+  const lanes = new Int32Array(grid.cols * 4);
+  for (let tileRow = 0; tileRow < grid.rows; tileRow++) {
+    const cols: number[] = [];
+    for (let col = 0; col < grid.cols; col++) if (grid.marks[tileRow * grid.cols + col]) cols.push(col);
+    if (cols.length === 0) continue;
+    const top = tileRow * TILE;
+    const bottom = Math.min(top + TILE, grid.height);
+    for (const col of cols) lanes.set([PRIME1 + PRIME2, PRIME2, 0, -PRIME1], col * 4);
+    for (let y = top; y < bottom; y++) {
+      for (const col of cols) {
+        const start = y * grid.width + col * TILE;
+        const end = start + Math.min(TILE, grid.width - col * TILE);
+        let a = lanes[col * 4]!;
+        let b = lanes[col * 4 + 1]!;
+        let c = lanes[col * 4 + 2]!;
+        let d = lanes[col * 4 + 3]!;
+        let i = start;
+        for (const quads = end - ((end - start) & 3); i < quads; i += 4) {
+          a = round(a, words[i]!);
+          b = round(b, words[i + 1]!);
+          c = round(c, words[i + 2]!);
+          d = round(d, words[i + 3]!);
+        }
+        for (; i < end; i++) a = round(a, words[i]!);
+        lanes[col * 4] = a;
+        lanes[col * 4 + 1] = b;
+        lanes[col * 4 + 2] = c;
+        lanes[col * 4 + 3] = d;
+      }
     }
-    for (const end = start + cell.w; i < end; i++) a = Math.imul(a ^ words[i]!, prime);
+    for (const col of cols) {
+      const [a, b, c, d] = lanes.subarray(col * 4, col * 4 + 4) as unknown as [number, number, number, number];
+      let h = (((a << 1) | (a >>> 31)) + ((b << 7) | (b >>> 25)) + ((c << 12) | (c >>> 20)) + ((d << 18) | (d >>> 14)) + ((Math.min(TILE, grid.width - col * TILE) << 16) | (bottom - top))) | 0;
+      h = Math.imul(h ^ (h >>> 15), PRIME2);
+      h = Math.imul(h ^ (h >>> 13), PRIME3);
+      hashes[tileRow * grid.cols + col] = (h ^ (h >>> 16)) >>> 0;
+    }
   }
-  return Math.imul(Math.imul(Math.imul(a ^ b, prime) ^ c, prime) ^ d, prime) >>> 0;
+  return hashes;
 }

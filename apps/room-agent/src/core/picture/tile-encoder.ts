@@ -1,7 +1,6 @@
 import { deflateRawSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { Rect, Tile } from '@roomlink/shared';
-import { cropRgba } from './tile-grid';
 
 export interface EncodedTile extends Tile {
   /** Whether the console will show these pixels exactly. */
@@ -43,7 +42,7 @@ export function looksPhotographic(pixels: Uint8Array, width: number, rect: Rect)
 }
 
 /**
- * Encodes one rectangle of a display (RGBA, `width` wide): one colour as a
+ * Encodes one rectangle of a display (B, G, R, X as captured, `width` wide): one colour as a
  * fill, a small rectangle as deflated RGB, both at once; otherwise with
  * libvips on libuv's thread pool (so several rectangles encode together and
  * the event loop keeps serving input): lossless WebP for text and UI
@@ -71,19 +70,36 @@ function solidColour(pixels: Uint8Array, width: number, rect: Rect): Uint8Array 
   for (let y = rect.y; y < rect.y + rect.h; y++) {
     for (let i = y * width + rect.x, end = i + rect.w; i < end; i++) if (words[i] !== first) return null;
   }
-  const at = (rect.y * width + rect.x) * 4;
-  return pixels.slice(at, at + 3);
+  return Uint8Array.of((first >>> 16) & 0xff, (first >>> 8) & 0xff, first & 0xff);
 }
 
+/** The pixels of `rect` as RGB, rows packed, in a buffer of their own. */
 function cropRgb(pixels: Uint8Array, width: number, rect: Rect): Uint8Array {
+  const words = new Uint32Array(pixels.buffer, pixels.byteOffset, pixels.byteLength / 4);
   const out = new Uint8Array(rect.w * rect.h * 3);
   let o = 0;
   for (let y = rect.y; y < rect.y + rect.h; y++) {
-    for (let i = (y * width + rect.x) * 4, end = i + rect.w * 4; i < end; i += 4) {
-      out[o++] = pixels[i]!;
-      out[o++] = pixels[i + 1]!;
-      out[o++] = pixels[i + 2]!;
+    for (let i = y * width + rect.x, end = i + rect.w; i < end; i++) {
+      const v = words[i]!;
+      out[o++] = (v >>> 16) & 0xff;
+      out[o++] = (v >>> 8) & 0xff;
+      out[o++] = v & 0xff;
     }
   }
   return out;
+}
+
+/** The pixels of `rect` as opaque RGBA, rows packed, in a buffer of their own: one store a pixel, where RGB takes three. */
+export function cropRgba(pixels: Uint8Array, width: number, rect: Rect): Uint8Array {
+  const words = new Uint32Array(pixels.buffer, pixels.byteOffset, pixels.byteLength / 4);
+  const out = new Uint32Array(rect.w * rect.h);
+  let o = 0;
+  for (let y = rect.y; y < rect.y + rect.h; y++) {
+    for (let i = y * width + rect.x, end = i + rect.w; i < end; i++) {
+      const v = words[i]!;
+      // Little-endian RGBA is the word 0xAABBGGRR: swap the red and blue bytes of 0x__RRGGBB, make it opaque.
+      out[o++] = 0xff000000 | ((v & 0xff) << 16) | (v & 0xff00) | ((v >>> 16) & 0xff);
+    }
+  }
+  return new Uint8Array(out.buffer);
 }

@@ -174,36 +174,40 @@ export function joinNear(rects: Rect[], gap: number): Rect[] {
 export const EXACT_BOUNDS_TILES = 8;
 
 /**
- * Marks in `changed` the tiles where `current` differs from `reference`
- * within `area` (both RGBA, `grid.width` wide), and copies those tiles into
- * `reference`. Rows are compared whole across the area first, so unchanged
- * rows cost one comparison each. For a small change, returns the exact
- * bounds of the differing pixels in each changed tile, by tile index; for a
- * large one, null (the tiles are sent whole).
+ * Marks in `changed` the tiles where `current` (the pixels of `area`, rows
+ * packed) differs from `reference` (the whole display, `changed.width`
+ * wide), and copies the rows that differ into `reference`. Each row of the
+ * area is compared whole first, so unchanged rows cost one comparison each.
+ * For a small change, returns the exact bounds of the differing pixels in
+ * each changed tile, by tile index; for a large one, null (the tiles are
+ * sent whole).
  */
 export function diffInto(changed: TileGrid, reference: Uint8Array, current: Uint8Array, area: Rect): Map<number, Rect[]> | null {
   const { width } = changed;
+  const rowBytes = area.w * 4;
+  if (area.x < 0 || area.y < 0 || area.x + area.w > width || area.y + area.h > changed.height) throw new Error(`Area ${area.w}x${area.h}+${area.x}+${area.y} is outside the ${width}x${changed.height} display.`);
+  if (current.byteLength < rowBytes * area.h) throw new Error(`${current.byteLength} bytes are too few for ${area.w}x${area.h} pixels.`);
   const ref = Buffer.from(reference.buffer, reference.byteOffset, reference.byteLength);
-  const cur = Buffer.from(current.buffer, current.byteOffset, current.byteLength);
+  const cur = Buffer.from(current.buffer, current.byteOffset, rowBytes * area.h);
   const firstCol = Math.floor(area.x / TILE);
-  const lastCol = Math.min(changed.cols, Math.ceil((area.x + area.w) / TILE));
-  const left = firstCol * TILE * 4;
-  const right = Math.min(lastCol * TILE, width) * 4;
-  const bottom = Math.min(area.y + area.h, changed.height);
-  for (let y = Math.max(0, area.y); y < bottom; y++) {
-    const row = y * width * 4;
-    if (cur.subarray(row + left, row + right).equals(ref.subarray(row + left, row + right))) continue;
-    const tileRow = Math.floor(y / TILE);
+  const lastCol = Math.ceil((area.x + area.w) / TILE);
+  const differing: number[] = [];
+  for (let row = 0; row < area.h; row++) {
+    const at = ((area.y + row) * width + area.x) * 4;
+    const source = cur.subarray(row * rowBytes, (row + 1) * rowBytes);
+    if (source.equals(ref.subarray(at, at + rowBytes))) continue;
+    differing.push(row);
+    const tileRow = Math.floor((area.y + row) / TILE);
     for (let col = firstCol; col < lastCol; col++) {
       const index = tileRow * changed.cols + col;
       if (changed.marks[index]) continue;
-      const start = row + col * TILE * 4;
-      const end = row + Math.min((col + 1) * TILE, width) * 4;
-      if (!cur.subarray(start, end).equals(ref.subarray(start, end))) changed.marks[index] = 1;
+      const start = (Math.max(col * TILE, area.x) - area.x) * 4;
+      const end = (Math.min((col + 1) * TILE, area.x + area.w) - area.x) * 4;
+      if (!source.subarray(start, end).equals(ref.subarray(at + start, at + end))) changed.marks[index] = 1;
     }
   }
-  const bounds = changed.count <= EXACT_BOUNDS_TILES ? changedBounds(changed, reference, current) : null;
-  copyTiles(changed, reference, current);
+  const bounds = changed.count <= EXACT_BOUNDS_TILES ? changedBounds(changed, reference, current, area) : null;
+  for (const row of differing) ref.set(cur.subarray(row * rowBytes, (row + 1) * rowBytes), ((area.y + row) * width + area.x) * 4);
   return bounds;
 }
 
@@ -212,10 +216,10 @@ const CELL = 16;
 /** Pixels between two changed boxes below which they are sent as one rectangle. */
 export const JOIN_GAP = 8;
 
-/** The boxes around the pixels that differ in each marked tile: one per 16-px cell that changed, joined where they nearly touch. */
-function changedBounds(grid: TileGrid, reference: Uint8Array, current: Uint8Array): Map<number, Rect[]> {
+/** The boxes around the pixels that differ in each marked tile (within `area`, whose pixels `current` holds): one per 16-px cell that changed, joined where they nearly touch. */
+function changedBounds(grid: TileGrid, reference: Uint8Array, current: Uint8Array, area: Rect): Map<number, Rect[]> {
   const ref = new Uint32Array(reference.buffer, reference.byteOffset, reference.byteLength / 4);
-  const cur = new Uint32Array(current.buffer, current.byteOffset, current.byteLength / 4);
+  const cur = new Uint32Array(current.buffer, current.byteOffset, area.w * area.h);
   const out = new Map<number, Rect[]>();
   grid.marks.forEach((mark, index) => {
     if (!mark) return;
@@ -227,10 +231,12 @@ function changedBounds(grid: TileGrid, reference: Uint8Array, current: Uint8Arra
         let right = -1;
         let top = Infinity;
         let bottom = -1;
-        for (let y = cy; y < Math.min(cy + CELL, tile.y + tile.h); y++) {
+        const xEnd = Math.min(cx + CELL, tile.x + tile.w, area.x + area.w);
+        for (let y = Math.max(cy, area.y), yEnd = Math.min(cy + CELL, tile.y + tile.h, area.y + area.h); y < yEnd; y++) {
           const row = y * grid.width;
-          for (let x = cx; x < Math.min(cx + CELL, tile.x + tile.w); x++) {
-            if (ref[row + x] === cur[row + x]) continue;
+          const areaRow = (y - area.y) * area.w - area.x;
+          for (let x = Math.max(cx, area.x); x < xEnd; x++) {
+            if (ref[row + x] === cur[areaRow + x]) continue;
             left = Math.min(left, x);
             right = Math.max(right, x);
             top = Math.min(top, y);
@@ -251,26 +257,4 @@ export function unionRect(a: Rect | null, b: Rect): Rect {
   const x = Math.min(a.x, b.x);
   const y = Math.min(a.y, b.y);
   return { x, y, w: Math.max(a.x + a.w, b.x + b.w) - x, h: Math.max(a.y + a.h, b.y + b.h) - y };
-}
-
-/** Copies every marked tile of `from` into `to`. */
-export function copyTiles(grid: TileGrid, to: Uint8Array, from: Uint8Array): void {
-  for (const rect of grid.rects()) copyRect(to, from, grid.width, rect);
-}
-
-function copyRect(to: Uint8Array, from: Uint8Array, width: number, rect: Rect): void {
-  for (let y = rect.y; y < rect.y + rect.h; y++) {
-    const start = (y * width + rect.x) * 4;
-    to.set(from.subarray(start, start + rect.w * 4), start);
-  }
-}
-
-/** The RGBA pixels of `rect`, rows packed, in a buffer of their own. */
-export function cropRgba(pixels: Uint8Array, width: number, rect: Rect): Uint8Array {
-  const out = new Uint8Array(rect.w * rect.h * 4);
-  for (let row = 0; row < rect.h; row++) {
-    const start = ((rect.y + row) * width + rect.x) * 4;
-    out.set(pixels.subarray(start, start + rect.w * 4), row * rect.w * 4);
-  }
-  return out;
 }

@@ -73,7 +73,7 @@ export function syntheticPlatform(options: SyntheticOptions): Platform & { keybo
   const monitors: Monitor[] = ['SYNTH0', 'SYNTH1', 'SYNTH2'].map((name, i) => ({ id: name, name, primary: i === 0, x: i * width, y: 0, width, height }));
   const displays: Displays = { list: async () => monitors };
   const capture: Capture = {
-    grab: async (monitor): Promise<Frame> => ({ width, height, data: drawTestPattern(monitors.indexOf(monitor), width, height, Date.now()) }),
+    grab: async (monitor): Promise<Frame> => ({ width, height, area: { x: 0, y: 0, w: width, h: height }, data: drawTestPattern(monitors.indexOf(monitor), width, height, Date.now()) }),
     watch: (_monitor, changed) => {
       const timer = setInterval(changed, 1000 / (options.fps ?? 10));
       return () => clearInterval(timer);

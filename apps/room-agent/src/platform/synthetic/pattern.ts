@@ -10,8 +10,8 @@ const segments = ['abcdef', 'bc', 'abdeg', 'abcdg', 'bcfg', 'acdfg', 'acdefg', '
 
 function fillRect(data: Uint8Array, stride: number, x: number, y: number, w: number, h: number, rgb: readonly number[]): void {
   const view = new Uint32Array(data.buffer, data.byteOffset, data.byteLength / 4);
-  // Little-endian RGBA as one 32-bit word.
-  const word = (255 << 24) | ((rgb[2]! & 255) << 16) | ((rgb[1]! & 255) << 8) | (rgb[0]! & 255);
+  // B, G, R, X as the core takes pixels (see `Frame`): the little-endian word 0x__RRGGBB.
+  const word = ((rgb[0]! & 255) << 16) | ((rgb[1]! & 255) << 8) | (rgb[2]! & 255);
   for (let row = y; row < y + h; row++) view.fill(word, row * stride + x, row * stride + x + w);
 }
 

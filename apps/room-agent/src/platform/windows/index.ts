@@ -31,10 +31,21 @@ const capture: Capture = {
     const screen = ScreenMonitor.fromPoint(monitor.x + 1, monitor.y + 1);
     if (!screen) throw new Error(`Monitor ${monitor.name} is gone.`);
     const image = await screen.captureImage();
-    return { width: image.width, height: image.height, data: await image.toRaw() };
+    return { width: image.width, height: image.height, area: { x: 0, y: 0, w: image.width, h: image.height }, data: bgrx(await image.toRaw()) };
   },
   watch: () => null,
 };
+
+/** node-screenshots' RGBA as the core's B, G, R, X (see `Frame`), in a buffer of its own (aligned for 32-bit views). */
+function bgrx(rgba: Uint8Array): Uint8Array {
+  const words = new Uint32Array(rgba.byteLength / 4);
+  new Uint8Array(words.buffer).set(rgba);
+  for (let i = 0; i < words.length; i++) {
+    const v = words[i]!;
+    words[i] = (v & 0xff00ff00) | ((v & 0xff) << 16) | ((v >>> 16) & 0xff);
+  }
+  return new Uint8Array(words.buffer);
+}
 
 const keyboard: Keyboard = {
   supports: (code) => libnutKey(code) !== null,

@@ -1,9 +1,9 @@
 import { Monitor as ScreenMonitor } from 'node-screenshots';
 import type { DamageExt, XDisplay, XEvent } from 'x11';
+import type { Rect } from '@roomlink/shared';
 import type { Capture, Displays, Frame, Monitor } from '../../core/platform';
 import { imageReader, type ImageReader } from './image-reader';
 import { unionRect } from '../../core/picture/tile-grid';
-import { monitorPixels, patchPixels, type MonitorPixels, type Rect } from './pixels';
 import type { XConnection } from './xconnection';
 
 export const x11Displays: Displays = {
@@ -11,27 +11,26 @@ export const x11Displays: Displays = {
     ScreenMonitor.all().map((m) => ({ id: String(m.id()), name: m.name(), primary: m.isPrimary(), x: m.x(), y: m.y(), width: m.width(), height: m.height() })),
 };
 
-/** A monitor's last known pixels, and what DAMAGE says has been drawn over them since. */
-interface MonitorImage {
+/** What DAMAGE says has been drawn on a monitor since its last grab. */
+interface MonitorDamage {
   monitor: Monitor;
-  pixels: MonitorPixels;
-  /** Monitor-relative; everything when the image was never taken. */
+  /** Monitor-relative; everything when the monitor was never grabbed. */
   dirty: Rect | null;
 }
 
 /**
  * Capture woken by X DAMAGE, reading back only what was drawn: the X server
  * reports each drawn rectangle, and a grab fetches (GetImage, through shared
- * memory where the server allows) just their bounding box into the
- * monitor's last image. A static screen costs no capture at all, a typed
+ * memory where the server allows) just their bounding box, handed on as the
+ * server wrote it. A static screen costs no capture at all, a typed
  * character costs a few kilobytes, and a full 1080p repaint costs one 8 MB
  * read (2.5 ms here through MIT-SHM, 8.9 ms through the X socket, ~35 ms
  * through node-screenshots, which still lists the monitors).
  */
 export class X11Capture implements Capture {
   private readonly watchers = new Set<{ monitor: Monitor; changed: () => void }>();
-  private damage: { ext: DamageExt; id: number } | null = null;
-  private readonly images = new Map<string, MonitorImage>();
+  private damageExt: { ext: DamageExt; id: number } | null = null;
+  private readonly damage = new Map<string, MonitorDamage>();
   private reader: ImageReader | null = null;
 
   constructor(private readonly x: XConnection) {}
@@ -44,7 +43,7 @@ export class X11Capture implements Capture {
     const id = this.x.display.client.AllocID();
     // Raw rectangles need no Subtract round trips, so no drawing can slip between a report and its reset.
     ext.Create(id, this.x.root, ext.ReportLevel.RawRectangles);
-    this.damage = { ext, id };
+    this.damageExt = { ext, id };
     this.x.display.client.on('event', (event: XEvent) => {
       if (event.name === 'DamageNotify' && event.damage === id && event.area) this.damaged(event.area);
     });
@@ -52,12 +51,12 @@ export class X11Capture implements Capture {
   }
 
   async close(): Promise<void> {
-    if (this.damage) this.damage.ext.Destroy(this.damage.id);
-    this.damage = null;
+    if (this.damageExt) this.damageExt.ext.Destroy(this.damageExt.id);
+    this.damageExt = null;
     this.reader?.close();
     this.reader = null;
     this.watchers.clear();
-    this.images.clear();
+    this.damage.clear();
   }
 
   /** How grabs read pixels; null before init. */
@@ -65,18 +64,17 @@ export class X11Capture implements Capture {
     return this.reader?.kind ?? null;
   }
 
-  async grab(monitor: Monitor): Promise<Frame> {
-    const image = this.image(monitor);
-    const area = image.dirty;
-    image.dirty = null;
-    if (!area) return { width: monitor.width, height: monitor.height, data: image.pixels.rgba, changed: false };
+  async grab(monitor: Monitor, whole: boolean): Promise<Frame> {
+    const damage = this.damageOf(monitor);
+    const area = whole ? { x: 0, y: 0, w: monitor.width, h: monitor.height } : damage.dirty;
+    damage.dirty = null;
+    if (!area) return { width: monitor.width, height: monitor.height, area: null, data: new Uint8Array(0) };
     try {
       if (!this.reader) throw new Error('X11Capture.grab before init');
-      const pixels = await this.reader.read(monitor.x + area.x, monitor.y + area.y, area.w, area.h);
-      const changed = patchPixels(image.pixels, area, pixels);
-      return { width: monitor.width, height: monitor.height, data: image.pixels.rgba, changed, area };
+      const data = await this.reader.read(monitor.id, monitor.x + area.x, monitor.y + area.y, area.w, area.h);
+      return { width: monitor.width, height: monitor.height, area, data };
     } catch (error) {
-      image.dirty = unionRect(image.dirty, area);
+      damage.dirty = unionRect(damage.dirty, area);
       throw error;
     }
   }
@@ -87,18 +85,18 @@ export class X11Capture implements Capture {
     return () => this.watchers.delete(watcher);
   }
 
-  private image(monitor: Monitor): MonitorImage {
-    const known = this.images.get(monitor.id);
+  private damageOf(monitor: Monitor): MonitorDamage {
+    const known = this.damage.get(monitor.id);
     if (known && known.monitor.width === monitor.width && known.monitor.height === monitor.height && known.monitor.x === monitor.x && known.monitor.y === monitor.y) return known;
-    const image = { monitor, pixels: monitorPixels(monitor.width, monitor.height), dirty: { x: 0, y: 0, w: monitor.width, h: monitor.height } };
-    this.images.set(monitor.id, image);
-    return image;
+    const damage = { monitor, dirty: { x: 0, y: 0, w: monitor.width, h: monitor.height } };
+    this.damage.set(monitor.id, damage);
+    return damage;
   }
 
   private damaged(area: Rect): void {
-    for (const image of this.images.values()) {
-      const part = clipToMonitor(area, image.monitor);
-      if (part) image.dirty = unionRect(image.dirty, part);
+    for (const damage of this.damage.values()) {
+      const part = clipToMonitor(area, damage.monitor);
+      if (part) damage.dirty = unionRect(damage.dirty, part);
     }
     for (const { monitor, changed } of this.watchers) if (clipToMonitor(area, monitor)) changed();
   }
@@ -114,7 +112,7 @@ function clipToMonitor(area: Rect, monitor: Monitor): Rect | null {
   return right > left && bottom > top ? { x: left - monitor.x, y: top - monitor.y, w: right - left, h: bottom - top } : null;
 }
 
-/** The pixel layout `patchPixels` reads: 24-bit colour in 32-bit little-endian pixels, as every x86 X server has it. */
+/** The pixel layout the core takes (see `Frame`): 24-bit colour in 32-bit little-endian pixels, as every x86 X server has it. */
 function assertTrueColour(display: XDisplay): void {
   const screen = display.screen[0]!;
   const visual = Object.values(screen.depths[screen.root_depth] ?? {}).find((v) => v.red_mask === 0xff0000 && v.green_mask === 0xff00 && v.blue_mask === 0xff);
