@@ -139,6 +139,26 @@ describe('rooms and enrollment', () => {
     expect(agent.ws.readyState).toBe(agent.ws.CLOSED);
   });
 
+  it('never drops an agent as silent while the server is still welcoming it', async () => {
+    const { roomId, agent } = await h.room({ name: 'Slowly welcomed' });
+    await agent.close();
+    const { monitor } = h.server.services;
+    const observe = monitor.observe.bind(monitor);
+    // Recording the room online takes longer than three heartbeats (the harness beats every second), as on a node taking over a lost node's rooms.
+    monitor.observe = async (id, observation) => {
+      if (id === roomId && observation.online) await new Promise((resolve) => setTimeout(resolve, 3500));
+      return observe(id, observation);
+    };
+    try {
+      expect((await agent.connect()).type).toBe('agent.welcome');
+      agent.ws.ping();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(agent.ws.readyState).toBe(agent.ws.OPEN);
+    } finally {
+      monitor.observe = observe;
+    }
+  });
+
   it('answers an agent’s pings every other beat, not each one', async () => {
     const { agent } = await h.room({ name: 'Answered' });
     let pongs = 0;

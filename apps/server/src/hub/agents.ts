@@ -19,7 +19,8 @@ export interface AgentHubConfig {
 interface AgentConnection {
   ws: WebSocket;
   room: RoomRecord;
-  lastSeen: number;
+  /** When the agent last said anything; null until it is welcomed (it has nothing to say before, and pings from its welcome on). */
+  lastSeen: number | null;
   /** When the hub last answered the agent's ping. */
   answeredAt: number;
   invalid: number;
@@ -82,7 +83,8 @@ export class AgentHub {
 
   private sweep(): void {
     const deadline = Date.now() - heartbeatRules.agentSilentBeats * this.config.heartbeatMs;
-    for (const connection of this.connections.values()) if (connection.lastSeen < deadline) connection.ws.terminate();
+    // A proven agent still waiting for its welcome is waiting on this server (a node taking over a lost node's rooms may be seconds behind), not silent.
+    for (const connection of this.connections.values()) if (connection.lastSeen !== null && connection.lastSeen < deadline) connection.ws.terminate();
   }
 
   accept(ws: WebSocket, address: string): void {
@@ -137,13 +139,15 @@ export class AgentHub {
           }
           clearTimeout(handshake);
           proven();
-          connection = { ws, room, lastSeen: Date.now(), answeredAt: 0, invalid: 0 };
+          connection = { ws, room, lastSeen: null, answeredAt: 0, invalid: 0 };
           this.connections.get(room.id)?.ws.close(4000, 'replaced by a newer connection');
           this.connections.set(room.id, connection);
           // Presence first, then the record: a node the agent just left and still writing it offline finds it here and has it recorded online again.
           await this.switchboard.agentArrived(room.id);
           await this.monitor.observe(room.id, { online: true });
-          sendMessage<ServerToAgent>(ws, { type: 'agent.welcome', roomId: room.id as never, tenantId: room.tenantId as never, heartbeatMs: this.config.heartbeatMs, sessionId: (await this.broker.activeInRoom(room.id)) as never });
+          const sessionId = await this.broker.activeInRoom(room.id);
+          connection.lastSeen = Date.now();
+          sendMessage<ServerToAgent>(ws, { type: 'agent.welcome', roomId: room.id as never, tenantId: room.tenantId as never, heartbeatMs: this.config.heartbeatMs, sessionId: sessionId as never });
           return;
         }
         return refuse('bad_request', 'Say hello, then prove possession of the device key.');
