@@ -233,8 +233,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       .finally(() => (evaluating = false));
   }, config.incidentEveryMs ?? DEFAULT_INCIDENT_EVERY_MS);
   incidentTimer.unref();
-  // Agents have three heartbeats to come back after a restart; rooms that do not are offline in the history too.
+  // Agents have three heartbeats to come back after a restart (or their node's loss): a room found unheld now and again three heartbeats later is offline in the history too.
   const settle = () => void monitor.settle((roomIds) => links.heldElsewhere(roomIds)).catch((error: unknown) => log.error({ err: error }, 'settling presence failed'));
+  settle();
   const settleTimer = links.clustered ? setInterval(settle, 3 * config.heartbeatMs) : setTimeout(settle, 3 * config.heartbeatMs);
   settleTimer.unref();
   const verifyToken = tokenVerifier(config.auth, now);

@@ -133,13 +133,42 @@ describe('room history', () => {
     await second.observe(room.id, { signals: ok });
     await second.flush();
     expect(count()).toBe(written);
-    // The room never came back to this server: settling records it offline.
+    // The room never came back to this server: settling records it offline, once two passes found it so.
     const third = new RoomMonitor(store, directory, () => new Date(), failTest);
+    await third.settle();
+    expect(count()).toBe(written);
     await third.settle();
     expect(db.prepare<[], { subject: string; state: string }>("SELECT subject, state FROM room_events WHERE subject IN ('presence', 'health') ORDER BY rowid DESC LIMIT 2").all()).toEqual([
       { subject: 'health', state: 'offline' },
       { subject: 'presence', state: 'offline' },
     ]);
+  });
+});
+
+describe('settling presence', () => {
+  it('records offline only the rooms two passes found held by no node, and leaves alone those that came back between them', async () => {
+    const db = openSqlite(join(mkdtempSync(join(tmpdir(), 'roomlink-monitor-')), 'server.db'));
+    const store = sqliteStore(db);
+    const directory = new Directory(store, () => new Date());
+    await directory.ensureTenant('t1');
+    const rooms = await Promise.all(['Gone', 'Back here', 'Back elsewhere'].map((name) => directory.createRoom('t1', { name, locationId: null, tags: [], platform: 'synthetic', license: 'pro' })));
+    const [gone, here, elsewhere] = rooms.map((room) => room.id) as [string, string, string];
+    const before = new RoomMonitor(store, directory, () => new Date(), failTest);
+    for (const roomId of [gone, here, elsewhere]) await before.observe(roomId, { online: true });
+    // The node that held them is lost; this one settles, while agents come back here and through another node.
+    const monitor = new RoomMonitor(store, directory, () => new Date(), failTest);
+    const heldElsewhere = new Set<string>();
+    const asked: string[][] = [];
+    const settle = () => monitor.settle(async (roomIds) => (asked.push(roomIds), new Set(roomIds.filter((roomId) => heldElsewhere.has(roomId)))));
+    const presence = (roomId: string) => db.prepare<[string], { state: string }>("SELECT state FROM room_events WHERE room_id = ? AND subject = 'presence' ORDER BY rowid DESC LIMIT 1").get(roomId)!.state;
+    await settle();
+    expect([gone, here, elsewhere].map(presence)).toEqual(['online', 'online', 'online']);
+    await monitor.observe(here, { online: true });
+    heldElsewhere.add(elsewhere);
+    await settle();
+    expect([gone, here, elsewhere].map(presence)).toEqual(['offline', 'online', 'online']);
+    // Asked again right before the offline rooms were written, for just those.
+    expect(asked.at(-1)).toEqual([gone]);
   });
 });
 

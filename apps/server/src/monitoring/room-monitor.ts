@@ -16,6 +16,14 @@ export const HISTORY_RETENTION_DAYS = 180;
  */
 export const HEALTH_BATCH_MS = 200;
 
+/**
+ * Rooms recorded offline by one commit when settling. A lost node's 10,000
+ * rooms in one transaction held the node's commits (every agent's welcome
+ * waits for one) for tens of seconds, and locked those rooms against the
+ * nodes their agents were coming back through.
+ */
+export const SETTLE_BATCH = 200;
+
 /** A subject's state and when it began. */
 export interface Recorded {
   state: string;
@@ -66,6 +74,8 @@ export class RoomMonitor {
   private committing: Promise<unknown> = Promise.resolve();
   /** Run for every transition of every room: built once. */
   private readonly insertEvent;
+  /** Rooms the last `settle` found held by no node: offline if the next finds them so still. */
+  private unheld = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -97,12 +107,15 @@ export class RoomMonitor {
   }
 
   /**
-   * Rooms the history last saw online that have not come back since this
-   * server started: called once agents have had time to reconnect, so a
-   * room that went away while the server was down shows as offline. In a
-   * cluster, `heldElsewhere` names the rooms another node holds (they are
-   * online), and settling runs again and again: the rooms of a node that
-   * died and never came back through another go offline too.
+   * Rooms the history last saw online and no node holds now are recorded
+   * offline once two passes, far enough apart for agents to reconnect, find
+   * them so: a room whose agent went away while the server was down, or
+   * whose node died and which never came back through another. A room found
+   * unheld only once may be an agent on its way back (after a node's loss,
+   * thousands are): nothing is written for it. `heldElsewhere` names the
+   * rooms another node holds (in a cluster, where this runs again and
+   * again); it is asked again before each commit, since agents keep coming
+   * back while the offline rooms are written.
    */
   async settle(heldElsewhere: (roomIds: string[]) => Promise<Set<string>> = async () => new Set()): Promise<void> {
     const stale = await this.store.db
@@ -111,11 +124,21 @@ export class RoomMonitor {
       .where('rowid', 'in', (eb) => eb.selectFrom('room_events').select((e) => e.fn.max('rowid').as('rowid')).where('subject', '=', 'presence').groupBy('room_id'))
       .where('state', '=', 'online')
       .execute();
-    const notHere = stale.map((row) => row.room_id).filter((roomId) => !this.online.has(roomId));
+    const unheld = await this.unheldOf(stale.map((row) => row.room_id), heldElsewhere);
+    const suspects = this.unheld;
+    this.unheld = new Set(unheld);
+    const gone = unheld.filter((roomId) => suspects.has(roomId));
+    for (let i = 0; i < gone.length; i += SETTLE_BATCH) {
+      const at = this.now().toISOString();
+      for (const roomId of await this.unheldOf(gone.slice(i, i + SETTLE_BATCH), heldElsewhere)) this.pending.push({ roomId, observation: { online: false }, at });
+      await this.flush();
+    }
+  }
+
+  private async unheldOf(roomIds: string[], heldElsewhere: (roomIds: string[]) => Promise<Set<string>>): Promise<string[]> {
+    const notHere = roomIds.filter((roomId) => !this.online.has(roomId));
     const elsewhere = notHere.length > 0 ? await heldElsewhere(notHere) : new Set<string>();
-    const gone = notHere.filter((roomId) => !elsewhere.has(roomId) && !this.online.has(roomId));
-    for (const roomId of gone) this.pending.push({ roomId, observation: { online: false }, at: this.now().toISOString() });
-    if (gone.length > 0) await this.flush();
+    return notHere.filter((roomId) => !elsewhere.has(roomId) && !this.online.has(roomId));
   }
 
   isOnline(roomId: string): boolean {
