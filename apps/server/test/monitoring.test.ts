@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DashboardSummary, HealthSignals, RoomHistory, RoomState, ServerToConsole } from '@roomlink/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HEALTH_BATCH_MS, RoomMonitor } from '../src/monitoring/room-monitor';
+import { COMMIT_REPORTS, HEALTH_BATCH_MS, RoomMonitor } from '../src/monitoring/room-monitor';
 import { LogBundles } from '../src/store/log-bundles';
 import { openSqlite, sqliteStore } from '../src/store/engine';
 import { Directory } from '../src/store/directory';
@@ -198,6 +198,38 @@ describe('health reports in batches', () => {
     // A call starting gates sessions (no session while the room is in a call): it is in the database before observe returns.
     await monitor.observe(other.id, { inCall: true });
     expect(db.prepare<[string], { in_call: number }>('SELECT in_call FROM rooms WHERE id = ?').get(other.id)).toEqual({ in_call: 1 });
+  });
+
+  it('commits many rooms coming online at once in a few short transactions, each room online once its observe returns', async () => {
+    const { db, store, monitor } = await monitorOnClock('A', '2026-01-01T00:00:00.000Z');
+    const directory = new Directory(store, () => new Date());
+    const rooms = await Promise.all(Array.from({ length: 250 }, (_, i) => directory.createRoom('t1', { name: `R${i}`, locationId: null, tags: [], platform: 'synthetic', license: 'pro' })));
+    const heard: number[] = [];
+    monitor.onChange((changes) => heard.push(changes.length));
+    // Agents arriving together after their node was lost: each observe waits for the commit that holds its room.
+    await Promise.all(
+      rooms.map(async (room) => {
+        await monitor.observe(room.id, { online: true });
+        expect(db.prepare<[string], { online: number }>('SELECT online FROM rooms WHERE id = ?').get(room.id)).toEqual({ online: 1 });
+      }),
+    );
+    expect(heard.reduce((sum, n) => sum + n, 0)).toBe(250);
+    // The first commit takes the first room; all the others wait for it and share the next ones: transactions of at most 100 (short, as another node may be waiting for one of their rooms).
+    expect(heard.length).toBeLessThanOrEqual(4);
+    expect(Math.max(...heard)).toBeLessThanOrEqual(COMMIT_REPORTS);
+  });
+
+  it('reads a room’s report after its own presence change in the same commit as coming from the room online', async () => {
+    const { db, store, room, monitor } = await monitorOnClock('A', '2026-01-01T00:00:00.000Z');
+    const other = await new Directory(store, () => new Date()).createRoom('t1', { name: 'B', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
+    // While the other room's commit runs, this room comes online and reports its health: both go in the next commit.
+    const first = monitor.observe(other.id, { online: true });
+    const online = monitor.observe(room.id, { online: true });
+    await monitor.observe(room.id, { signals: ok });
+    await Promise.all([first, online]);
+    await monitor.flush();
+    expect(db.prepare<[string], { online: number }>('SELECT online FROM rooms WHERE id = ?').get(room.id)).toEqual({ online: 1 });
+    expect(db.prepare<[string], { state: string }[]>("SELECT state FROM room_events WHERE room_id = ? AND subject = 'presence' ORDER BY rowid").all(room.id)).toEqual([{ state: 'online' }]);
   });
 
   it('keeps nothing of a batch whose commit fails, and hears the same report again afterwards', async () => {
