@@ -15,7 +15,9 @@ import { agentProofPayload, decodeMessage, encodeMessage, reconnectDelay, Server
  */
 
 export type SwarmCommand = { type: 'connect'; urls: string[]; roomIds: string[]; privateKeyPem: string } | { type: 'retarget'; urls: string[] };
-export type SwarmReport = { type: 'welcomed'; count: number };
+/** How each try to connect ended, by cause: `welcomed`, `refused <status>`, `error <message>`, or `closed <code>` before the welcome. */
+export type Outcomes = Record<string, number>;
+export type SwarmReport = { type: 'welcomed'; count: number; outcomes: Outcomes };
 
 /** First connections in flight at once per swarm, while the agents come up. */
 const ROLL_OUT_WINDOW = 100;
@@ -25,10 +27,15 @@ let welcomed = 0;
 let turn = 0;
 let heartbeatMs = 10_000;
 const sockets = new Set<WebSocket>();
+const outcomes: Outcomes = {};
 
-const report = () => process.send!({ type: 'welcomed', count: welcomed } satisfies SwarmReport);
+const report = () => process.send!({ type: 'welcomed', count: welcomed, outcomes } satisfies SwarmReport);
 let reportTimer: NodeJS.Timeout | undefined;
 const reportSoon = () => (reportTimer ??= setTimeout(() => ((reportTimer = undefined), report()), 100));
+const count = (outcome: string) => {
+  outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+  reportSoon();
+};
 
 /** `settled`: called once, when this first try is welcomed or fails (the initial roll-out's window). */
 function connect(roomId: string, attempt: number, settled: () => void = () => undefined): void {
@@ -48,6 +55,7 @@ function connect(roomId: string, attempt: number, settled: () => void = () => un
         return;
       case 'agent.welcome':
         isWelcomed = true;
+        count('welcomed');
         heartbeatMs = message.heartbeatMs;
         settled();
         beat();
@@ -70,8 +78,18 @@ function connect(roomId: string, attempt: number, settled: () => void = () => un
         return;
     }
   });
-  ws.on('error', () => undefined);
-  ws.on('close', () => {
+  let failed = false;
+  ws.on('unexpected-response', (_request, response) => {
+    failed = true;
+    count(`refused ${response.statusCode}`);
+    ws.terminate();
+  });
+  ws.on('error', (error) => {
+    if (!failed) count(`error ${error.message.replace(/\d+(\.\d+)*(:\d+)?/g, 'N')}`);
+    failed = true;
+  });
+  ws.on('close', (code) => {
+    if (!failed && !isWelcomed) count(`closed ${code}`);
     settled();
     sockets.delete(ws);
     if (isWelcomed) {
