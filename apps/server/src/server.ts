@@ -20,6 +20,7 @@ import { AuthError, tokenVerifier, type AuthConfig, type Caller } from './auth/t
 import { ApiFailure, statusFor } from './errors';
 import { AddressGate, type AddressLimits } from './hub/address-gate';
 import { AgentHub } from './hub/agents';
+import { HandshakeSlots } from './hub/handshake-slots';
 import { ConsoleHub } from './hub/consoles';
 import { openApi, registerRoutes } from './http/route';
 import { directoryRoutes } from './http/routes/directory';
@@ -84,13 +85,10 @@ export interface ServerConfig {
   auditCheckpointDir?: string;
   /** Agent sockets per client address (a site's rooms may share one NAT address). */
   agentLimits?: AddressLimits;
-  /**
-   * Agent connections still proving their key at once, past which new ones
-   * are refused at once (503) rather than queued: after a node dies, its
-   * agents all come back together, and each refused one retries after its
-   * jittered backoff instead of timing out in a queue that grows.
-   */
+  /** Agent connections proving their key at once; the ones past it wait in line (see `HandshakeSlots`). */
   agentHandshakes?: number;
+  /** Agent connections that may wait in line for a handshake, past which new ones are refused (503) before their upgrade. */
+  agentHandshakesWaiting?: number;
   /** Console sockets per client address. */
   consoleLimits?: AddressLimits;
   /** After a restart, how long sessions left open wait for their rooms' end reports before their counts are recorded as unknown. */
@@ -119,6 +117,8 @@ export const DEFAULT_AUDIT_FOLD_MS = 60_000;
 export const DEFAULT_ORPHAN_REPORT_MS = 120_000;
 export const DEFAULT_NODE_ALIVE_MS = 3_000;
 export const DEFAULT_AGENT_HANDSHAKES = 200;
+/** A lost node's share of a 30,000-room cluster coming back to one survivor, within the 20,000 descriptors a process has here. */
+export const DEFAULT_AGENT_HANDSHAKES_WAITING = 5_000;
 export const defaultAgentLimits: AddressLimits = { socketsPerAddress: 10_000, connectsPerAddress: { burst: 200, perSecond: 20 } };
 export const defaultConsoleLimits: AddressLimits = { socketsPerAddress: 100, connectsPerAddress: { burst: 50, perSecond: 5 } };
 
@@ -147,7 +147,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const audit = await AuditLog.open(store, loadCheckpointKey(config.dataDir), checkpoints, now, (error) => log.error({ err: error }, 'audit records not chained yet (the next pass retries)'));
   const folder = new AuditFolder(audit, config.auditFoldMs ?? DEFAULT_AUDIT_FOLD_MS, now, (error) => log.error({ err: error }, 'folded audit record not written'));
   const monitor = new RoomMonitor(store, directory, now, (error) => log.error({ err: error }, 'health reports not committed'));
-  const agents = new AgentHub(directory, monitor, folder, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000 }, log);
+  const handshakes = new HandshakeSlots(config.agentHandshakes ?? DEFAULT_AGENT_HANDSHAKES, config.agentHandshakesWaiting ?? DEFAULT_AGENT_HANDSHAKES_WAITING);
+  const agents = new AgentHub(directory, monitor, folder, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000, waitMs: 60_000 }, handshakes, log);
   const consoles = new ConsoleHub(log);
   const aliveMs = config.nodeAliveMs ?? DEFAULT_NODE_ALIVE_MS;
   const bus = config.redisUrl ? new RedisBus({ url: config.redisUrl, aliveMs, onError: (error) => log.error({ err: error }, 'cluster bus') }) : null;
@@ -294,7 +295,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const gate = path === '/agent' ? agentGate : path === '/console' ? consoleGate : null;
     if (!gate) return refuseUpgrade(socket, '404 Not Found');
     const address = proxyAddr(request, trusted);
-    if (path === '/agent' && agents.handshaking >= (config.agentHandshakes ?? DEFAULT_AGENT_HANDSHAKES)) return refuseUpgrade(socket, '503 Service Unavailable');
+    if (path === '/agent' && handshakes.full) return refuseUpgrade(socket, '503 Service Unavailable');
     if (!gate.admit(address)) return refuseUpgrade(socket, '429 Too Many Requests');
     // The raw socket closes however the upgrade ends, refused or served.
     socket.once('close', () => gate.release(address));

@@ -122,24 +122,28 @@ describe('agents coming back all at once', () => {
       ws.on('error', () => undefined);
     });
 
-  it('refuses connections past the handshakes in progress at once (503), and takes them again as those end', async () => {
-    h = await startHarness({ agentHandshakes: 3 });
-    const first = await Promise.all([silent(h.server.url), silent(h.server.url), silent(h.server.url)]);
-    expect(first.map((c) => c.status)).toEqual([101, 101, 101]);
+  it('lines up connections past the handshakes in progress, takes each in turn as a slot frees, and refuses (503) past the line', async () => {
+    h = await startHarness({ agentHandshakes: 2, agentHandshakesWaiting: 1 });
+    const { agent } = await h.room({ name: 'Back from a lost node' });
+    await agent.close();
+    const proving = await Promise.all([silent(h.server.url), silent(h.server.url)]);
+    expect(proving.map((c) => c.status)).toEqual([101, 101]);
+    // In line: its socket is open, its hello waits, and it hears nothing yet.
+    let welcomed = false;
+    const welcome = agent.connect().then((m) => ((welcomed = true), m));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(welcomed).toBe(false);
+    expect(agent.ws.readyState).toBe(agent.ws.OPEN);
+    // Past the line: refused before the upgrade.
     expect((await silent(h.server.url)).status).toBe(503);
-    first[0]!.ws!.close();
-    await expect.poll(async () => {
-      const again = await silent(h!.server.url);
-      again.ws?.close();
-      return again.status;
-    }).toBe(101);
-    first[1]!.ws!.close();
-    first[2]!.ws!.close();
+    proving[0]!.ws!.close();
+    expect((await welcome).type).toBe('agent.welcome');
+    // A proven agent no longer counts: its slot is free again.
+    await expect.poll(() => h!.server.services.agents.handshaking).toBe(1);
+    const next = await silent(h.server.url);
+    expect(next.status).toBe(101);
+    next.ws!.close();
+    proving[1]!.ws!.close();
     await expect.poll(() => h!.server.services.agents.handshaking).toBe(0);
-    // A proven agent no longer counts: three rooms connected, three handshakes may still be under way.
-    for (let i = 0; i < 3; i += 1) await h.room({ name: `Back ${i}` });
-    const later = await Promise.all([silent(h.server.url), silent(h.server.url), silent(h.server.url)]);
-    expect(later.map((c) => c.status)).toEqual([101, 101, 101]);
-    for (const c of later) c.ws!.close();
   });
 });

@@ -8,12 +8,15 @@ import { ed25519FromRaw } from '../keys';
 import type { RoomMonitor } from '../monitoring/room-monitor';
 import type { SessionBroker } from '../sessions/broker';
 import type { Directory, RoomRecord } from '../store/directory';
+import type { HandshakeSlots } from './handshake-slots';
 import { decodeFrame, sendMessage } from './socket';
 
 export interface AgentHubConfig {
   heartbeatMs: number;
-  /** Time allowed from connecting to a valid proof. */
+  /** Time allowed from taking a handshake slot to a valid proof. */
   handshakeMs: number;
+  /** Time a connection may wait in line for a handshake slot. */
+  waitMs: number;
 }
 
 interface AgentConnection {
@@ -33,7 +36,6 @@ interface AgentConnection {
  */
 export class AgentHub {
   private readonly connections = new Map<string, AgentConnection>();
-  private unproven = 0;
   private readonly sweeper: NodeJS.Timeout;
   broker!: SessionBroker;
   switchboard!: Switchboard;
@@ -43,6 +45,7 @@ export class AgentHub {
     private readonly monitor: RoomMonitor,
     private readonly folder: AuditFolder,
     private readonly config: AgentHubConfig,
+    private readonly slots: HandshakeSlots,
     private readonly log: Logger,
   ) {
     // One sweep for all connections: an agent silent for `agentSilentBeats` heartbeats is gone.
@@ -54,9 +57,9 @@ export class AgentHub {
     return this.connections.size;
   }
 
-  /** Connections that have not proven their key yet. */
+  /** Connections proving their key now (not those waiting in line for a slot). */
   get handshaking(): number {
-    return this.unproven;
+    return this.slots.proving;
   }
 
   online(roomId: string): boolean {
@@ -91,20 +94,22 @@ export class AgentHub {
     const nonce = randomBytes(32).toString('base64url');
     let room: RoomRecord | undefined;
     let connection: AgentConnection | undefined;
-    this.unproven += 1;
-    let proving = true;
-    const proven = () => {
-      if (proving) this.unproven -= 1;
-      proving = false;
-    };
-    const handshake = setTimeout(() => ws.close(4408, 'handshake timeout'), this.config.handshakeMs);
+    const slot = this.slots.take();
+    const proven = slot.release;
+    // In line, then proving: each with its own time allowed; the agent's hello waits in line with it.
+    let handshake = setTimeout(() => ws.close(1013, 'busy: try again later'), this.config.waitMs);
+    void slot.ready.then(() => {
+      clearTimeout(handshake);
+      if (ws.readyState !== ws.OPEN) return;
+      handshake = setTimeout(() => ws.close(4408, 'handshake timeout'), this.config.handshakeMs);
+    });
     const refuse = (code: 'agent_unknown' | 'bad_request' | 'protocol_version', why: string) => {
       sendMessage<ServerToAgent>(ws, { type: 'error', code, message: why });
       ws.close(4401, code);
     };
 
-    // One agent's messages are handled in the order they came, each after the one before has done its writes.
-    let handled: Promise<void> = Promise.resolve();
+    // One agent's messages are handled in the order they came, each after the one before has done its writes; the first once the connection has its handshake slot.
+    let handled: Promise<void> = slot.ready;
     ws.on('message', (data, isBinary) => {
       handled = handled
         .then(() => handle(data, isBinary))
