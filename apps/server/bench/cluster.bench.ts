@@ -182,16 +182,24 @@ export default async function bench(): Promise<BenchReport> {
     const before = { ...swarms[2]!.outcomes };
     const killedAt = performance.now();
     cluster.nodes[2]!.child.kill('SIGKILL');
+    // Two counts: held by a node (proven: sessions can reach the room), and welcomed (the node has recorded it online, which the welcome waits for).
     let backIn30s = 0;
+    let welcomedIn30s = 0;
     let recoverySeconds = Number.NaN;
+    let welcomedSeconds = Number.NaN;
+    let seenShort = false;
     while (performance.now() - killedAt < 300_000) {
       const online = await survivorsHold();
       const elapsed = (performance.now() - killedAt) / 1000;
-      if (elapsed <= 30) backIn30s = online - 2 * PER_NODE;
-      if (online >= 3 * PER_NODE) {
-        recoverySeconds = elapsed;
-        break;
+      if (elapsed <= 30) {
+        backIn30s = online - 2 * PER_NODE;
+        welcomedIn30s = swarms[2]!.count;
       }
+      if (online >= 3 * PER_NODE && Number.isNaN(recoverySeconds)) recoverySeconds = elapsed;
+      // The swarm reports its count a moment after its sockets close: complete only once it has been seen short.
+      seenShort ||= swarms[2]!.count < PER_NODE;
+      if (seenShort && swarms[2]!.count >= PER_NODE && Number.isNaN(welcomedSeconds)) welcomedSeconds = elapsed;
+      if (!Number.isNaN(recoverySeconds) && !Number.isNaN(welcomedSeconds)) break;
       await sleep(250);
     }
     const backAtEnd = (await survivorsHold()) - 2 * PER_NODE;
@@ -230,7 +238,9 @@ export default async function bench(): Promise<BenchReport> {
         { metric: 'kill -9 of a node: all its agents online again through the others (NaN: not within 5 min)', value: recoverySeconds, unit: 's', goal: '<= 30' },
         { metric: 'kill -9: of its agents, online again 30 s after', value: backIn30s, unit: 'agents', goal: PER_NODE.toLocaleString('en-US') },
         { metric: 'kill -9: of its agents, online again when measuring stopped', value: backAtEnd, unit: 'agents' },
-        ...tries.map(([outcome, n]) => ({ metric: `kill -9: its agents' tries to come back: ${outcome}`, value: n, unit: 'tries' })),
+        { metric: 'kill -9: all its agents welcomed again (recorded online) (NaN: not within 5 min)', value: welcomedSeconds, unit: 's' },
+        { metric: 'kill -9: of its agents, welcomed again 30 s after', value: welcomedIn30s, unit: 'agents' },
+        ...tries.map(([outcome, n]) => ({ metric: `kill -9: its agents' tries to come back, when measuring stopped: ${outcome}`, value: n, unit: 'tries' })),
         { metric: 'kill -9: its session going on through another node (NaN: no signal through it)', value: adoptedAfter, unit: 's' },
         { metric: 'audit chain verifies afterwards', value: verify.ok ? 1 : 0, unit: 'yes=1', goal: '1' },
         { metric: 'session end records for the killed node’s session', value: await endRecords(), unit: 'records', goal: '1' },
