@@ -146,4 +146,19 @@ describe('agents coming back all at once', () => {
     proving[1]!.ws!.close();
     await expect.poll(() => h!.server.services.agents.handshaking).toBe(0);
   });
+
+  it('closes a connection in line that says more than hello, instead of holding its messages', async () => {
+    h = await startHarness({ agentHandshakes: 1, agentHandshakesWaiting: 5 });
+    const proving = await silent(h.server.url);
+    expect(proving.status).toBe(101);
+    const { ws } = await silent(h.server.url);
+    const closed = new Promise<number>((resolve) => ws!.on('close', (code) => resolve(code)));
+    const hello = encodeMessage({ type: 'agent.hello', roomId: 'room-x' as never, agentVersion: 'test', platform: 'synthetic' });
+    ws!.send(hello);
+    ws!.send(hello);
+    // Closed while still in line (the slot is still taken), not once its messages are read.
+    expect(await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 1000))])).toBe(4401);
+    expect(proving.ws!.readyState).toBe(WebSocket.OPEN);
+    proving.ws!.close();
+  });
 });

@@ -98,7 +98,9 @@ export class AgentHub {
     const proven = slot.release;
     // In line, then proving: each with its own time allowed; the agent's hello waits in line with it.
     let handshake = setTimeout(() => ws.close(1013, 'busy: try again later'), this.config.waitMs);
+    let inLine = true;
     void slot.ready.then(() => {
+      inLine = false;
       clearTimeout(handshake);
       if (ws.readyState !== ws.OPEN) return;
       handshake = setTimeout(() => ws.close(4408, 'handshake timeout'), this.config.handshakeMs);
@@ -110,7 +112,10 @@ export class AgentHub {
 
     // One agent's messages are handled in the order they came, each after the one before has done its writes; the first once the connection has its handshake slot.
     let handled: Promise<void> = slot.ready;
+    let heldInLine = 0;
     ws.on('message', (data, isBinary) => {
+      // An agent in line has said hello and waits for its challenge: anything more would be held for nothing.
+      if (inLine && ++heldInLine > 1) return refuse('bad_request', 'Say hello, then wait for the challenge.');
       handled = handled
         .then(() => handle(data, isBinary))
         .catch((error: unknown) => {
