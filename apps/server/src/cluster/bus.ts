@@ -135,12 +135,21 @@ export class RedisBus {
     return ((await this.redis.eval(AGENT_NODE, 1, key.agent(roomId), key.node(''))) as string | null) ?? null;
   }
 
-  /** `agentNode` for many rooms, in one round trip. */
+  /**
+   * `agentNode` for many rooms: one MGET, then whether each node named still
+   * beats (a handful). Not atomic as `agentNode` is, which suits its one
+   * caller, settling, that asks again before it writes. A script per room
+   * took Redis 300-600 ms for 20,000 rooms, and another client's command
+   * waited up to 98 ms behind it (measured with a scratch script on this
+   * machine); this is two commands.
+   */
   async agentNodes(roomIds: readonly string[]): Promise<(string | null)[]> {
-    const batch = this.redis.pipeline();
-    for (const roomId of roomIds) batch.eval(AGENT_NODE, 1, key.agent(roomId), key.node(''));
-    const results = (await batch.exec()) ?? [];
-    return results.map(([error, node]) => (error ? null : ((node as string | null) ?? null)));
+    if (roomIds.length === 0) return [];
+    const named = await this.redis.mget(roomIds.map((roomId) => key.agent(roomId)));
+    const nodes = [...new Set(named.filter((node): node is string => node !== null))];
+    const beating = await Promise.all(nodes.map((node) => this.redis.exists(key.node(node))));
+    const alive = new Set(nodes.filter((_, i) => beating[i] === 1));
+    return named.map((node) => (node !== null && alive.has(node) ? node : null));
   }
 
   async holdConsoles(users: readonly { tenantId: string; userId: string }[]): Promise<void> {

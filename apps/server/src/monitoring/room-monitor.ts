@@ -23,6 +23,8 @@ export const HEALTH_BATCH_MS = 200;
  * nodes their agents were coming back through.
  */
 export const SETTLE_BATCH = 200;
+/** Rooms asked about at once when settling (see `unheldOf`). */
+const SETTLE_ASK = 1_000;
 
 /**
  * Reports in one transaction at most. A node's commits run one after
@@ -138,13 +140,9 @@ export class RoomMonitor {
    * back while the offline rooms are written.
    */
   async settle(heldElsewhere: (roomIds: string[]) => Promise<Set<string>> = async () => new Set()): Promise<void> {
-    const stale = await this.store.db
-      .selectFrom('room_events')
-      .select('room_id')
-      .where('rowid', 'in', (eb) => eb.selectFrom('room_events').select((e) => e.fn.max('rowid').as('rowid')).where('subject', '=', 'presence').groupBy('room_id'))
-      .where('state', '=', 'online')
-      .execute();
-    const unheld = await this.unheldOf(stale.map((row) => row.room_id), heldElsewhere);
+    // A room's row says what its latest presence event says: the monitor writes both in one transaction.
+    const recorded = await this.store.db.selectFrom('rooms').select('id').where('online', '=', 1).execute();
+    const unheld = await this.unheldOf(recorded.map((row) => row.id), heldElsewhere);
     const suspects = this.unheld;
     this.unheld = new Set(unheld);
     const gone = unheld.filter((roomId) => suspects.has(roomId));
@@ -155,10 +153,21 @@ export class RoomMonitor {
     }
   }
 
+  /**
+   * The rooms no node holds, asked SETTLE_ASK at a time: a cluster's other
+   * nodes hold tens of thousands of rooms, and one question for all of them
+   * held Redis (every node's signaling) and this node's event loop for tens
+   * of milliseconds every pass.
+   */
   private async unheldOf(roomIds: string[], heldElsewhere: (roomIds: string[]) => Promise<Set<string>>): Promise<string[]> {
     const notHere = roomIds.filter((roomId) => !this.online.has(roomId));
-    const elsewhere = notHere.length > 0 ? await heldElsewhere(notHere) : new Set<string>();
-    return notHere.filter((roomId) => !elsewhere.has(roomId) && !this.online.has(roomId));
+    const unheld: string[] = [];
+    for (let i = 0; i < notHere.length; i += SETTLE_ASK) {
+      const some = notHere.slice(i, i + SETTLE_ASK);
+      const elsewhere = await heldElsewhere(some);
+      unheld.push(...some.filter((roomId) => !elsewhere.has(roomId) && !this.online.has(roomId)));
+    }
+    return unheld;
   }
 
   isOnline(roomId: string): boolean {
