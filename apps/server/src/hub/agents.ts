@@ -97,13 +97,13 @@ export class AgentHub {
     const slot = this.slots.take();
     const proven = slot.release;
     // In line, then proving: each with its own time allowed; the agent's hello waits in line with it.
-    let handshake = setTimeout(() => ws.close(1013, 'busy: try again later'), this.config.waitMs);
+    let deadline = setTimeout(() => ws.close(1013, 'busy: try again later'), this.config.waitMs);
     let inLine = true;
     void slot.ready.then(() => {
       inLine = false;
-      clearTimeout(handshake);
+      clearTimeout(deadline);
       if (ws.readyState !== ws.OPEN) return;
-      handshake = setTimeout(() => ws.close(4408, 'handshake timeout'), this.config.handshakeMs);
+      deadline = setTimeout(() => ws.close(4408, 'handshake timeout'), this.config.handshakeMs);
     });
     const refuse = (code: 'agent_unknown' | 'bad_request' | 'protocol_version', why: string) => {
       sendMessage<ServerToAgent>(ws, { type: 'error', code, message: why });
@@ -147,7 +147,7 @@ export class AgentHub {
             await this.folder.append(`proof\u0000${room.id}`, { tenantId: room.tenantId, type: 'agent.proofFailed', roomId: room.id, roomName: room.name, data: { address } });
             return refuse('agent_unknown', 'The device could not prove its identity.');
           }
-          clearTimeout(handshake);
+          clearTimeout(deadline);
           proven();
           connection = { ws, room, lastSeen: null, answeredAt: 0, invalid: 0 };
           this.connections.get(room.id)?.ws.close(4000, 'replaced by a newer connection');
@@ -191,7 +191,7 @@ export class AgentHub {
     });
 
     ws.on('close', () => {
-      clearTimeout(handshake);
+      clearTimeout(deadline);
       proven();
       if (connection && this.connections.get(connection.room.id) === connection) {
         const roomId = connection.room.id;

@@ -22,7 +22,7 @@ export const HEALTH_BATCH_MS = 200;
  * waits for one) for tens of seconds, and locked those rooms against the
  * nodes their agents were coming back through.
  */
-export const SETTLE_BATCH = 200;
+const SETTLE_BATCH = 200;
 /** Rooms asked about at once when settling (see `unheldOf`). */
 const SETTLE_ASK = 1_000;
 
@@ -155,9 +155,8 @@ export class RoomMonitor {
 
   /**
    * The rooms no node holds, asked SETTLE_ASK at a time: a cluster's other
-   * nodes hold tens of thousands of rooms, and one question for all of them
-   * held Redis (every node's signaling) and this node's event loop for tens
-   * of milliseconds every pass.
+   * nodes hold tens of thousands of rooms, and Redis, which carries every
+   * node's signaling, answers one question at a time (see `agentNodes`).
    */
   private async unheldOf(roomIds: string[], heldElsewhere: (roomIds: string[]) => Promise<Set<string>>): Promise<string[]> {
     const notHere = roomIds.filter((roomId) => !this.online.has(roomId));
