@@ -172,6 +172,8 @@ describe('the audit chain with writers on several nodes', () => {
     const keys = generateKeyPairSync('ed25519');
     const survivor = await AuditLog.open(await open(config), keys, checkpoints, () => new Date());
     await survivor.record({ tenantId: 't1', type: 'session.started', data: { n: 0 } });
+    // record() resolves at its commit; its chaining follows a moment later and must not be what the survivor is heard doing below.
+    await survivor.chainPending('t1');
     // What a node leaves when it dies between its commit and its chaining: committed, pending, in no chain.
     const dead = await open(config);
     await dead.db.insertInto('audit_pending').values({ tenant_id: 't1', at: new Date().toISOString(), type: 'session.ended', actor_id: null, actor_name: null, room_id: null, room_name: null, session_id: null, data: '{"n":1}' }).execute();
