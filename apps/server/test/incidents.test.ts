@@ -103,6 +103,30 @@ describe('incident rules', () => {
     expect((await incidents.detail('t1', first.id))!.timeline.map((e) => e.kind)).toEqual(['opened', 'autoResolved', 'reopened', 'autoResolved']);
   });
 
+  it('go on after a restart from what the history holds: a room that recovers resolves, a room failing since before opens on time', async () => {
+    const directory = new Directory(store, () => new Date(clock.t));
+    const delta = await directory.createRoom('t1', { name: 'Delta', locationId: null, tags: [], platform: 'synthetic', license: 'pro' });
+    await camera('error', 0);
+    at(100);
+    await monitor.observe(delta.id, { online: true, signals: { ...ok, audio: 'error' } });
+    await run(121);
+    expect((await all()).map((i) => [i.roomName, i.cause])).toEqual([['Fjord', 'signal.camera']]);
+
+    monitor = new RoomMonitor(store, directory, () => new Date(clock.t), failTest);
+    incidents = new Incidents(store, directory, monitor, audit, () => new Date(clock.t));
+    await camera('ok', 130);
+    // The same error again: no new event, its start is the history's.
+    at(140);
+    await monitor.observe(delta.id, { signals: { ...ok, audio: 'error' } });
+    await run(251);
+    expect(await all()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ roomName: 'Fjord', state: 'resolved', autoResolved: true, resolvedAt: '2026-12-01T08:04:11.000Z' }),
+        expect.objectContaining({ roomName: 'Delta', cause: 'signal.audio', state: 'detected', openedAt: '2026-12-01T08:04:11.000Z' }),
+      ]),
+    );
+  });
+
   it('open a critical incident for a room offline five minutes, and follow the tenant’s tuned rules', async () => {
     at(0);
     await monitor.observe(room.id, { online: false });

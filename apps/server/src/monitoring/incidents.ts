@@ -75,6 +75,10 @@ export class Incidents {
 
   /** Rooms whose open incidents this node has read: another node may have opened or closed them before this one held the room. */
   private readonly read = new Set<string>();
+  /** Rooms the monitor has recorded whose open incidents are still to be read. */
+  private readonly unread = new Set<string>();
+  /** Rooms with a subject in a failing state as last recorded: with the rooms that have open incidents, all the rules act on. */
+  private readonly failing = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -130,7 +134,13 @@ export class Incidents {
   /** One pass of the rules over every room's current state, on a timer (`DEFAULT_INCIDENT_EVERY_MS`). */
   async evaluate(): Promise<void> {
     await this.monitor.flush();
-    await this.readOpen([...this.monitor.rooms()].map((room) => room.roomId).filter((roomId) => !this.read.has(roomId)));
+    for (const roomId of this.monitor.takeChanged()) {
+      const states = this.monitor.recordedOf(roomId)?.states;
+      if (states && causes.some(({ subject, failing }) => failing(states.get(subject)?.state ?? ''))) this.failing.add(roomId);
+      else this.failing.delete(roomId);
+      if (states && !this.read.has(roomId)) this.unread.add(roomId);
+    }
+    await this.readOpen([...this.unread]);
     // The rooms the rules will act on are read again: whatever another node did to their incidents counts.
     await this.readOpen([...new Set(this.candidates().map((c) => c.roomId))]);
     const now = this.now().getTime();
@@ -148,6 +158,7 @@ export class Incidents {
         // Another node changed the incident since it was read (or opened the room's own): the next pass reads it again.
         if (!(error instanceof IncidentError) && !isUniqueViolation(error)) throw error;
         this.read.delete(roomId);
+        this.unread.add(roomId);
       }
     }
   }
@@ -160,6 +171,7 @@ export class Incidents {
       for (const roomId of chunk) {
         this.open.delete(roomId);
         this.read.add(roomId);
+        this.unread.delete(roomId);
       }
       for (const row of rows) this.setOpen(row.room_id, row.cause as IncidentCause, row.id);
     }
@@ -172,14 +184,16 @@ export class Incidents {
    */
   private candidates(): { tenantId: string; roomId: string; cause: IncidentCause; subject: RoomSubject; recorded: Recorded; openId: string | undefined; isFailing: boolean }[] {
     const found = [];
-    for (const room of this.monitor.rooms()) {
-      const open = this.open.get(room.roomId);
+    for (const roomId of new Set([...this.failing, ...this.open.keys()])) {
+      const room = this.monitor.recordedOf(roomId);
+      if (!room) continue;
+      const open = this.open.get(roomId);
       for (const { cause, subject, failing } of causes) {
         const recorded = room.states.get(subject);
         if (!recorded) continue;
         const openId = open?.get(cause);
         const isFailing = failing(recorded.state);
-        if (openId || isFailing) found.push({ tenantId: room.tenantId, roomId: room.roomId, cause, subject, recorded, openId, isFailing });
+        if (openId || isFailing) found.push({ tenantId: room.tenantId, roomId, cause, subject, recorded, openId, isFailing });
       }
     }
     return found;
