@@ -317,7 +317,7 @@ export class AuditLog {
         .values({ tenant_id: tenantId, seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.at, signature: checkpoint.signature })
         .onConflict((oc) => oc.columns(['tenant_id', 'seq']).doUpdateSet((eb) => ({ hash: eb.ref('excluded.hash'), at: eb.ref('excluded.at'), signature: eb.ref('excluded.signature') })))
         .execute();
-      this.file.append(checkpoint);
+      await this.file.append(checkpoint);
       return checkpoint;
     } catch (error) {
       this.unsealed.add(tenantId);
