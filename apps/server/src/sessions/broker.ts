@@ -301,14 +301,14 @@ export class SessionBroker {
     };
     const busy = async (room: RoomRecord): Promise<never> => refuse((await this.holder(room.id)) === principal.userId ? 'session_already_open' : 'room_busy', room);
     if (!this.startLimiter.take(`${tenantId}:${principal.userId}`)) return refuse('rate_limited');
-    const room = await this.directory.room(tenantId, roomId);
+    // Asked at once, checked in order: each wait on the database or Redis is one more chance to queue behind a busy node's other work.
+    const [room, policy, settings, agentOnline] = await Promise.all([this.directory.room(tenantId, roomId), this.directory.policy(tenantId), this.directory.remoteAccess(tenantId), this.links.agentOnline(roomId)]);
     if (!room) return refuse('room_not_found');
-    const policy = await this.directory.policy(tenantId);
     if (!policy.remoteAccessEnabled) return refuse('remote_access_disabled', room);
     const decision = remoteAccessLevel(policy, principal, { id: room.id, tenantId: room.tenantId, location: room.locationPath, tags: room.tags });
     if (decision.level === 'none') return refuse('not_permitted', room);
     if (room.license !== 'pro' || !room.agentPublicKey) return refuse('room_not_monitored', room);
-    if (!(await this.links.agentOnline(room.id))) return refuse('room_offline', room);
+    if (!agentOnline) return refuse('room_offline', room);
     if (room.inCall) return refuse('room_in_call', room);
     if (this.byRoom.has(room.id)) return busy(room);
 
@@ -321,10 +321,12 @@ export class SessionBroker {
       userId: principal.userId,
       userName: caller.name,
       level,
-      pointer: false,
+      // Pointer control is the tenant's setting at the start; only a modify session may use it.
+      pointer: level === 'modify' && settings.pointerControl,
       device,
       grantId: randomUUID(),
-      state: 'requested',
+      // The offer goes to the room as soon as the row is committed: the row says so from the start, one commit instead of two.
+      state: 'offered',
       startedAt: this.now().getTime(),
       activeAt: null,
       endReason: null,
@@ -347,7 +349,7 @@ export class SessionBroker {
             user_name: session.userName,
             level,
             console_device: JSON.stringify(device),
-            state: 'requested',
+            state: session.state,
             started_at: new Date(session.startedAt).toISOString(),
             live_room: room.id,
             node: this.links.nodeId,
@@ -374,20 +376,18 @@ export class SessionBroker {
     }
     this.live.set(session.id, session);
     this.byRoom.set(room.id, session);
-    await this.links.runs(session.id);
+    const [, consoleOnline] = await Promise.all([this.links.runs(session.id), this.links.consoleOnline(tenantId, session.userId)]);
     this.timer(session, 'setup', this.config.setupTimeoutMs, () => this.end(session.id, 'setup_timeout'));
-    if (!(await this.links.consoleOnline(tenantId, session.userId))) this.timer(session, 'consoleGrace', this.config.graceMs, () => this.end(session.id, 'control_plane_lost'));
+    if (!consoleOnline) this.timer(session, 'consoleGrace', this.config.graceMs, () => this.end(session.id, 'control_plane_lost'));
     // Both ends get the same servers and credentials; TURN credentials name the session, so the relay's log does too.
     const ice = icePlan(this.config.ice, session.id, new Date(session.startedAt));
     await this.links.sendToAgent(room.id, { type: 'session.offer', sessionId: session.id as never, grant, level, ...ice });
-    await this.setState(session, 'offered');
+    await this.announce(session);
     return { sessionId: session.id as never, roomId: room.id as never, roomName: room.name, level, ...ice };
   }
 
   private async signGrant(session: Live): Promise<string> {
     const iat = Math.floor(session.startedAt / 1000);
-    // Pointer control is the tenant's setting at the start; only a modify session may use it.
-    session.pointer = session.level === 'modify' && (await this.directory.remoteAccess(session.tenantId)).pointerControl;
     return new SignJWT({ sid: session.id, tid: session.tenantId, rid: session.room.id, lvl: session.level, ptr: session.pointer })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'roomlink-grant+jwt' })
       .setIssuer(GRANT_ISSUER)
@@ -414,9 +414,14 @@ export class SessionBroker {
   /** The consoles hear of the change at once, in the order changes happen; the record follows. */
   private async setState(session: Live, state: SessionState, extra: { reason?: EndReason; code?: ErrorCode; restarting?: boolean } = {}): Promise<void> {
     session.state = state;
-    await this.links.sendToConsoles(session.tenantId, session.userId, { type: 'session.state', sessionId: session.id as never, state, ...extra });
+    await this.announce(session, extra);
     // An ended record is final: a late write of an earlier state must not reopen it.
     if (state !== 'ended') await this.store.db.updateTable('sessions').set({ state }).where('id', '=', session.id).where('state', '!=', 'ended').execute();
+  }
+
+  /** Tells the user's consoles the session's state. */
+  private async announce(session: Live, extra: { reason?: EndReason; code?: ErrorCode; restarting?: boolean } = {}): Promise<void> {
+    await this.links.sendToConsoles(session.tenantId, session.userId, { type: 'session.state', sessionId: session.id as never, state: session.state, ...extra });
   }
 
   /** Ends a session from the server's side: tells the agent, waits briefly for its counts, then closes the record. */
