@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerToConsole } from '@roomlink/shared';
+import { startHaproxy } from '../../../scripts/services/haproxy';
 import { startRedis, type Redis } from '../../../scripts/services/redis';
 import type { RunningServer } from '../src/server';
 import { TestAgent } from './agent-client';
@@ -13,7 +14,8 @@ import { startServerProcess } from './server-process';
 
 /**
  * Nodes on one PostgreSQL and one Redis (both real, started here): a
- * session whose console and agent are on different nodes, two consoles on
+ * session whose console and agent are on different nodes (straight to
+ * each, and through HAProxy in front of both), two consoles on
  * two nodes racing for one room, a node killed outright mid-session, and
  * Redis going away and coming back.
  */
@@ -103,6 +105,41 @@ describe('a session across nodes', () => {
     expect((await auditOf('session.ended', sessionId)).map((r) => r.data)).toEqual([expect.objectContaining({ reason: 'user_ended', input: { accepted: 7, dropped: 0 } })]);
     tech.ws.close();
     await agent.close();
+  });
+
+  it('runs through HAProxy in front of both nodes, with the console and the agent on the nodes the balancer chose: different ones', async () => {
+    const proxy = await startHaproxy({ dir: mkdtempSync(join(tmpdir(), 'roomlink-haproxy-')), nodes: [h.server, other].map((node) => new URL(node.url).host) });
+    try {
+      const nodes = [h.server, other];
+      const agentsOn = () => Promise.all(nodes.map(async (node) => ((await (await fetch(`${node.url}/healthz`)).json()) as { agents: number }).agents));
+      const consolesBefore = nodes.map((node) => node.consoles.users().length);
+      const agentsBefore = await agentsOn();
+      // The balancer sends each new connection to the node with the fewest of its connections.
+      const tech = await consoleOn(proxy.url, TECH);
+      const { roomId, agent } = await roomOn(proxy.url, 'Balanced');
+      const consoleNode = nodes.findIndex((node, i) => node.consoles.users().length > consolesBefore[i]!);
+      const agentNode = (await agentsOn()).findIndex((n, i) => n > agentsBefore[i]!);
+      expect(consoleNode).toBeGreaterThanOrEqual(0);
+      expect(agentNode).toBe(1 - consoleNode);
+
+      const started = await startOn(proxy.url, TECH, roomId);
+      expect(started.status).toBe(201);
+      const { sessionId } = started.body;
+      await goLive(agent, tech, sessionId);
+      agent.send({ type: 'session.signal', sessionId: sessionId as never, data: { type: 'offer', sdp: 'v=0 through the balancer' } });
+      expect(await tech.next(signalOf(sessionId))).toMatchObject({ data: { sdp: 'v=0 through the balancer' } });
+      tech.send({ type: 'session.signal', sessionId: sessionId as never, data: { type: 'answer', sdp: 'v=0 back through it' } });
+      expect(await agent.next('session.signal')).toMatchObject({ sessionId, data: { sdp: 'v=0 back through it' } });
+      tech.send({ type: 'session.end', sessionId: sessionId as never });
+      expect(await agent.next('session.end')).toMatchObject({ sessionId, reason: 'user_ended' });
+      agent.send({ type: 'session.end', sessionId: sessionId as never, reason: 'user_ended', input: { accepted: 0, dropped: 0 }, restarting: false });
+      await tech.next(stateOf(sessionId, 'ended'));
+      expect(await auditOf('session.ended', sessionId)).toHaveLength(1);
+      tech.ws.close();
+      await agent.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('gives a room to one of two consoles racing for it from two nodes; the other gets room_busy', async () => {
