@@ -89,6 +89,8 @@ export interface ServerConfig {
   agentHandshakes?: number;
   /** Agent connections that may wait in line for a handshake, past which new ones are refused (503) before their upgrade. */
   agentHandshakesWaiting?: number;
+  /** How long an agent connection may wait in line (then closed 1013, to try again later) and then take to prove its key (then closed 4408). */
+  agentHandshakeTimes?: { waitMs: number; proveMs: number };
   /** Console sockets per client address. */
   consoleLimits?: AddressLimits;
   /** After a restart, how long sessions left open wait for their rooms' end reports before their counts are recorded as unknown. */
@@ -148,7 +150,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const folder = new AuditFolder(audit, config.auditFoldMs ?? DEFAULT_AUDIT_FOLD_MS, now, (error) => log.error({ err: error }, 'folded audit record not written'));
   const monitor = new RoomMonitor(store, directory, now, (error) => log.error({ err: error }, 'health reports not committed'));
   const handshakes = new HandshakeSlots(config.agentHandshakes ?? DEFAULT_AGENT_HANDSHAKES, config.agentHandshakesWaiting ?? DEFAULT_AGENT_HANDSHAKES_WAITING);
-  const agents = new AgentHub(directory, monitor, folder, { heartbeatMs: config.heartbeatMs, handshakeMs: 10_000, waitMs: 60_000 }, handshakes, log);
+  const agents = new AgentHub(directory, monitor, folder, { heartbeatMs: config.heartbeatMs, handshakeMs: config.agentHandshakeTimes?.proveMs ?? 10_000, waitMs: config.agentHandshakeTimes?.waitMs ?? 60_000 }, handshakes, log);
   const consoles = new ConsoleHub(log);
   const aliveMs = config.nodeAliveMs ?? DEFAULT_NODE_ALIVE_MS;
   const bus = config.redisUrl ? new RedisBus({ url: config.redisUrl, aliveMs, onError: (error) => log.error({ err: error }, 'cluster bus') }) : null;

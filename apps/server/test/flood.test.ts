@@ -147,6 +147,23 @@ describe('agents coming back all at once', () => {
     await expect.poll(() => h!.server.services.agents.handshaking).toBe(0);
   });
 
+  it('sends a connection that waited too long in line away to try again later (1013), and closes one that took its slot but does not prove its key in time (4408)', async () => {
+    h = await startHarness({ agentHandshakes: 1, agentHandshakesWaiting: 5, agentHandshakeTimes: { waitMs: 400, proveMs: 800 } });
+    const closedWith = (ws: WebSocket) => new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    const proving = await silent(h.server.url);
+    const waiting = await silent(h.server.url);
+    expect([proving.status, waiting.status]).toEqual([101, 101]);
+    const [provingClosed, waitingClosed] = [closedWith(proving.ws!), closedWith(waiting.ws!)];
+    expect(await waitingClosed).toBe(1013);
+    expect(await provingClosed).toBe(4408);
+    // Neither holds a slot afterwards.
+    await expect.poll(() => h!.server.services.agents.handshaking).toBe(0);
+    const { agent } = await h.room({ name: 'After the timeouts' });
+    await agent.close();
+    expect((await agent.connect()).type).toBe('agent.welcome');
+    await agent.close();
+  });
+
   it('closes a connection in line that says more than hello, instead of holding its messages', async () => {
     h = await startHarness({ agentHandshakes: 1, agentHandshakesWaiting: 5 });
     const proving = await silent(h.server.url);
