@@ -42,3 +42,11 @@ export function cpuSecondsOfProcessesWith(marker: string): number {
   }
   return total;
 }
+
+/** The whole machine's CPU so far, in seconds of all cores together: busy, and busy plus idle (/proc/stat's first line). */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy: busy / TICKS_PER_SECOND, total: (busy + idle + iowait) / TICKS_PER_SECOND };
+}
