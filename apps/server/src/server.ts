@@ -99,7 +99,7 @@ export interface ServerConfig {
   auditFoldMs?: number;
   /** How often the audit chain heads are sealed with a signed checkpoint (sessions are sealed as they end). */
   checkpointEveryMs?: number;
-  /** How often incident rules look at every room (their thresholds are minutes). */
+  /** How often incident rules run over the rooms that fail or have open incidents (their thresholds are minutes). */
   incidentEveryMs?: number;
   /** How often the alert outbox is looked at for due deliveries. */
   alertEveryMs?: number;

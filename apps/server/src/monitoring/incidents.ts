@@ -131,7 +131,7 @@ export class Incidents {
     return rules;
   }
 
-  /** One pass of the rules over every room's current state, on a timer (`DEFAULT_INCIDENT_EVERY_MS`). */
+  /** One pass of the rules, on a timer (`DEFAULT_INCIDENT_EVERY_MS`), over the rooms whose state fails or that have an open incident: a well room that did not change costs nothing. */
   async evaluate(): Promise<void> {
     await this.monitor.flush();
     for (const roomId of this.monitor.takeChanged()) {
