@@ -119,39 +119,6 @@ describe('the picture pump', () => {
     expect(tile).toMatchObject({ format: 'fill', w: 64, h: 64, image: new Uint8Array([200, 0, 0]) });
   });
 
-  it('lets a key cut a lossless refresh short: the typed change goes first, and the rest of the refresh follows', async () => {
-    const screen = new PaintedScreen();
-    const channel = new Channel();
-    const pump = start(screen, channel, { refineAfterMs: 100 });
-    await eventually(() => channel.frameEnds() === 1, 'the first picture');
-    // Two photos far apart: their refresh is two encodes, and the key lands when the first has been sent.
-    screen.paint({ x: 0, y: 0, w: 128, h: 256 }, noise);
-    screen.paint({ x: 384, y: 0, w: 128, h: 256 }, noise);
-    await eventually(() => channel.frameEnds() === 2, 'the photos, lossy');
-    // Both due by the time the console reads again: one refresh frame for the two.
-    channel.reading = false;
-    channel.buffered = Infinity;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const lossless = (x: number) => (m: Sent) => m.kind === 'tile' && m.format === 'webp' && m.x === x;
-    let keyAt = -1;
-    const send = channel.sendPicture.bind(channel);
-    channel.sendPicture = (message) => {
-      send(message);
-      if (keyAt >= 0 || !channel.sent.some((m) => lossless(0)(m) || lossless(384)(m))) return;
-      keyAt = channel.sent.length;
-      pump.input();
-      screen.paint({ x: 256, y: 64, w: 64, h: 64 }, flat(200, 0, 0));
-    };
-    channel.drain();
-    const typed = (m: Sent) => m.kind === 'tile' && m.x === 256 && m.y === 64;
-    await eventually(() => channel.sent.some(typed), 'the typed change', 5000);
-    const other = channel.sent.some(lossless(0)) ? 384 : 0;
-    // The other photo's refresh had not gone when the key came, and goes after the typed change, if it has gone yet.
-    expect(channel.sent.findIndex(lossless(other))).toSatisfy((at: number) => at < 0 || at > channel.sent.findIndex(typed));
-    expect(pump.stats.refreshesCut).toBe(1);
-    await eventually(() => channel.sent.some(lossless(other)), 'the rest of the refresh', 5000);
-  });
-
   it('sends only the pixels a small change touched, but a whole tile where the console’s copy is lossy', async () => {
     const screen = new PaintedScreen();
     const channel = new Channel();

@@ -187,14 +187,14 @@ export class AgentSession {
   }
 
   /** Picture counts of every pump this session ran, for the end-of-session log. */
-  private readonly frames: PictureTotals = { captured: 0, frames: 0, tiles: 0, tileBytes: 0, lossyTiles: 0, refinedTiles: 0, cachedTiles: 0, videoFrames: 0, heldBack: 0, refreshesCut: 0, latencyP50Ms: 0, latencyP95Ms: 0 };
+  private readonly frames: PictureTotals = { captured: 0, frames: 0, tiles: 0, tileBytes: 0, lossyTiles: 0, refinedTiles: 0, cachedTiles: 0, videoFrames: 0, heldBack: 0, latencyP50Ms: 0, latencyP95Ms: 0 };
   private readonly latencies: number[] = [];
 
   private recordFrames(): void {
     const stats = this.pump?.stats;
     if (!stats) return;
     if (stats.firstFrameAt !== null && this.connectedAt !== null) this.firstFrameMs ??= Math.max(stats.firstFrameAt, this.connectedAt) - this.startedAt;
-    for (const key of ['captured', 'frames', 'tiles', 'tileBytes', 'lossyTiles', 'refinedTiles', 'cachedTiles', 'videoFrames', 'heldBack', 'refreshesCut'] as const) this.frames[key] += stats[key];
+    for (const key of ['captured', 'frames', 'tiles', 'tileBytes', 'lossyTiles', 'refinedTiles', 'cachedTiles', 'videoFrames', 'heldBack'] as const) this.frames[key] += stats[key];
     this.latencies.push(...stats.latenciesMs);
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const at = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0) * 100) / 100;

@@ -59,8 +59,6 @@ export interface PumpStats {
   videoFrames: number;
   /** Times a capture waited because the channel was still busy with earlier pictures. */
   heldBack: number;
-  /** Frames of lossless refreshes cut short by input (the rest went with a later frame). */
-  refreshesCut: number;
   /** Capture start to the frame's last byte handed to the channel, for recent frames. */
   latenciesMs: number[];
   firstFrameAt: number | null;
@@ -76,7 +74,7 @@ export interface PumpStats {
  * A still screen costs nothing: no capture, no encode, no bytes.
  */
 export class PicturePump {
-  readonly stats: PumpStats = { captured: 0, frames: 0, tiles: 0, tileBytes: 0, lossyTiles: 0, refinedTiles: 0, cachedTiles: 0, videoFrames: 0, heldBack: 0, refreshesCut: 0, latenciesMs: [], firstFrameAt: null };
+  readonly stats: PumpStats = { captured: 0, frames: 0, tiles: 0, tileBytes: 0, lossyTiles: 0, refinedTiles: 0, cachedTiles: 0, videoFrames: 0, heldBack: 0, latenciesMs: [], firstFrameAt: null };
   private dirty = true;
   private busy = false;
   private stopped = false;
@@ -113,8 +111,6 @@ export class PicturePump {
   private readonly contents = new Map<number, { pixels: CellPixels; hash: number }>();
   /** The prepared first picture's pixels and cells, as they were when prepared. */
   private preparedCells: { words: Uint32Array; indices: number[] } | null = null;
-  /** Set while a frame of lossless refreshes alone is being encoded: input arriving cuts it short (see `send`). */
-  private cutRefresh: (() => void) | null = null;
 
   constructor(
     private readonly capture: Capture,
@@ -151,10 +147,9 @@ export class PicturePump {
     this.schedule(0);
   }
 
-  /** A key reached the display: the repaint that answers it is typing, not motion, and must not wait behind a lossless refresh. */
+  /** A key reached the display: the repaint that answers it is typing, not motion. */
   input(): void {
     this.motion?.input(performance.now());
-    this.cutRefresh?.();
   }
 
   private changed(): void {
@@ -308,10 +303,7 @@ export class PicturePump {
       this.exactNow.unmark(this.region);
       this.lossy.mark(this.region);
     }
-    // Only refreshes to send: a frame that input may cut short. What it did not send stays lossy and due, and goes with a later frame.
-    const refreshOnly = !this.pending.any && !this.exactNow.any && this.prepared === null;
-    if (refreshOnly) this.addDueRefreshes();
-    const cut = refreshOnly ? new Promise<'cut'>((resolve) => (this.cutRefresh = () => resolve('cut'))) : null;
+    if (!this.pending.any && !this.exactNow.any) this.addDueRefreshes();
     for (let i = 0; i < this.exactNow.marks.length; i++) if (this.exactNow.marks[i]) this.pending.marks[i] = 0;
     this.contents.clear();
     if (this.preparedCells) this.keepPrepared(this.preparedCells);
@@ -321,30 +313,13 @@ export class PicturePump {
     this.pending.clear();
     this.pendingBounds.clear();
     this.exactNow.clear();
-    try {
-      if (encoding.length > 0) await this.sendTiles(frame, encoding, cut, started);
-    } finally {
-      this.cutRefresh = null;
-    }
-  }
-
-  /** Sends a frame's tiles as they are encoded, then the cells the console is to keep; stops early, ending the frame, if `cut` resolves first. */
-  private async sendTiles(frame: number, encoding: (EncodedTile | Promise<EncodedTile>)[], cut: Promise<'cut'> | null, started: number): Promise<void> {
+    if (encoding.length === 0) return;
     let batch: EncodedTile[] = [];
     let batchBytes = 0;
     const kept: KeptCell[] = [];
     for (let i = 0; i < encoding.length; i++) {
-      // The cut first: when both have happened, the key wins.
-      const tile = cut ? await Promise.race([cut, encoding[i]!]) : await encoding[i]!;
+      const tile = await encoding[i]!;
       if (this.stopped) return;
-      if (tile === 'cut') {
-        this.stats.refreshesCut += 1;
-        // The frame still ends, so that the console draws what came of it before it keeps any of its cells.
-        this.out.sendPicture({ kind: 'tiles', epoch: this.epoch, frame, last: true, tiles: batch.map(({ exact: _exact, ...sent }) => sent) });
-        // Their encodes finish on libvips' threads unheard.
-        for (const rest of encoding.slice(i + 1)) if (rest instanceof Promise) rest.catch(() => undefined);
-        break;
-      }
       batch.push(tile);
       batchBytes += tile.image.byteLength;
       this.account(tile);
