@@ -17,6 +17,11 @@ export interface CoturnOptions {
   host?: string;
 }
 
+/** Relay ports each coturn gets, and where the windows they are drawn from start. */
+const RELAY_PORTS = 40;
+const RELAY_PORTS_FROM = 61_000;
+const RELAY_WINDOWS = Math.floor((65_536 - RELAY_PORTS_FROM) / RELAY_PORTS);
+
 /**
  * coturn from Debian (`turnserver`), with the TURN REST API's shared secret
  * and nothing else: no TLS, no CLI, no static users. It relays between
@@ -26,8 +31,9 @@ export interface CoturnOptions {
 export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
   const host = options.host ?? '127.0.0.1';
   const port = await freeUdpPort(host);
-  // A relay port range of its own, away from the listening port, so parallel runs rarely meet.
-  const minPort = 49_152 + Math.floor(Math.random() * 1_500) * 10;
+  // A relay port range of its own, above the ports the kernel hands out for sockets bound to port 0 (32768-60999 here): a WebRTC peer's
+  // host candidate there could take a relay port, and ten ports leave coturn little room. Random, so that parallel runs rarely meet.
+  const minPort = RELAY_PORTS_FROM + Math.floor(Math.random() * RELAY_WINDOWS) * RELAY_PORTS;
   const child = spawn(
     'turnserver',
     [
@@ -36,7 +42,7 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
       `--relay-ip=${host}`,
       `--listening-port=${port}`,
       `--min-port=${minPort}`,
-      `--max-port=${minPort + 9}`,
+      `--max-port=${minPort + RELAY_PORTS - 1}`,
       '--use-auth-secret',
       `--static-auth-secret=${options.secret}`,
       '--realm=roomlink',
