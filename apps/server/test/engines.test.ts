@@ -166,6 +166,44 @@ describe('the audit chain with writers on several nodes', () => {
     expect(await nodes[0]!.verify('t1')).toMatchObject({ ok: true, sealedThroughSeq: 90 });
   });
 
+  it('loses no record that commits while a chainer is moving the records around it', async () => {
+    const config = await postgresConfig();
+    const checkpoints = new CheckpointFile(join(mkdtempSync(join(tmpdir(), 'roomlink-engine-')), CHECKPOINT_FILE));
+    const log = await AuditLog.open(await open(config), generateKeyPairSync('ed25519'), checkpoints, () => new Date());
+    const { url } = config as { url: string };
+    const late = new pg.Client({ connectionString: url });
+    const holder = new pg.Client({ connectionString: url });
+    await Promise.all([late.connect(), holder.connect()]);
+    try {
+      const pend = (client: pg.Client, n: number) =>
+        client.query(`INSERT INTO audit_pending (tenant_id, at, type, data) VALUES ('t1', $1, 'session.ended', $2)`, [new Date().toISOString(), JSON.stringify({ n })]);
+      // Pending records 1 and 3 committed; 2, between them, still in its writer's transaction.
+      await pend(holder, 1);
+      await late.query('BEGIN');
+      await pend(late, 2);
+      await pend(holder, 3);
+      // Another transaction's uncommitted seq 1 holds the chainer between reading what is pending and finishing its move.
+      await holder.query('BEGIN');
+      await holder.query(`INSERT INTO audit (tenant_id, seq, at, type, data, prev_hash, hash) VALUES ('t1', 1, '', 'x', '{}', '', '')`);
+      const chaining = log.chainPending('t1');
+      await vi.waitFor(async () => {
+        // Its insert of seq 1 waits for the holder's transaction to end.
+        const waiting = await late.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'transactionid'`);
+        expect(waiting.rowCount).toBe(1);
+      });
+      // Record 2 commits while the chainer waits, then the chainer goes on.
+      await late.query('COMMIT');
+      await holder.query('ROLLBACK');
+      await chaining;
+    } finally {
+      await Promise.all([late.end(), holder.end()]);
+    }
+    expect(await log.verify('t1')).toMatchObject({ ok: true, checked: 3 });
+    const stored = (await log.query('t1', { limit: 10 })).records.map((r) => r.data.n);
+    expect(stored.sort()).toEqual([1, 2, 3]);
+    await log.close();
+  });
+
   it('loses no record a node committed and died before chaining: another node chains it', async () => {
     const config = await postgresConfig();
     const checkpoints = new CheckpointFile(join(mkdtempSync(join(tmpdir(), 'roomlink-engine-')), CHECKPOINT_FILE));

@@ -248,12 +248,15 @@ export class AuditLog {
   private async chainBatch(tenantId: string): Promise<boolean> {
     const chained = await this.store.db.transaction().execute(async (trx) => {
       await this.store.dialect.lock(trx, `audit:${tenantId}`);
-      const pending = await trx.selectFrom('audit_pending').selectAll().where('tenant_id', '=', tenantId).orderBy('id').limit(CHAIN_BATCH).execute();
+      // Taken out in the one statement that reads them: a record whose writer commits meanwhile (its id may lie
+      // between these, ids are drawn before commit) stays pending for the next pass, not deleted unchained.
+      const pending = await trx
+        .deleteFrom('audit_pending')
+        .where('id', 'in', (eb) => eb.selectFrom('audit_pending').select('id').where('tenant_id', '=', tenantId).orderBy('id').limit(CHAIN_BATCH))
+        .returningAll()
+        .execute();
       if (pending.length === 0) return [];
-      const records = await this.chain(trx, tenantId, pending);
-      const last = pending[pending.length - 1]!.id;
-      await trx.deleteFrom('audit_pending').where('tenant_id', '=', tenantId).where('id', '<=', last).where('id', '>=', pending[0]!.id).execute();
-      return records;
+      return this.chain(trx, tenantId, pending.sort((a, b) => a.id - b.id));
     });
     if (chained.length > 0) {
       this.unsealed.add(tenantId);
