@@ -122,7 +122,7 @@ describe('the console picture receiver', () => {
     for (const x of [0, 16, 32, 48]) expect(await pixel(x + 2, 2)).toEqual([0, 0, 0]);
   });
 
-  it('keeps the cells the room names and draws them again exactly; a slot never kept, kept at another size or emptied by a new display is a counted cache miss', async () => {
+  it('keeps the cells the room names and draws them again exactly; a slot never kept (on a page in use or not), kept at another size or emptied by a new display is a counted cache miss', async () => {
     const epoch = 7;
     const pixels = glyph(64, 64);
     const cached = (x: number, y: number, slot: number, size = 64): Tile => ({ x, y, w: size, h: size, format: 'cached', image: new Uint8Array([slot & 0xff, slot >>> 8]) });
@@ -137,15 +137,16 @@ describe('the console picture receiver', () => {
     const before = await stats();
     // The cell reaching past the display's edge is refused as it comes; the other two are kept.
     expect(before.dropped.outside_display).toBe((start.dropped.outside_display ?? 0) + 1);
-    await send([frame(3, [cached(128, 128, 5), cached(0, 0, 2047), cached(300, 0, 6), cached(256, 256, 5, 32)], true, epoch)]);
+    await send([frame(3, [cached(128, 128, 5), cached(0, 0, 2047), cached(300, 0, 6), cached(400, 0, 1000), cached(256, 256, 5, 32)], true, epoch)]);
     await expect.poll(() => stats().then((s) => s.frames)).toBe(before.frames + 1);
     const drawn = await page.evaluate(() => [...document.querySelector('canvas')!.getContext('2d')!.getImageData(128, 128, 64, 64).data]);
     expect(drawn).toEqual(Array.from({ length: 64 * 64 }, (_, p) => [...pixels.subarray(p * 3, p * 3 + 3), 255]).flat());
     expect(await pixel(10, 10)).toEqual([30, 60, 90]);
     expect(await pixel(310, 10)).toEqual([0, 0, 0]);
+    expect(await pixel(410, 10)).toEqual([0, 0, 0]);
     const after = await stats();
     expect(after.cachedTiles - before.cachedTiles).toBe(2);
-    expect((after.dropped.cache_miss ?? 0) - (before.dropped.cache_miss ?? 0)).toBe(2);
+    expect((after.dropped.cache_miss ?? 0) - (before.dropped.cache_miss ?? 0)).toBe(3);
 
     await send([{ kind: 'display', epoch: epoch + 1, width: 640, height: 360 }, frame(1, [cached(0, 0, 5)], true, epoch + 1)]);
     await expect.poll(() => stats().then((s) => s.dropped.cache_miss)).toBe((after.dropped.cache_miss ?? 0) + 1);

@@ -17,30 +17,33 @@ export interface PictureStats {
 }
 
 const mimeTypes = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' } as const;
-/** The tile cache's slots sit in one canvas, a row of this many cells per line. */
-const ATLAS_COLUMNS = 64;
+/** The tile cache's slots sit in pages of this many cells a side (512 px, 1 MiB a page). */
+const PAGE_CELLS = 8;
+const PAGE_SLOTS = PAGE_CELLS * PAGE_CELLS;
 
 /**
  * The tile cache: cells the room told us to keep, copied from the canvas
- * into one offscreen canvas (allocated at the first keep: 32 MiB), and the
- * size each slot holds (0 for an empty slot).
+ * into offscreen pages, each allocated when the room first keeps a cell in
+ * it (the room fills slots in order), and the size each slot holds (0 for
+ * an empty slot). One 32 MiB canvas for all of them cost 120-200 ms at its
+ * first draw in Chromium, on the first frame's path; a page costs a few ms.
  */
 class TileAtlas {
-  readonly canvas = new OffscreenCanvas(ATLAS_COLUMNS * CACHE_CELL, (CACHE_SLOTS / ATLAS_COLUMNS) * CACHE_CELL);
-  private readonly context = this.canvas.getContext('2d', { alpha: false })!;
+  private readonly pages: OffscreenCanvasRenderingContext2D[] = [];
   private readonly sizes = new Uint32Array(CACHE_SLOTS);
 
   keep(from: HTMLCanvasElement, cell: KeptCell): void {
-    const [x, y] = this.at(cell.slot);
-    this.context.drawImage(from, cell.x, cell.y, cell.w, cell.h, x, y, cell.w, cell.h);
+    const [page, x, y] = this.at(cell.slot);
+    this.pages[page] ??= new OffscreenCanvas(PAGE_CELLS * CACHE_CELL, PAGE_CELLS * CACHE_CELL).getContext('2d', { alpha: false })!;
+    this.pages[page].drawImage(from, cell.x, cell.y, cell.w, cell.h, x, y, cell.w, cell.h);
     this.sizes[cell.slot] = (cell.w << 16) | cell.h;
   }
 
   /** Draws a slot at `tile`, or returns false when the slot does not hold a cell of the tile's size. */
   draw(context: CanvasRenderingContext2D, slot: number, tile: Rect): boolean {
     if (this.sizes[slot] !== ((tile.w << 16) | tile.h)) return false;
-    const [x, y] = this.at(slot);
-    context.drawImage(this.canvas, x, y, tile.w, tile.h, tile.x, tile.y, tile.w, tile.h);
+    const [page, x, y] = this.at(slot);
+    context.drawImage(this.pages[page]!.canvas, x, y, tile.w, tile.h, tile.x, tile.y, tile.w, tile.h);
     return true;
   }
 
@@ -48,8 +51,9 @@ class TileAtlas {
     this.sizes.fill(0);
   }
 
-  private at(slot: number): [number, number] {
-    return [(slot % ATLAS_COLUMNS) * CACHE_CELL, Math.floor(slot / ATLAS_COLUMNS) * CACHE_CELL];
+  private at(slot: number): [number, number, number] {
+    const cell = slot % PAGE_SLOTS;
+    return [Math.floor(slot / PAGE_SLOTS), (cell % PAGE_CELLS) * CACHE_CELL, Math.floor(cell / PAGE_CELLS) * CACHE_CELL];
   }
 }
 

@@ -15,7 +15,7 @@ export interface CellPixels {
  * found by a cheap hash of its pixels and then compared with the pixels the
  * slot was kept with, word for word: no hash collision, accidental or made
  * by a page on the room's screen, can pass one cell off as another. Costs
- * what the console's cache does (16 KiB a slot, allocated as slots fill).
+ * what the console's cache does (16 KiB a slot, allocated a page of 64 slots at a time as slots fill in order).
  */
 export class TileCache {
   /** Hash → slot, least recently used first (a Map keeps insertion order). */
