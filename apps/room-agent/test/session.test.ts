@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { WebSocket } from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionSummary } from '../src/core/session';
 import type { RecordingDevice, RecordingKeyboard, RecordingOverlay, RecordingPointer } from '../src/platform/synthetic/index';
@@ -103,6 +104,28 @@ describe('a modify session', () => {
     await eventually(() => viewer.framesReceived > 0, 'a picture');
     expect(seen[0]).toBe('ring up');
     expect(seen).toContain('grab');
+  });
+
+  it('sends its offer before it captures: the offer does not wait behind a whole screen being captured and encoded', async () => {
+    const { capture } = room.agent.platform;
+    const grab = capture.grab.bind(capture);
+    const seen: ('offer' | 'grab')[] = [];
+    capture.grab = (monitor, whole) => {
+      seen.push('grab');
+      return grab(monitor, whole);
+    };
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (this: WebSocket, data: Parameters<WebSocket['send']>[0], ...rest: unknown[]) {
+      if (String(data).includes('"type":"offer"')) seen.push('offer');
+      return (send as (...args: unknown[]) => void).call(this, data, ...rest);
+    } as WebSocket['send'];
+    try {
+      const { viewer } = await openSession('modify');
+      await eventually(() => viewer.framesReceived > 0, 'a picture');
+    } finally {
+      WebSocket.prototype.send = send;
+    }
+    expect(seen.slice(0, 2)).toEqual(['offer', 'grab']);
   });
 
   it('lowers the ring even when the console has already hung up', async () => {

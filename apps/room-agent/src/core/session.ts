@@ -114,7 +114,12 @@ export class AgentSession {
     }
     this.context.send({ type: 'session.accept', sessionId: this.id });
     this.media = new MediaLink(this.setup.media, {
-      signal: (data) => this.context.send({ type: 'session.signal', sessionId: this.id, data }),
+      signal: (data) => {
+        this.context.send({ type: 'session.signal', sessionId: this.id, data });
+        // Captured and encoded once the offer has left, while the console answers and ICE and DTLS come up: started
+        // before it, a whole screen's capture and encode held the offer back 100-200 ms on two cores.
+        if (!this.pump) this.startPump();
+      },
       connect: () => this.connected(),
       data: (text) => this.receive(text),
       closed: (error) => {
@@ -128,8 +133,6 @@ export class AgentSession {
       sendFailed: (error) => this.context.log.debug({ sessionId: this.id, err: error.message }, 'channel message not sent'),
       pictureOpen: () => this.pump?.opened(),
     });
-    // Captured and encoded while ICE and DTLS come up, so the first picture leaves the moment the link is up.
-    this.startPump();
   }
 
   signal(data: SignalData): void {

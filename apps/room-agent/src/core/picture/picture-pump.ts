@@ -109,8 +109,12 @@ export class PicturePump {
   private readonly cache = new TileCache();
   /** This frame's cells that go whole and are not cached yet, by tile index, with their hashes: kept once sent exactly. */
   private readonly contents = new Map<number, { pixels: CellPixels; hash: number }>();
-  /** The prepared first picture's pixels and cells, as they were when prepared. */
-  private preparedCells: { words: Uint32Array; indices: number[] } | null = null;
+  /**
+   * The prepared first picture's cells. Their pixels are the reference's: a
+   * cell changed since it was prepared is sent again in the same frame, so
+   * the others still hold what was prepared (no 8 MB copy of the screen).
+   */
+  private preparedCells: number[] | null = null;
 
   constructor(
     private readonly capture: Capture,
@@ -273,10 +277,13 @@ export class PicturePump {
   /** Before the link is up: encode the first picture, so it leaves the moment the link is. */
   private prepare(): void {
     if (this.prepared || !this.reference) return;
-    this.prepared = this.encode(this.pending, false);
+    const pixels = this.reference;
+    const width = this.width;
+    // A whole screen's crops take tens of ms of this thread: one rectangle a turn, so the console's answer and the link's events are not held behind them.
+    this.prepared = spread([...this.pending.rects()], (rect) => encodeTile(pixels, width, rect, false));
     const indices: number[] = [];
     this.pending.marks.forEach((mark, index) => mark && indices.push(index));
-    this.preparedCells = { words: new Uint32Array(this.words()), indices };
+    this.preparedCells = indices;
     this.pending.clear();
     this.pendingBounds.clear();
   }
@@ -358,11 +365,11 @@ export class PicturePump {
   }
 
   /** A prepared cell is kept as prepared unless this frame draws it again. */
-  private keepPrepared({ words, indices }: { words: Uint32Array; indices: number[] }): void {
+  private keepPrepared(indices: number[]): void {
     this.preparedCells = null;
     const unchanged = new TileGrid(this.width, this.height);
     for (const index of indices) if (!this.pending.marks[index] && !this.exactNow.marks[index] && !this.videoTouches(index)) unchanged.marks[index] = 1;
-    this.noteContents(unchanged, words);
+    this.noteContents(unchanged, this.words());
   }
 
   /**
@@ -487,4 +494,15 @@ export class PicturePump {
     this.videoCredit -= 1;
     this.stats.videoFrames += 1;
   }
+}
+
+/** Calls `submit` for each item, one a turn of the event loop (what came in meanwhile is served between them); each result as a promise. */
+function spread<T, R>(items: readonly T[], submit: (item: T) => R | Promise<R>): Promise<R>[] {
+  let turn = Promise.resolve();
+  return items.map((item) => {
+    // Boxed, so that the turn after it waits for the submission and not for the encode it started.
+    const submitted = turn.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => [submit(item)] as const);
+    turn = submitted.then(() => undefined);
+    return submitted.then(([result]) => result);
+  });
 }
