@@ -1,9 +1,10 @@
 import wrtc from '@roamhq/wrtc';
 import { inflateRawSync } from 'node:zlib';
 import type { PictureMessage, Rect, Tile } from '@roomlink/shared';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Capture, Frame, Monitor } from '../src/core/platform';
 import { defaultPumpOptions, PicturePump, type PictureOut, type PumpOptions } from '../src/core/picture/picture-pump';
+import * as encoder from '../src/core/picture/tile-encoder';
 import { unionRect } from '../src/core/picture/tile-grid';
 import { eventually } from './support/viewer';
 
@@ -219,6 +220,33 @@ describe('the picture pump', () => {
     const keep = channel.sent.find((m) => m.kind === 'keep')!;
     // Every cell is white as prepared; one of them holds the white cell, and never the one the console shows with the character on it.
     expect(keep.kind === 'keep' && keep.cells).toEqual([{ x: 64, y: 0, w: 64, h: 64, slot: 0 }]);
+  });
+
+  it('reports a first picture that fails to encode as the one error it is, leaving no failure unhandled behind it', async () => {
+    vi.spyOn(encoder, 'encodeTile').mockImplementationOnce(() => {
+      throw new Error('the encoder broke');
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const screen = new PaintedScreen();
+      const channel = new Channel();
+      channel.open = false;
+      const errors: string[] = [];
+      pump = new PicturePump(screen, monitor, channel, 1, defaultPumpOptions, (error) => errors.push(error.message));
+      pump.start();
+      await eventually(() => screen.grabs === 1, 'the first picture, prepared');
+      channel.open = true;
+      pump.opened();
+      await eventually(() => errors.length > 0, 'the failure, reported');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(errors).toEqual(['the encoder broke']);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      vi.restoreAllMocks();
+    }
   });
 
   it('empties the tile cache with every whole new picture: after a refresh, nothing is drawn from it', async () => {

@@ -502,7 +502,13 @@ function spread<T, R>(items: readonly T[], submit: (item: T) => R | Promise<R>):
   return items.map((item) => {
     // Boxed, so that the turn after it waits for the submission and not for the encode it started.
     const submitted = turn.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => [submit(item)] as const);
-    turn = submitted.then(() => undefined);
-    return submitted.then(([result]) => result);
+    // A failed submission fails its own result, not the ones after it; the send that awaits the result, later, reports it.
+    turn = submitted.then(
+      () => undefined,
+      () => undefined,
+    );
+    const result = submitted.then(([tile]) => tile);
+    result.catch(() => undefined);
+    return result;
   });
 }
