@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import wrtc from '@roamhq/wrtc';
 import { slotImage, type KeptCell, type PictureMessage, type Rect } from '@roomlink/shared';
 import type { Capture, Monitor } from '../platform';
@@ -501,7 +502,7 @@ function spread<T, R>(items: readonly T[], submit: (item: T) => R | Promise<R>):
   let turn = Promise.resolve();
   return items.map((item) => {
     // Boxed, so that the turn after it waits for the submission and not for the encode it started.
-    const submitted = turn.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => [submit(item)] as const);
+    const submitted = turn.then(() => nextTurn()).then(() => [submit(item)] as const);
     // A failed submission fails its own result, not the ones after it; the send that awaits the result, later, reports it.
     turn = submitted.then(
       () => undefined,
