@@ -20,8 +20,9 @@ beforeAll(async () => {
   const bundle = await build({
     stdin: {
       contents: `import { PictureReceiver } from './apps/console/src/renderer/session/picture.ts';
-        const receiver = new PictureReceiver(document.querySelector('canvas'), document.querySelector('video'));
+        const receiver = new PictureReceiver(document.querySelector('canvas'));
         window.receive = (fragments) => fragments.forEach((f) => receiver.receive(new Uint8Array(f).buffer));
+        window.showVideo = (track) => receiver.showVideo(track);
         window.stats = () => receiver.stats;`,
       resolveDir: process.cwd(),
       loader: 'ts',
@@ -35,7 +36,7 @@ beforeAll(async () => {
   });
   browser = await launchChromium();
   page = await browser.context.newPage();
-  await page.setContent('<canvas></canvas><video muted></video>');
+  await page.setContent('<canvas></canvas>');
   await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
 });
 
@@ -150,6 +151,46 @@ describe('the console picture receiver', () => {
 
     await send([{ kind: 'display', epoch: epoch + 1, width: 640, height: 360 }, frame(1, [cached(0, 0, 5)], true, epoch + 1)]);
     await expect.poll(() => stats().then((s) => s.dropped.cache_miss)).toBe((after.dropped.cache_miss ?? 0) + 1);
+  });
+
+  it('draws each frame of the video track into the moving region, and none of a shape the region cannot have', async () => {
+    await send([{ kind: 'display', epoch: 9, width: 640, height: 360 }, frame(1, [fill(0, 0, 640, 360, [0, 0, 0])], true, 9)]);
+    // A room's video track: a canvas repainted 50 times a second, its frames counted beside the receiver's.
+    await page.evaluate(() => {
+      const source = document.createElement('canvas');
+      Object.assign(source, { width: 128, height: 72 });
+      const context = source.getContext('2d')!;
+      const w = window as unknown as Record<string, unknown>;
+      w.paint = (width: number, height: number, colour: string) => {
+        Object.assign(source, { width, height });
+        w.colour = colour;
+      };
+      w.colour = 'rgb(200, 30, 40)';
+      setInterval(() => {
+        context.fillStyle = w.colour as string;
+        context.fillRect(0, 0, source.width, source.height);
+      }, 20);
+      const track = source.captureStream(50).getVideoTracks()[0]!;
+      w.framesSeen = 0;
+      const count = new (w.MediaStreamTrackProcessor as new (init: { track: MediaStreamTrack }) => { readable: ReadableStream<VideoFrame> })({ track: track.clone() }).readable.getReader();
+      const next = (): void => void count.read().then(({ value }) => (value!.close(), (w.framesSeen as number)++, next()));
+      next();
+      (w.showVideo as (track: MediaStreamTrack) => void)(track);
+    });
+    const framesSeen = () => page.evaluate(() => (window as unknown as { framesSeen: number }).framesSeen);
+    const near = (rgb: number[], expected: number[]) => rgb.every((v, i) => Math.abs(v - expected[i]!) <= 3);
+    await send([{ kind: 'video', epoch: 9, frame: 2, x: 64, y: 64, w: 128, h: 72 }]);
+    await expect.poll(async () => near(await pixel(100, 100), [200, 30, 40])).toBe(true);
+
+    // A region of another shape: the 16:9 frames still coming are not drawn in it.
+    await send([{ kind: 'video', epoch: 9, frame: 3, x: 320, y: 64, w: 144, h: 72 }]);
+    const seen = await framesSeen();
+    await expect.poll(framesSeen).toBeGreaterThan(seen + 5);
+    expect(await pixel(400, 100)).toEqual([0, 0, 0]);
+    // Frames of its shape are, scaled down ones too.
+    await page.evaluate(() => (window as unknown as { paint(w: number, h: number, c: string): void }).paint(72, 36, 'rgb(30, 200, 90)'));
+    await expect.poll(async () => near(await pixel(400, 100), [30, 200, 90])).toBe(true);
+    expect(near(await pixel(100, 100), [200, 30, 40])).toBe(true);
   });
 
   it('ignores tiles of a display the technician has left', async () => {

@@ -64,9 +64,10 @@ export interface SessionCallbacks {
   refused(message: string): void;
 }
 
-/** Whatever draws the picture channel's messages (a `PictureReceiver`). */
+/** Whatever draws the picture channel's messages and the video track's moving region (a `PictureReceiver`). */
 export interface PictureSink {
   receive(fragment: ArrayBuffer): void;
+  showVideo(track: MediaStreamTrack): void;
 }
 
 /**
@@ -85,6 +86,7 @@ export class SessionConnection {
   private pictureSink: PictureSink | null = null;
   /** Picture messages that arrived before anything could draw them: the first picture, typically. */
   private early: ArrayBuffer[] = [];
+  private videoTrack: MediaStreamTrack | null = null;
 
   constructor(
     private readonly api: ConsoleApi,
@@ -101,6 +103,8 @@ export class SessionConnection {
     this.peer.on('stream', (stream: MediaStream) => {
       this.playWithoutBuffering();
       this.watchPictureLoss();
+      this.videoTrack = stream.getVideoTracks()[0] ?? null;
+      if (this.videoTrack) this.pictureSink?.showVideo(this.videoTrack);
       on.stream(stream);
     });
     this.peer.on('data', (raw: Uint8Array) => this.onData(new TextDecoder().decode(raw)));
@@ -126,9 +130,10 @@ export class SessionConnection {
     }
   }
 
-  /** Where picture messages go from now on, starting with those that came before. */
+  /** Where picture messages and the video track go from now on, starting with those that came before. */
   drawPictureOn(sink: PictureSink): void {
     this.pictureSink = sink;
+    if (this.videoTrack) sink.showVideo(this.videoTrack);
     for (const fragment of this.early) sink.receive(fragment);
     this.early = [];
   }

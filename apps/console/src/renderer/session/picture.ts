@@ -1,6 +1,12 @@
 import { inflateSync } from 'fflate';
 import { CACHE_CELL, CACHE_SLOTS, cachedSlot, checkTile, decodePicture, insideDisplay, PictureAssembler, PictureError, rgbToRgba, type KeptCell, type PictureMessage, type Rect, type Tile } from '@roomlink/shared';
 
+/** Chromium's breakout box, on the window in Chromium and Electron (TypeScript's DOM library has it in workers only). */
+declare class MediaStreamTrackProcessor {
+  constructor(init: { track: MediaStreamTrack });
+  readonly readable: ReadableStream<VideoFrame>;
+}
+
 /** A checked, decoded tile, ready to draw; image files decode off the main thread, fills and deflated pixels at once. */
 type Drawable = (context: CanvasRenderingContext2D) => void;
 type Decoded = Drawable | null | Promise<Drawable | null>;
@@ -78,14 +84,34 @@ export class PictureReceiver {
   /** Steps chained on `drawing` that have not run: while there are any, a new frame waits its turn. */
   private queued = 0;
   private closed = false;
+  private videoReader: ReadableStreamDefaultReader<VideoFrame> | null = null;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
-    private readonly video: HTMLVideoElement,
     private readonly onFrame: () => void = () => undefined,
   ) {
     this.context = canvas.getContext('2d', { alpha: false })!;
-    this.watchVideo();
+  }
+
+  /**
+   * Draws the room's video track into the moving region, each frame as it is
+   * decoded. A hidden video element presented only 24 of the track's 29
+   * frames a second here (its frame callbacks follow the page's paints, and
+   * two frames in one paint show one).
+   */
+  showVideo(track: MediaStreamTrack): void {
+    void this.videoReader?.cancel();
+    const frames = new MediaStreamTrackProcessor({ track }).readable.getReader();
+    this.videoReader = frames;
+    const next = (): void => {
+      frames.read().then(({ value, done }) => {
+        if (done) return;
+        this.drawVideoFrame(value);
+        value.close();
+        next();
+      }, () => undefined);
+    };
+    next();
   }
 
   /** One data-channel message of the picture channel. */
@@ -101,6 +127,7 @@ export class PictureReceiver {
 
   close(): void {
     this.closed = true;
+    void this.videoReader?.cancel();
   }
 
   /** Which display picture is being drawn: it changes when the room starts sending another display. */
@@ -223,23 +250,17 @@ export class PictureReceiver {
   }
 
   /**
-   * Draws each video frame into the moving region, while there is one and the
+   * A video frame goes into the moving region while there is one and the
    * frame is of it: its size, or that size scaled down (WebRTC lowers the
    * resolution of a moving region under load rather than its frame rate).
    * A frame of another shape belongs to an earlier region and is skipped.
    */
-  private watchVideo(): void {
-    const draw = () => {
-      if (this.closed) return;
-      const region = this.region;
-      const { videoWidth: w, videoHeight: h } = this.video;
-      if (region && w > 0 && h > 0 && w <= region.w && Math.abs(w / h - region.w / region.h) < 0.02) {
-        this.context.drawImage(this.video, region.x, region.y, region.w, region.h);
-        this.stats.videoFrames += 1;
-      }
-      this.video.requestVideoFrameCallback(draw);
-    };
-    this.video.requestVideoFrameCallback(draw);
+  private drawVideoFrame(frame: VideoFrame): void {
+    const region = this.region;
+    const { displayWidth: w, displayHeight: h } = frame;
+    if (!region || w === 0 || h === 0 || w > region.w || Math.abs(w / h - region.w / region.h) >= 0.02) return;
+    this.context.drawImage(frame, region.x, region.y, region.w, region.h);
+    this.stats.videoFrames += 1;
   }
 
   private drop(error: unknown): false {

@@ -150,7 +150,6 @@ export function SessionWindow() {
           <>
             <RoomPicture
               phase={session.phase}
-              stream={session.stream}
               modify={modify}
               pointer={modify && session.pointer}
               switching={session.switchingTo !== null}
@@ -221,7 +220,6 @@ function Progress({ phase, phaseAt }: { phase: SessionPhase; phaseAt: Partial<Re
 
 interface RoomPictureProps {
   phase: SessionPhase;
-  stream: MediaStream | null;
   modify: boolean;
   /** Mouse and touch drive the room's pointer. */
   pointer: boolean;
@@ -238,9 +236,8 @@ interface RoomPictureProps {
  * the keyboard while it has focus, and with pointer control the mouse and
  * touch on it.
  */
-function RoomPicture({ phase, stream, modify, pointer, switching, onFirstFrame, onSwitched, connection }: RoomPictureProps) {
+function RoomPicture({ phase, modify, pointer, switching, onFirstFrame, onSwitched, connection }: RoomPictureProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
-  const video = useRef<HTMLVideoElement>(null);
   const held = useRef(new HeldKeys());
   const drawing = useRef<{ connection: SessionConnection; receiver: PictureReceiver } | null>(null);
   /** The picture being drawn when the switch was asked for; a frame of any other one ends it. */
@@ -252,9 +249,9 @@ function RoomPicture({ phase, stream, modify, pointer, switching, onFirstFrame, 
   // The connection exists from the 'waiting' phase on; the picture is drawn on this canvas from then until it unmounts.
   useEffect(() => {
     const live = connection();
-    if (!canvas.current || !video.current || !live || drawing.current?.connection === live) return;
+    if (!canvas.current || !live || drawing.current?.connection === live) return;
     drawing.current?.receiver.close();
-    const receiver = new PictureReceiver(canvas.current, video.current, () => {
+    const receiver = new PictureReceiver(canvas.current, () => {
       onFirstFrame();
       if (switchFrom.current !== null && receiver.epoch !== switchFrom.current) {
         switchFrom.current = null;
@@ -278,9 +275,6 @@ function RoomPicture({ phase, stream, modify, pointer, switching, onFirstFrame, 
     return () => element.removeEventListener('wheel', wheel);
   }, [pointer, connection]);
   useEffect(() => () => drawing.current?.receiver.close(), []);
-  useEffect(() => {
-    if (video.current && stream) video.current.srcObject = stream;
-  }, [stream]);
 
   const onKey = (event: React.KeyboardEvent, down: boolean) => {
     if (!modify) return;
@@ -319,27 +313,23 @@ function RoomPicture({ phase, stream, modify, pointer, switching, onFirstFrame, 
   };
 
   return (
-    <>
-      <canvas
-        ref={canvas}
-        className="remote-picture"
-        data-testid="remote-picture"
-        width={0}
-        height={0}
-        tabIndex={0}
-        aria-label={pointer ? 'Room display — your keyboard and mouse go to the room' : modify ? 'Room display — click to type into the room' : 'Room display (view only)'}
-        onKeyDown={(e) => onKey(e, true)}
-        onKeyUp={(e) => onKey(e, false)}
-        onBlur={release}
-        onClick={(e) => e.currentTarget.focus()}
-        onPointerMove={(e) => onPointer(e, 'move')}
-        onPointerDown={(e) => onPointer(e, 'down')}
-        onPointerUp={(e) => onPointer(e, 'up')}
-        onContextMenu={(e) => pointer && e.preventDefault()}
-        data-pointer={pointer}
-      />
-      {/* The moving region's frames, drawn onto the canvas; never shown itself. */}
-      <video ref={video} className="region-video" autoPlay muted playsInline aria-hidden="true" />
-    </>
+    <canvas
+      ref={canvas}
+      className="remote-picture"
+      data-testid="remote-picture"
+      width={0}
+      height={0}
+      tabIndex={0}
+      aria-label={pointer ? 'Room display — your keyboard and mouse go to the room' : modify ? 'Room display — click to type into the room' : 'Room display (view only)'}
+      onKeyDown={(e) => onKey(e, true)}
+      onKeyUp={(e) => onKey(e, false)}
+      onBlur={release}
+      onClick={(e) => e.currentTarget.focus()}
+      onPointerMove={(e) => onPointer(e, 'move')}
+      onPointerDown={(e) => onPointer(e, 'down')}
+      onPointerUp={(e) => onPointer(e, 'up')}
+      onContextMenu={(e) => pointer && e.preventDefault()}
+      data-pointer={pointer}
+    />
   );
 }
