@@ -66,6 +66,12 @@ class Channel implements PictureOut {
   readonly sent: Sent[] = [];
   messages = 0;
   readonly video = new wrtc.nonstandard.RTCVideoSource();
+  /** A LAN's, unless a test says otherwise. */
+  roundTrip: number | null = 1;
+
+  roundTripMs(): Promise<number | null> {
+    return Promise.resolve(this.roundTrip);
+  }
 
   sendPicture(message: PictureMessage): void {
     this.messages += 1;
@@ -220,6 +226,29 @@ describe('the picture pump', () => {
     const keep = channel.sent.find((m) => m.kind === 'keep')!;
     // Every cell is white as prepared; one of them holds the white cell, and never the one the console shows with the character on it.
     expect(keep.kind === 'keep' && keep.cells).toEqual([{ x: 64, y: 0, w: 64, h: 64, slot: 0 }]);
+  });
+
+  it('sends the first picture as prepared (fast PNG) on a LAN, and as compact WebP on a slower link or one it cannot time', async () => {
+    const formats: Record<string, string[]> = {};
+    for (const [link, roundTrip] of [['lan', 1], ['wan', 40], ['unknown', null]] as const) {
+      const screen = new PaintedScreen();
+      // Text-like: two colours in a pattern, neither one fill nor photographic.
+      screen.paint({ x: 0, y: 0, w: WIDTH, h: HEIGHT }, (x, y) => ((x * 7 + y * 3) % 11 < 3 ? [20, 20, 20] : [240, 240, 240]));
+      const channel = new Channel();
+      channel.open = false;
+      channel.roundTrip = roundTrip;
+      const pump = start(screen, channel);
+      await eventually(() => screen.grabs === 1, 'the first picture, prepared');
+      channel.open = true;
+      pump.opened();
+      await eventually(() => channel.frameEnds() === 1, 'the first picture, sent');
+      const tiles = channel.sent.filter((m) => m.kind === 'tile');
+      formats[link] = [...new Set(tiles.map((t) => t.format))];
+      // The whole screen either way.
+      expect(tiles.reduce((area, t) => area + t.w * t.h, 0)).toBe(WIDTH * HEIGHT);
+      pump.stop();
+    }
+    expect(formats).toEqual({ lan: ['png'], wan: ['webp'], unknown: ['webp'] });
   });
 
   it('reports a first picture that fails to encode as the one error it is, leaving no failure unhandled behind it', async () => {

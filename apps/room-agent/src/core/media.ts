@@ -53,6 +53,22 @@ export interface SenderStats {
 
 const STATS_TIMEOUT_MS = 100;
 
+/** The fields of WebRTC's stats this link reads. */
+interface StatsEntry {
+  id?: string;
+  type?: string;
+  kind?: string;
+  selectedCandidatePairId?: string;
+  nominated?: boolean;
+  availableOutgoingBitrate?: number;
+  currentRoundTripTime?: number;
+  framesEncoded?: number;
+  totalEncodeTime?: number;
+  packetsSent?: number;
+  totalPacketSendDelay?: number;
+  bytesSent?: number;
+}
+
 const loopback = /\s(127\.\d+\.\d+\.\d+|::1)\s/;
 
 /**
@@ -164,19 +180,10 @@ export class MediaLink implements PictureOut {
 
   /** The video sender's stats, or null when they cannot be had quickly: a session's end must not wait on them. */
   async senderStats(): Promise<SenderStats | null> {
-    const pc = (this.peer as unknown as { _pc?: RTCPeerConnection })._pc;
-    if (this.closed || !pc) return null;
-    let timer: NodeJS.Timeout | undefined;
-    const report = await Promise.race([pc.getStats(), new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS)))]).catch(() => null);
-    clearTimeout(timer);
-    type Entry = { id?: string; type?: string; kind?: string; selectedCandidatePairId?: string; nominated?: boolean; availableOutgoingBitrate?: number; framesEncoded?: number; totalEncodeTime?: number; packetsSent?: number; totalPacketSendDelay?: number; bytesSent?: number };
-    const entries: Entry[] = [];
-    report?.forEach((entry: Entry) => entries.push(entry));
+    const entries = await this.stats();
     const video = entries.find((e) => e.type === 'outbound-rtp' && e.kind === 'video');
     if (!video) return null;
-    // The transport names the pair in use; a pair's nominated flag is not always kept up to date as the call ends.
-    const selected = entries.find((e) => e.type === 'transport')?.selectedCandidatePairId;
-    const estimate = entries.find((e) => e.type === 'candidate-pair' && (selected ? e.id === selected : e.nominated))?.availableOutgoingBitrate;
+    const estimate = this.selectedPair(entries)?.availableOutgoingBitrate;
     const frames = video.framesEncoded ?? 0;
     const packets = video.packetsSent ?? 0;
     return {
@@ -187,6 +194,29 @@ export class MediaLink implements PictureOut {
       bytesSent: video.bytesSent ?? 0,
       estimateKbps: estimate === undefined ? null : estimate / 1000,
     };
+  }
+
+  /** The last round trip measured on the link's candidate pair, in ms; null when not known (yet). */
+  async roundTripMs(): Promise<number | null> {
+    const rtt = this.selectedPair(await this.stats())?.currentRoundTripTime;
+    return rtt === undefined ? null : rtt * 1000;
+  }
+
+  private async stats(): Promise<StatsEntry[]> {
+    const pc = (this.peer as unknown as { _pc?: RTCPeerConnection })._pc;
+    if (this.closed || !pc) return [];
+    let timer: NodeJS.Timeout | undefined;
+    const report = await Promise.race([pc.getStats(), new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS)))]).catch(() => null);
+    clearTimeout(timer);
+    const entries: StatsEntry[] = [];
+    report?.forEach((entry: StatsEntry) => entries.push(entry));
+    return entries;
+  }
+
+  private selectedPair(entries: StatsEntry[]): StatsEntry | undefined {
+    // The transport names the pair in use; a pair's nominated flag is not always kept up to date as the call ends.
+    const selected = entries.find((e) => e.type === 'transport')?.selectedCandidatePairId;
+    return entries.find((e) => e.type === 'candidate-pair' && (selected ? e.id === selected : e.nominated));
   }
 
   /** Stops the track before closing the connection (wrtc may crash otherwise); resolves when closed. */
