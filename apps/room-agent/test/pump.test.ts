@@ -94,6 +94,8 @@ class Channel implements PictureOut {
 }
 
 const noise = (): [number, number, number] => [Math.random() * 256, Math.random() * 256, Math.random() * 256].map(Math.floor) as [number, number, number];
+/** Text-like, and the same in every tile: cells to encode (not plain), all with one content. */
+const pattern = (x: number, y: number): [number, number, number] => ((x + y) % 4 < 2 ? [40, 40, 40] : [240, 240, 240]);
 const flat =
   (r: number, g: number, b: number) =>
   (): [number, number, number] => [r, g, b];
@@ -178,8 +180,8 @@ describe('the picture pump', () => {
     await eventually(() => channel.frameEnds() === 2, 'window A');
     screen.paint(whole, window(3));
     await eventually(() => channel.frameEnds() === 3, 'window B');
-    // The first picture (one white cell, 32 times) kept its own.
-    const keeps = channel.sent.filter((m) => m.kind === 'keep').slice(1);
+    // The first picture, a plain white screen, went as a fill and kept nothing.
+    const keeps = channel.sent.filter((m) => m.kind === 'keep');
     // Each window's 32 cells were kept once sent exactly, after their frame.
     expect(keeps.length).toBe(2);
     const slots = keeps.flatMap((m) => m.cells.map((c) => c.slot));
@@ -210,6 +212,7 @@ describe('the picture pump', () => {
 
   it('keeps the first picture, prepared while the link came up, except a cell changed since that the console gets patched', async () => {
     const screen = new PaintedScreen();
+    screen.paint({ x: 0, y: 0, w: WIDTH, h: HEIGHT }, pattern);
     const channel = new Channel();
     channel.open = false;
     const pump = start(screen, channel, { refineAfterMs: 60_000 });
@@ -224,16 +227,16 @@ describe('the picture pump', () => {
     const tiles = channel.sent.filter((m) => m.kind === 'tile');
     expect(tiles.some((t) => t.x === 10 && t.y === 10 && t.w === 8 && t.h === 12)).toBe(true);
     const keep = channel.sent.find((m) => m.kind === 'keep')!;
-    // Every cell is white as prepared; one of them holds the white cell, and never the one the console shows with the character on it.
+    // Every cell holds the same pattern as prepared; one of them holds it, and never the one the console shows with the character on it.
     expect(keep.kind === 'keep' && keep.cells).toEqual([{ x: 64, y: 0, w: 64, h: 64, slot: 0 }]);
   });
 
-  it('sends the first picture as prepared (fast PNG) on a LAN, and as compact WebP on a slower link or one it cannot time', async () => {
+  it('sends the first picture as prepared (fast PNG) on a LAN, and as compact WebP on a slower link or one it cannot time; its plain cells as fills either way', async () => {
     const formats: Record<string, string[]> = {};
     for (const [link, roundTrip] of [['lan', 1], ['wan', 40], ['unknown', null]] as const) {
       const screen = new PaintedScreen();
-      // Text-like: two colours in a pattern, neither one fill nor photographic.
-      screen.paint({ x: 0, y: 0, w: WIDTH, h: HEIGHT }, (x, y) => ((x * 7 + y * 3) % 11 < 3 ? [20, 20, 20] : [240, 240, 240]));
+      // Text-like on the left (two colours in a pattern, neither one fill nor photographic), a plain background on the right.
+      screen.paint({ x: 0, y: 0, w: WIDTH, h: HEIGHT }, (x, y) => (x < 200 && (x * 7 + y * 3) % 11 < 3 ? [20, 20, 20] : [240, 240, 240]));
       const channel = new Channel();
       channel.open = false;
       channel.roundTrip = roundTrip;
@@ -243,12 +246,13 @@ describe('the picture pump', () => {
       pump.opened();
       await eventually(() => channel.frameEnds() === 1, 'the first picture, sent');
       const tiles = channel.sent.filter((m) => m.kind === 'tile');
-      formats[link] = [...new Set(tiles.map((t) => t.format))];
-      // The whole screen either way.
+      formats[link] = [...new Set(tiles.map((t) => t.format))].sort();
+      // The whole screen either way; the plain cells right of the text as one fill.
       expect(tiles.reduce((area, t) => area + t.w * t.h, 0)).toBe(WIDTH * HEIGHT);
+      expect(tiles.filter((t) => t.format === 'fill').map(({ x, y, w, h }) => ({ x, y, w, h }))).toEqual([{ x: 256, y: 0, w: 256, h: 256 }]);
       pump.stop();
     }
-    expect(formats).toEqual({ lan: ['png'], wan: ['webp'], unknown: ['webp'] });
+    expect(formats).toEqual({ lan: ['fill', 'png'], wan: ['fill', 'webp'], unknown: ['fill', 'webp'] });
   });
 
   it('reports a first picture that fails to encode as the one error it is, leaving no failure unhandled behind it', async () => {
@@ -260,6 +264,7 @@ describe('the picture pump', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const screen = new PaintedScreen();
+      screen.paint({ x: 0, y: 0, w: WIDTH, h: HEIGHT }, pattern);
       const channel = new Channel();
       channel.open = false;
       const errors: string[] = [];

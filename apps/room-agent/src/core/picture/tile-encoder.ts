@@ -72,7 +72,7 @@ async function encodeImage(pixels: Uint8Array, width: number, rect: Rect, lossle
 }
 
 /** The rectangle's colour as RGB when every pixel has it, else null (usually known from the first rows). */
-function solidColour(pixels: Uint8Array, width: number, rect: Rect): Uint8Array | null {
+export function solidColour(pixels: Uint8Array, width: number, rect: Rect): Uint8Array | null {
   const words = new Uint32Array(pixels.buffer, pixels.byteOffset, pixels.byteLength / 4);
   const first = words[rect.y * width + rect.x]!;
   for (let y = rect.y; y < rect.y + rect.h; y++) {
