@@ -7,8 +7,13 @@ export interface EncodedTile extends Tile {
   exact: boolean;
 }
 
-/** JPEG quality for photographic regions in motion; they are sent again losslessly once still. */
-const JPEG_QUALITY = 80;
+/**
+ * JPEG quality for photographic regions in motion; they are sent again
+ * losslessly once still. Bench workloads 2 and 2b (a 960x540 photo a key),
+ * medians of 20 keys: quality 80 took 82-92 ms and 188-230 KB a key, 70 took
+ * 74-78 ms and 144-155 KB, 60 took 72 ms and 115-125 KB.
+ */
+const JPEG_QUALITY = 70;
 /** Baseline libjpeg-turbo behaviour: mozjpeg's trellis and scan optimisation cost 3x the time for a few per cent of bytes (measured: 17 ms against 6 ms for a noisy 960x540 region). */
 const jpegOptions = { quality: JPEG_QUALITY, optimiseCoding: false, trellisQuantisation: false, overshootDeringing: false, optimiseScans: false, quantisationTable: 0, chromaSubsampling: '4:2:0' } as const;
 /** Colours in a sample above which a region counts as photographic. */
