@@ -128,6 +128,23 @@ describe('the picture pump', () => {
     expect(tile).toMatchObject({ format: 'fill', w: 64, h: 64, image: new Uint8Array([200, 0, 0]) });
   });
 
+  it('refreshes a photo that stopped moving losslessly in pieces of at most 16 tiles, all of it', async () => {
+    const screen = new PaintedScreen();
+    const channel = new Channel();
+    start(screen, channel, { refineAfterMs: 100 });
+    await eventually(() => channel.frameEnds() === 1, 'the first picture');
+    screen.paint({ x: 0, y: 0, w: WIDTH, h: HEIGHT }, noise);
+    await eventually(() => channel.frameEnds() === 2, 'the photo, lossy');
+    const before = channel.sent.length;
+    await eventually(() => channel.frameEnds() === 3, 'the refresh');
+    const refresh = channel.sent.slice(before).filter((m) => m.kind === 'tile');
+    expect(refresh.map((t) => t.format)).toEqual(['webp', 'webp']);
+    expect(refresh.map(({ x, y, w, h }) => ({ x, y, w, h }))).toEqual([
+      { x: 0, y: 0, w: 256, h: 256 },
+      { x: 256, y: 0, w: 256, h: 256 },
+    ]);
+  });
+
   it('sends only the pixels a small change touched, but a whole tile where the console’s copy is lossy', async () => {
     const screen = new PaintedScreen();
     const channel = new Channel();

@@ -5,7 +5,7 @@ import type { Capture, Monitor } from '../platform';
 import { defaultMotionOptions, MotionTracker, type MotionOptions } from './motion';
 import { cellHashes, TileCache, type CellPixels } from './tile-cache';
 import { cropRgba, encodeTile, solidColour, type EncodedTile } from './tile-encoder';
-import { diffInto, JOIN_GAP, joinNear, TileGrid } from './tile-grid';
+import { diffInto, JOIN_GAP, joinNear, pieces, REFRESH_PIECE_TILES, TileGrid } from './tile-grid';
 
 type VideoSource = InstanceType<typeof wrtc.nonstandard.RTCVideoSource>;
 
@@ -375,7 +375,8 @@ export class PicturePump {
       if (boxes.length > 0 && boxes.every((box) => box !== undefined)) changed.push(...(boxes as Rect[][]).flat());
       else whole.push(rect);
     }
-    return [...joinNear(changed, JOIN_GAP), ...whole].map((rect) => encodeTile(this.reference!, this.width, rect, exact));
+    const wholePieces = exact ? whole.flatMap((rect) => pieces(rect, REFRESH_PIECE_TILES)) : whole;
+    return [...joinNear(changed, JOIN_GAP), ...wholePieces].map((rect) => encodeTile(this.reference!, this.width, rect, exact));
   }
 
   private async onLan(): Promise<boolean> {
