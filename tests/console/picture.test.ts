@@ -153,7 +153,7 @@ describe('the console picture receiver', () => {
     await expect.poll(() => stats().then((s) => s.dropped.cache_miss)).toBe((after.dropped.cache_miss ?? 0) + 1);
   });
 
-  it('draws each frame of the video track into the moving region, and none of a shape the region cannot have', async () => {
+  it('draws each frame of the video track into the moving region, none of a shape the region cannot have, and goes on past a frame it cannot draw', async () => {
     await send([{ kind: 'display', epoch: 9, width: 640, height: 360 }, frame(1, [fill(0, 0, 640, 360, [0, 0, 0])], true, 9)]);
     // A room's video track: a canvas repainted 50 times a second, its frames counted beside the receiver's.
     await page.evaluate(() => {
@@ -191,6 +191,20 @@ describe('the console picture receiver', () => {
     await page.evaluate(() => (window as unknown as { paint(w: number, h: number, c: string): void }).paint(72, 36, 'rgb(30, 200, 90)'));
     await expect.poll(async () => near(await pixel(400, 100), [30, 200, 90])).toBe(true);
     expect(near(await pixel(100, 100), [200, 30, 40])).toBe(true);
+
+    // A frame the canvas refuses to draw is counted as dropped, and the frames after it are drawn.
+    const dropped = (await stats()).dropped.malformed ?? 0;
+    await page.evaluate(() => {
+      const drawImage = CanvasRenderingContext2D.prototype.drawImage;
+      CanvasRenderingContext2D.prototype.drawImage = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
+        CanvasRenderingContext2D.prototype.drawImage = drawImage;
+        if (args[0] instanceof VideoFrame) throw new DOMException('The frame is gone.', 'InvalidStateError');
+        return (drawImage as (...a: unknown[]) => void).apply(this, args);
+      } as typeof drawImage;
+      (window as unknown as { paint(w: number, h: number, c: string): void }).paint(72, 36, 'rgb(90, 30, 200)');
+    });
+    await expect.poll(async () => near(await pixel(400, 100), [90, 30, 200])).toBe(true);
+    expect((await stats()).dropped.malformed).toBe(dropped + 1);
   });
 
   it('ignores tiles of a display the technician has left', async () => {

@@ -106,8 +106,14 @@ export class PictureReceiver {
     const next = (): void => {
       frames.read().then(({ value, done }) => {
         if (done) return;
-        this.drawVideoFrame(value);
-        value.close();
+        // A frame that cannot be drawn is counted, and the next one drawn: the video goes on.
+        try {
+          this.drawVideoFrame(value);
+        } catch (error) {
+          this.drop(error);
+        } finally {
+          value.close();
+        }
         next();
       }, () => undefined);
     };
