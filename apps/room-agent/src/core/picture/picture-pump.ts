@@ -469,7 +469,7 @@ export class PicturePump {
       if (content === undefined) continue;
       const { cell } = content.pixels;
       if (cell.x < tile.x || cell.y < tile.y || cell.x + cell.w > tile.x + tile.w || cell.y + cell.h > tile.y + tile.h) continue;
-      // The same content twice in one frame (a plain background) is kept once.
+      // The same content twice in one frame (a repeated pattern) is kept once; plain cells never get here (see `cutSolid`).
       if (this.cache.find(content.pixels, content.hash) === undefined) kept.push({ ...cell, slot: this.cache.keep(content.pixels, content.hash) });
     }
   }
