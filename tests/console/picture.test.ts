@@ -207,6 +207,42 @@ describe('the console picture receiver', () => {
     expect((await stats()).dropped.malformed).toBe(dropped + 1);
   });
 
+  it('shows every video frame for a paint of its own, also two decoded between two paints', async () => {
+    await send([{ kind: 'display', epoch: 10, width: 640, height: 360 }, frame(1, [fill(0, 0, 640, 360, [0, 0, 0])], true, 10), { kind: 'video', epoch: 10, frame: 2, x: 0, y: 0, w: 128, h: 72 }]);
+    // Frames straight into a track (no codec, exact colours), and what the canvas holds at each paint.
+    await page.evaluate(() => {
+      const w = window as unknown as Record<string, unknown>;
+      const generator = new (w.MediaStreamTrackGenerator as new (init: { kind: 'video' }) => MediaStreamTrack & { writable: WritableStream<VideoFrame> })({ kind: 'video' });
+      const writer = generator.writable.getWriter();
+      const source = new OffscreenCanvas(128, 72);
+      const context = source.getContext('2d')!;
+      let timestamp = 0;
+      w.pair = async (first: number, second: number) => {
+        for (const red of [first, second]) {
+          context.fillStyle = `rgb(${red}, 0, 0)`;
+          context.fillRect(0, 0, 128, 72);
+          await writer.write(new VideoFrame(source, { timestamp: (timestamp += 1000) }));
+        }
+      };
+      const shown = new Set<number>();
+      w.shown = shown;
+      const canvas = document.querySelector('canvas')!.getContext('2d')!;
+      const sample = () => {
+        shown.add(canvas.getImageData(10, 10, 1, 1).data[0]!);
+        requestAnimationFrame(sample);
+      };
+      requestAnimationFrame(sample);
+      (w.showVideo as (track: MediaStreamTrack) => void)(generator);
+    });
+    const reds = [40, 80, 120, 160, 200, 240];
+    for (let i = 0; i < reds.length; i += 2) {
+      await page.evaluate(([a, b]) => (window as unknown as { pair(a: number, b: number): Promise<void> }).pair(a!, b!), [reds[i]!, reds[i + 1]!]);
+      await page.waitForTimeout(100);
+    }
+    const shown = await page.evaluate(() => [...(window as unknown as { shown: Set<number> }).shown]);
+    expect(reds.filter((red) => !shown.includes(red))).toEqual([]);
+  });
+
   it('ignores tiles of a display the technician has left', async () => {
     const blue = await solid([20, 40, 220]);
     await send([{ kind: 'display', epoch: 2, width: 640, height: 360 }, frame(1, [webp(0, 0, blue)])]);

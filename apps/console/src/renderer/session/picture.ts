@@ -3,7 +3,7 @@ import { CACHE_CELL, CACHE_SLOTS, cachedSlot, checkTile, decodePicture, insideDi
 
 /** Chromium's breakout box, on the window in Chromium and Electron (TypeScript's DOM library has it in workers only). */
 declare class MediaStreamTrackProcessor {
-  constructor(init: { track: MediaStreamTrack });
+  constructor(init: { track: MediaStreamTrack; maxBufferSize?: number });
   readonly readable: ReadableStream<VideoFrame>;
 }
 
@@ -95,13 +95,16 @@ export class PictureReceiver {
 
   /**
    * Draws the room's video track into the moving region, each frame as it is
-   * decoded. A hidden video element presented only 24 of the track's 29
-   * frames a second here (its frame callbacks follow the page's paints, and
-   * two frames in one paint show one).
+   * decoded, but never two between the page's paints: a frame decoded
+   * before the last one drawn was painted waits for that paint (a 30 fps
+   * track on a 60 Hz page often decodes two in one paint, and the first was
+   * never seen). A hidden video element presented only 24 of the track's 29
+   * frames a second here, for the same reason.
    */
   showVideo(track: MediaStreamTrack): void {
     void this.videoReader?.cancel();
-    const frames = new MediaStreamTrackProcessor({ track }).readable.getReader();
+    // The processor holds one frame by default and drops the older of two decoded before a read: room for those waiting for a paint, few enough that a backlog stays short.
+    const frames = new MediaStreamTrackProcessor({ track, maxBufferSize: 3 }).readable.getReader();
     this.videoReader = frames;
     const next = (): void => {
       frames.read().then(({ value, done }) => {
@@ -114,7 +117,7 @@ export class PictureReceiver {
         } finally {
           value.close();
         }
-        next();
+        afterPaint(next);
       }, () => undefined);
     };
     next();
@@ -274,4 +277,9 @@ export class PictureReceiver {
     this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
     return false;
   }
+}
+
+/** Runs `step` once the page has painted what is drawn now: the paint follows the animation frame's callbacks, a task queued in them runs after it. */
+function afterPaint(step: () => void): void {
+  requestAnimationFrame(() => setTimeout(step, 0));
 }
