@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultMediaOptions } from '../src/core/media';
 import type { SessionSummary } from '../src/core/session';
 import type { RecordingDevice, RecordingKeyboard, RecordingOverlay, RecordingPointer } from '../src/platform/synthetic/index';
 import { enrolledAgent, type TestAgent } from './support/agent';
@@ -49,7 +50,7 @@ describe('a modify session', () => {
     expect(accept).toBeGreaterThanOrEqual(0);
     await eventually(() => viewer.framesReceived > 0, 'a picture');
     expect(viewer.offers.every((sdp) => !/^m=audio/m.test(sdp))).toBe(true);
-    expect(viewer.offers.join('\n')).toMatch(/^b=AS:8000/m);
+    expect(viewer.offers.join('\n')).toMatch(new RegExp(`^b=AS:${defaultMediaOptions.maxKbps}\r?$`, 'm'));
 
     viewer.send(key('ShiftLeft', true, true));
     viewer.send(key('Digit1', true, true));

@@ -15,12 +15,14 @@ export interface MediaOptions {
 
 /**
  * The video region's ceiling. Large changes travel as tiles now, so the
- * video track carries only regions in motion: 8 Mbps is ample for them, and
+ * video track carries only regions in motion: 7 Mbps is ample for them, and
  * a higher ceiling let the encoder spend 22 Mbps and most of a core on a
- * noisy 640x360 region (bench workload 4) for no visible gain. The
- * congestion controller still adapts below it on a slow link.
+ * noisy 640x360 region (bench workload 4) for no visible gain. The wire
+ * carries more than the encoder's rate (RTP and RTCP, the picture channel):
+ * with an 8 Mbps ceiling the bench measured 7.3-8.7 Mbps, with 7 Mbps 7.7.
+ * The congestion controller still adapts below it on a slow link.
  */
-export const defaultMediaOptions = { loopbackOnly: false, maxKbps: 8000, startKbps: 4000 };
+export const defaultMediaOptions = { loopbackOnly: false, maxKbps: 7000, startKbps: 4000 };
 
 export interface MediaEvents {
   signal(data: SignalData): void;
