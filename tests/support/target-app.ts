@@ -36,7 +36,9 @@ export interface TargetApp {
  * - `photo`: a quarter of the screen (960x540, centred) shows another photograph-like picture;
  * - `screen`: the whole screen turns into another window (a log on navy, a settings page on white), the two taking turns;
  * - `fresh-photo`, `fresh-screen`: the same, but never a picture shown before (the photo moved by a few pixels, the window's text numbered by the key), so no cache can help;
- * - `video`: a 640x360 region plays at 30 fps while `play(true)`; keys change only the typed text.
+ * - `video`: a 640x360 region plays at 30 fps while `play(true)`; keys change only the typed text. Each frame has a flat
+ *   block at its centre in a colour of its own (the corners of the RGB cube, in turn), so that counting changes there counts
+ *   frames: two encodings of one grainy frame can differ by more than a change threshold, two frames' blocks differ by 255.
  */
 export type Workload = 'recolour' | 'typing' | 'photo' | 'screen' | 'fresh-photo' | 'fresh-screen' | 'video';
 
@@ -88,6 +90,9 @@ function pictures(width, height, n) {
 }
 const photos = pictures(960, 540, 8);
 const frames = pictures(640, 360, 8);
+frames.forEach((frame, seed) => {
+  for (let y = 156; y < 204; y++) for (let x = 296; x < 344; x++) frame.data.set([seed & 1 ? 255 : 0, seed & 2 ? 255 : 0, seed & 4 ? 255 : 0], (y * 640 + x) * 4);
+});
 window.workload = (name) => {
   workload = name;
   text.length = 0;
