@@ -36,9 +36,9 @@ export interface TargetApp {
  * - `photo`: a quarter of the screen (960x540, centred) shows another photograph-like picture;
  * - `screen`: the whole screen turns into another window (a log on navy, a settings page on white), the two taking turns;
  * - `fresh-photo`, `fresh-screen`: the same, but never a picture shown before (the photo moved by a few pixels, the window's text numbered by the key), so no cache can help;
- * - `video`: a 640x360 region plays at 30 fps while `play(true)`; keys change only the typed text. Each frame has a flat
- *   block at its centre in a colour of its own (the corners of the RGB cube, in turn), so that counting changes there counts
- *   frames: two encodings of one grainy frame can differ by more than a change threshold, two frames' blocks differ by 255.
+ * - `video`: a 640x360 region plays at 30 fps while `play(true)`; keys change only the typed text. Each of its 8 frames has
+ *   a flat block at its centre in a corner of the RGB cube, its number in binary, so a client's picture there tells which
+ *   frame it shows whatever the codec did to the grain around it.
  */
 export type Workload = 'recolour' | 'typing' | 'photo' | 'screen' | 'fresh-photo' | 'fresh-screen' | 'video';
 
