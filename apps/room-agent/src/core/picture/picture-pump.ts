@@ -22,7 +22,13 @@ export interface PictureOut {
 }
 
 export interface PumpOptions {
-  /** Video frames per second in a moving region, and captures per second while it moves. */
+  /**
+   * Video frames per second in a moving region, and captures per second
+   * while it moves. A little above 30: an app's 30 fps runs on its own clock
+   * (the bench's target app drew 30.45 a second), and a cap of exactly 30
+   * skipped 0.3 of its frames a second; at 32 none, and a 60 fps source
+   * still costs half its frames' work.
+   */
   maxFps: number;
   /** How often a platform without change hints is polled. */
   pollMs: number;
@@ -45,7 +51,7 @@ export interface PumpOptions {
   motion: MotionOptions;
 }
 
-export const defaultPumpOptions: PumpOptions = { maxFps: 30, pollMs: 500, highWaterBytes: 1024 * 1024, refineAfterMs: 300, lanRoundTripMs: 5, motion: defaultMotionOptions };
+export const defaultPumpOptions: PumpOptions = { maxFps: 32, pollMs: 500, highWaterBytes: 1024 * 1024, refineAfterMs: 300, lanRoundTripMs: 5, motion: defaultMotionOptions };
 
 /** Lossless refreshes per frame: enough to sharpen a quarter screen at once, little enough that a key never waits long behind them. */
 const REFINE_TILES_PER_FRAME = 64;
