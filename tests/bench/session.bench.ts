@@ -68,7 +68,10 @@ const instruments = `(() => {
     window.keyArmed = false;
     window.addEventListener('keydown', (event) => { keyAt = event.timeStamp; window.keyArmed = true; }, { once: true, capture: true });
     window.photon = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no change 5 s after the key: keydown ' + (keyAt > 0) + ', baseline ' + [...baseline] + ', now ' + [...sample()])), 5000);
+      const timer = setTimeout(() => {
+        const { sent, arrived } = window.keyTimes;
+        reject(new Error('no change 5 s after the key: keydown ' + (keyAt > 0) + ', key sent ' + (sent ? 'at +' + Math.round(sent - keyAt) + ' ms' : 'never') + ', picture bytes after it ' + (arrived ? 'from +' + Math.round(arrived - keyAt) + ' ms' : 'none') + ', baseline ' + [...baseline] + ', now ' + [...sample()]));
+      }, 5000);
       const check = (now) => {
         if (keyAt && distance(sample(), baseline) > 60) {
           clearTimeout(timer);
@@ -311,7 +314,9 @@ export default async function sessionBench(): Promise<BenchReport> {
       for (let i = 0; i < KEYS; i += 1) {
         await client.page.evaluate(`window.armPhoton(${JSON.stringify(client.canvas)}, ${fx}, ${fy})`);
         await client.page.keyboard.press(i % 2 ? 'KeyK' : 'KeyJ');
-        const times = await client.page.evaluate<{ total: number; sent: number; arrived: number }>('window.photon');
+        const times = await client.page.evaluate<{ total: number; sent: number; arrived: number }>('window.photon').catch((error: Error) => {
+          throw new Error(`${client.name}, ${name}, key ${i + 1}: ${error.message}`);
+        });
         latencies.push(times.total);
         sentMs.push(times.sent);
         arrivedMs.push(times.arrived);
