@@ -7,6 +7,7 @@ import { extname, join, normalize } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { EnrollmentCode, SessionView } from '@roomlink/shared';
 import type { Page } from 'playwright-core';
+import { runsOnGlibc, tunedEnvironment } from '../../apps/room-agent/src/allocator';
 import { enroll } from '../../apps/room-agent/src/core/identity';
 import type { PictureTotals } from '../../apps/room-agent/src/core/session';
 import { startXorg } from '../../apps/room-agent/test/support/xorg';
@@ -155,7 +156,11 @@ export default async function sessionBench(): Promise<BenchReport> {
   await system.api(ADMIN, 'POST', '/api/roles', { name: 'Bench', permissions: ['rooms.read', 'remoteAccess.modify'], assignments: [{ groups: ['room-technicians'], rooms: [fjord.id] }] });
   const { code } = await system.api<EnrollmentCode>(ADMIN, 'POST', `/api/rooms/${fjord.id}/enrollment-code`);
   await enroll({ serverUrl: system.server.url, code, dataDir: dir, platform: 'x11', agentVersion: 'bench' });
-  const agent = spawn(process.execPath, ['--import', 'tsx', 'apps/room-agent/src/main.ts', 'run', '--data-dir', dir, '--platform', 'x11', '--display', xserver.display, '--loopback-only', '--restart-command', 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = spawn(process.execPath, ['--import', 'tsx', 'apps/room-agent/src/main.ts', 'run', '--data-dir', dir, '--platform', 'x11', '--display', xserver.display, '--loopback-only', '--restart-command', 'true'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // Started with the allocator it would relaunch itself with, so that `agent.pid` is the process doing the work.
+    env: tunedEnvironment(process.env, runsOnGlibc()) ?? process.env,
+  });
   const sessionsEnded: { frames: PictureTotals }[] = [];
   createInterface({ input: agent.stderr! }).on('line', (line) => {
     if (line.includes('"session ended"')) sessionsEnded.push(JSON.parse(line) as (typeof sessionsEnded)[number]);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BenchReport } from '../../../scripts/bench/report';
 import { percentile } from '../../../scripts/bench/report';
+import { runsOnGlibc, tunedEnvironment } from '../src/allocator';
 import { enroll } from '../src/core/identity';
 import type { SenderStats } from '../src/core/media';
 import type { PictureTotals } from '../src/core/session';
@@ -50,6 +51,8 @@ export default async function agentBench(): Promise<BenchReport> {
   await enroll({ serverUrl: plane.url, code: `CODE-${randomUUID()}`, dataDir, platform: 'x11', agentVersion: 'bench' });
   const agent = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../src/main.ts'), 'run', '--data-dir', dataDir, '--platform', 'x11', '--display', xserver.display, '--loopback-only', '--restart-command', 'true'], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Started with the allocator it would relaunch itself with, so that `agent.pid` is the process doing the work.
+    env: tunedEnvironment(process.env, runsOnGlibc()) ?? process.env,
   });
   const ends: { frames: PictureTotals; sender: SenderStats | null; firstFrameMs: number | null }[] = [];
   let reading = 'unknown';

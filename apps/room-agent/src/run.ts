@@ -159,8 +159,10 @@ export async function runAgent(argv: string[], host: { overlay?: Overlay } = {})
     );
     log.info({ roomId: agent.identity.roomId, platform }, 'agent running');
     const lost = await new Promise<Error | null>((done) => {
-      process.once('SIGINT', () => done(null));
-      process.once('SIGTERM', () => done(null));
+      // Kept (not once): a signal may come twice, from a service manager and from the process that relaunched this one (see `allocator.ts`), and the second must not cut the stop short.
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => done(null));
+      // Relaunched with an IPC channel, which closes when the process that started this one is gone.
+      process.once('disconnect', () => done(null));
       void agent.platform.lost?.then(done);
     });
     await agent.stop(lost ? 'error' : 'agent_ended');

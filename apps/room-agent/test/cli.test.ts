@@ -1,8 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MALLOC_TUNABLES } from '../src/allocator';
 import { ControlPlane, ROOM } from './support/control-plane';
 
 /** The roomlink-agent command as an operator runs it: exit codes, messages, and what it leaves on disk. */
@@ -75,6 +76,33 @@ describe('roomlink-agent run', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('runs with glibc told to keep large blocks, and leaves no agent behind when the command is killed outright', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'roomlink-cli-')), 'agent');
+    await agent(['enroll', '--server', plane.url, '--code', 'CODE-cli-4', '--data-dir', dataDir]);
+    const command = spawn(process.execPath, ['--import', 'tsx', main, 'run', '--data-dir', dataDir], { env: { ...process.env, DISPLAY: '', GLIBC_TUNABLES: '' }, stdio: 'ignore' });
+    let running = 0;
+    try {
+      await plane.waitFor('agent.health');
+      running = Number(readFileSync(`/proc/${command.pid}/task/${command.pid}/children`, 'utf8').trim().split(' ')[0]);
+      // glibc rewrites the variable in place as it reads it (the process's initial environment then holds its first setting only).
+      const tunables = readFileSync(`/proc/${running}/environ`, 'utf8').split('\0').find((v) => v.startsWith('GLIBC_TUNABLES='));
+      expect(MALLOC_TUNABLES.startsWith(tunables!.slice('GLIBC_TUNABLES='.length))).toBe(true);
+      expect(tunables).toContain('glibc.malloc.mmap_threshold=');
+      command.kill('SIGKILL');
+      const gone = async () => {
+        for (let i = 0; i < 200; i++) {
+          if (!existsSync(`/proc/${running}`) || readFileSync(`/proc/${running}/stat`, 'utf8').split(') ')[1]!.startsWith('Z')) return true;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return false;
+      };
+      expect(await gone()).toBe(true);
+    } finally {
+      command.kill('SIGKILL');
+      if (running && existsSync(`/proc/${running}`)) process.kill(running, 'SIGKILL');
+    }
   });
 
   it('exits even when whoever read its log stopped reading and then went away', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reconnectDelay } from '@roomlink/shared';
+import { MALLOC_TUNABLES, tunedEnvironment } from '../src/allocator';
 import { nameDisplays, parseDisplayMapping } from '../src/core/displays';
 import { libnutKey } from '../src/core/key-names';
 import { MotionTracker } from '../src/core/picture/motion';
@@ -78,6 +79,16 @@ describe('platform choice', () => {
     expect(pickPlatform('auto', {}, 'linux')).toBe('synthetic');
     expect(pickPlatform('auto', {}, 'win32')).toBe('windows');
     expect(pickPlatform('synthetic', { DISPLAY: ':0' }, 'linux')).toBe('synthetic');
+  });
+});
+
+describe('the allocator the agent runs with', () => {
+  it('asks glibc to keep large blocks, beside tunables already set, and leaves an operator’s malloc settings alone', () => {
+    expect(tunedEnvironment({ PATH: '/bin' }, true)).toEqual({ PATH: '/bin', GLIBC_TUNABLES: MALLOC_TUNABLES });
+    expect(tunedEnvironment({ GLIBC_TUNABLES: 'glibc.pthread.rseq=0' }, true)?.GLIBC_TUNABLES).toBe(`glibc.pthread.rseq=0:${MALLOC_TUNABLES}`);
+    expect(tunedEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, true)).toBeNull();
+    expect(tunedEnvironment({ GLIBC_TUNABLES: MALLOC_TUNABLES }, true)).toBeNull();
+    expect(tunedEnvironment({}, false)).toBeNull();
   });
 });
 
