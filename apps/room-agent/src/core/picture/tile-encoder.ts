@@ -102,10 +102,14 @@ function cropRgb(pixels: Uint8Array, width: number, rect: Rect): Uint8Array {
   return out;
 }
 
-/** The pixels of `rect` as opaque RGBA, rows packed, in a buffer of their own: one store a pixel, where RGB takes three. */
-export function cropRgba(pixels: Uint8Array, width: number, rect: Rect): Uint8Array {
+/**
+ * The pixels of `rect` as opaque RGBA, rows packed, one store a pixel where
+ * RGB takes three: in a buffer of their own, or in `into` (at least
+ * `rect.w * rect.h * 4` bytes) when the caller reuses one.
+ */
+export function cropRgba(pixels: Uint8Array, width: number, rect: Rect, into?: Uint8Array): Uint8Array {
   const words = new Uint32Array(pixels.buffer, pixels.byteOffset, pixels.byteLength / 4);
-  const out = new Uint32Array(rect.w * rect.h);
+  const out = into ? new Uint32Array(into.buffer, into.byteOffset, rect.w * rect.h) : new Uint32Array(rect.w * rect.h);
   let o = 0;
   for (let y = rect.y; y < rect.y + rect.h; y++) {
     for (let i = y * width + rect.x, end = i + rect.w; i < end; i++) {
@@ -114,5 +118,5 @@ export function cropRgba(pixels: Uint8Array, width: number, rect: Rect): Uint8Ar
       out[o++] = 0xff000000 | ((v & 0xff) << 16) | (v & 0xff00) | ((v >>> 16) & 0xff);
     }
   }
-  return new Uint8Array(out.buffer);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
