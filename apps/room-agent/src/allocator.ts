@@ -7,9 +7,10 @@ import { constants } from 'node:os';
  * lossless WebP the pump encodes (libwebp takes megabytes of working memory
  * an image) faulted in fresh zeroed pages. Four 1920x256 bands of a 1080p
  * log screen took 56-65 ms on two threads; with blocks up to 16 MB kept in
- * the heap, 18-20 ms, for ~70 MB more resident memory (`exp`: sharp, lossless
- * WebP effort 0, 25 rounds, medians). Both thresholds are needed: a high
- * mapping threshold alone still trims the heap after every image.
+ * the heap, 18-20 ms, for ~70 MB more resident memory (sharp, lossless WebP
+ * effort 0, medians of 25 rounds, on this project's two-core machine). Both
+ * thresholds are needed: a high mapping threshold alone still trims the heap
+ * after every image.
  */
 export const MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=16777216:glibc.malloc.trim_threshold=16777216';
 
@@ -48,4 +49,3 @@ export function relaunch(env: NodeJS.ProcessEnv): Promise<number> {
     });
   });
 }
-
