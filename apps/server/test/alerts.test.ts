@@ -82,9 +82,10 @@ afterAll(async () => {
 
 /** A room whose display fails, with the server's clock moved past the rule's two minutes. */
 async function failingRoom(harness: Harness, name: string): Promise<TestAgent> {
-  const { agent } = await harness.room({ name });
+  const { roomId, agent } = await harness.room({ name });
   agent.send({ type: 'agent.health', signals: { ...ok, display: 'error' }, displays: [] });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // The failure is timed from when the server took the report: the clock moves only once it is recorded.
+  await expect.poll(async () => (await harness.api<{ signals: HealthSignals | null }>(ADMIN, 'GET', `/api/rooms/${roomId}`)).body.signals?.display, { timeout: 5_000 }).toBe('error');
   harness.clock.offsetMs += 3 * 60_000;
   return agent;
 }
