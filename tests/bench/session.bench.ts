@@ -159,7 +159,7 @@ export default async function sessionBench(): Promise<BenchReport> {
   const agent = spawn(process.execPath, ['--import', 'tsx', 'apps/room-agent/src/main.ts', 'run', '--data-dir', dir, '--platform', 'x11', '--display', xserver.display, '--loopback-only', '--restart-command', 'true'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     // Started with the allocator it would relaunch itself with, so that `agent.pid` is the process doing the work.
-    env: tunedEnvironment(process.env, runsOnGlibc()) ?? process.env,
+    env: tunedEnvironment(process.env, runsOnGlibc) ?? process.env,
   });
   const sessionsEnded: { frames: PictureTotals }[] = [];
   createInterface({ input: agent.stderr! }).on('line', (line) => {

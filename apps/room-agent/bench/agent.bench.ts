@@ -52,7 +52,7 @@ export default async function agentBench(): Promise<BenchReport> {
   const agent = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../src/main.ts'), 'run', '--data-dir', dataDir, '--platform', 'x11', '--display', xserver.display, '--loopback-only', '--restart-command', 'true'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     // Started with the allocator it would relaunch itself with, so that `agent.pid` is the process doing the work.
-    env: tunedEnvironment(process.env, runsOnGlibc()) ?? process.env,
+    env: tunedEnvironment(process.env, runsOnGlibc) ?? process.env,
   });
   const ends: { frames: PictureTotals; sender: SenderStats | null; firstFrameMs: number | null }[] = [];
   let reading = 'unknown';

@@ -19,12 +19,14 @@ export const MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=16777216:glibc.mallo
  * glibc reads its tunables only at start-up. Malloc tunables an operator set
  * are theirs to keep; other libcs (and Windows) have nothing to tune here.
  */
-export function tunedEnvironment(env: NodeJS.ProcessEnv, glibc: boolean): NodeJS.ProcessEnv | null {
-  if (!glibc || env.GLIBC_TUNABLES?.includes('glibc.malloc.')) return null;
+export function tunedEnvironment(env: NodeJS.ProcessEnv, glibc: () => boolean): NodeJS.ProcessEnv | null {
+  // Asked last: reading the libc takes a diagnostic report (~6 ms), which the relaunched process need not pay again.
+  if (env.GLIBC_TUNABLES?.includes('glibc.malloc.') || !glibc()) return null;
   return { ...env, GLIBC_TUNABLES: env.GLIBC_TUNABLES ? `${env.GLIBC_TUNABLES}:${MALLOC_TUNABLES}` : MALLOC_TUNABLES };
 }
 
 export function runsOnGlibc(): boolean {
+  if (process.platform !== 'linux') return false;
   const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
   return typeof report?.header?.glibcVersionRuntime === 'string';
 }

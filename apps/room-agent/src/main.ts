@@ -1,7 +1,7 @@
 import { relaunch, runsOnGlibc, tunedEnvironment } from './allocator';
 import { runAgent } from './run';
 
-const tuned = tunedEnvironment(process.env, process.platform === 'linux' && runsOnGlibc());
+const tuned = tunedEnvironment(process.env, runsOnGlibc);
 // wrtc can keep a process alive or crash it at natural exit, so the CLI always exits explicitly.
 (tuned ? relaunch(tuned) : runAgent(process.argv.slice(2))).then(
   (code) => process.exit(code),

@@ -84,11 +84,12 @@ describe('platform choice', () => {
 
 describe('the allocator the agent runs with', () => {
   it('asks glibc to keep large blocks, beside tunables already set, and leaves an operator’s malloc settings alone', () => {
-    expect(tunedEnvironment({ PATH: '/bin' }, true)).toEqual({ PATH: '/bin', GLIBC_TUNABLES: MALLOC_TUNABLES });
-    expect(tunedEnvironment({ GLIBC_TUNABLES: 'glibc.pthread.rseq=0' }, true)?.GLIBC_TUNABLES).toBe(`glibc.pthread.rseq=0:${MALLOC_TUNABLES}`);
-    expect(tunedEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, true)).toBeNull();
-    expect(tunedEnvironment({ GLIBC_TUNABLES: MALLOC_TUNABLES }, true)).toBeNull();
-    expect(tunedEnvironment({}, false)).toBeNull();
+    const glibc = () => true;
+    expect(tunedEnvironment({ PATH: '/bin' }, glibc)).toEqual({ PATH: '/bin', GLIBC_TUNABLES: MALLOC_TUNABLES });
+    expect(tunedEnvironment({ GLIBC_TUNABLES: 'glibc.pthread.rseq=0' }, glibc)?.GLIBC_TUNABLES).toBe(`glibc.pthread.rseq=0:${MALLOC_TUNABLES}`);
+    expect(tunedEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, glibc)).toBeNull();
+    expect(tunedEnvironment({ GLIBC_TUNABLES: MALLOC_TUNABLES }, glibc)).toBeNull();
+    expect(tunedEnvironment({}, () => false)).toBeNull();
   });
 });
 

@@ -90,6 +90,8 @@ async function failingRoom(harness: Harness, name: string): Promise<TestAgent> {
   return agent;
 }
 const deliveries = (harness: Harness) => harness.api<Delivery[]>(ADMIN, 'GET', '/api/alerts/deliveries').then((r) => r.body);
+/** The attempts the server has recorded for the delivery to a webhook. */
+const recordedAttempts = async (harness: Harness, webhookId: string) => (await deliveries(harness)).find((d) => d.channel === 'webhook' && d.target === webhookId)?.attempts;
 
 describe('alert rules and webhooks', () => {
   it('refuse what cannot work, with a clear error', async () => {
@@ -117,11 +119,10 @@ describe('alert rules and webhooks', () => {
     expect(catcher.mail()[0]).toMatchObject({ from: 'roomlink@contoso.test', to: ['it@contoso.test'], subject: '[Roomlink] Critical: Display failing in Alert room — opened' });
 
     // Two 500s, each retried once the backoff has passed on the server's clock.
-    const recorded = async () => (await deliveries(h)).find((d) => d.channel === 'webhook' && d.target === created.body.webhook.id)?.attempts;
     await expect.poll(() => receiver.received.length, { timeout: 5_000 }).toBe(1);
     for (const expected of [2, 3]) {
       // The server sets the next try when it records the failure: a clock moved before that would put it a backoff of real time away.
-      await expect.poll(recorded, { timeout: 5_000 }).toBe(expected - 1);
+      await expect.poll(() => recordedAttempts(h, created.body.webhook.id), { timeout: 5_000 }).toBe(expected - 1);
       h.clock.offsetMs += 60_000;
       await expect.poll(() => receiver.received.length, { timeout: 5_000 }).toBe(expected);
     }
@@ -147,11 +148,10 @@ describe('alert rules and webhooks', () => {
       failing.script = Array(100).fill(500);
       await failingRoom(h, 'Dead letter room');
       const forThisRoom = () => failing.received.filter((r) => r.body.includes('Dead letter room')).length;
-      const recorded = async () => (await deliveries(h)).find((d) => d.target === created.body.webhook.id)?.attempts;
       for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt += 1) {
         await expect.poll(forThisRoom, { timeout: 5_000 }).toBe(attempt);
         // The server sets the next try when it records the failure: a clock moved before that would put it a backoff of real time away.
-        await expect.poll(recorded, { timeout: 5_000 }).toBe(attempt);
+        await expect.poll(() => recordedAttempts(h, created.body.webhook.id), { timeout: 5_000 }).toBe(attempt);
         // Past the longest backoff of this attempt (2 s doubling, plus jitter).
         h.clock.offsetMs += 3 * 60_000;
       }
